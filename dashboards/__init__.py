@@ -1,0 +1,1 @@
+"""Terminal dashboards for roller (Textual). The core package ``tracker`` never imports this."""

@@ -1,0 +1,145 @@
+"""The IMU inside the roller, with the faults real hardware has.
+
+Given the roller's kinematics, produce what a 6-axis IMU strapped off-centre and slightly
+askew inside a textured roller reports: gravity plus the roller's own accelerations
+(its centre accelerates as it rolls on the floor; an off-axis sensor feels centripetal and
+tangential terms), ridge vibration, biases that drift, scale errors, noise, int16
+quantisation, clock jitter, and lost radio packets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from firmware_sim.motion import Kinematics
+
+Array = npt.NDArray[np.float64]
+G_M_S2 = 9.80665
+ACCEL_LSB_G = 16.0 / 32768  # +-16 g full scale
+GYRO_LSB_DPS = 2000.0 / 32768  # +-2000 deg/s full scale
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Everything about one roller, sensor and radio link that the estimator must survive."""
+
+    sample_rate_hz: float = 100.0
+    diameter_cm: float = 15.0
+    compression: float = 0.0  # effective radius under load is (1 - compression) * nominal
+    sensor_offset_cm: tuple[float, float] = (0.0, 0.0)  # sensor position off the axis (y, z)
+    mount: tuple[float, float, float] = (0.0, 0.0, 0.0)  # small mount rotation vector, radians
+    gyro_bias_dps: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    gyro_drift_dps_per_min: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    gyro_noise_dps: float = 0.05
+    accel_bias_g: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    accel_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    accel_noise_g: float = 0.003
+    vibration_g: float = 0.0  # ridge vibration amplitude at full rolling speed
+    ridge_spacing_cm: float = 1.5
+    jitter_s: float = 0.0  # timestamp jitter (standard deviation)
+    packet_samples: int = 5  # samples per radio packet; a lost packet loses them all
+    packet_loss: float = 0.0
+    gaps_s: tuple[tuple[float, float], ...] = ()  # (start, length) of radio outages
+    clock_start_s: float = 0.0  # device clock at the first sample
+
+    @property
+    def radius_cm(self) -> float:
+        return self.diameter_cm / 2
+
+    @property
+    def effective_radius_cm(self) -> float:
+        return self.radius_cm * (1.0 - self.compression)
+
+    @classmethod
+    def realistic(
+        cls, rng: np.random.Generator, seconds: float, sample_rate_hz: float | None = None
+    ) -> Conditions:
+        """A random roller and link inside the ranges the estimator is specified for."""
+        rate = sample_rate_hz or float(rng.choice([25, 50, 100, 200]))
+        n_gaps = int(rng.integers(0, 4))
+        gaps = tuple(
+            sorted((float(rng.uniform(5, seconds - 5)), float(rng.uniform(0.1, 1.2)))
+                   for _ in range(n_gaps))
+        )
+        textured = rng.random() < 0.6
+        return cls(
+            sample_rate_hz=rate,
+            diameter_cm=float(rng.uniform(10.0, 15.2)),
+            compression=float(rng.uniform(0.0, 0.04)),
+            sensor_offset_cm=tuple(rng.uniform(-2.1, 2.1, 2)),  # type: ignore[arg-type]
+            mount=tuple(rng.uniform(-1.0, 1.0, 3) * np.radians(3.0) / np.sqrt(3)),  # type: ignore[arg-type]
+            gyro_bias_dps=tuple(rng.uniform(-1.0, 1.0, 3)),  # type: ignore[arg-type]
+            gyro_drift_dps_per_min=tuple(rng.uniform(-0.2, 0.2, 3)),  # type: ignore[arg-type]
+            accel_bias_g=tuple(rng.uniform(-0.03, 0.03, 3)),  # type: ignore[arg-type]
+            accel_scale=tuple(1.0 + rng.uniform(-0.03, 0.03, 3)),  # type: ignore[arg-type]
+            vibration_g=float(rng.uniform(0.1, 0.35)) if textured else 0.0,
+            ridge_spacing_cm=float(rng.uniform(0.8, 2.5)),
+            jitter_s=float(rng.uniform(0.0, 0.15)) / rate,
+            packet_samples=max(1, round(rate / 20)),
+            packet_loss=float(rng.uniform(0.0, 0.05)),
+            gaps_s=gaps,
+            clock_start_s=float(rng.uniform(0.0, 5000.0)),
+        )
+
+
+def _rotation(vector: Array) -> Array:
+    """Rotation matrix for a rotation vector (Rodrigues)."""
+    angle = float(np.linalg.norm(vector))
+    if angle == 0.0:
+        return np.eye(3)
+    k = vector / angle
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+
+
+def sample_times(conditions: Conditions, seconds: float, rng: np.random.Generator) -> Array:
+    """Instants (s from the session start) of the samples that reach the receiver."""
+    n = int(seconds * conditions.sample_rate_hz)
+    t = np.arange(n) / conditions.sample_rate_hz
+    packet = np.arange(n) // conditions.packet_samples
+    lost = rng.random(packet[-1] + 1) < conditions.packet_loss
+    keep = ~lost[packet]
+    for start, length in conditions.gaps_s:
+        keep &= ~((t >= start) & (t < start + length))
+    keep[0] = True  # the session starts with a sample at the landmark
+    return t[keep]
+
+
+def measure(
+    conditions: Conditions, kin: Kinematics, t_s: Array, rng: np.random.Generator
+) -> tuple[Array, Array, Array]:
+    """Timestamps (device clock, s), accelerations (g) and rates (deg/s) for ``kin`` at ``t_s``."""
+    n = len(t_s)
+    c, s = np.cos(kin.phi_rad), np.sin(kin.phi_rad)
+    radius_m = conditions.effective_radius_cm / 100
+    offset_m = np.array(conditions.sensor_offset_cm) / 100
+    # Specific force at the roller's centre, in the world: the centre rolls on the floor.
+    f_horizontal = -kin.alpha_rad_s2 * radius_m
+    speed = np.abs(kin.omega_rad_s) * radius_m * 100  # surface speed, cm/s
+    ridge = conditions.vibration_g * G_M_S2 * np.minimum(1.0, speed / 10.0)
+    ridge *= np.sin(2 * np.pi * kin.travel_cm / conditions.ridge_spacing_cm)
+    f_y_world = f_horizontal + 0.3 * ridge
+    f_z_world = G_M_S2 + ridge
+    # Into the roller frame (rotated by phi about +x), plus the off-axis terms.
+    fy = c * f_y_world + s * f_z_world
+    fz = -s * f_y_world + c * f_z_world
+    fy += -kin.alpha_rad_s2 * offset_m[1] - kin.omega_rad_s**2 * offset_m[0]
+    fz += kin.alpha_rad_s2 * offset_m[0] - kin.omega_rad_s**2 * offset_m[1]
+    force = np.stack([np.zeros(n), fy, fz], axis=1) / G_M_S2
+    rate = np.stack([np.degrees(kin.omega_rad_s), np.zeros(n), np.zeros(n)], axis=1)
+    mount = _rotation(np.array(conditions.mount))
+    force, rate = force @ mount.T, rate @ mount.T
+    accel = force * np.array(conditions.accel_scale) + np.array(conditions.accel_bias_g)
+    accel += rng.normal(0.0, conditions.accel_noise_g, accel.shape)
+    drift = np.outer(t_s / 60.0, conditions.gyro_drift_dps_per_min)
+    gyro = rate + np.array(conditions.gyro_bias_dps) + drift
+    gyro += rng.normal(0.0, conditions.gyro_noise_dps, gyro.shape)
+    accel = np.round(accel / ACCEL_LSB_G) * ACCEL_LSB_G
+    gyro = np.round(gyro / GYRO_LSB_DPS) * GYRO_LSB_DPS
+    # Jitter stays under 0.4 sample periods, so the device clock never runs backwards.
+    bound = 0.4 / conditions.sample_rate_hz
+    jitter = np.clip(rng.normal(0.0, conditions.jitter_s, n), -bound, bound)
+    return conditions.clock_start_s + t_s + jitter, accel, gyro

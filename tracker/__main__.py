@@ -1,0 +1,5 @@
+"""``python -m tracker`` is the ``roller`` command."""
+
+from tracker.cli import main
+
+main()

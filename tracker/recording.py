@@ -1,0 +1,243 @@
+"""The ``roller-imu v1`` recording format: a small CSV any IMU logger can produce.
+
+A file is a magic line, ``# key=value`` header lines in any order, a column line, then
+one sample per line::
+
+    # roller-imu v1
+    # sample_rate_hz=100
+    # roller_diameter_cm=15
+    # user_height_cm=175.0
+    # routine=upper_back
+    t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps
+    0.0000,0.01000,0.02000,0.99900,0.1000,-0.0500,0.0200
+
+Parsing is pure (:func:`parse` takes text) so it can be tested without files; every
+problem is a :class:`RecordingError` that names the file, the line and what is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from tracker.body import ROUTINES
+
+MAGIC: Final = "# roller-imu v1"
+COLUMNS: Final[tuple[str, ...]] = ("t_s", "ax_g", "ay_g", "az_g", "gx_dps", "gy_dps", "gz_dps")
+REQUIRED_KEYS: Final[tuple[str, ...]] = (
+    "sample_rate_hz",
+    "roller_diameter_cm",
+    "user_height_cm",
+    "routine",
+)
+_NUMERIC_LIMITS: Final[dict[str, tuple[float, float]]] = {
+    "sample_rate_hz": (1.0, 10_000.0),
+    "roller_diameter_cm": (2.0, 50.0),
+    "user_height_cm": (50.0, 272.0),
+}
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be used, with the place of the first problem."""
+
+    def __init__(self, source: str, line: int | None, problem: str) -> None:
+        self.source, self.line, self.problem = source, line, problem
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a recording says about itself. Unknown keys are kept in ``extra``."""
+
+    sample_rate_hz: float
+    roller_diameter_cm: float
+    user_height_cm: float
+    routine: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The header as written: magic, the known keys, then the extra keys."""
+        known = {
+            "sample_rate_hz": f"{self.sample_rate_hz:g}",
+            "roller_diameter_cm": f"{self.roller_diameter_cm:g}",
+            "user_height_cm": f"{self.user_height_cm:.1f}",
+            "routine": self.routine,
+        }
+        pairs = [*known.items(), *((k, v) for k, v in self.extra.items() if k not in known)]
+        return [MAGIC, *(f"# {k}={v}" for k, v in pairs), ",".join(COLUMNS)]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A parsed recording: the header and an ``(n, 7)`` float array in :data:`COLUMNS` order."""
+
+    header: Header
+    samples: npt.NDArray[np.float64]
+
+    @property
+    def t_s(self) -> npt.NDArray[np.float64]:
+        return self.samples[:, 0]
+
+    @property
+    def accel_g(self) -> npt.NDArray[np.float64]:
+        return self.samples[:, 1:4]
+
+    @property
+    def gyro_dps(self) -> npt.NDArray[np.float64]:
+        return self.samples[:, 4:7]
+
+
+def read(path: Path | str) -> Recording:
+    """Read and validate a recording file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RecordingError(str(path), None, exc.strerror or str(exc)) from None
+    return parse_bytes(data, str(path))
+
+
+def parse_bytes(data: bytes, source: str = "<recording>") -> Recording:
+    """Decode and parse; a binary file is refused before any parsing."""
+    if not data.strip():
+        raise RecordingError(source, None, "empty file, expected a roller-imu v1 recording")
+    if b"\x00" in data[:4096]:
+        raise RecordingError(source, None, "binary file, expected a roller-imu v1 CSV recording")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RecordingError(source, line, "not UTF-8 text (is this a binary file?)") from None
+    return parse(text, source)
+
+
+def parse(text: str, source: str = "<recording>") -> Recording:
+    """Parse the text of a recording; raise :class:`RecordingError` on the first problem."""
+    lines = text.splitlines()
+    if not lines or not text.strip():
+        raise RecordingError(source, None, "empty file, expected a roller-imu v1 recording")
+    if lines[0].strip() != MAGIC:
+        raise RecordingError(source, 1, f"expected '{MAGIC}' as the first line")
+    values: dict[str, str] = {}
+    number = 1
+    while number < len(lines) and lines[number].startswith("#"):
+        key, sep, value = lines[number][1:].partition("=")
+        if not sep or not key.strip():
+            raise RecordingError(source, number + 1, "header line must be '# key=value'")
+        values[key.strip()] = value.strip()
+        number += 1
+    header = _header(values, source, number + 1)
+    if number >= len(lines):
+        raise RecordingError(source, number + 1, f"missing column line '{','.join(COLUMNS)}'")
+    columns = [c.strip() for c in lines[number].split(",")]
+    if tuple(columns) != COLUMNS:
+        raise RecordingError(source, number + 1, f"expected columns '{','.join(COLUMNS)}'")
+    first_data_line = number + 2
+    samples = _samples(lines[number + 1 :], source, first_data_line)
+    return Recording(header, samples)
+
+
+def _header(values: dict[str, str], source: str, line: int) -> Header:
+    missing = [key for key in REQUIRED_KEYS if key not in values]
+    if missing:
+        raise RecordingError(source, line, f"header is missing {', '.join(missing)}")
+    numbers: dict[str, float] = {}
+    for key, (low, high) in _NUMERIC_LIMITS.items():
+        try:
+            number = float(values[key])
+        except ValueError:
+            raise RecordingError(source, None, f"{key}={values[key]!r} is not a number") from None
+        if not (low <= number <= high):
+            raise RecordingError(source, None, f"{key}={values[key]} is outside {low:g}..{high:g}")
+        numbers[key] = number
+    routine = values["routine"]
+    if routine not in ROUTINES:
+        raise RecordingError(
+            source, None, f"unknown routine {routine!r}, expected one of {', '.join(ROUTINES)}"
+        )
+    extra = {k: v for k, v in values.items() if k not in REQUIRED_KEYS}
+    return Header(
+        sample_rate_hz=numbers["sample_rate_hz"],
+        roller_diameter_cm=numbers["roller_diameter_cm"],
+        user_height_cm=numbers["user_height_cm"],
+        routine=routine,
+        extra=extra,
+    )
+
+
+def _samples(lines: list[str], source: str, first_line: int) -> npt.NDArray[np.float64]:
+    """Parse sample lines quickly with NumPy, and precisely (to name the line) on failure."""
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    array: npt.NDArray[np.float64] | None = None
+    if all(lines):  # blank lines inside would shift NumPy's row numbers: take the careful path
+        try:
+            array = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=",", ndmin=2)
+        except ValueError:
+            array = None
+    if array is None or array.shape[1] != len(COLUMNS) or not np.isfinite(array).all():
+        array = _samples_carefully(lines, source, first_line)
+    t_s = array[:, 0]
+    if len(t_s) < 2:
+        raise RecordingError(
+            source, first_line + len(lines), f"{len(t_s)} sample(s): need at least 2"
+        )
+    backwards = np.flatnonzero(np.diff(t_s) <= 0)
+    if backwards.size:
+        row = int(backwards[0]) + 1
+        raise RecordingError(
+            source,
+            first_line + row,
+            f"timestamp {t_s[row]:.4f} s is not after the previous {t_s[row - 1]:.4f} s",
+        )
+    return array
+
+
+def _samples_carefully(lines: list[str], source: str, first_line: int) -> npt.NDArray[np.float64]:
+    rows: list[list[float]] = []
+    for offset, line in enumerate(lines):
+        if not line.strip():
+            continue
+        number = first_line + offset
+        cells = line.split(",")
+        if len(cells) != len(COLUMNS):
+            raise RecordingError(
+                source, number, f"{len(cells)} columns, expected {len(COLUMNS)}"
+            )
+        row = []
+        for name, cell in zip(COLUMNS, cells, strict=True):
+            try:
+                value = float(cell)
+            except ValueError:
+                raise RecordingError(
+                    source, number, f"{name} is {cell.strip()!r}, not a number"
+                ) from None
+            if not math.isfinite(value):
+                raise RecordingError(source, number, f"{name} is {cell.strip()}, not a finite number")
+            row.append(value)
+        rows.append(row)
+    return np.array(rows, dtype=float).reshape(-1, len(COLUMNS))
+
+
+def format_recording(header: Header, samples: npt.NDArray[np.float64]) -> str:
+    """The text of a recording (the inverse of :func:`parse`, to the written precision)."""
+    body = io.StringIO()
+    np.savetxt(body, samples, fmt=["%.4f", "%.5f", "%.5f", "%.5f", "%.4f", "%.4f", "%.4f"],
+               delimiter=",")
+    return "\n".join(header.lines()) + "\n" + body.getvalue()
+
+
+def write(path: Path | str, header: Header, samples: npt.NDArray[np.float64]) -> None:
+    """Write a recording atomically, so an interrupted write never leaves half a file."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(format_recording(header, samples), encoding="utf-8")
+    partial.replace(path)
