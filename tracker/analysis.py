@@ -1,0 +1,79 @@
+"""The result of analysing a session: the ``roller-analysis/1`` object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.estimate.lumbar import LumbarEvent
+
+FORMAT = "roller-analysis/1"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of time with the contact in one region."""
+
+    region: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What happened in one session; times are in the recording's clock."""
+
+    routine: str
+    start_s: float
+    duration_s: float
+    pauses: list[tuple[float, float]]
+    strokes: int
+    segments: list[Segment]
+    lumbar_events: list[LumbarEvent]
+    track_t_s: list[float]
+    track_s_cm: list[float]
+
+    @property
+    def paused_s(self) -> float:
+        return sum(b - a for a, b in self.pauses)
+
+    @property
+    def active_s(self) -> float:
+        return self.duration_s - self.paused_s
+
+    @property
+    def cadence_cpm(self) -> float:
+        """Stroke cycles (two strokes, down and back) per minute of active rolling."""
+        return self.strokes / 2 / (self.active_s / 60) if self.active_s > 0 else 0.0
+
+    def time_in_regions(self) -> dict[str, float]:
+        """Seconds spent in each region visited, in body order of first visit."""
+        totals: dict[str, float] = {}
+        for seg in self.segments:
+            totals[seg.region] = totals.get(seg.region, 0.0) + seg.end_s - seg.start_s
+        return totals
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "routine": self.routine,
+            "duration_s": round(self.duration_s, 3),
+            "active_s": round(self.active_s, 3),
+            "paused_s": round(self.paused_s, 3),
+            "pauses": [[round(a, 3), round(b, 3)] for a, b in self.pauses],
+            "strokes": self.strokes,
+            "cadence_cpm": round(self.cadence_cpm, 2),
+            "segments": [
+                {"region": s.region, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3)}
+                for s in self.segments
+            ],
+            "lumbar_events": [
+                {"start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3),
+                 "alert_s": round(e.alert_s, 3)}
+                for e in self.lumbar_events
+            ],
+            "track": {
+                "t_s": [round(t, 2) for t in self.track_t_s],
+                "s_cm": [round(s, 2) for s in self.track_s_cm],
+            },
+        }
