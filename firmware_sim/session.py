@@ -72,10 +72,15 @@ def simulate(
     seed: int = 0,
     conditions: Conditions | None = None,
     height_cm: float = 175.0,
+    sample_rate_hz: float | None = None,
 ) -> SimulatedSession:
-    """Simulate one session of ``routine``; the same arguments always give the same session."""
+    """Simulate one session of ``routine``; the same arguments always give the same session.
+
+    Without ``conditions``, the roller and link are drawn at random (from ``seed``) within
+    the specified ranges, at ``sample_rate_hz`` if given.
+    """
     rng = np.random.default_rng(seed)
-    conditions = conditions or Conditions.realistic(rng, seconds)
+    conditions = conditions or Conditions.realistic(rng, seconds, sample_rate_hz)
     body = Body(height_cm)
     moves = script(routine, scenario, seconds, body, rng)
     trajectory = Trajectory(moves, conditions.effective_radius_cm, rng.uniform(-np.pi, np.pi))
@@ -92,10 +97,10 @@ def simulate(
     offset = stamp[0] - t[0]
     truth = Truth(
         duration_s=float(stamp[-1] - stamp[0]),
-        pauses=[(a + offset, b + offset) for a, b in _pauses(moves, float(t[-1]))],
+        pauses=[(float(a + offset), float(b + offset)) for a, b in _pauses(moves, float(t[-1]))],
         strokes=_strokes(moves, float(t[-1])),
         lumbar_episodes=[
-            {"start_s": a + offset, "end_s": b + offset, "max_depth_cm": d}
+            {"start_s": float(a + offset), "end_s": float(b + offset), "max_depth_cm": d}
             for a, b, d in _lumbar_episodes(trajectory, body, float(t[-1]))
         ],
         t_s=stamp,
@@ -125,7 +130,7 @@ def _strokes(moves: list[Move], end_s: float) -> int:
             runs[-1] += travel
         else:
             runs.append(travel)
-    return sum(abs(r) >= STROKE_MIN_CM for r in runs)
+    return sum(1 for r in runs if abs(r) >= STROKE_MIN_CM)
 
 
 def _lumbar_episodes(

@@ -1,0 +1,122 @@
+"""Configuration: embedded defaults, then the user's file, then ``ROLLER_<SECTION>_<KEY>``.
+
+The defaults file (``config/roller.toml``, shipped inside the package) documents every key;
+a key it does not have is a mistake in the user's file and is reported, not ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from tracker.body import Body
+from tracker.estimate.session import EstimatorConfig
+
+ENV_PREFIX = "ROLLER_"
+Table = dict[str, dict[str, Any]]
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable that cannot be used."""
+
+
+def defaults_text() -> str:
+    """The embedded defaults (from the wheel, or from the source tree in development)."""
+    packaged = resources.files("tracker") / "roller.toml"
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).parent.parent / "config" / "roller.toml").read_text(encoding="utf-8")
+
+
+def user_config_path() -> Path:
+    """Where the user's own configuration file lives on this platform."""
+    return platformdirs.user_config_path("roller") / "roller.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    body: Body
+    estimator: EstimatorConfig
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Merge defaults, the file at ``path`` (else the user's file, if any) and the environment."""
+    table = _parse(defaults_text(), "built-in defaults")
+    file = path or user_config_path()
+    if path is not None or file.is_file():
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{file}: {exc.strerror or exc}") from None
+        _merge(table, _parse(text, str(file)), str(file))
+    _merge(table, _from_env(table, os.environ if env is None else env), "environment")
+    try:
+        return Settings(
+            body=Body(**table["user"]),
+            estimator=EstimatorConfig(**table["estimator"]),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"configuration: {exc}") from None
+
+
+def _parse(text: str, source: str) -> Table:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+
+
+def _merge(base: Table, override: Table, source: str) -> None:
+    """Override ``base`` in place, refusing unknown keys and values of the wrong type."""
+    for section, values in override.items():
+        if section not in base or not isinstance(values, dict):
+            raise ConfigError(f"{source}: unknown section [{section}]")
+        for key, value in values.items():
+            if key not in base[section]:
+                raise ConfigError(f"{source}: unknown key '{key}' in [{section}]")
+            base[section][key] = _typed(value, base[section][key], f"{source}: [{section}] {key}")
+
+
+def _typed(value: Any, default: Any, where: str) -> Any:
+    if isinstance(default, bool) or isinstance(value, bool):
+        if type(value) is not type(default):
+            raise ConfigError(f"{where} must be true or false")
+        return value
+    if isinstance(default, float) and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, type(default)):
+        raise ConfigError(f"{where} must be a {type(default).__name__}, not {value!r}")
+    return value
+
+
+def _from_env(base: Table, env: Mapping[str, str]) -> Table:
+    """``ROLLER_<SECTION>_<KEY>`` variables, converted to the type of the key's default."""
+    table: Table = {}
+    for section, values in base.items():
+        for key, default in values.items():
+            name = f"{ENV_PREFIX}{section}_{key}".upper()
+            if name in env:
+                table.setdefault(section, {})[key] = _env_value(name, env[name], default)
+    return table
+
+
+def _env_value(name: str, text: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                raise ValueError
+            return text.lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a {type(default).__name__}") from None
+    return text

@@ -1,0 +1,45 @@
+"""The simulator behind ``--sim``, ``roller simulate`` and ``roller demo``.
+
+``tracker`` imports ``firmware_sim`` only here, and only when one of those is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracker.recording import Recording, write
+
+if TYPE_CHECKING:
+    from firmware_sim.session import SimulatedSession
+
+
+def run(
+    routine: str, scenario: str, seconds: float, seed: int, rate_hz: float | None,
+    height_cm: float,
+) -> SimulatedSession:
+    from firmware_sim.session import simulate
+
+    return simulate(routine, scenario, seconds, seed, None, height_cm, rate_hz)
+
+
+def simulate_recording(
+    routine: str, scenario: str, seconds: float, seed: int, rate_hz: float | None,
+    height_cm: float,
+) -> Recording:
+    """A simulated session as a recording, in memory."""
+    sim = run(routine, scenario, seconds, seed, rate_hz, height_cm)
+    return Recording(sim.header, sim.samples)
+
+
+def write_simulation(
+    output: Path, routine: str, scenario: str, seconds: float, seed: int,
+    rate_hz: float | None, height_cm: float,
+) -> Path:
+    """Write a simulated recording and its ground truth beside it; return the truth's path."""
+    sim = run(routine, scenario, seconds, seed, rate_hz, height_cm)
+    write(output, sim.header, sim.samples)
+    truth_path = output.with_name(output.name.removesuffix(".csv") + ".truth.json")
+    truth_path.write_text(json.dumps(sim.truth.to_json(sim.conditions)) + "\n", encoding="utf-8")
+    return truth_path
