@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tracker.estimate.lumbar import LumbarEvent
-
 FORMAT = "roller-analysis/1"
+
+
+@dataclass(frozen=True)
+class LumbarEvent:
+    """Contact with the lumbar band: when it began and ended, and when the alert was raised."""
+
+    start_s: float
+    end_s: float
+    alert_s: float
 
 
 @dataclass(frozen=True)

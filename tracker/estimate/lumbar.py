@@ -12,14 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from tracker.analysis import LumbarEvent
+
 Array = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class LumbarEvent:
-    start_s: float
-    end_s: float
-    alert_s: float
 
 
 @dataclass
