@@ -164,7 +164,8 @@ def main() -> None:
     print(f"{'metric':<26}{'ours':>10}{'limit':>10}")
     for key in a:
         print(f"{key:<26}{a[key]:>10.3f}{b[key]:>10.3f}")
-    ratio = [o.position_rms_cm / max(1e-9, lim.position_rms_cm) for o, lim in zip(ours, limit, strict=True)]
+    ratio = [o.position_rms_cm / max(1e-9, lim.position_rms_cm)
+             for o, lim in zip(ours, limit, strict=True)]
     print(f"{'position RMS ours/limit median':<36}{statistics.median(ratio):.3f}")
     worst_gap = min(o.region_accuracy for o in ours) - min(lim.region_accuracy for lim in limit)
     print(f"{'worst recording vs limit worst (pts)':<36}{100 * worst_gap:+.3f}")

@@ -48,7 +48,9 @@ class Truth:
             "paused_s": round(self.paused_s, 3),
             "pauses": [[round(a, 3), round(b, 3)] for a, b in self.pauses],
             "strokes": self.strokes,
-            "lumbar_episodes": [{k: round(v, 3) for k, v in e.items()} for e in self.lumbar_episodes],
+            "lumbar_episodes": [
+                {k: round(v, 3) for k, v in e.items()} for e in self.lumbar_episodes
+            ],
             "conditions": asdict(conditions),
             "track": {
                 "t_s": np.round(self.t_s[::step], 3).tolist(),

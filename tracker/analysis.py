@@ -80,7 +80,7 @@ class Analysis:
                 for e in self.lumbar_events
             ],
             "track": {
-                "t_s": [round(t, 2) for t in self.track_t_s],
+                "t_s": [round(t, 3) for t in self.track_t_s],
                 "s_cm": [round(s, 2) for s in self.track_s_cm],
             },
         }

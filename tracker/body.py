@@ -61,7 +61,7 @@ class Body:
         return LANDMARKS[routine] * self.height_cm
 
     def region_index(self, s_cm: npt.ArrayLike) -> npt.NDArray[np.intp]:
-        """Index into :data:`REGIONS` for each position; positions off the body clamp to the ends."""
+        """Index into :data:`REGIONS` per position; positions off the body clamp to the ends."""
         inner = self.bounds_cm[1:-1]
         return np.searchsorted(inner, np.asarray(s_cm, dtype=float), side="right")
 

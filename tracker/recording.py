@@ -126,13 +126,13 @@ def parse(text: str, source: str = "<recording>") -> Recording:
         raise RecordingError(source, None, "empty file, expected a roller-imu v1 recording")
     if lines[0].strip() != MAGIC:
         raise RecordingError(source, 1, f"expected '{MAGIC}' as the first line")
-    values: dict[str, str] = {}
+    values: dict[str, tuple[str, int]] = {}  # key: (value, line number)
     number = 1
     while number < len(lines) and lines[number].startswith("#"):
         key, sep, value = lines[number][1:].partition("=")
         if not sep or not key.strip():
             raise RecordingError(source, number + 1, "header line must be '# key=value'")
-        values[key.strip()] = value.strip()
+        values[key.strip()] = (value.strip(), number + 1)
         number += 1
     header = _header(values, source, number + 1)
     if number >= len(lines):
@@ -145,25 +145,26 @@ def parse(text: str, source: str = "<recording>") -> Recording:
     return Recording(header, samples)
 
 
-def _header(values: dict[str, str], source: str, line: int) -> Header:
+def _header(values: dict[str, tuple[str, int]], source: str, end_line: int) -> Header:
     missing = [key for key in REQUIRED_KEYS if key not in values]
     if missing:
-        raise RecordingError(source, line, f"header is missing {', '.join(missing)}")
+        raise RecordingError(source, end_line, f"header is missing {', '.join(missing)}")
     numbers: dict[str, float] = {}
     for key, (low, high) in _NUMERIC_LIMITS.items():
+        text, line = values[key]
         try:
-            number = float(values[key])
+            number = float(text)
         except ValueError:
-            raise RecordingError(source, None, f"{key}={values[key]!r} is not a number") from None
-        if not (low <= number <= high):
-            raise RecordingError(source, None, f"{key}={values[key]} is outside {low:g}..{high:g}")
+            raise RecordingError(source, line, f"{key}={text!r} is not a number") from None
+        if not (low <= number <= high):  # also refuses nan
+            raise RecordingError(source, line, f"{key}={text} is outside {low:g}..{high:g}")
         numbers[key] = number
-    routine = values["routine"]
+    routine, line = values["routine"]
     if routine not in ROUTINES:
         raise RecordingError(
-            source, None, f"unknown routine {routine!r}, expected one of {', '.join(ROUTINES)}"
+            source, line, f"unknown routine {routine!r}, expected one of {', '.join(ROUTINES)}"
         )
-    extra = {k: v for k, v in values.items() if k not in REQUIRED_KEYS}
+    extra = {k: v for k, (v, _) in values.items() if k not in REQUIRED_KEYS}
     return Header(
         sample_rate_hz=numbers["sample_rate_hz"],
         roller_diameter_cm=numbers["roller_diameter_cm"],
@@ -178,7 +179,8 @@ def _samples(lines: list[str], source: str, first_line: int) -> npt.NDArray[np.f
     while lines and not lines[-1].strip():
         lines = lines[:-1]
     array: npt.NDArray[np.float64] | None = None
-    if all(lines):  # blank lines inside would shift NumPy's row numbers: take the careful path
+    # Blank lines inside would shift NumPy's row numbers: those files take the careful path.
+    if lines and all(lines):
         try:
             array = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=",", ndmin=2)
         except ValueError:
@@ -221,7 +223,9 @@ def _samples_carefully(lines: list[str], source: str, first_line: int) -> npt.ND
                     source, number, f"{name} is {cell.strip()!r}, not a number"
                 ) from None
             if not math.isfinite(value):
-                raise RecordingError(source, number, f"{name} is {cell.strip()}, not a finite number")
+                raise RecordingError(
+                    source, number, f"{name} is {cell.strip()}, not a finite number"
+                )
             row.append(value)
         rows.append(row)
     return np.array(rows, dtype=float).reshape(-1, len(COLUMNS))

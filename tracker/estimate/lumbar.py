@@ -15,6 +15,7 @@ import numpy.typing as npt
 from tracker.analysis import LumbarEvent
 
 Array = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 
 
 @dataclass
@@ -66,7 +67,7 @@ class LumbarWatch:
         self._inside_since = self._entry_at_end(t_s, inside)
         return raised
 
-    def _entry_at_end(self, t_s: Array, inside: Array) -> float | None:
+    def _entry_at_end(self, t_s: Array, inside: Mask) -> float | None:
         """When the contact entered the band, if it is inside at the end of this chunk."""
         if not inside[-1]:
             return None

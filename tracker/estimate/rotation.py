@@ -118,11 +118,11 @@ class RotationEstimator:
         d = np.unwrap(np.concatenate(([d_prev], theta - integral)))[1:]
         gap_var = np.where(gap, _gap_variance(dt), 0.0)
         self._last = (float(t_s[-1]), float(omega[-1]), float(integral[-1]), float(d[-1]))
-        correction = self._blocks(t_s, d, omega, gap_var)
-        return integral + correction - self._reference
+        return integral + self._blocks(t_s, d, omega, gap_var)
 
     def _blocks(self, t_new: Array, d_new: Array, w_new: Array, gap_new: Array) -> Array:
-        """Run the filter over the blocks that closed; return ``c`` at each new sample."""
+        """Run the filter over the blocks that closed; return ``c`` at each new sample, less
+        the start angle as it was known then (so a batch run equals a live one)."""
         cfg = self.config
         pt, pd, pw, pg = self._pending
         n_old = len(pt)
@@ -156,6 +156,7 @@ class RotationEstimator:
         states_c = [f.c if f else 0.0]
         states_v = [f.v if f else 0.0]
         states_t = [f.t_s if f else 0.0]
+        states_ref = [self._reference]
         closed = len(first) - 1
         for n, z, tm, rs, spread_b, gap_b in zip(
             count[:closed].tolist(), mean_d[:closed].tolist(), mean_t[:closed].tolist(),
@@ -175,11 +176,13 @@ class RotationEstimator:
             states_c.append(f.c)
             states_v.append(f.v)
             states_t.append(f.t_s)
+            states_ref.append(self._reference)
         self._pending = (t[first[-1] :], d[first[-1] :], w[first[-1] :], gv[first[-1] :])
 
         b = block[n_old:]
         t_out = t[n_old:]
         sc, sv, st = np.array(states_c), np.array(states_v), np.array(states_t)
+        ref = np.array(states_ref)[b]
         c = sc[b] + sv[b] * (t_out - st[b])
         # Right after a long gap the filter's guess is stale: the gravity seen so far in the
         # block is the best we know.
@@ -191,5 +194,6 @@ class RotationEstimator:
             c = np.where(blind[b], running[n_old:], c)
         # Before the first block closes there is no filter: the gyro alone, from zero.
         if not had_filter:
-            c = np.where(b == 0, self._reference, c)
-        return c
+            c = np.where(b == 0, ref, c)
+        result: Array = c - ref
+        return result

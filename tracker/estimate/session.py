@@ -34,6 +34,14 @@ class EstimatorConfig:
     track_rate_hz: float = 10.0
     fusion: FusionConfig = field(default_factory=FusionConfig)
 
+    def __post_init__(self) -> None:
+        for name in ("stroke_min_cm", "stroke_reversal_cm", "pause_speed_cm_s", "pause_min_s",
+                     "track_rate_hz"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        if self.lumbar_alert_depth_cm < 0:
+            raise ValueError("lumbar_alert_depth_cm must not be negative")
+
 
 @dataclass(frozen=True)
 class LiveState:

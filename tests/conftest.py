@@ -1,0 +1,38 @@
+"""Shared fixtures: simulated recordings written as real files, and the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.session import SimulatedSession, simulate
+from tracker.recording import write
+
+
+@pytest.fixture(scope="session")
+def stray_session() -> SimulatedSession:
+    return simulate("upper_back", "stray", 150.0, seed=11, sample_rate_hz=100.0)
+
+
+@pytest.fixture
+def recording_file(tmp_path: Path, stray_session: SimulatedSession) -> Path:
+    path = tmp_path / "session.csv"
+    write(path, stray_session.header, stray_session.samples)
+    return path
+
+
+@pytest.fixture
+def roller(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the real ``roller`` command (as ``python -m tracker``) with an empty user config."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        environment = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+                       "PATH": "/usr/bin:/bin", **(env or {})}
+        return subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True,
+                              text=True, env=environment, timeout=120)
+
+    return run
