@@ -87,3 +87,20 @@ def test_segments_cover_the_session_in_order(stray_session: SimulatedSession) ->
     for before, after in zip(a.segments, a.segments[1:], strict=False):
         assert before.end_s == after.start_s
         assert before.region != after.region
+
+
+def test_long_radio_gaps_on_a_small_roller_keep_the_position() -> None:
+    """1.2 s outages: the gyro sees nothing, a 10 cm roller can turn a full circle in that time."""
+    import dataclasses
+
+    from firmware_sim.imu import Conditions
+
+    base = Conditions.realistic(np.random.default_rng(5), 160.0, 100.0)
+    conditions = dataclasses.replace(
+        base, diameter_cm=10.0, vibration_g=0.35, sensor_offset_cm=(2.1, -2.1),
+        gaps_s=((30.0, 1.2), (70.0, 1.2), (110.0, 0.9), (140.0, 1.2)),
+    )
+    for seed in (1, 2, 3):
+        sim = simulate("upper_back", "clean", 160.0, seed, conditions)
+        a = analyze(Recording(sim.header, sim.samples))
+        assert position_rms_cm(sim, a) < 1.0

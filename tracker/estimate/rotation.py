@@ -13,8 +13,8 @@ roller's motion can disturb it: the rolling centre's own acceleration is known f
 known, so fast blocks count less and the still moments (stroke turns, holds) count most.
 
 Lost packets leave no gyro to integrate: short gaps are bridged by the trapezoid rule, long
-ones by the gravity angle after the gap (the nearest turn to a capped guess), with the
-filter's uncertainty widened to match.
+ones by the gravity angle after the gap (the whole turn nearest to where the roller has been
+lately), with the filter's uncertainty widened to match.
 
 Why not imufusion's AHRS: it estimates a 3-D orientation with a fixed gain and cannot use
 what we know of rolling (one axis, the centre's acceleration), and driving it one sample at a
@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
 G_M_S2 = 9.80665
+LONG_GAP_S = 0.25  # beyond this, integrating the rate across a gap is no better than a guess
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class FusionConfig:
     bias_walk_rad2_s3: float = 1e-6
     bias_prior_rad_s: float = math.radians(1.5)
     reference_s: float = 1.0  # the start angle is refined over this first stretch
+    centre_s: float = 3.0  # memory of "where the roller has been lately", for long gaps
 
 
 def _gap_variance(gap_s: Array) -> Array:
@@ -96,14 +98,25 @@ class RotationEstimator:
         self._reference = 0.0
         self._vib_var = 0.1**2
         # Samples of the block still open: time, d, omega, gap variance before the sample.
-        self._pending: tuple[Array, Array, Array, Array] = (
-            np.empty(0), np.empty(0), np.empty(0), np.empty(0)
-        )
+        self._pending: tuple[Array, ...] = (np.empty(0),) * 5  # t, d, omega, gap var, integral
+        self._centre = 0.0  # where the rotation has been lately (rad, absolute)
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> Array:
         """Rotation since the first sample (rad, +x right-hand) at each of these samples."""
         if len(t_s) == 0:
             return np.empty(0)
+        # Each long gap needs the filter's state at that moment, so the pieces between long
+        # gaps run one after another (there are few; within a piece all is vectorised).
+        t_prev = self._last[0] if self._t0 is not None else float(t_s[0])
+        cuts = np.flatnonzero(np.diff(t_s, prepend=t_prev) > LONG_GAP_S)
+        pieces = [
+            self._feed_piece(t_s[a:b], accel_g[a:b], gyro_dps[a:b])
+            for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(t_s)], strict=True)
+            if b > a
+        ]
+        return np.concatenate(pieces)
+
+    def _feed_piece(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> Array:
         omega = np.radians(gyro_dps[:, 0])
         theta = np.arctan2(accel_g[:, 1], accel_g[:, 2])
         if self._t0 is None:
@@ -112,24 +125,35 @@ class RotationEstimator:
         t_prev, w_prev, integral_prev, d_prev = self._last
         dt = np.diff(t_s, prepend=t_prev)
         w_before = np.concatenate(([w_prev], omega[:-1]))
-        gap = dt > self._gap_s
-        span = np.where(gap, np.minimum(dt, 0.25), dt)  # a long gap: the gyro knows nothing
-        integral = integral_prev + np.cumsum(0.5 * (omega + w_before) * span)
+        step = 0.5 * (omega + w_before) * dt
+        if dt[0] > LONG_GAP_S:
+            # The gyro knows nothing of a long gap. The person was rolling back and forth, so
+            # guess the roller is back at the centre of its recent motion: gravity after the
+            # gap then picks the whole turn nearest to it.
+            step[0] = self._centre - (integral_prev + self._correction_at(float(t_s[0])))
+        integral = integral_prev + np.cumsum(step)
         d = np.unwrap(np.concatenate(([d_prev], theta - integral)))[1:]
-        gap_var = np.where(gap, _gap_variance(dt), 0.0)
+        gap_var = np.where(dt > self._gap_s, _gap_variance(dt), 0.0)
         self._last = (float(t_s[-1]), float(omega[-1]), float(integral[-1]), float(d[-1]))
-        return integral + self._blocks(t_s, d, omega, gap_var)
+        return integral + self._blocks(t_s, d, omega, gap_var, integral)
 
-    def _blocks(self, t_new: Array, d_new: Array, w_new: Array, gap_new: Array) -> Array:
+    def _correction_at(self, t_s: float) -> float:
+        f = self._filter
+        return f.c + f.v * (t_s - f.t_s) if f else 0.0
+
+    def _blocks(
+        self, t_new: Array, d_new: Array, w_new: Array, gap_new: Array, integral_new: Array
+    ) -> Array:
         """Run the filter over the blocks that closed; return ``c`` at each new sample, less
         the start angle as it was known then (so a batch run equals a live one)."""
         cfg = self.config
-        pt, pd, pw, pg = self._pending
+        pt, pd, pw, pg, pi = self._pending
         n_old = len(pt)
         t = np.concatenate((pt, t_new))
         d = np.concatenate((pd, d_new))
         w = np.concatenate((pw, w_new))
         gv = np.concatenate((pg, gap_new))
+        integral = np.concatenate((pi, integral_new))
         assert self._t0 is not None
         had_filter = self._filter is not None
         cell = np.floor((t - self._t0) / cfg.block_s)
@@ -142,6 +166,7 @@ class RotationEstimator:
         sum_d2 = np.add.reduceat(d * d, first)
         sum_w2 = np.add.reduceat(w * w, first)
         mean_t = np.add.reduceat(t, first) / count
+        mean_integral = np.add.reduceat(integral, first) / count
         last = np.append(first[1:], len(t)) - 1
         duration = t[last] - t[first]
         alpha = np.divide(w[last] - w[first], duration, out=np.zeros(len(first)),
@@ -158,10 +183,11 @@ class RotationEstimator:
         states_t = [f.t_s if f else 0.0]
         states_ref = [self._reference]
         closed = len(first) - 1
-        for n, z, tm, rs, spread_b, gap_b in zip(
+        had_centre = had_filter
+        for n, z, tm, rs, spread_b, gap_b, phi_b in zip(
             count[:closed].tolist(), mean_d[:closed].tolist(), mean_t[:closed].tolist(),
             r_sys[:closed].tolist(), spread[:closed].tolist(), gv[first[:closed]].tolist(),
-            strict=True,
+            mean_integral[:closed].tolist(), strict=True,
         ):
             if n >= 3:  # learn the vibration level, for blocks too short to show it
                 self._vib_var += 0.05 * (spread_b - self._vib_var)
@@ -177,7 +203,12 @@ class RotationEstimator:
             states_v.append(f.v)
             states_t.append(f.t_s)
             states_ref.append(self._reference)
-        self._pending = (t[first[-1] :], d[first[-1] :], w[first[-1] :], gv[first[-1] :])
+            phi_b += f.c
+            self._centre += (phi_b - self._centre) * (cfg.block_s / cfg.centre_s if had_centre
+                                                      else 1.0)
+            had_centre = True
+        keep = slice(first[-1], None)
+        self._pending = (t[keep], d[keep], w[keep], gv[keep], integral[keep])
 
         b = block[n_old:]
         t_out = t[n_old:]
