@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,6 +17,7 @@ from tracker import __version__
 from tracker.body import ROUTINES
 from tracker.config import ConfigError, Settings, load, user_config_path
 from tracker.recording import RecordingError
+from tracker.store import StoreError
 
 BAD_INPUT = 2
 log = logging.getLogger("roller")
@@ -34,6 +36,8 @@ def clean_errors() -> Iterator[None]:
         yield
     except (ConfigError, RecordingError) as exc:
         fail(str(exc))
+    except StoreError as exc:
+        fail(str(exc), 1)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         fail(f"{where}{exc.strerror or exc}", 1)
@@ -42,17 +46,23 @@ def clean_errors() -> Iterator[None]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Configuration file [default: {user_config_path()}].")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Session database [default: [store] path, ROLLER_DB, or the data dir].")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
 @click.version_option(__version__, prog_name="roller")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+def main(ctx: click.Context, config_path: Path | None, db_path: Path | None,
+         verbose: int) -> None:
     """Track a smart foam roller: where it is on your body, how you roll, when to stop."""
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
     with clean_errors():
-        ctx.obj = load(config_path)
+        settings = load(config_path)
+    if db_path is not None:
+        settings = replace(settings, store=replace(settings.store, path=str(db_path)))
+    ctx.obj = settings
 
 
 @main.command()
@@ -124,3 +134,13 @@ def demo(settings: Settings, routine: str, seed: int) -> None:
 def config_path_command() -> None:
     """Print where your configuration file is read from."""
     click.echo(user_config_path())
+
+
+def _register() -> None:
+    from tracker import cli_sessions
+
+    for command in cli_sessions.COMMANDS:
+        main.add_command(command)
+
+
+_register()

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
 from tracker.body import Body
 from tracker.estimate.session import EstimatorConfig
+from tracker.schedule import Rules
 
 ENV_PREFIX = "ROLLER_"
 Table = dict[str, dict[str, Any]]
@@ -41,9 +43,44 @@ def user_config_path() -> Path:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    path: str
+    keep_raw: bool
+    checkpoint_s: float
+
+
+@dataclass(frozen=True)
 class Settings:
     body: Body
+    zone: str
     estimator: EstimatorConfig
+    rules: Rules
+    store: StoreSettings
+
+
+def local_zone(env: Mapping[str, str]) -> str:
+    """This computer's IANA zone name: TZ, else /etc/localtime's target, else UTC."""
+    for candidate in (env.get("TZ", "").lstrip(":"), _zone_of_localtime()):
+        if candidate and _known_zone(candidate):
+            return candidate
+    return "UTC"
+
+
+def _zone_of_localtime() -> str:
+    try:
+        target = os.path.realpath("/etc/localtime")
+    except OSError:
+        return ""
+    _, sep, name = target.partition("zoneinfo/")
+    return name if sep else ""
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,11 +93,21 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
         except OSError as exc:
             raise ConfigError(f"{file}: {exc.strerror or exc}") from None
         _merge(table, _parse(text, str(file)), str(file))
-    _merge(table, _from_env(table, os.environ if env is None else env), "environment")
+    env = os.environ if env is None else env
+    _merge(table, _from_env(table, env), "environment")
+    user = dict(table["user"])
+    zone = user.pop("timezone") or local_zone(env)
+    if not _known_zone(zone):
+        raise ConfigError(f"configuration: unknown time zone {zone!r}")
+    store = dict(table["store"])
+    store["path"] = env.get("ROLLER_DB", store["path"])
     try:
         return Settings(
-            body=Body(**table["user"]),
+            body=Body(**user),
+            zone=zone,
             estimator=EstimatorConfig(**table["estimator"]),
+            rules=Rules(**table["schedule"]),
+            store=StoreSettings(**store),
         )
     except ValueError as exc:
         raise ConfigError(f"configuration: {exc}") from None

@@ -76,9 +76,14 @@ class LumbarWatch:
             return float(t_s[int(outside[-1]) + 1])
         return self._inside_since if self._inside_since is not None else float(t_s[0])
 
+    def so_far(self, now_s: float) -> list[LumbarEvent]:
+        """Finished events, plus the one under way (ending ``now_s`` for now)."""
+        if self._alert_s is not None and self._inside_since is not None:
+            return [*self.events, LumbarEvent(self._inside_since, now_s, self._alert_s)]
+        return list(self.events)
+
     def finish(self, end_s: float) -> list[LumbarEvent]:
         """Close an event still under way at the end of the session."""
-        if self._alert_s is not None and self._inside_since is not None:
-            self.events.append(LumbarEvent(self._inside_since, end_s, self._alert_s))
-            self._alert_s = None
+        self.events = self.so_far(end_s)
+        self._alert_s = self._inside_since = None
         return self.events

@@ -133,10 +133,12 @@ class PauseDetector:
         self._points.clear()
         return self.pauses
 
+    def so_far(self) -> list[tuple[float, float]]:
+        """Finished pauses, plus the stillness under way once it is long enough to count."""
+        if self._still_since is not None and self._still_until - self._still_since >= self.min_s:
+            return [*self.pauses, (self._still_since, self._still_until)]
+        return list(self.pauses)
+
     @property
     def paused_s(self) -> float:
-        """Time in finished pauses, plus the stillness under way once it counts as a pause."""
-        ongoing = 0.0
-        if self._still_since is not None and self._still_until - self._still_since >= self.min_s:
-            ongoing = self._still_until - self._still_since
-        return sum(b - a for a, b in self.pauses) + ongoing
+        return sum(b - a for a, b in self.so_far())

@@ -138,8 +138,8 @@ class SessionEstimator:
             self._segments.append(Segment(REGIONS[self._region], self._region_since, t))
             self._region, self._region_since = int(region[i]), t
 
-    def finish(self) -> Analysis:
-        """Close everything under way and return the session's analysis."""
+    def snapshot(self) -> Analysis:
+        """The analysis so far, with what is under way included as it stands (checkpoints)."""
         if self._state is None or self._t_first is None:
             raise ValueError("a session needs at least one sample")
         end = self._state.t_s
@@ -148,13 +148,21 @@ class SessionEstimator:
             routine=self.routine,
             start_s=self._t_first,
             duration_s=end - self._t_first,
-            pauses=self._pauses.finish(),
+            pauses=self._pauses.so_far(),
             strokes=self._strokes.total,
             segments=segments,
-            lumbar_events=self._lumbar.finish(end),
-            track_t_s=self._track[0],
-            track_s_cm=self._track[1],
+            lumbar_events=self._lumbar.so_far(end),
+            track_t_s=list(self._track[0]),
+            track_s_cm=list(self._track[1]),
         )
+
+    def finish(self) -> Analysis:
+        """Close everything under way and return the session's analysis."""
+        if self._state is None:
+            raise ValueError("a session needs at least one sample")
+        self._pauses.finish()
+        self._lumbar.finish(self._state.t_s)
+        return self.snapshot()
 
 
 def analyze(

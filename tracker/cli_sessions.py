@@ -1,0 +1,286 @@
+"""``roller`` commands on stored sessions: import, history, show, schedule, export, reanalyze."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from tracker.body import Body
+from tracker.cli import clean_errors, fail
+from tracker.config import Settings
+from tracker.estimate import SessionEstimator, analyze
+from tracker.recorder import Recorder
+from tracker.recording import Header, Recording, format_recording, read
+from tracker.report import clock, position_chart
+from tracker.schedule import (
+    Verdict,
+    glute_days,
+    next_allowed,
+    verdict_on,
+    week_start,
+    week_status,
+)
+from tracker.store import SessionRow, SessionStart, Store, open_store
+
+
+@contextmanager
+def store_of(settings: Settings) -> Iterator[Store]:
+    with clean_errors():
+        store = open_store(Path(settings.store.path) if settings.store.path else None)
+        try:
+            store.close_interrupted()
+            yield store
+        finally:
+            store.close()
+
+
+def _local(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--at", "at", help="When the session started (ISO 8601; local time if no "
+              "offset) [default: header started_at, else the file's time less its duration].")
+@click.option("--override", is_flag=True, help="Store a glute session the schedule refuses.")
+@click.pass_obj
+def import_(settings: Settings, files: tuple[Path, ...], at: str | None, override: bool) -> None:
+    """Store recordings as sessions (the same lifecycle as a live session)."""
+    with store_of(settings) as store:
+        for path in files:
+            with clean_errors():
+                recording = read(path)
+            started = _start_time(recording, path, at, settings.zone)
+            verdict = _enforce(store, settings, recording.header.routine, started, override)
+            h = recording.header
+            start = SessionStart(
+                routine=h.routine, started_at=started, zone=settings.zone, source="import",
+                sample_rate_hz=h.sample_rate_hz, diameter_cm=h.roller_diameter_cm,
+                height_cm=h.user_height_cm, clock_start_s=float(recording.t_s[0]),
+                override=override and verdict is not Verdict.ALLOWED, verdict=verdict.value,
+            )
+            estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                                         h.sample_rate_hz, settings.estimator)
+            with clean_errors():
+                recorder = Recorder(store, start, estimator, settings.store.checkpoint_s,
+                                    settings.store.keep_raw)
+                recorder.feed(recording.t_s, recording.accel_g, recording.gyro_dps)
+                recorder.finish("imported")
+            click.echo(f"stored {path} as session {recorder.session_id}", err=True)
+
+
+def _start_time(recording: Recording, path: Path, at: str | None, zone: str) -> datetime:
+    text = at or recording.header.extra.get("started_at")
+    if text:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            fail(f"{text!r} is not an ISO 8601 time, e.g. 2026-11-22T18:30")
+        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+    duration = float(recording.t_s[-1] - recording.t_s[0])
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC) - timedelta(seconds=duration)
+
+
+def _enforce(store: Store, settings: Settings, routine: str, at: datetime,
+             override: bool) -> Verdict:
+    """Refuse a glute session that is too soon or over quota, unless overridden."""
+    if routine != "glutes":
+        return Verdict.ALLOWED
+    earlier = [s.rolled() for s in store.sessions() if s.started_at < at]
+    days = glute_days(earlier, settings.rules)
+    day = _local(at, settings.zone).date()
+    verdict = verdict_on(day, days, settings.rules)
+    if verdict is not Verdict.ALLOWED and not override:
+        why = ("a glute session yesterday or today: rolling them every day makes them sorer"
+               if verdict is Verdict.TOO_SOON else
+               f"this week's {settings.rules.glute_sessions_per_week} glute sessions are done")
+        allowed = next_allowed(day, days, settings.rules)
+        fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "
+             "use --override to store it anyway")
+    return verdict
+
+
+@click.command()
+@click.option("--week", is_flag=True, help="Only this week.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only sessions from this day.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
+@click.pass_obj
+def history(settings: Settings, week: bool, since: datetime | None, as_json: bool) -> None:
+    """Stored sessions, oldest first."""
+    zone = ZoneInfo(settings.zone)
+    start: datetime | None = None
+    if week:
+        today = datetime.now(zone).date()
+        start = datetime.combine(week_start(today, settings.rules), datetime.min.time(), zone)
+    elif since:
+        start = since.replace(tzinfo=zone)
+    with store_of(settings) as store:
+        rows = store.sessions(since=start)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(_row_json(row), separators=(",", ":")))
+        return
+    table = Table(title=f"{len(rows)} sessions", box=box.SIMPLE)
+    for name in ("id", "started", "routine", "time", "active", "strokes", "cpm", "lumbar",
+                 "note"):
+        table.add_column(name, justify="left" if name in {"started", "routine", "note"}
+                         else "right", no_wrap=name in {"started", "routine"})
+    for row in rows:
+        table.add_row(
+            str(row.id), _local(row.started_at, row.zone).strftime("%a %d %b %H:%M"),
+            row.routine.replace("_", " "), clock(row.duration_s), clock(row.active_s),
+            str(row.strokes),
+            f"{row.cadence_cpm:.0f}",
+            f"[red]{row.lumbar_events}[/red]" if row.lumbar_events else "0",
+            _schedule_note(row),
+        )
+    Console().print(table)
+
+
+def _schedule_note(row: SessionRow) -> str:
+    note = row.status if row.status != "complete" else ""
+    if row.override:
+        note = f"{note} override ({row.verdict})".strip()
+    return note
+
+
+def _row_json(row: SessionRow) -> dict[str, object]:
+    data = asdict(row)
+    data["started_at"] = row.started_at.isoformat()
+    data["ended_at"] = row.ended_at.isoformat() if row.ended_at else None
+    return data
+
+
+@click.group()
+def session() -> None:
+    """One stored session."""
+
+
+@session.command("show")
+@click.argument("session_id", type=int)
+@click.pass_obj
+def session_show(settings: Settings, session_id: int) -> None:
+    """Summary, segments, lumbar events and a position-over-time chart."""
+    with store_of(settings) as store:
+        row = store.session(session_id)
+        segments, events = store.session_detail(session_id)
+        raw = store.raw_samples(session_id)
+        info = store.recording_info(session_id)
+    console = Console()
+    title = f"session {row.id}: {row.routine.replace('_', ' ')}, " \
+            f"{_local(row.started_at, row.zone):%a %Y-%m-%d %H:%M} ({row.status})"
+    table = Table(title=title, show_header=False)
+    table.add_row("duration", clock(row.duration_s))
+    table.add_row("active", clock(row.active_s))
+    table.add_row("strokes", f"{row.strokes} ({row.cadence_cpm:.0f} cycles/min)")
+    table.add_row("segments", ", ".join(
+        f"{s.region} {clock(s.start_s)}-{clock(s.end_s)}" for s in segments[:12])
+        + (f", ... {len(segments) - 12} more" if len(segments) > 12 else ""))
+    table.add_row("lumbar", "\n".join(
+        f"[red]{clock(e.start_s)}-{clock(e.end_s)} (alert {clock(e.alert_s)})[/red]"
+        for e in events) or "[green]no contact[/green]")
+    console.print(table)
+    if len(raw) >= 2:
+        a = analyze(Recording(_header(info), raw), settings.estimator)
+        console.print(position_chart(a, Body(info["height_cm"])))
+
+
+def _header(info: dict[str, object]) -> Header:
+    return Header(float(str(info["sample_rate_hz"])), float(str(info["diameter_cm"])),
+                  float(str(info["height_cm"])), str(info["routine"]),
+                  {"started_at": str(info["started_at"]), "session_id": str(info["id"])})
+
+
+@click.command()
+@click.pass_obj
+def schedule(settings: Settings) -> None:
+    """This week at a glance: what was rolled each day, the glute quota, the next glute day."""
+    with store_of(settings) as store:
+        history_rows = [s.rolled() for s in store.sessions()]
+    status = week_status(history_rows, datetime.now(UTC), settings.zone, settings.rules)
+    table = Table(title=f"week of {status.week_start:%a %d %b %Y}")
+    for day in status.days:
+        mark = " (today)" if day == status.today else ""
+        table.add_column(f"{day:%a %d}{mark}")
+    table.add_row(*(", ".join(r.replace("_", " ") for r in routines) or "-"
+                    for routines in status.days.values()))
+    console = Console()
+    console.print(table)
+    colour = {"on_track": "green", "done": "green", "behind": "yellow", "over": "red"}
+    console.print(
+        f"glutes: {status.done} of {settings.rules.glute_sessions_per_week} done, "
+        f"{status.due} due, {status.days_left} day{'s' if status.days_left > 1 else ''} left; "
+        f"[{colour[status.status]}]{status.status.replace('_', ' ')}[/]"
+    )
+    console.print(f"next glute session: {_day_name(status.next_allowed, status.today)}")
+
+
+def _day_name(day: date, today: date) -> str:
+    return "today" if day == today else "tomorrow" if day == today + timedelta(days=1) \
+        else f"{day:%A %d %B}"
+
+
+@click.command()
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "imu-csv"]), default="csv",
+              show_default=True, help="imu-csv: one session's raw samples as roller-imu v1.")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="[default: stdout]")
+@click.pass_obj
+def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIOBase) -> None:
+    """Sessions as CSV or JSON (all, or the given IDs); or one session as a recording."""
+    with store_of(settings) as store:
+        if fmt == "imu-csv":
+            if len(ids) != 1:
+                fail("--format imu-csv exports exactly one session: give its ID")
+            raw = store.raw_samples(ids[0])
+            if len(raw) < 2:
+                fail(f"session {ids[0]} has no raw samples (was [store] keep_raw off?)")
+            output.write(format_recording(_header(store.recording_info(ids[0])), raw))
+            return
+        rows = [store.session(i) for i in ids] if ids else store.sessions()
+    records = [_row_json(r) for r in rows]
+    if fmt == "json":
+        for record in records:
+            output.write(json.dumps(record) + "\n")
+    elif records:
+        writer = csv.DictWriter(output, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+
+
+@click.command()
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True, help="Every session with raw samples.")
+@click.pass_obj
+def reanalyze(settings: Settings, ids: tuple[int, ...], every: bool) -> None:
+    """Re-run the current estimator on stored raw samples and update the sessions."""
+    if bool(ids) == every:
+        fail("give session IDs or --all")
+    with store_of(settings) as store:
+        targets = [r.id for r in store.sessions()] if every else list(ids)
+        done = 0
+        with click.progressbar(targets, label="re-analysing", file=sys.stderr) as bar:
+            for session_id in bar:
+                raw = store.raw_samples(session_id)
+                if len(raw) < 2:
+                    continue
+                recording = Recording(_header(store.recording_info(session_id)), raw)
+                store.replace_analysis(session_id, analyze(recording, settings.estimator))
+                done += 1
+    click.echo(f"re-analysed {done} of {len(targets)} sessions", err=True)
+
+
+COMMANDS = [import_, history, session, schedule, export, reanalyze]

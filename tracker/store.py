@@ -1,0 +1,323 @@
+"""The session store: one SQLite file, plain tables that sqlite-utils and Datasette can browse.
+
+Every write is one transaction (``Database.atomic``); the schema version lives in
+``PRAGMA user_version`` and migrations run in order on open. Times are UTC ISO-8601 with
+offset; each session keeps the IANA zone it was rolled in (for its local day). Raw samples
+are kept as zlib-compressed float32 blocks so any session can be re-analysed or exported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import platformdirs
+import sqlite_utils
+
+from tracker.analysis import Analysis, LumbarEvent, Segment
+from tracker.schedule import Rolled, glutes_active_s
+
+log = logging.getLogger(__name__)
+Array = npt.NDArray[np.float64]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; nothing in it was changed."""
+
+
+def default_path() -> Path:
+    return platformdirs.user_data_path("roller") / "roller.db"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.table("devices").create(
+        {"address": str, "name": str, "first_seen": str, "last_seen": str}, pk="address"
+    )
+    db.table("sessions").create(
+        {
+            "id": int, "device": str, "routine": str, "status": str, "end_reason": str,
+            "started_at": str, "ended_at": str, "zone": str, "source": str,
+            "sample_rate_hz": float, "diameter_cm": float, "height_cm": float,
+            "clock_start_s": float, "duration_s": float, "active_s": float, "paused_s": float,
+            "strokes": int, "cadence_cpm": float, "glutes_active_s": float,
+            "lumbar_events": int, "pauses": str, "override": int, "verdict": str,
+            "checkpoint_at": str,
+        },
+        pk="id",
+        foreign_keys=[("device", "devices", "address")],
+        not_null={"routine", "status", "started_at", "zone"},
+        defaults={"override": 0, "lumbar_events": 0},
+    )
+    for table, columns in {
+        "segments": {"session_id": int, "region": str, "start_s": float, "end_s": float},
+        "lumbar_events": {"session_id": int, "start_s": float, "end_s": float, "alert_s": float},
+        "raw_blocks": {"session_id": int, "seq": int, "t0_s": float, "samples": int,
+                       "data": bytes},
+    }.items():
+        db.table(table).create(columns, foreign_keys=[("session_id", "sessions", "id")])
+        db.table(table).create_index(["session_id"])
+    db.table("outbox").create(
+        {"id": int, "created_at": str, "kind": str, "session_id": int, "payload": str,
+         "sent_at": str},
+        pk="id",
+    )
+    db.table("sessions").create_index(["started_at"])
+
+
+#: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    routine: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    zone: str
+    duration_s: float
+    active_s: float
+    strokes: int
+    cadence_cpm: float
+    lumbar_events: int
+    glutes_active_s: float
+    override: bool
+    verdict: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SessionRow:
+        return cls(
+            id=row["id"], routine=row["routine"], status=row["status"],
+            started_at=datetime.fromisoformat(row["started_at"]),
+            ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
+            zone=row["zone"], duration_s=row["duration_s"] or 0.0,
+            active_s=row["active_s"] or 0.0, strokes=row["strokes"] or 0,
+            cadence_cpm=row["cadence_cpm"] or 0.0, lumbar_events=row["lumbar_events"] or 0,
+            glutes_active_s=row["glutes_active_s"] or 0.0, override=bool(row["override"]),
+            verdict=row["verdict"],
+        )
+
+    def rolled(self) -> Rolled:
+        return Rolled(self.started_at, self.zone, self.routine, self.glutes_active_s)
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """What is known when a session starts."""
+
+    routine: str
+    started_at: datetime
+    zone: str
+    source: str  # live, sim, import
+    sample_rate_hz: float
+    diameter_cm: float
+    height_cm: float
+    clock_start_s: float
+    device: str | None = None
+    override: bool = False
+    verdict: str | None = None
+
+
+class Store:
+    """The roller's SQLite store. Use :func:`open_store`."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db, self.path = db, path
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite_utils.Database]:
+        try:
+            with self.db.atomic():
+                yield self.db
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: {_explain(exc)}; nothing was changed") from None
+
+    # -- the session lifecycle -------------------------------------------------------------
+
+    def start_session(self, start: SessionStart) -> int:
+        with self._writing() as db:
+            if start.device:
+                db.table("devices").upsert(
+                    {"address": start.device, "last_seen": _iso(start.started_at)},
+                    pk="address",
+                )
+            table = db.table("sessions")
+            table.insert({
+                "device": start.device, "routine": start.routine, "status": "live",
+                "started_at": _iso(start.started_at), "zone": start.zone,
+                "source": start.source, "sample_rate_hz": start.sample_rate_hz,
+                "diameter_cm": start.diameter_cm, "height_cm": start.height_cm,
+                "clock_start_s": start.clock_start_s, "override": int(start.override),
+                "verdict": start.verdict, "checkpoint_at": _iso(start.started_at),
+            })
+            assert table.last_pk is not None
+            return int(table.last_pk)
+
+    def checkpoint(self, session_id: int, analysis: Analysis, raw: list[tuple[int, Array]],
+                   at: datetime, status: str = "live", end_reason: str | None = None) -> None:
+        """Replace the session's summary, segments and events; append raw sample blocks."""
+        with self._writing() as db:
+            self._write_analysis(db, session_id, analysis)
+            db.table("raw_blocks").insert_all(
+                {"session_id": session_id, "seq": seq, "t0_s": float(block[0, 0]),
+                 "samples": len(block), "data": _pack(block)}
+                for seq, block in raw
+            )
+            update: dict[str, Any] = {"checkpoint_at": _iso(at), "status": status}
+            if status != "live":
+                update["ended_at"] = _iso(at)
+                update["end_reason"] = end_reason
+            db.table("sessions").update(session_id, update)
+
+    def replace_analysis(self, session_id: int, analysis: Analysis) -> None:
+        with self._writing() as db:
+            self._write_analysis(db, session_id, analysis)
+
+    @staticmethod
+    def _write_analysis(db: sqlite_utils.Database, session_id: int, a: Analysis) -> None:
+        origin = a.start_s
+        db.table("sessions").update(session_id, {
+            "duration_s": a.duration_s, "active_s": a.active_s, "paused_s": a.paused_s,
+            "strokes": a.strokes, "cadence_cpm": a.cadence_cpm,
+            "glutes_active_s": glutes_active_s(a), "lumbar_events": len(a.lumbar_events),
+            "pauses": json.dumps([[p0 - origin, p1 - origin] for p0, p1 in a.pauses]),
+        })
+        db.execute("DELETE FROM segments WHERE session_id = ?", [session_id])
+        db.execute("DELETE FROM lumbar_events WHERE session_id = ?", [session_id])
+        db.table("segments").insert_all(
+            {"session_id": session_id, "region": s.region, "start_s": s.start_s - origin,
+             "end_s": s.end_s - origin} for s in a.segments
+        )
+        db.table("lumbar_events").insert_all(
+            {"session_id": session_id, "start_s": e.start_s - origin, "end_s": e.end_s - origin,
+             "alert_s": e.alert_s - origin} for e in a.lumbar_events
+        )
+
+    def close_interrupted(self) -> list[int]:
+        """Sessions left live by a crash: closed as interrupted with what was checkpointed."""
+        ids = [row["id"] for row in self.db.query("SELECT id FROM sessions WHERE status = 'live'")]
+        if ids:
+            with self._writing() as db:
+                db.execute(
+                    "UPDATE sessions SET status = 'interrupted', end_reason = 'crash', "
+                    "ended_at = checkpoint_at WHERE status = 'live'"
+                )
+            log.warning("closed %d session(s) left live as interrupted: %s", len(ids), ids)
+        return ids
+
+    # -- reading -------------------------------------------------------------------------
+
+    def sessions(self, since: datetime | None = None) -> list[SessionRow]:
+        where, args = ("started_at >= ?", [_iso(since)]) if since else (None, [])
+        rows = self.db.table("sessions").rows_where(where, args, order_by="started_at")
+        return [SessionRow.from_row(r) for r in rows]
+
+    def session(self, session_id: int) -> SessionRow:
+        try:
+            return SessionRow.from_row(self.db.table("sessions").get(session_id))
+        except sqlite_utils.db.NotFoundError:
+            raise StoreError(f"no session {session_id} in {self.path}") from None
+
+    def session_detail(self, session_id: int) -> tuple[list[Segment], list[LumbarEvent]]:
+        self.session(session_id)
+        segments = [Segment(r["region"], r["start_s"], r["end_s"]) for r in self.db.query(
+            "SELECT * FROM segments WHERE session_id = ? ORDER BY start_s", [session_id])]
+        events = [LumbarEvent(r["start_s"], r["end_s"], r["alert_s"]) for r in self.db.query(
+            "SELECT * FROM lumbar_events WHERE session_id = ? ORDER BY start_s", [session_id])]
+        return segments, events
+
+    def recording_info(self, session_id: int) -> dict[str, Any]:
+        self.session(session_id)
+        return dict(self.db.table("sessions").get(session_id))
+
+    def raw_samples(self, session_id: int) -> Array:
+        """The session's stored samples, ``(n, 7)`` in recording column order."""
+        blocks = [
+            _unpack(r["data"], r["t0_s"]) for r in self.db.query(
+                "SELECT t0_s, data FROM raw_blocks WHERE session_id = ? ORDER BY seq",
+                [session_id])
+        ]
+        return np.concatenate(blocks) if blocks else np.empty((0, 7))
+
+
+def open_store(path: Path | None = None) -> Store:
+    """Open (creating and migrating as needed) the store; refuse what is not ours to change."""
+    path = path or default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, timeout=2.0)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: {_explain(exc)}") from None
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(
+            f"{path}: made by a newer roller (schema {version}, this one knows {SCHEMA_VERSION});"
+            " upgrade roller"
+        )
+    db = sqlite_utils.Database(conn)
+    store = Store(db, path)
+    try:
+        if version < SCHEMA_VERSION:
+            if version == 0 and db.table_names():
+                raise StoreError(f"{path}: an SQLite file, but not a roller store")
+            db.enable_wal()
+            with store._writing():
+                for migrate in MIGRATIONS[version:]:
+                    migrate(db)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            log.info("store %s migrated from schema %d to %d", path, version, SCHEMA_VERSION)
+        db.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path}: {_explain(exc)}") from None
+    except StoreError:
+        conn.close()
+        raise
+    return store
+
+
+def _explain(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "not a database" in text:
+        return "not a roller database (corrupt, or not an SQLite file)"
+    if "locked" in text or "busy" in text:
+        return "the database is locked by another program; close it and try again"
+    if "disk is full" in text or "disk I/O" in text:
+        return f"cannot write: {text}"
+    return text
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("store times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _pack(block: Array) -> bytes:
+    """Samples as float32 with time relative to the block's first sample, compressed."""
+    relative = block.copy()
+    relative[:, 0] -= block[0, 0]
+    return zlib.compress(relative.astype("<f4").tobytes(), 6)
+
+
+def _unpack(data: bytes, t0_s: float) -> Array:
+    block = np.frombuffer(zlib.decompress(data), dtype="<f4").reshape(-1, 7).astype(np.float64)
+    block[:, 0] += t0_s
+    return block
