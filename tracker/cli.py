@@ -17,7 +17,7 @@ from tracker import __version__
 from tracker.body import ROUTINES
 from tracker.config import ConfigError, Settings, load, user_config_path
 from tracker.recording import RecordingError
-from tracker.store import StoreError
+from tracker.store import StoreError, UnknownSession
 
 BAD_INPUT = 2
 log = logging.getLogger("roller")
@@ -34,7 +34,7 @@ def clean_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line each, never a traceback."""
     try:
         yield
-    except (ConfigError, RecordingError) as exc:
+    except (ConfigError, RecordingError, UnknownSession) as exc:
         fail(str(exc))
     except StoreError as exc:
         fail(str(exc), 1)

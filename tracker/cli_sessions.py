@@ -133,28 +133,25 @@ def history(settings: Settings, week: bool, since: datetime | None, as_json: boo
         for row in rows:
             click.echo(json.dumps(_row_json(row), separators=(",", ":")))
         return
-    table = Table(title=f"{len(rows)} sessions", box=box.SIMPLE)
-    for name in ("id", "started", "routine", "time", "active", "strokes", "cpm", "lumbar",
-                 "note"):
-        table.add_column(name, justify="left" if name in {"started", "routine", "note"}
-                         else "right", no_wrap=name in {"started", "routine"})
+    table = Table(title=f"{len(rows)} sessions", box=box.SIMPLE, padding=(0, 1), pad_edge=False)
+    table.caption = "* glute schedule overridden; ! interrupted (saved up to its last checkpoint)"
+    for name in ("id", "started", "routine", "time", "active", "strokes", "cpm", "lumbar"):
+        table.add_column(name, justify="left" if name in {"started", "routine"} else "right",
+                         no_wrap=True)
     for row in rows:
         table.add_row(
             str(row.id), _local(row.started_at, row.zone).strftime("%a %d %b %H:%M"),
-            row.routine.replace("_", " "), clock(row.duration_s), clock(row.active_s),
+            _routine_note(row), clock(row.duration_s), clock(row.active_s),
             str(row.strokes),
             f"{row.cadence_cpm:.0f}",
             f"[red]{row.lumbar_events}[/red]" if row.lumbar_events else "0",
-            _schedule_note(row),
         )
     Console().print(table)
 
 
-def _schedule_note(row: SessionRow) -> str:
-    note = row.status if row.status != "complete" else ""
-    if row.override:
-        note = f"{note} override ({row.verdict})".strip()
-    return note
+def _routine_note(row: SessionRow) -> str:
+    marks = ("*" if row.override else "") + ("!" if row.status == "interrupted" else "")
+    return row.routine.replace("_", " ") + marks
 
 
 def _row_json(row: SessionRow) -> dict[str, object]:

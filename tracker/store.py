@@ -35,6 +35,10 @@ class StoreError(RuntimeError):
     """The store cannot be used; nothing in it was changed."""
 
 
+class UnknownSession(StoreError):
+    """A session ID that is not in the store (the user's mistake, not the store's)."""
+
+
 def default_path() -> Path:
     return platformdirs.user_data_path("roller") / "roller.db"
 
@@ -231,7 +235,7 @@ class Store:
         try:
             return SessionRow.from_row(self.db.table("sessions").get(session_id))
         except sqlite_utils.db.NotFoundError:
-            raise StoreError(f"no session {session_id} in {self.path}") from None
+            raise UnknownSession(f"no session {session_id} in {self.path}") from None
 
     def session_detail(self, session_id: int) -> tuple[list[Segment], list[LumbarEvent]]:
         self.session(session_id)

@@ -1,0 +1,164 @@
+"""The session store: schema and migrations, refusing what it cannot change, crash recovery."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlite_utils
+
+from firmware_sim.session import SimulatedSession
+from tracker.body import Body
+from tracker.estimate import SessionEstimator, analyze
+from tracker.recorder import Recorder
+from tracker.recording import Recording
+from tracker.store import MIGRATIONS, SCHEMA_VERSION, SessionStart, StoreError, open_store
+
+START = datetime(2026, 11, 16, 18, 0, tzinfo=UTC)
+
+
+def start_for(sim: SimulatedSession) -> SessionStart:
+    h = sim.header
+    return SessionStart(h.routine, START, "Europe/Berlin", "sim", h.sample_rate_hz,
+                        h.roller_diameter_cm, h.user_height_cm, float(sim.samples[0, 0]))
+
+
+def recorder_for(store_path: Path, sim: SimulatedSession) -> Recorder:
+    h = sim.header
+    estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                                 h.sample_rate_hz)
+    return Recorder(open_store(store_path), start_for(sim), estimator)
+
+
+def test_new_store_is_plain_sqlite_in_wal_mode(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "a" / "roller.db")
+    assert store.db.journal_mode == "wal"
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert {"devices", "sessions", "segments", "lumbar_events", "raw_blocks", "outbox"} <= set(
+        store.db.table_names())
+
+
+@pytest.mark.parametrize("version", range(SCHEMA_VERSION))
+def test_migrates_from_every_older_version(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    for migrate in MIGRATIONS[:version]:
+        migrate(db)
+    db.execute(f"PRAGMA user_version = {version}")
+    db.close()
+    store = open_store(path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert "sessions" in store.db.table_names()
+
+
+def unchanged_after(path: Path, error: str) -> None:
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=error):
+        open_store(path)
+    assert path.read_bytes() == before
+
+
+def test_refuses_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("shopping list\n" * 100)
+    unchanged_after(path, "not a roller database")
+
+
+def test_refuses_another_programs_database(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    sqlite_utils.Database(path)["recipes"].insert({"name": "soup"})
+    unchanged_after(path, "not a roller store")
+
+
+def test_refuses_a_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    open_store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    unchanged_after(path, "newer roller")
+
+
+def test_a_locked_database_is_one_clear_error(tmp_path: Path, stray_session: SimulatedSession
+                                              ) -> None:
+    path = tmp_path / "roller.db"
+    store = open_store(path)
+    other = sqlite3.connect(path)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            store.start_session(start_for(stray_session))
+    finally:
+        other.rollback()
+    assert store.sessions() == []
+
+
+def test_session_round_trip_and_raw_samples(tmp_path: Path,
+                                            stray_session: SimulatedSession) -> None:
+    path = tmp_path / "roller.db"
+    recorder = recorder_for(path, stray_session)
+    x = stray_session.samples
+    for chunk in np.array_split(x, 60):
+        recorder.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
+    analysis = recorder.finish()
+    store = open_store(path)
+    (row,) = store.sessions()
+    assert row.status == "complete" and row.strokes == analysis.strokes
+    assert row.lumbar_events == len(analysis.lumbar_events) > 0
+    segments, events = store.session_detail(row.id)
+    assert len(segments) == len(analysis.segments)
+    assert events[0].alert_s == pytest.approx(analysis.lumbar_events[0].alert_s - x[0, 0])
+    raw = store.raw_samples(row.id)
+    np.testing.assert_allclose(raw, x, rtol=1e-6, atol=1e-4)
+    again = analyze(Recording(stray_session.header, raw))
+    assert again.strokes == analysis.strokes
+    assert row.ended_at is not None
+    assert (row.ended_at - row.started_at).total_seconds() == pytest.approx(row.duration_s,
+                                                                            abs=0.01)
+
+
+def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
+    """A real process killed mid-session: the next start closes it as interrupted."""
+    path = tmp_path / "roller.db"
+    script = textwrap.dedent(f"""
+        import time
+        from datetime import UTC, datetime
+        from pathlib import Path
+        from firmware_sim.session import simulate
+        from tracker.body import Body
+        from tracker.estimate import SessionEstimator
+        from tracker.recorder import Recorder
+        from tracker.store import SessionStart, open_store
+        sim = simulate("glutes", "clean", 120.0, 5, sample_rate_hz=100.0)
+        h, x = sim.header, sim.samples
+        start = SessionStart(h.routine, datetime.now(UTC), "UTC", "sim", h.sample_rate_hz,
+                             h.roller_diameter_cm, h.user_height_cm, float(x[0, 0]))
+        est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                               h.sample_rate_hz)
+        rec = Recorder(open_store(Path({str(path)!r})), start, est)
+        for i in range(0, len(x), 100):  # one second of samples every 20 ms: 50x real time
+            rec.feed(x[i:i + 100, 0], x[i:i + 100, 1:4], x[i:i + 100, 4:7])
+            print(x[min(i + 99, len(x) - 1), 0] - x[0, 0], flush=True)
+            time.sleep(0.02)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    fed = 0.0
+    while fed < 40.0:
+        fed = float(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    store = open_store(path)
+    assert store.close_interrupted() == [1]
+    (row,) = store.sessions()
+    assert row.status == "interrupted"
+    assert fed - 6.0 <= row.duration_s <= fed + 1.0
+    assert len(store.raw_samples(1)) >= (row.duration_s - 1) * 100 * 0.85  # minus lost packets
+    assert store.close_interrupted() == []  # never counted twice
