@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -52,11 +53,15 @@ def test_migrates_from_every_older_version(tmp_path: Path, version: int) -> None
     db = sqlite_utils.Database(path)
     for migrate in MIGRATIONS[:version]:
         migrate(db)
+    if version:  # a store in use: its sessions must come through
+        db.table("sessions").insert({"routine": "glutes", "status": "complete", "zone": "UTC",
+                                     "started_at": "2026-01-05T18:00:00.000+00:00"})
     db.execute(f"PRAGMA user_version = {version}")
     db.close()
     store = open_store(path)
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert "sessions" in store.db.table_names()
+    assert len(store.sessions()) == (1 if version else 0)
+    assert all(r["link_gaps"] == "[]" for r in store.db.table("sessions").rows)
 
 
 def unchanged_after(path: Path, error: str) -> None:
@@ -162,3 +167,29 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
     assert fed - 6.0 <= row.duration_s <= fed + 1.0
     assert len(store.raw_samples(1)) >= (row.duration_s - 1) * 100 * 0.85  # minus lost packets
     assert store.close_interrupted() == []  # never counted twice
+
+
+def test_lifecycle_still_and_disconnect(tmp_path: Path, stray_session: SimulatedSession) -> None:
+    from datetime import timedelta
+
+    from tracker.recorder import Lifecycle
+
+    h = stray_session.header
+    estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                                 h.sample_rate_hz)
+    recorder = Recorder(open_store(tmp_path / "r.db"), start_for(stray_session), estimator,
+                        Lifecycle(end_after_still_s=60.0, end_after_disconnect_s=120.0))
+    x = stray_session.samples[:2000]
+    state = recorder.feed(x[:, 0], x[:, 1:4], x[:, 4:7])
+    assert recorder.due_to_end(START, state.t_s) is None
+    assert recorder.due_to_end(START, state.t_s + 61.0) == "still"
+    recorder.link_lost(START)
+    assert recorder.due_to_end(START + timedelta(seconds=119), state.t_s) is None
+    recorder.link_restored(START + timedelta(seconds=30))
+    assert recorder.due_to_end(START + timedelta(seconds=200), state.t_s) is None
+    recorder.link_lost(START + timedelta(seconds=300))
+    assert recorder.due_to_end(START + timedelta(seconds=420), state.t_s) == "disconnected"
+    recorder.finish("disconnected")
+    row = recorder.store.db.table("sessions").get(recorder.session_id)
+    gaps = json.loads(row["link_gaps"])
+    assert len(gaps) == 2 and gaps[1][1] is None and row["end_reason"] == "disconnected"

@@ -61,7 +61,7 @@ def main(ctx: click.Context, config_path: Path | None, db_path: Path | None,
     with clean_errors():
         settings = load(config_path)
     if db_path is not None:
-        settings = replace(settings, store=replace(settings.store, path=str(db_path)))
+        settings = replace(settings, db_path=str(db_path))
     ctx.obj = settings
 
 

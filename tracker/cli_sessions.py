@@ -39,7 +39,7 @@ from tracker.store import SessionRow, SessionStart, Store, open_store
 @contextmanager
 def store_of(settings: Settings) -> Iterator[Store]:
     with clean_errors():
-        store = open_store(Path(settings.store.path) if settings.store.path else None)
+        store = open_store(Path(settings.db_path) if settings.db_path else None)
         try:
             store.close_interrupted()
             yield store
@@ -75,8 +75,7 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
             estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                                          h.sample_rate_hz, settings.estimator)
             with clean_errors():
-                recorder = Recorder(store, start, estimator, settings.store.checkpoint_s,
-                                    settings.store.keep_raw)
+                recorder = Recorder(store, start, estimator, settings.lifecycle)
                 recorder.feed(recording.t_s, recording.accel_g, recording.gyro_dps)
                 recorder.finish("imported")
             click.echo(f"stored {path} as session {recorder.session_id}", err=True)

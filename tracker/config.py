@@ -19,6 +19,7 @@ import platformdirs
 
 from tracker.body import Body
 from tracker.estimate.session import EstimatorConfig
+from tracker.recorder import Lifecycle
 from tracker.schedule import Rules
 
 ENV_PREFIX = "ROLLER_"
@@ -43,19 +44,13 @@ def user_config_path() -> Path:
 
 
 @dataclass(frozen=True)
-class StoreSettings:
-    path: str
-    keep_raw: bool
-    checkpoint_s: float
-
-
-@dataclass(frozen=True)
 class Settings:
     body: Body
     zone: str
     estimator: EstimatorConfig
     rules: Rules
-    store: StoreSettings
+    lifecycle: Lifecycle
+    db_path: str  # empty: the platform data directory
 
 
 def local_zone(env: Mapping[str, str]) -> str:
@@ -99,15 +94,14 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
     zone = user.pop("timezone") or local_zone(env)
     if not _known_zone(zone):
         raise ConfigError(f"configuration: unknown time zone {zone!r}")
-    store = dict(table["store"])
-    store["path"] = env.get("ROLLER_DB", store["path"])
     try:
         return Settings(
             body=Body(**user),
             zone=zone,
             estimator=EstimatorConfig(**table["estimator"]),
             rules=Rules(**table["schedule"]),
-            store=StoreSettings(**store),
+            lifecycle=Lifecycle(**table["session"]),
+            db_path=env.get("ROLLER_DB", table["store"]["path"]),
         )
     except ValueError as exc:
         raise ConfigError(f"configuration: {exc}") from None

@@ -78,8 +78,14 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.table("sessions").create_index(["started_at"])
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Radio outages a session survived: JSON list of [lost_at, restored_at] (UTC ISO)."""
+    db.table("sessions").add_column("link_gaps", str)
+    db.execute("UPDATE sessions SET link_gaps = '[]'")
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -168,12 +174,14 @@ class Store:
                 "diameter_cm": start.diameter_cm, "height_cm": start.height_cm,
                 "clock_start_s": start.clock_start_s, "override": int(start.override),
                 "verdict": start.verdict, "checkpoint_at": _iso(start.started_at),
+                "link_gaps": "[]",
             })
             assert table.last_pk is not None
             return int(table.last_pk)
 
     def checkpoint(self, session_id: int, analysis: Analysis, raw: list[tuple[int, Array]],
-                   at: datetime, status: str = "live", end_reason: str | None = None) -> None:
+                   at: datetime, status: str = "live", end_reason: str | None = None,
+                   link_gaps: list[tuple[datetime, datetime | None]] | None = None) -> None:
         """Replace the session's summary, segments and events; append raw sample blocks."""
         with self._writing() as db:
             self._write_analysis(db, session_id, analysis)
@@ -183,6 +191,9 @@ class Store:
                 for seq, block in raw
             )
             update: dict[str, Any] = {"checkpoint_at": _iso(at), "status": status}
+            if link_gaps is not None:
+                update["link_gaps"] = json.dumps(
+                    [[_iso(a), _iso(b) if b else None] for a, b in link_gaps])
             if status != "live":
                 update["ended_at"] = _iso(at)
                 update["end_reason"] = end_reason
