@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/store.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

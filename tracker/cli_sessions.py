@@ -29,6 +29,7 @@ from tracker.schedule import (
     Verdict,
     glute_days,
     next_allowed,
+    score,
     verdict_on,
     week_start,
     week_status,
@@ -115,9 +116,13 @@ def _enforce(store: Store, settings: Settings, routine: str, at: datetime,
 @click.command()
 @click.option("--week", is_flag=True, help="Only this week.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only sessions from this day.")
+@click.option("--last", type=click.IntRange(1), default=30, show_default=True,
+              help="Show only the most recent sessions (unless --week, --since or --all).")
+@click.option("--all", "every", is_flag=True, help="Every session.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
 @click.pass_obj
-def history(settings: Settings, week: bool, since: datetime | None, as_json: bool) -> None:
+def history(settings: Settings, week: bool, since: datetime | None, last: int, every: bool,
+            as_json: bool) -> None:
     """Stored sessions, oldest first."""
     zone = ZoneInfo(settings.zone)
     start: datetime | None = None
@@ -126,13 +131,17 @@ def history(settings: Settings, week: bool, since: datetime | None, as_json: boo
         start = datetime.combine(week_start(today, settings.rules), datetime.min.time(), zone)
     elif since:
         start = since.replace(tzinfo=zone)
+    limit = None if (start or every or as_json) else last
     with store_of(settings) as store:
-        rows = store.sessions(since=start)
+        rows = store.sessions(since=start, last=limit)
+        total = store.count()
     if as_json:
         for row in rows:
             click.echo(json.dumps(_row_json(row), separators=(",", ":")))
         return
-    table = Table(title=f"{len(rows)} sessions", box=box.SIMPLE, padding=(0, 1), pad_edge=False)
+    title = f"{len(rows)} sessions" + (f" (the last of {total}; --all for every one)"
+                                       if len(rows) < total and limit else "")
+    table = Table(title=title, box=box.SIMPLE, padding=(0, 1), pad_edge=False)
     table.caption = "* glute schedule overridden; ! interrupted (saved up to its last checkpoint)"
     for name in ("id", "started", "routine", "time", "active", "strokes", "cpm", "lumbar"):
         table.add_column(name, justify="left" if name in {"started", "routine"} else "right",
@@ -188,10 +197,18 @@ def session_show(settings: Settings, session_id: int) -> None:
     table.add_row("lumbar", "\n".join(
         f"[red]{clock(e.start_s)}-{clock(e.end_s)} (alert {clock(e.alert_s)})[/red]"
         for e in events) or "[green]no contact[/green]")
-    console.print(table)
     if len(raw) >= 2:
         a = analyze(Recording(_header(info), raw), settings.estimator)
+        guide = score(a, settings.rules)
+        r = settings.rules
+        table.add_row("bouts", f"{len(guide.bouts)}: {guide.bouts_short} under "
+                      f"{r.bout_min_s:.0f} s, {guide.bouts_long} over {r.bout_max_s:.0f} s")
+        table.add_row("pauses", f"{len(guide.pauses)}: {guide.pauses_in_range} within "
+                      f"{r.pause_min_s:.0f}-{r.pause_max_s:.0f} s")
+        console.print(table)
         console.print(position_chart(a, Body(info["height_cm"])))
+    else:
+        console.print(table)
 
 
 def _header(info: dict[str, object]) -> Header:

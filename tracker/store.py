@@ -237,10 +237,17 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def sessions(self, since: datetime | None = None) -> list[SessionRow]:
+    def sessions(self, since: datetime | None = None, last: int | None = None
+                 ) -> list[SessionRow]:
+        """Sessions oldest first: all, those from ``since`` on, or the ``last`` few."""
         where, args = ("started_at >= ?", [_iso(since)]) if since else (None, [])
-        rows = self.db.table("sessions").rows_where(where, args, order_by="started_at")
-        return [SessionRow.from_row(r) for r in rows]
+        rows = self.db.table("sessions").rows_where(
+            where, args, order_by="started_at desc" if last else "started_at", limit=last)
+        found = [SessionRow.from_row(r) for r in rows]
+        return found[::-1] if last else found
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM sessions").fetchone()[0])
 
     def session(self, session_id: int) -> SessionRow:
         try:

@@ -1,0 +1,103 @@
+"""Session store figures: checkpoint cost, history on ten years of sessions, size of raw data.
+
+Run: ``make bench`` (or ``python bench/store.py``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from firmware_sim.session import simulate
+from tracker.body import Body
+from tracker.estimate import SessionEstimator
+from tracker.recorder import Recorder
+from tracker.store import SessionStart, Store, open_store
+
+
+def start_of(sim_header: object, t0: float, at: datetime) -> SessionStart:
+    h = sim_header
+    return SessionStart(h.routine, at, "Europe/Berlin", "sim", h.sample_rate_hz,  # type: ignore[attr-defined]
+                        h.roller_diameter_cm, h.user_height_cm, t0)  # type: ignore[attr-defined]
+
+
+def live_checkpoints(store: Store) -> tuple[list[float], float, float]:
+    """A 30-minute 100 Hz session fed a second at a time; times each checkpoint."""
+    sim = simulate("upper_back", "stray", 1800.0, 21, sample_rate_hz=100.0)
+    h, x = sim.header, sim.samples
+    est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                           h.sample_rate_hz)
+    recorder = Recorder(store, start_of(h, float(x[0, 0]), datetime.now(UTC)), est)
+    costs: list[float] = []
+    original = store.checkpoint
+
+    def timed(*args: object, **kwargs: object) -> None:
+        begin = time.perf_counter()
+        original(*args, **kwargs)  # type: ignore[arg-type]
+        costs.append(time.perf_counter() - begin)
+
+    store.checkpoint = timed  # type: ignore[method-assign]
+    for chunk in np.array_split(x, int(x[-1, 0] - x[0, 0])):
+        recorder.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
+    recorder.finish()
+    store.checkpoint = original  # type: ignore[method-assign]
+    raw_bytes = store.db.execute(
+        "SELECT sum(length(data)) FROM raw_blocks WHERE session_id = ?",
+        [recorder.session_id]).fetchone()[0]
+    hours = (x[-1, 0] - x[0, 0]) / 3600
+    return costs, raw_bytes / hours / 1e6, len(x) * 7 * 8 / hours / 1e6
+
+
+def ten_years(path: Path) -> int:
+    """About 7,000 sessions (ten years, two a day on most days), each with raw samples."""
+    store = open_store(path)
+    sim = simulate("glutes", "clean", 60.0, 3, sample_rate_hz=25.0)
+    h, x = sim.header, sim.samples
+    est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                           h.sample_rate_hz)
+    est.feed(x[:, 0], x[:, 1:4], x[:, 4:7])
+    analysis = est.finish()
+    day0 = datetime(2016, 11, 1, 18, tzinfo=UTC)
+    count = 0
+    for day in range(3653):
+        for extra in range(1 if day % 10 == 0 else 2):
+            at = day0 + timedelta(days=day, hours=extra * 3)
+            session_id = store.start_session(start_of(h, float(x[0, 0]), at))
+            store.checkpoint(session_id, analysis, [(0, x)], at + timedelta(minutes=1),
+                             "complete", "stopped")
+            count += 1
+    store.close()
+    return count
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(Path(tmp) / "live.db")
+        costs, mb_per_hour, mb_plain = live_checkpoints(store)
+        costs_ms = np.array(costs) * 1000
+        print(f"checkpoint of a live 100 Hz session (30 min, {len(costs)} checkpoints): "
+              f"median {np.median(costs_ms):.2f} ms, p99 {np.percentile(costs_ms, 99):.2f} ms, "
+              f"max {costs_ms.max():.2f} ms")
+        print(f"raw samples stored: {mb_per_hour:.1f} MB per hour at 100 Hz "
+              f"(float64 would be {mb_plain:.1f} MB)")
+        path = Path(tmp) / "ten_years.db"
+        begin = time.perf_counter()
+        count = ten_years(path)
+        print(f"ten years: {count} sessions with raw samples written in "
+              f"{time.perf_counter() - begin:.1f} s; file {path.stat().st_size / 1e6:.0f} MB")
+        for args in (["history"], ["history", "--json"], ["schedule"]):
+            begin = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "tracker", "--db", str(path), *args],
+                           check=True, stdout=subprocess.DEVNULL)
+            print(f"roller {' '.join(args)} on {count} sessions: "
+                  f"{time.perf_counter() - begin:.2f} s (start-up included)")
+
+
+if __name__ == "__main__":
+    main()
