@@ -137,9 +137,9 @@ def config_path_command() -> None:
 
 
 def _register() -> None:
-    from tracker import cli_sessions
+    from tracker import cli_live, cli_sessions
 
-    for command in cli_sessions.COMMANDS:
+    for command in [*cli_sessions.COMMANDS, *cli_live.COMMANDS]:
         main.add_command(command)
 
 

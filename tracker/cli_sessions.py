@@ -65,7 +65,7 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
             with clean_errors():
                 recording = read(path)
             started = _start_time(recording, path, at, settings.zone)
-            verdict = _enforce(store, settings, recording.header.routine, started, override)
+            verdict = enforce(store, settings, recording.header.routine, started, override)
             h = recording.header
             start = SessionStart(
                 routine=h.routine, started_at=started, zone=settings.zone, source="import",
@@ -94,7 +94,7 @@ def _start_time(recording: Recording, path: Path, at: str | None, zone: str) -> 
     return datetime.fromtimestamp(path.stat().st_mtime, UTC) - timedelta(seconds=duration)
 
 
-def _enforce(store: Store, settings: Settings, routine: str, at: datetime,
+def enforce(store: Store, settings: Settings, routine: str, at: datetime,
              override: bool) -> Verdict:
     """Refuse a glute session that is too soon or over quota, unless overridden."""
     if routine != "glutes":

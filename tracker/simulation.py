@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracker.recording import Recording, write
 
@@ -43,3 +45,28 @@ def write_simulation(
     truth_path = output.with_name(output.name.removesuffix(".csv") + ".truth.json")
     truth_path.write_text(json.dumps(sim.truth.to_json(sim.conditions)) + "\n", encoding="utf-8")
     return truth_path
+
+
+@dataclass(frozen=True)
+class SimRoller:
+    """A simulated roller in the air, and the bleak backends that reach it."""
+
+    address: str
+    finished: asyncio.Event
+    scanner_backend: Any
+    client_backend: Any
+
+
+def sim_roller(
+    routine: str, scenario: str, seconds: float, seed: int, speed: float, height_cm: float,
+    loss: float = 0.0, corrupt_every: int = 0, drops: tuple[tuple[float, float], ...] = (),
+) -> SimRoller:
+    """Put a simulated roller in the air (``--sim``); call inside the running event loop."""
+    from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
+    from firmware_sim.peripheral import Faults, SimulatedRoller
+
+    roller = SimulatedRoller(routine=routine, scenario=scenario, seconds=seconds, seed=seed,
+                             speed=speed, height_cm=height_cm,
+                             faults=Faults(loss, corrupt_every, drops))
+    AIR[roller.address] = roller
+    return SimRoller(roller.address, roller.finished, SimScanner, SimClient)

@@ -138,6 +138,11 @@ class SessionEstimator:
             self._segments.append(Segment(REGIONS[self._region], self._region_since, t))
             self._region, self._region_since = int(region[i]), t
 
+    @property
+    def last_state(self) -> LiveState | None:
+        """The state after the latest chunk, if any."""
+        return self._state
+
     def snapshot(self) -> Analysis:
         """The analysis so far, with what is under way included as it stands (checkpoints)."""
         if self._state is None or self._t_first is None:

@@ -1,0 +1,211 @@
+"""The Bluetooth LE client: find rollers, connect as Home Assistant does, stream, reconnect.
+
+Connections go through bleak-retry-connector's ``establish_connection`` (retries with
+backoff, BlueZ's quirks handled). After a drop the link is re-established with growing
+pauses for as long as ``reconnect_within_s`` allows; the same decoder carries on, so the
+sequence numbers count what the outage lost. Backends are bleak's own unless a test or
+``--sim`` passes the simulator's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakDeviceNotFoundError,
+    BleakError,
+)
+from bleak_retry_connector import BleakNotFoundError, establish_connection
+
+from tracker import protocol as p
+
+log = logging.getLogger(__name__)
+SampleSink = Callable[[Any, Any, Any], None]
+
+
+class BleError(RuntimeError):
+    """A Bluetooth problem, said in one line with what to do about it."""
+
+
+def explain(exc: Exception) -> str:
+    """One line for the errors people meet: no adapter, adapter off, no permission, gone."""
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        reason = exc.reason
+        if reason is BleakBluetoothNotAvailableReason.POWERED_OFF:
+            return "the Bluetooth adapter is powered off: turn it on (bluetoothctl power on)"
+        if reason in (BleakBluetoothNotAvailableReason.DENIED_BY_USER,
+                      BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM,
+                      BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN):
+            return _PERMISSION
+        return "no Bluetooth adapter found: plug in a Bluetooth LE dongle, or use --sim"
+    if isinstance(exc, BleakDBusError) and "AccessDenied" in str(exc.dbus_error):
+        return _PERMISSION
+    if isinstance(exc, BleakDeviceNotFoundError | BleakNotFoundError):
+        return "roller not found: is it switched on and within a few metres?"
+    text = str(exc) or type(exc).__name__
+    if "not found" in text or "out of range" in text:
+        return "roller out of range: bring it closer, or wake it by rolling it"
+    return f"Bluetooth error: {text}"
+
+
+_PERMISSION = ("permission to use Bluetooth denied by BlueZ: add yourself to the bluetooth "
+               "group (sudo usermod -aG bluetooth $USER) and log in again")
+
+
+@dataclass(frozen=True)
+class Seen:
+    address: str
+    name: str
+    rssi: int
+
+
+async def scan(timeout_s: float = 5.0, backend: Any = None) -> list[Seen]:
+    """Rollers advertising our service, strongest first."""
+    try:
+        found = await BleakScanner.discover(timeout=timeout_s, return_adv=True,
+                                            service_uuids=[p.SERVICE_UUID], backend=backend)
+    except (BleakError, OSError) as exc:
+        raise BleError(explain(exc)) from None
+    rollers = [Seen(d.address, d.name or adv.local_name or "roller", adv.rssi)
+               for d, adv in found.values()]
+    return sorted(rollers, key=lambda s: -s.rssi)
+
+
+@dataclass
+class DeviceInfo:
+    address: str
+    name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    firmware: str = ""
+    battery_pct: int | None = None
+    config: p.DeviceConfig | None = None
+
+
+@dataclass
+class LinkEvents:
+    """What the link reports to its owner; every callback runs on the event loop."""
+
+    on_samples: SampleSink
+    on_state: Callable[[str, int], None] = lambda state, attempt: None
+    on_battery: Callable[[int], None] = lambda pct: None
+
+
+@dataclass
+class Link:
+    """One roller's connection, kept up until ``stop`` is set or the link is lost for good."""
+
+    address: str
+    events: LinkEvents
+    rate_hz: int = 100
+    reconnect_within_s: float = 120.0
+    scanner_backend: Any = None
+    client_backend: Any = None
+    info: DeviceInfo = field(init=False)
+    decoder: p.StreamDecoder = field(init=False)
+    gaps: int = 0
+    _live: bool = False
+
+    def __post_init__(self) -> None:
+        self.info = DeviceInfo(self.address)
+        self.decoder = p.StreamDecoder(self.rate_hz)
+
+    async def run(self, stop: asyncio.Event) -> str:
+        """Stream until ``stop`` (returns ``stopped``) or the link is lost (``disconnected``)."""
+        loop = asyncio.get_running_loop()
+        lost_at = 0.0
+        attempt = 0
+        self.events.on_state("connecting", 0)
+        while not stop.is_set():
+            try:
+                dropped = await self._session(stop)
+            except (TimeoutError, BleakError, OSError) as exc:
+                if self.gaps == 0 and not self._live:
+                    raise BleError(explain(exc)) from None  # never connected: say why
+                log.info("reconnect attempt %d failed: %s", attempt, explain(exc))
+                dropped = True
+            if not dropped:
+                break
+            if self._live:  # it was streaming: a new outage begins
+                self._live = False
+                self.gaps += 1
+                lost_at, attempt = loop.time(), 0
+            if loop.time() - lost_at >= self.reconnect_within_s:
+                self.events.on_state("lost", attempt)
+                return "disconnected"
+            attempt += 1
+            self.events.on_state("reconnecting", attempt)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), min(8.0, 0.25 * 2 ** min(attempt, 5)))
+        return "stopped"
+
+    async def _session(self, stop: asyncio.Event) -> bool:
+        """One connection; True when it dropped, False when ``stop`` ended it."""
+        device = await BleakScanner.find_device_by_address(
+            self.address, timeout=5.0, backend=self.scanner_backend)
+        if device is None:
+            raise BleakDeviceNotFoundError(self.address)
+        dropped = asyncio.Event()
+        client = await establish_connection(
+            BleakClient, device, device.name or self.address,
+            disconnected_callback=lambda _: dropped.set(), max_attempts=2,
+            backend=self.client_backend,
+        )
+        try:
+            await self._start(client)
+            self._live = True
+            self.events.on_state("live", 0)
+            stopping = asyncio.ensure_future(stop.wait())
+            dropping = asyncio.ensure_future(dropped.wait())
+            await asyncio.wait({stopping, dropping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            dropping.cancel()
+            return dropped.is_set()
+        finally:
+            if client.is_connected:
+                try:
+                    await client.write_gatt_char(p.CONTROL_UUID,
+                                                 p.encode_command(p.Command.STOP), response=True)
+                finally:
+                    await client.disconnect()
+
+    async def _start(self, client: BleakClient) -> None:
+        config = p.decode_config(bytes(await client.read_gatt_char(p.CONFIG_UUID)))
+        if config.protocol_version != p.PROTOCOL_VERSION:
+            raise BleError(f"the roller speaks protocol version {config.protocol_version}; "
+                           f"this roller program knows version {p.PROTOCOL_VERSION}: update it")
+        self.info.name = client.name
+        for attribute, uuid in (("manufacturer", p.MANUFACTURER_UUID),
+                                ("model", p.MODEL_UUID), ("firmware", p.FIRMWARE_UUID)):
+            setattr(self.info, attribute,
+                    bytes(await client.read_gatt_char(uuid)).decode(errors="replace"))
+        self.info.battery_pct = (await client.read_gatt_char(p.BATTERY_LEVEL_UUID))[0]
+        if config.rate_hz != self.rate_hz:
+            await client.write_gatt_char(
+                p.CONTROL_UUID, p.encode_command(p.Command.SET_RATE, self.rate_hz), response=True)
+            config = p.decode_config(bytes(await client.read_gatt_char(p.CONFIG_UUID)))
+        self.info.config = config
+
+        def on_data(_: Any, data: bytearray) -> None:
+            samples = self.decoder.feed(bytes(data))
+            if samples is not None:
+                self.events.on_samples(*samples)
+
+        def on_battery(_: Any, data: bytearray) -> None:
+            if data:
+                self.info.battery_pct = data[0]
+                self.events.on_battery(data[0])
+
+        await client.start_notify(p.IMU_DATA_UUID, on_data)
+        await client.start_notify(p.BATTERY_LEVEL_UUID, on_battery)
+        await client.write_gatt_char(p.CONTROL_UUID, p.encode_command(p.Command.START),
+                                     response=True)

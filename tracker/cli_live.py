@@ -1,0 +1,161 @@
+"""``roller`` commands that talk to a roller: scan, track, doctor."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from tracker.ble import BleError, scan
+from tracker.body import ROUTINES
+from tracker.cli import clean_errors, fail
+from tracker.cli_sessions import enforce, store_of
+from tracker.config import Settings
+from tracker.live import LiveSession, Result, Status
+from tracker.report import print_summary
+from tracker.schedule import Verdict
+
+
+def _sim_options(f: Any) -> Any:
+    options = [
+        click.option("--sim", is_flag=True, help="Use the simulated roller (through bleak)."),
+        click.option("--scenario", type=click.Choice(["clean", "stray", "lumbar"]),
+                     default="stray", show_default=True, help="Simulator: what happens."),
+        click.option("--seconds", type=click.FloatRange(5), default=120.0, show_default=True,
+                     help="Simulator: session length."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0,
+                     show_default=True, help="Simulator: times real time."),
+        click.option("--sim-loss", type=click.FloatRange(0, 0.9), default=0.0, hidden=True),
+        click.option("--sim-corrupt-every", type=click.IntRange(0), default=0, hidden=True),
+        click.option("--sim-drop", type=(float, float), multiple=True, hidden=True,
+                     help="Simulator: drop the link at T for S seconds."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _status_line(status: Status) -> str:
+    s = status.state
+    link = status.link + (f" #{status.attempt}" if status.link == "reconnecting" else "")
+    parts = [f"{link:<14}", f"loss {status.loss_pct:4.1f}%"]
+    if status.battery_pct is not None:
+        parts.append(f"battery {status.battery_pct}%")
+    if s:
+        parts += [f"{s.region:<10}", f"{s.s_cm:5.1f} cm", f"{s.strokes} strokes",
+                  f"{s.cadence_cpm:3.0f} cpm"]
+        if s.lumbar:
+            parts.append("LOWER BACK: roll back up, or switch to glutes")
+    return "  ".join(parts)
+
+
+@click.command("track")
+@click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the stream as a roller-imu v1 recording.")
+@click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
+@click.option("--address", help="Roller to use [default: the simulator with --sim].")
+@_sim_options
+@click.pass_obj
+def track(settings: Settings, routine: str, as_json: bool, record: Path | None, override: bool,
+          address: str | None, sim: bool, scenario: str, seconds: float, seed: int,
+          speed: float, sim_loss: float, sim_corrupt_every: int,
+          sim_drop: tuple[tuple[float, float], ...]) -> None:
+    """Stream from the roller, analyse live, store the session, print its summary."""
+    if not sim and not address:
+        fail("no roller given: pass --address ADDRESS (see roller scan), or --sim")
+    with store_of(settings) as store:
+        from datetime import UTC, datetime
+
+        verdict = enforce(store, settings, routine, datetime.now(UTC), override)
+        tty = sys.stderr.isatty()
+
+        def show(status: Status) -> None:
+            if tty:
+                click.echo("\r" + _status_line(status)[:150].ljust(150), nl=False, err=True)
+
+        async def main() -> Result:
+            scanner = client = None
+            target = address or ""
+            finished: asyncio.Event | None = None
+            if sim:
+                from tracker.simulation import sim_roller
+
+                roller = sim_roller(routine, scenario, seconds, seed, speed,
+                                    settings.body.height_cm, sim_loss, sim_corrupt_every,
+                                    sim_drop)
+                target, scanner, client = roller.address, roller.scanner_backend, \
+                    roller.client_backend
+                finished = roller.finished
+            live = LiveSession(settings, store, routine, target, show, scanner, client,
+                               source="sim" if sim else "live", verdict=verdict.value,
+                               override=override and verdict is not Verdict.ALLOWED,
+                               record=record)
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGINT, live.end, "stopped")
+            loop.add_signal_handler(signal.SIGTERM, live.end, "stopped")
+            if finished is not None:
+                async def end_with_simulation() -> None:
+                    await finished.wait()
+                    live.end("stopped")
+                ender = loop.create_task(end_with_simulation())
+            try:
+                return await live.run()
+            finally:
+                if finished is not None:
+                    ender.cancel()
+
+        try:
+            with clean_errors():
+                result = asyncio.run(main())
+        except BleError as exc:
+            fail(str(exc), 1)
+    if tty:
+        click.echo(err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), separators=(",", ":")))
+        return
+    if result.analysis is None:
+        fail(f"no samples arrived from the roller ({result.end_reason})", 1)
+    console = Console()
+    print_summary(result.analysis, title=f"session {result.session_id} ({result.end_reason})",
+                  console=console)
+    stats = result.link
+    console.print(f"link: {stats.packets} packets, {stats.lost} lost ({stats.loss_pct:.1f} %), "
+                  f"{stats.malformed} malformed, {result.gaps} outage(s); "
+                  f"battery {result.info.battery_pct} %")
+
+
+@click.command("scan")
+@click.option("--timeout", type=click.FloatRange(0.5, 60), default=5.0, show_default=True)
+@click.option("--sim", is_flag=True, help="Scan the simulated air instead.")
+def scan_command(timeout: float, sim: bool) -> None:
+    """List rollers in range: name, address, signal strength."""
+
+    async def main() -> list[Any]:
+        backend = None
+        if sim:
+            from tracker.simulation import sim_roller
+
+            backend = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0).scanner_backend
+        return await scan(timeout, backend)
+
+    try:
+        found = asyncio.run(main())
+    except BleError as exc:
+        fail(str(exc), 1)
+    if not found:
+        fail("no roller found: is it switched on and within a few metres?", 1)
+    for roller in found:
+        click.echo(f"{roller.address}  {roller.rssi:4d} dBm  {roller.name}")
+
+
+COMMANDS = [track, scan_command]

@@ -1,0 +1,171 @@
+"""A live session: the roller's link feeding the recorder, with status for whoever watches.
+
+Everything runs on one asyncio loop: bleak's notification callbacks feed the estimator
+directly (decoding and estimating a packet takes well under a millisecond), a watchdog ends
+the session after the configured still time, and the status callback is throttled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tracker.analysis import Analysis
+from tracker.ble import DeviceInfo, Link, LinkEvents
+from tracker.config import Settings
+from tracker.estimate import LiveState, SessionEstimator
+from tracker.protocol import LinkStats
+from tracker.recorder import Recorder
+from tracker.recording import Header, write
+from tracker.store import SessionStart, Store
+
+log = logging.getLogger(__name__)
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Status:
+    link: str  # connecting, live, reconnecting, lost
+    attempt: int
+    state: LiveState | None
+    loss_pct: float
+    battery_pct: int | None
+
+
+@dataclass
+class Result:
+    session_id: int | None
+    analysis: Analysis | None
+    end_reason: str
+    info: DeviceInfo
+    link: LinkStats
+    gaps: int
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.analysis.to_json() if self.analysis else {}
+        cfg = self.info.config
+        data["session_id"] = self.session_id
+        data["end_reason"] = self.end_reason
+        data["device"] = {
+            "address": self.info.address, "name": self.info.name,
+            "manufacturer": self.info.manufacturer, "model": self.info.model,
+            "firmware": self.info.firmware, "battery_pct": self.info.battery_pct,
+            "rate_hz": cfg.rate_hz if cfg else None,
+            "diameter_cm": cfg.diameter_cm if cfg else None,
+            "protocol_version": cfg.protocol_version if cfg else None,
+        }
+        data["link"] = {"packets": self.link.packets, "lost": self.link.lost,
+                        "malformed": self.link.malformed,
+                        "loss_pct": round(self.link.loss_pct, 2), "gaps": self.gaps}
+        return data
+
+
+@dataclass
+class LiveSession:
+    settings: Settings
+    store: Store
+    routine: str
+    address: str
+    on_status: Callable[[Status], None] = lambda status: None
+    scanner_backend: Any = None
+    client_backend: Any = None
+    source: str = "live"
+    verdict: str | None = None
+    override: bool = False
+    record: Path | None = None
+    status_every_s: float = 0.5
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    recorder: Recorder | None = None
+    _samples: list[Array] = field(default_factory=list)
+    _link_state: tuple[str, int] = ("connecting", 0)
+    _last_status: float = -1e9
+    _end: str | None = None
+
+    async def run(self) -> Result:
+        link = Link(self.address, LinkEvents(self._on_samples, self._on_state),
+                    reconnect_within_s=self.settings.lifecycle.end_after_disconnect_s,
+                    scanner_backend=self.scanner_backend, client_backend=self.client_backend)
+        self._link = link
+        watchdog = asyncio.get_running_loop().create_task(self._watch())
+        try:
+            reason = await link.run(self.stop)
+        finally:
+            watchdog.cancel()
+        reason = self._end or reason
+        analysis = self.recorder.finish(reason) if self.recorder else None
+        if self.record and self._samples:
+            self._write_recording(link.info)
+        return Result(self.recorder.session_id if self.recorder else None, analysis, reason,
+                      link.info, link.decoder.stats, link.gaps)
+
+    def end(self, reason: str) -> None:
+        """End the session (``stopped`` by the user, or ``still``)."""
+        self._end = self._end or reason
+        self.stop.set()
+
+    def _on_samples(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> None:
+        if self.recorder is None:
+            self.recorder = self._start(float(t_s[0]))
+        state = self.recorder.feed(t_s, accel_g, gyro_dps)
+        if self.record:
+            self._samples.append(np.column_stack([t_s, accel_g, gyro_dps]))
+        now = asyncio.get_running_loop().time()
+        if state.alerts_s or now - self._last_status >= self.status_every_s:
+            self._last_status = now
+            self._emit(state)
+
+    def _start(self, clock_start_s: float) -> Recorder:
+        config = self._link.info.config
+        assert config is not None
+        body = self.settings.body
+        start = SessionStart(
+            routine=self.routine, started_at=datetime.now(UTC), zone=self.settings.zone,
+            source=self.source, sample_rate_hz=config.rate_hz, diameter_cm=config.diameter_cm,
+            height_cm=body.height_cm, clock_start_s=clock_start_s, device=self.address,
+            override=self.override, verdict=self.verdict,
+        )
+        estimator = SessionEstimator(self.routine, body, config.diameter_cm, config.rate_hz,
+                                     self.settings.estimator)
+        return Recorder(self.store, start, estimator, self.settings.lifecycle)
+
+    def _on_state(self, state: str, attempt: int) -> None:
+        previous = self._link_state[0]
+        self._link_state = (state, attempt)
+        if self.recorder:
+            now = datetime.now(UTC)
+            if state == "reconnecting" and previous == "live":
+                self.recorder.link_lost(now)
+            elif state == "live" and previous == "reconnecting":
+                self.recorder.link_restored(now)
+        self._emit(None)
+
+    def _emit(self, state: LiveState | None) -> None:
+        recorder_state = state or (self.recorder.estimator.last_state if self.recorder else None)
+        self.on_status(Status(self._link_state[0], self._link_state[1], recorder_state,
+                              self._link.decoder.stats.loss_pct, self._link.info.battery_pct))
+
+    async def _watch(self) -> None:
+        """End the session once the roller has lain still for the configured time."""
+        while True:
+            await asyncio.sleep(1.0)
+            state = self.recorder.estimator.last_state if self.recorder else None
+            if self.recorder and state:
+                wall = datetime.now(UTC)
+                reason = self.recorder.due_to_end(wall, state.t_s)
+                if reason == "still":
+                    self.end("still")
+
+    def _write_recording(self, info: DeviceInfo) -> None:
+        assert self.record is not None and info.config is not None
+        header = Header(info.config.rate_hz, info.config.diameter_cm,
+                        self.settings.body.height_cm, self.routine,
+                        {"source": self.source, "device": info.address})
+        write(self.record, header, np.concatenate(self._samples))
