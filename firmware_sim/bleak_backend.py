@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -37,9 +38,12 @@ AIR: dict[str, SimulatedRoller] = {}
 
 
 class Adapter:
-    """The simulated Bluetooth adapter's state: ``ok``, ``missing``, ``off`` or ``denied``."""
+    """The simulated Bluetooth adapter's state: ``ok``, ``missing``, ``off`` or ``denied``.
 
-    state = "ok"
+    ``ROLLER_SIM_ADAPTER`` sets it for a whole process (the CLI tests use it).
+    """
+
+    state = os.environ.get("ROLLER_SIM_ADAPTER", "ok")
 
     @classmethod
     def check(cls) -> None:

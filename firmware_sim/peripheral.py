@@ -44,7 +44,9 @@ class SimulatedRoller:
         height_cm: float = 175.0,
         faults: Faults | None = None,
         rssi: int = -58,
+        protocol_version: int = p.PROTOCOL_VERSION,
     ) -> None:
+        self.protocol_version = protocol_version
         self.address, self.name, self.rssi = address, name, rssi
         self.speed, self.faults = speed, faults or Faults()
         rng = np.random.default_rng(seed)
@@ -70,7 +72,7 @@ class SimulatedRoller:
     def read(self, uuid: str) -> bytes:
         values = {
             p.CONFIG_UUID: p.encode_config(p.DeviceConfig(
-                p.PROTOCOL_VERSION, self.rate_hz, p.ACCEL_RANGE_G, p.GYRO_RANGE_DPS,
+                self.protocol_version, self.rate_hz, p.ACCEL_RANGE_G, p.GYRO_RANGE_DPS,
                 round(self.session.conditions.diameter_cm * 10))),
             p.BATTERY_LEVEL_UUID: bytes([self.battery_pct]),
             p.MANUFACTURER_UUID: b"roller project",

@@ -92,8 +92,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 roller = sim_roller(routine, scenario, seconds, seed, speed,
                                     settings.body.height_cm, sim_loss, sim_corrupt_every,
                                     sim_drop)
-                target, scanner, client = roller.address, roller.scanner_backend, \
-                    roller.client_backend
+                target = address or roller.address
+                scanner, client = roller.scanner_backend, roller.client_backend
                 finished = roller.finished
             live = LiveSession(settings, store, routine, target, show, scanner, client,
                                source="sim" if sim else "live", verdict=verdict.value,
