@@ -127,3 +127,34 @@ def test_roller_not_found(roller: Run, tmp_path: Path) -> None:
                     "--address", "11:22:33:44:55:66")
     assert result.returncode == 1 and "roller not found" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_pair_devices_forget_and_track_the_paired_roller(roller: Run, tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    paired = roller("--db", db, "pair", "--sim", "--timeout", "0.5")
+    assert paired.returncode == 0 and "C0:FF:EE:00:00:01" in paired.stdout
+    assert "paired" in roller("--db", db, "devices").stdout
+    assert roller("--db", db, "doctor", "--sim").returncode == 0
+    assert roller("--db", db, "devices", "forget", "C0:FF:EE:00:00:01").returncode == 0
+    assert "paired " not in roller("--db", db, "devices").stdout
+    result = roller("--db", db, "track")
+    assert result.returncode == 2 and "no roller paired" in result.stderr
+
+
+def test_ctrl_c_writes_the_session_and_disconnects(tmp_path: Path) -> None:
+    import signal
+    import sys
+    import time
+
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--db", str(db), "track", "--sim", "--seconds", "60",
+         "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["end_reason"] == "stopped" and 1.0 < summary["duration_s"] < 5.0
+    (row,) = open_store(db).sessions()
+    assert row.status == "complete"

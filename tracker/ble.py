@@ -51,6 +51,9 @@ def explain(exc: Exception) -> str:
         return _PERMISSION
     if isinstance(exc, BleakDeviceNotFoundError | BleakNotFoundError):
         return "roller not found: is it switched on and within a few metres?"
+    if isinstance(exc, FileNotFoundError | ConnectionRefusedError):  # no D-Bus system bus
+        return ("the Bluetooth service is not running: install BlueZ and start it "
+                "(sudo systemctl start bluetooth), or use --sim")
     text = str(exc) or type(exc).__name__
     if "not found" in text or "out of range" in text:
         return "roller out of range: bring it closer, or wake it by rolling it"
@@ -147,6 +150,16 @@ class Link:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), min(8.0, 0.25 * 2 ** min(attempt, 5)))
         return "stopped"
+
+    async def probe(self) -> DeviceInfo:
+        """Connect, read what the roller says about itself, and leave."""
+        stop = asyncio.Event()
+        stop.set()
+        try:
+            await self._session(stop)
+        except (TimeoutError, BleakError, OSError) as exc:
+            raise BleError(explain(exc)) from None
+        return self.info
 
     async def _session(self, stop: asyncio.Event) -> bool:
         """One connection; True when it dropped, False when ``stop`` ended it."""

@@ -6,13 +6,14 @@ import asyncio
 import json
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
-from tracker.ble import BleError, scan
+from tracker.ble import BleError, Link, LinkEvents, Seen, scan
 from tracker.body import ROUTINES
 from tracker.cli import clean_errors, fail
 from tracker.cli_sessions import enforce, store_of
@@ -62,7 +63,8 @@ def _status_line(status: Status) -> str:
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the stream as a roller-imu v1 recording.")
 @click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
-@click.option("--address", help="Roller to use [default: the simulator with --sim].")
+@click.option("--address", help="Roller to use [default: the paired one; the simulator "
+              "with --sim].")
 @_sim_options
 @click.pass_obj
 def track(settings: Settings, routine: str, as_json: bool, record: Path | None, override: bool,
@@ -70,11 +72,10 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
           speed: float, sim_loss: float, sim_corrupt_every: int,
           sim_drop: tuple[tuple[float, float], ...]) -> None:
     """Stream from the roller, analyse live, store the session, print its summary."""
-    if not sim and not address:
-        fail("no roller given: pass --address ADDRESS (see roller scan), or --sim")
     with store_of(settings) as store:
-        from datetime import UTC, datetime
-
+        address = address or (None if sim else store.paired())
+        if not sim and not address:
+            fail("no roller paired: run roller pair (or roller track --sim)")
         verdict = enforce(store, settings, routine, datetime.now(UTC), override)
         tty = sys.stderr.isatty()
 
@@ -134,13 +135,10 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                   f"battery {result.info.battery_pct} %")
 
 
-@click.command("scan")
-@click.option("--timeout", type=click.FloatRange(0.5, 60), default=5.0, show_default=True)
-@click.option("--sim", is_flag=True, help="Scan the simulated air instead.")
-def scan_command(timeout: float, sim: bool) -> None:
-    """List rollers in range: name, address, signal strength."""
+def _scan(timeout: float, sim: bool) -> list[Seen]:
+    """Rollers in range, or one clear line and exit 1."""
 
-    async def main() -> list[Any]:
+    async def main() -> list[Seen]:
         backend = None
         if sim:
             from tracker.simulation import sim_roller
@@ -154,8 +152,128 @@ def scan_command(timeout: float, sim: bool) -> None:
         fail(str(exc), 1)
     if not found:
         fail("no roller found: is it switched on and within a few metres?", 1)
-    for roller in found:
+    return found
+
+
+scan_timeout = click.option("--timeout", type=click.FloatRange(0.5, 60), default=5.0,
+                            show_default=True, help="Seconds to listen.")
+scan_sim = click.option("--sim", is_flag=True, help="The simulated roller's air instead.")
+
+
+@click.command("scan")
+@scan_timeout
+@scan_sim
+def scan_command(timeout: float, sim: bool) -> None:
+    """List rollers in range: address, signal strength, name."""
+    for roller in _scan(timeout, sim):
         click.echo(f"{roller.address}  {roller.rssi:4d} dBm  {roller.name}")
 
 
-COMMANDS = [track, scan_command]
+@click.command()
+@click.argument("address", required=False)
+@scan_timeout
+@scan_sim
+@click.pass_obj
+def pair(settings: Settings, address: str | None, timeout: float, sim: bool) -> None:
+    """Choose the roller to use (the only one in range, or the one you pick)."""
+    found = _scan(timeout, sim)
+    if address:
+        match = [r for r in found if r.address.lower() == address.lower()]
+        if not match:
+            fail(f"roller {address} not found: is it switched on and within a few metres?", 1)
+        chosen = match[0]
+    elif len(found) == 1:
+        chosen = found[0]
+    elif sys.stdin.isatty():
+        for number, roller in enumerate(found, 1):
+            click.echo(f"{number}. {roller.name} {roller.address} ({roller.rssi} dBm)")
+        index = click.prompt("Which roller", type=click.IntRange(1, len(found)))
+        chosen = found[index - 1]
+    else:
+        fail(f"{len(found)} rollers in range: give the address (see roller scan)")
+    with store_of(settings) as store:
+        store.pair(chosen.address, chosen.name, datetime.now(UTC))
+    click.echo(f"paired {chosen.name} {chosen.address}")
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def devices(ctx: click.Context) -> None:
+    """Rollers this computer knows; ``devices forget ADDRESS`` unpairs one."""
+    if ctx.invoked_subcommand:
+        return
+    with store_of(ctx.obj) as store:
+        known = store.devices()
+    if not known:
+        click.echo("no rollers yet: roller pair")
+    for d in known:
+        mark = "paired" if d["paired"] else "      "
+        click.echo(f"{mark}  {d['address']}  {d['name'] or '':<16} "
+                   f"{d['sessions']} sessions, last seen {d['last_seen'] or 'never'}")
+
+
+@devices.command()
+@click.argument("address")
+@click.pass_obj
+def forget(settings: Settings, address: str) -> None:
+    """Unpair a roller (its sessions stay)."""
+    with store_of(settings) as store:
+        store.forget(address)
+    click.echo(f"forgot {address}")
+
+
+@click.command()
+@click.option("--sim", is_flag=True, help="Check the simulated roller's path instead.")
+@click.pass_obj
+def doctor(settings: Settings, sim: bool) -> None:
+    """Check Bluetooth, permissions, the paired roller and its protocol; say what is wrong."""
+    ok = True
+
+    def report(good: bool, text: str) -> None:
+        nonlocal ok
+        ok &= good
+        click.echo(f"[{'ok' if good else '!!'}] {text}")
+
+    with store_of(settings) as store:
+        paired = store.paired()
+    report(True, f"store {store.path}")
+
+    async def check() -> None:
+        backend: tuple[Any, Any] = (None, None)
+        target = paired
+        if sim:
+            from tracker.simulation import sim_roller
+
+            roller = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0)
+            backend, target = (roller.scanner_backend, roller.client_backend), roller.address
+        try:
+            found = await scan(3.0, backend[0])
+        except BleError as exc:
+            report(False, str(exc))
+            return
+        report(True, f"Bluetooth adapter usable; {len(found)} roller(s) in range")
+        if target is None:
+            report(False, "no roller paired: run roller pair")
+            return
+        if target not in {r.address for r in found}:
+            report(False, f"paired roller {target} not in range: switch it on, bring it closer")
+            return
+        link = Link(target, LinkEvents(lambda *_: None), scanner_backend=backend[0],
+                    client_backend=backend[1])
+        try:
+            info = await link.probe()
+        except BleError as exc:
+            report(False, str(exc))
+            return
+        cfg = info.config
+        assert cfg is not None
+        report(True, f"{target}: {info.model} firmware {info.firmware}, protocol "
+                     f"{cfg.protocol_version}, {cfg.rate_hz} Hz, {cfg.diameter_cm:g} cm, "
+                     f"battery {info.battery_pct} %")
+
+    asyncio.run(check())
+    if not ok:
+        sys.exit(1)
+
+
+COMMANDS = [track, scan_command, pair, devices, doctor]

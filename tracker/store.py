@@ -36,7 +36,7 @@ class StoreError(RuntimeError):
 
 
 class UnknownSession(StoreError):
-    """A session ID that is not in the store (the user's mistake, not the store's)."""
+    """A session or roller that is not in the store (the user's mistake, not the store's)."""
 
 
 def default_path() -> Path:
@@ -84,8 +84,13 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE sessions SET link_gaps = '[]'")
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    """Pairing: the roller ``roller track`` uses unless told otherwise."""
+    db.table("devices").add_column("paired", int, not_null_default=0)
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -234,6 +239,34 @@ class Store:
                 )
             log.warning("closed %d session(s) left live as interrupted: %s", len(ids), ids)
         return ids
+
+    # -- devices -------------------------------------------------------------------------
+
+    def pair(self, address: str, name: str, at: datetime) -> None:
+        """Remember a roller as the one to use (only one is paired at a time)."""
+        with self._writing() as db:
+            db.execute("UPDATE devices SET paired = 0")
+            db.table("devices").upsert(
+                {"address": address, "name": name, "paired": 1, "last_seen": _iso(at)},
+                pk="address")
+            db.execute("UPDATE devices SET first_seen = ? WHERE address = ? AND first_seen "
+                       "IS NULL", [_iso(at), address])
+
+    def forget(self, address: str) -> None:
+        """Unpair a roller; its sessions stay."""
+        if not self.db.table("devices").count_where("address = ?", [address]):
+            raise UnknownSession(f"no roller {address} is known")
+        with self._writing() as db:
+            db.execute("UPDATE devices SET paired = 0 WHERE address = ?", [address])
+
+    def paired(self) -> str | None:
+        row = self.db.execute("SELECT address FROM devices WHERE paired = 1").fetchone()
+        return str(row[0]) if row else None
+
+    def devices(self) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT d.*, count(s.id) AS sessions FROM devices d LEFT JOIN sessions s "
+            "ON s.device = d.address GROUP BY d.address ORDER BY d.paired DESC, d.last_seen DESC"))
 
     # -- reading -------------------------------------------------------------------------
 
