@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/ble.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

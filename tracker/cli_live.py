@@ -63,12 +63,14 @@ def _status_line(status: Status) -> str:
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the stream as a roller-imu v1 recording.")
 @click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
+@click.option("--rate", "rate_hz", type=click.Choice(["25", "50", "100", "200"]), default="100",
+              show_default=True, help="Sample rate to ask the roller for (Hz).")
 @click.option("--address", help="Roller to use [default: the paired one; the simulator "
               "with --sim].")
 @_sim_options
 @click.pass_obj
 def track(settings: Settings, routine: str, as_json: bool, record: Path | None, override: bool,
-          address: str | None, sim: bool, scenario: str, seconds: float, seed: int,
+          rate_hz: str, address: str | None, sim: bool, scenario: str, seconds: float, seed: int,
           speed: float, sim_loss: float, sim_corrupt_every: int,
           sim_drop: tuple[tuple[float, float], ...]) -> None:
     """Stream from the roller, analyse live, store the session, print its summary."""
@@ -99,7 +101,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             live = LiveSession(settings, store, routine, target, show, scanner, client,
                                source="sim" if sim else "live", verdict=verdict.value,
                                override=override and verdict is not Verdict.ALLOWED,
-                               record=record)
+                               record=record, rate_hz=int(rate_hz))
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGINT, live.end, "stopped")
             loop.add_signal_handler(signal.SIGTERM, live.end, "stopped")

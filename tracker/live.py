@@ -81,6 +81,7 @@ class LiveSession:
     verdict: str | None = None
     override: bool = False
     record: Path | None = None
+    rate_hz: int = 100
     status_every_s: float = 0.5
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     recorder: Recorder | None = None
@@ -90,7 +91,7 @@ class LiveSession:
     _end: str | None = None
 
     async def run(self) -> Result:
-        link = Link(self.address, LinkEvents(self._on_samples, self._on_state),
+        link = Link(self.address, LinkEvents(self._on_samples, self._on_state), self.rate_hz,
                     reconnect_within_s=self.settings.lifecycle.end_after_disconnect_s,
                     scanner_backend=self.scanner_backend, client_backend=self.client_backend)
         self._link = link
