@@ -1,0 +1,47 @@
+"""``python -m firmware_sim serve``: the simulated roller over a real or virtual controller."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+
+from firmware_sim.routines import SCENARIOS
+from tracker.body import ROUTINES
+
+
+@click.group()
+def main() -> None:
+    """The simulated roller."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--transport", default="vhci", show_default=True,
+              help="Bumble transport: vhci (/dev/vhci), usb:0, serial:/dev/ttyACM0, ...")
+@click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
+@click.option("--scenario", type=click.Choice(SCENARIOS), default="stray", show_default=True)
+@click.option("--seconds", type=click.FloatRange(5), default=600.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--speed", type=click.FloatRange(0.1, 100), default=1.0, show_default=True)
+def serve(transport: str, routine: str, scenario: str, seconds: float, seed: int,
+          speed: float) -> None:
+    """Advertise the simulated roller over the air (needs a controller: a dongle or vhci)."""
+    from firmware_sim.bumble_server import serve as run
+    from firmware_sim.peripheral import SimulatedRoller
+
+    roller = SimulatedRoller(routine=routine, scenario=scenario, seconds=seconds, seed=seed,
+                             speed=speed)
+    try:
+        asyncio.run(run(transport, roller))
+    except KeyboardInterrupt:
+        pass
+    except (OSError, ValueError) as exc:
+        click.echo(f"firmware_sim: error: cannot open transport {transport!r}: {exc}",
+                   err=True)
+        sys.exit(1)
+
+
+main()
