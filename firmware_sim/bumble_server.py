@@ -50,17 +50,22 @@ def attach(device: Device, roller: SimulatedRoller) -> None:
     ])
     pending: set[asyncio.Task[None]] = set()
 
-    def forward(data: bytes) -> None:
-        task = asyncio.get_running_loop().create_task(device.notify_subscribers(imu, data))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
+    def forwarder(characteristic: Characteristic[bytes]) -> Callable[[bytes], None]:
+        def forward(data: bytes) -> None:
+            notify = device.notify_subscribers(characteristic, data)
+            task = asyncio.get_running_loop().create_task(notify)
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+        return forward
 
     def on_connection(connection: Connection) -> None:
         def drop() -> None:
             asyncio.get_running_loop().create_task(connection.disconnect())
 
         roller.connected(drop, connection.att_mtu)
-        roller.subscribe(p.IMU_DATA_UUID, forward)
+        roller.subscribe(p.IMU_DATA_UUID, forwarder(imu))
+        roller.subscribe(p.BATTERY_LEVEL_UUID, forwarder(battery))
         connection.on(connection.EVENT_DISCONNECTION, lambda *_: roller.disconnected())
         connection.on("connection_att_mtu_update",
                       lambda *_: setattr(roller, "mtu", connection.att_mtu))

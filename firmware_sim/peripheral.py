@@ -141,7 +141,12 @@ class SimulatedRoller:
                 await asyncio.sleep(delay)
             if drops and self._clock_s >= drops[0][0]:
                 self._drop_link(drops.pop(0)[1])
-            self.battery_pct = max(5, 87 - int(self._clock_s / 600))
+            battery = max(5, 87 - int(self._clock_s / 600))  # 1 % every 10 minutes
+            if battery != self.battery_pct:
+                self.battery_pct = battery
+                if (notify_battery := self._subscribers.get(p.BATTERY_LEVEL_UUID)) \
+                        and self.reachable():
+                    notify_battery(bytes([battery]))
             notify = self._subscribers.get(p.IMU_DATA_UUID)
             if not (self.streaming and notify and self.reachable()):
                 seq += 1  # the firmware counts packets it could not deliver

@@ -158,3 +158,9 @@ def test_ctrl_c_writes_the_session_and_disconnects(tmp_path: Path) -> None:
     assert summary["end_reason"] == "stopped" and 1.0 < summary["duration_s"] < 5.0
     (row,) = open_store(db).sessions()
     assert row.status == "complete"
+
+
+def test_battery_level_notifies_as_it_drains(tmp_path: Path) -> None:
+    roller = SimulatedRoller(seconds=1300, seed=10, speed=400)
+    result = asyncio.run(run_session(tmp_path, roller))
+    assert result.info.battery_pct == 85  # 87 % at start, 1 % every 10 minutes
