@@ -137,9 +137,9 @@ def config_path_command() -> None:
 
 
 def _register() -> None:
-    from tracker import cli_live, cli_sessions
+    from tracker import cli_live, cli_mqtt, cli_sessions
 
-    for command in [*cli_sessions.COMMANDS, *cli_live.COMMANDS]:
+    for command in [*cli_sessions.COMMANDS, *cli_live.COMMANDS, *cli_mqtt.COMMANDS]:
         main.add_command(command)
 
 

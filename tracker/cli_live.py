@@ -86,6 +86,38 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 click.echo("\r" + _status_line(status)[:150].ljust(150), nl=False, err=True)
 
         async def main() -> Result:
+            bridge_stop = asyncio.Event()
+            bridge, bridge_task = None, None
+            if settings.mqtt.enabled:
+                from tracker.mqtt import Bridge
+
+                bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone,
+                                address or ("C0:FF:EE:00:00:01" if sim else None))
+                bridge_task = asyncio.get_running_loop().create_task(bridge.run(bridge_stop))
+
+            def on_status(status: Status) -> None:
+                show(status)
+                if bridge is None:
+                    return
+                bridge.set_available(status.link == "live")
+                s = status.state
+                bridge.update(urgent=bool(s and s.lumbar) != bool(
+                    bridge.state_value("lumbar_contact")),
+                    session_active=True, routine=routine, region=s.region if s else None,
+                    lumbar_contact=bool(s and s.lumbar), battery_pct=status.battery_pct)
+
+            try:
+                result = await track_session(on_status)
+            finally:
+                if bridge is not None and bridge_task is not None:
+                    bridge.update(urgent=True, session_active=False, lumbar_contact=False,
+                                  region=None)
+                    bridge.set_available(False)
+                    bridge_stop.set()
+                    await asyncio.wait_for(bridge_task, 15)
+            return result
+
+        async def track_session(show: Any) -> Result:
             scanner = client = None
             target = address or ""
             finished: asyncio.Event | None = None

@@ -108,6 +108,7 @@ def enforce(store: Store, settings: Settings, routine: str, at: datetime,
                if verdict is Verdict.TOO_SOON else
                f"this week's {settings.rules.glute_sessions_per_week} glute sessions are done")
         allowed = next_allowed(day, days, settings.rules)
+        store.record_refusal(routine, verdict.value, allowed.isoformat(), at)
         fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "
              "use --override to store it anyway")
     return verdict

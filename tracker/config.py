@@ -19,6 +19,7 @@ import platformdirs
 
 from tracker.body import Body
 from tracker.estimate.session import EstimatorConfig
+from tracker.mqtt_settings import MqttSettings
 from tracker.recorder import Lifecycle
 from tracker.schedule import Rules
 
@@ -50,6 +51,7 @@ class Settings:
     estimator: EstimatorConfig
     rules: Rules
     lifecycle: Lifecycle
+    mqtt: MqttSettings
     db_path: str  # empty: the platform data directory
 
 
@@ -101,6 +103,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
             estimator=EstimatorConfig(**table["estimator"]),
             rules=Rules(**table["schedule"]),
             lifecycle=Lifecycle(**table["session"]),
+            mqtt=MqttSettings(**table["mqtt"]),
             db_path=env.get("ROLLER_DB", table["store"]["path"]),
         )
     except ValueError as exc:

@@ -62,7 +62,9 @@ class Recorder:
             self._rest = (state.t_s, state.s_cm)
         if self.lifecycle.keep_raw:
             self._raw.append(np.column_stack([t_s, accel_g, gyro_dps]))
-        if state.t_s - self._last_checkpoint_s >= self.lifecycle.checkpoint_s:
+        if state.alerts_s:  # an alert goes out at once, not at the next checkpoint
+            self.checkpoint(alerts=[(self._wall(t), state.s_cm) for t in state.alerts_s])
+        elif state.t_s - self._last_checkpoint_s >= self.lifecycle.checkpoint_s:
             self.checkpoint()
         return state
 
@@ -87,14 +89,16 @@ class Recorder:
             return "still"
         return None
 
-    def checkpoint(self, status: str = "live", reason: str | None = None) -> Analysis:
+    def checkpoint(self, status: str = "live", reason: str | None = None,
+                   alerts: list[tuple[datetime, float]] | None = None) -> Analysis:
         analysis = self.estimator.snapshot() if status == "live" else self.estimator.finish()
         blocks: list[tuple[int, Array]] = []
         if self._raw:
             blocks.append((self._seq, np.concatenate(self._raw)))
             self._seq += 1
-        self.store.checkpoint(self.session_id, analysis, blocks, self._clock(analysis), status,
-                              reason, self._gaps)
+        end = analysis.start_s + analysis.duration_s
+        self.store.checkpoint(self.session_id, analysis, blocks, self._wall(end), status,
+                              reason, self._gaps, alerts or [], self.start.device)
         self._raw = []
         self._last_checkpoint_s = analysis.start_s + analysis.duration_s
         return analysis
@@ -103,7 +107,6 @@ class Recorder:
         """End the session (``stopped``, ``still``, ``disconnected``, ``imported``)."""
         return self.checkpoint("complete", reason)
 
-    def _clock(self, analysis: Analysis) -> datetime:
-        """Wall time of the latest sample: the start plus session time."""
-        elapsed = analysis.start_s + analysis.duration_s - self.start.clock_start_s
-        return self.start.started_at + timedelta(seconds=elapsed)
+    def _wall(self, t_s: float) -> datetime:
+        """Wall time of a sample: the start plus session time."""
+        return self.start.started_at + timedelta(seconds=t_s - self.start.clock_start_s)

@@ -12,10 +12,10 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import platformdirs
 import sqlite_utils
 
 from tracker.analysis import Analysis, LumbarEvent, Segment
+from tracker.mqtt_messages import event_payload
 from tracker.schedule import Rolled, glutes_active_s
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,14 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.table("devices").add_column("paired", int, not_null_default=0)
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    """Home Assistant discovery topics we published, so forget and purge can clear them."""
+    db.table("mqtt_discovery").create({"topic": str, "device": str, "published_at": str},
+                                      pk="topic")
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -150,6 +157,8 @@ class Store:
 
     def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
         self.db, self.path = db, path
+        #: Called after a transaction that queued MQTT events (the publisher's doorbell).
+        self.on_outbox: Callable[[], None] | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -182,13 +191,30 @@ class Store:
                 "link_gaps": "[]",
             })
             assert table.last_pk is not None
-            return int(table.last_pk)
+            session_id = int(table.last_pk)
+            at = _iso(start.started_at)
+            self._enqueue(db, "session_started", session_id, at, start.device,
+                          routine=start.routine, source=start.source)
+            if start.override:
+                self._enqueue(db, "schedule_override", session_id, at, start.device,
+                              routine=start.routine, verdict=start.verdict)
+        self._notify()
+        return session_id
 
     def checkpoint(self, session_id: int, analysis: Analysis, raw: list[tuple[int, Array]],
                    at: datetime, status: str = "live", end_reason: str | None = None,
-                   link_gaps: list[tuple[datetime, datetime | None]] | None = None) -> None:
-        """Replace the session's summary, segments and events; append raw sample blocks."""
+                   link_gaps: list[tuple[datetime, datetime | None]] | None = None,
+                   alerts: Sequence[tuple[datetime, float]] = (),
+                   device: str | None = None) -> None:
+        """Replace the session's summary, segments and events; append raw sample blocks;
+        queue the MQTT events this change causes, in the same transaction."""
         with self._writing() as db:
+            for alert_at, s_cm in alerts:
+                self._enqueue(db, "lumbar_contact_alert", session_id, _iso(alert_at), device,
+                              s_cm=round(s_cm, 1))
+            if status != "live":
+                self._enqueue(db, "session_ended", session_id, _iso(at), device,
+                              end_reason=end_reason, summary=_summary(analysis))
             self._write_analysis(db, session_id, analysis)
             db.table("raw_blocks").insert_all(
                 {"session_id": session_id, "seq": seq, "t0_s": float(block[0, 0]),
@@ -203,6 +229,78 @@ class Store:
                 update["ended_at"] = _iso(at)
                 update["end_reason"] = end_reason
             db.table("sessions").update(session_id, update)
+        if alerts or status != "live":
+            self._notify()
+
+    # -- the MQTT outbox -------------------------------------------------------------------
+
+    def _enqueue(self, db: sqlite_utils.Database, event_type: str, session_id: int | None,
+                 occurred_at: str, device: str | None, **details: Any) -> None:
+        payload = event_payload(event_type, session_id, occurred_at, **details)
+        db.table("outbox").insert({
+            "created_at": _iso(datetime.now(UTC)), "kind": event_type,
+            "session_id": session_id,
+            "payload": json.dumps({**payload, "device": device}),
+        })
+
+    def _notify(self) -> None:
+        if self.on_outbox is not None:
+            self.on_outbox()
+
+    def record_refusal(self, routine: str, verdict: str, next_allowed: str, at: datetime,
+                       device: str | None = None) -> None:
+        """A glute session the schedule refused: nothing is stored but the event."""
+        with self._writing() as db:
+            self._enqueue(db, "schedule_refused", None, _iso(at), device, routine=routine,
+                          verdict=verdict, next_allowed=next_allowed)
+        self._notify()
+
+    def remember_discovery(self, device: str, topics: list[str]) -> None:
+        with self._writing() as db:
+            db.table("mqtt_discovery").upsert_all(
+                [{"topic": t, "device": device, "published_at": _iso(datetime.now(UTC))}
+                 for t in topics], pk="topic")
+
+    def discovery_topics(self, device: str | None = None) -> list[str]:
+        where, args = ("device = ?", [device]) if device else (None, [])
+        return [r["topic"] for r in self.db.table("mqtt_discovery").rows_where(where, args)]
+
+    def forget_discovery(self, topics: list[str]) -> None:
+        with self._writing() as db:
+            db.execute(f"DELETE FROM mqtt_discovery WHERE topic IN "
+                       f"({', '.join('?' * len(topics))})", topics)
+
+    def pending_events(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Events not yet acknowledged by the broker, oldest first."""
+        return list(self.db.query(
+            "SELECT id, created_at, payload FROM outbox WHERE sent_at IS NULL ORDER BY id "
+            "LIMIT ?", [limit]))
+
+    def outbox_pending(self) -> int:
+        return int(self.db.execute(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+
+    def mark_sent(self, event_id: int, at: datetime) -> None:
+        with self._writing() as db:
+            db.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", [_iso(at), event_id])
+
+    def trim_outbox(self, max_events: int, max_age: timedelta, now: datetime) -> int:
+        """Drop what is over the cap (oldest first) and sent entries; return how many unsent
+        events were dropped."""
+        cutoff = _iso(now - max_age)
+        with self._writing() as db:
+            db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?",
+                       [cutoff])
+            stale = db.execute("DELETE FROM outbox WHERE sent_at IS NULL AND created_at < ?",
+                               [cutoff]).rowcount
+            over = max(0, self.outbox_pending() - max_events)
+            if over:
+                db.execute("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE "
+                           "sent_at IS NULL ORDER BY id LIMIT ?)", [over])
+        dropped = stale + over
+        if dropped:
+            log.warning("MQTT outbox full: dropped the %d oldest unsent events", dropped)
+        return int(dropped)
 
     def replace_analysis(self, session_id: int, analysis: Analysis) -> None:
         with self._writing() as db:
@@ -357,6 +455,13 @@ def _explain(exc: sqlite3.Error) -> str:
     if "disk is full" in text or "disk I/O" in text:
         return f"cannot write: {text}"
     return text
+
+
+def _summary(a: Analysis) -> dict[str, Any]:
+    return {"routine": a.routine, "duration_s": round(a.duration_s, 1),
+            "active_s": round(a.active_s, 1), "paused_s": round(a.paused_s, 1),
+            "strokes": a.strokes, "cadence_cpm": round(a.cadence_cpm, 1),
+            "lumbar_events": len(a.lumbar_events), "glutes_active_s": round(glutes_active_s(a), 1)}
 
 
 def _iso(moment: datetime) -> str:

@@ -1,0 +1,93 @@
+"""``roller mqtt``: status, discovery, purge."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from tracker.cli import fail
+from tracker.cli_sessions import store_of
+from tracker.config import Settings
+from tracker.mqtt_settings import MqttConfigError
+
+
+@click.group()
+@click.pass_obj
+def mqtt(settings: Settings) -> None:
+    """The MQTT bridge to Home Assistant and friends ([mqtt] in the configuration)."""
+    if not settings.mqtt.enabled:
+        fail("MQTT is off: set [mqtt] host (or ROLLER_MQTT_HOST)")
+
+
+def _run(settings: Settings, action: str) -> str:
+    from tracker.mqtt import Bridge
+
+    with store_of(settings) as store:
+
+        async def main() -> str:
+            known = store.paired()
+            bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, known)
+            stop = asyncio.Event()
+            result: list[str] = []
+
+            async def act() -> None:
+                while not bridge.connected:
+                    await asyncio.sleep(0.02)
+                client = bridge.client
+                assert client is not None
+                if action == "discovery":
+                    topics = await bridge.publish_discovery(client)
+                    result.append(f"published {len(topics)} discovery configs")
+                elif action == "purge":
+                    topics = store.discovery_topics()
+                    for topic in topics:
+                        await client.publish(topic, b"", qos=1, retain=True)
+                    store.forget_discovery(topics)
+                    result.append(f"cleared {len(topics)} retained discovery configs")
+                else:
+                    s = settings.mqtt
+                    result.append(
+                        f"broker {s.host}:{s.port}, MQTT {s.protocol}, "
+                        f"auth {'user ' + s.username if s.username else 'anonymous'}, "
+                        f"TLS {'on' if s.tls or s.ca_file else 'off'}, "
+                        f"{store.outbox_pending()} events queued; connected")
+                stop.set()
+
+            actor = asyncio.get_running_loop().create_task(act())
+            try:
+                await asyncio.wait_for(bridge.run(stop, once=True), 30)
+            finally:
+                actor.cancel()
+            return result[0] if result else "connected"
+
+        try:
+            return asyncio.run(main())
+        except MqttConfigError as exc:
+            fail(str(exc), 1)
+        except TimeoutError:
+            fail(f"MQTT broker {settings.mqtt.host}:{settings.mqtt.port} did not answer", 1)
+
+
+@mqtt.command()
+@click.pass_obj
+def status(settings: Settings) -> None:
+    """Connect; print broker, protocol, auth, TLS and the events queued."""
+    click.echo(_run(settings, "status"))
+
+
+@mqtt.command()
+@click.pass_obj
+def discovery(settings: Settings) -> None:
+    """Publish Home Assistant discovery again."""
+    click.echo(_run(settings, "discovery"))
+
+
+@mqtt.command()
+@click.pass_obj
+def purge(settings: Settings) -> None:
+    """Clear every discovery config we published (ghost entities go away)."""
+    click.echo(_run(settings, "purge"))
+
+
+COMMANDS = [mqtt]

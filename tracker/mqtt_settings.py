@@ -1,0 +1,68 @@
+"""``[mqtt]`` settings; kept apart from the bridge so commands that never publish do not
+import an MQTT client."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class MqttConfigError(ValueError):
+    """MQTT settings that cannot work, said in one line."""
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """``[mqtt]`` in the configuration file."""
+
+    host: str = ""
+    port: int = 1883
+    protocol: str = "3.1.1"
+    base_topic: str = "roller"
+    discovery_prefix: str = "homeassistant"
+    discovery: bool = True
+    live: bool = False
+    username: str = ""
+    password: str = ""
+    password_file: str = ""
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    insecure: bool = False
+    client_id: str = ""
+    outbox_max_events: int = 10000
+    outbox_max_age_days: float = 30.0
+    replay_per_s: float = 200.0
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("3.1.1", "5"):
+            raise ValueError(f"[mqtt] protocol must be \"3.1.1\" or \"5\", not {self.protocol!r}")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    def secret(self) -> str | None:
+        if self.password_file:
+            try:
+                return Path(self.password_file).read_text(encoding="utf-8").splitlines()[0]
+            except (OSError, IndexError) as exc:
+                raise MqttConfigError(f"[mqtt] password_file {self.password_file}: "
+                                      f"{getattr(exc, 'strerror', None) or 'empty'}") from None
+        return self.password or None
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        if not (self.tls or self.ca_file):
+            return None
+        try:
+            context = ssl.create_default_context(cafile=self.ca_file or None)
+            if self.cert_file:
+                context.load_cert_chain(self.cert_file, self.key_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise MqttConfigError(f"[mqtt] TLS files: {exc}") from None
+        if self.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
