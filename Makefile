@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench lint clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +17,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/roller demo
 
-test: $(STAMP)
+# The MQTT tests run a real broker; openssl makes their TLS certificates.
+system-packages:
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto && command -v mosquitto_sub >/dev/null \
+	  || { $(SUDO) apt-get update -q && \
+	       DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q mosquitto mosquitto-clients openssl; }
+
+test: $(STAMP) system-packages
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest

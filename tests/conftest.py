@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
+from tests.broker import MOSQUITTO, Broker, create
 from tracker.recording import write
 
 
@@ -36,3 +38,32 @@ def roller(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
                               text=True, env=environment, timeout=120)
 
     return run
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A real mosquitto on 127.0.0.1, on free ports; stopped after the test."""
+    if not Path(MOSQUITTO).exists():
+        pytest.fail("mosquitto is not installed: make test installs it (apt-get install mosquitto)")
+    server = create(tmp_path / "broker")
+    server.start()
+    yield server
+    server.stop()
+
+
+class Subscriber:
+    """An independent MQTT client (mosquitto_sub) recording what arrives."""
+
+    def __init__(self, port: int, *topics: str) -> None:
+        args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-v", "-q", "1",
+                "-i", "roller-test-sub", "-c"]
+        for topic in topics:
+            args += ["-t", topic]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+
+    def stop(self) -> list[tuple[str, str]]:
+        self.process.terminate()
+        out, _ = self.process.communicate(timeout=10)
+        return [tuple(line.split(" ", 1)) if " " in line else (line, "")  # type: ignore[misc]
+                for line in out.splitlines()]

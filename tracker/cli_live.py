@@ -250,10 +250,14 @@ def devices(ctx: click.Context) -> None:
 @click.argument("address")
 @click.pass_obj
 def forget(settings: Settings, address: str) -> None:
-    """Unpair a roller (its sessions stay)."""
+    """Unpair a roller (its sessions stay) and clear its Home Assistant entities."""
     with store_of(settings) as store:
         store.forget(address)
     click.echo(f"forgot {address}")
+    if settings.mqtt.enabled:
+        from tracker.cli_mqtt import run_action
+
+        click.echo(run_action(settings, "purge", address))
 
 
 @click.command()

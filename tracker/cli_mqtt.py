@@ -20,10 +20,12 @@ def mqtt(settings: Settings) -> None:
         fail("MQTT is off: set [mqtt] host (or ROLLER_MQTT_HOST)")
 
 
-def _run(settings: Settings, action: str) -> str:
+def run_action(settings: Settings, action: str, device: str | None = None) -> str:
     from tracker.mqtt import Bridge
 
     with store_of(settings) as store:
+        if action == "discovery" and store.paired() is None:
+            fail("no roller paired: run roller pair first")
 
         async def main() -> str:
             known = store.paired()
@@ -40,7 +42,7 @@ def _run(settings: Settings, action: str) -> str:
                     topics = await bridge.publish_discovery(client)
                     result.append(f"published {len(topics)} discovery configs")
                 elif action == "purge":
-                    topics = store.discovery_topics()
+                    topics = store.discovery_topics(device)
                     for topic in topics:
                         await client.publish(topic, b"", qos=1, retain=True)
                     store.forget_discovery(topics)
@@ -73,21 +75,21 @@ def _run(settings: Settings, action: str) -> str:
 @click.pass_obj
 def status(settings: Settings) -> None:
     """Connect; print broker, protocol, auth, TLS and the events queued."""
-    click.echo(_run(settings, "status"))
+    click.echo(run_action(settings, "status"))
 
 
 @mqtt.command()
 @click.pass_obj
 def discovery(settings: Settings) -> None:
     """Publish Home Assistant discovery again."""
-    click.echo(_run(settings, "discovery"))
+    click.echo(run_action(settings, "discovery"))
 
 
 @mqtt.command()
 @click.pass_obj
 def purge(settings: Settings) -> None:
     """Clear every discovery config we published (ghost entities go away)."""
-    click.echo(_run(settings, "purge"))
+    click.echo(run_action(settings, "purge"))
 
 
 COMMANDS = [mqtt]

@@ -159,7 +159,7 @@ class Bridge:
         await client.publish(self.topics.bridge_info, encode({
             "version": __version__, "host": socket.gethostname(),
             "outbox_pending": self.store.outbox_pending()}), qos=1, retain=True)
-        if self.settings.discovery:
+        if self.settings.discovery and self.address:  # no roller known: no entities yet
             await self.publish_discovery(client)
         await self._publish_state(client)
 

@@ -1,0 +1,94 @@
+"""A real Mosquitto broker on 127.0.0.1 for the tests: plain, password and TLS listeners."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    for ca in ("ca", "other_ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-subj", f"/CN=roller test {ca}")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+            "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf")
+    return {name: folder / f"{name}.pem" for name in ("ca", "other_ca", "server")} | {
+        "server_key": folder / "server.key"}
+
+
+@dataclass
+class Broker:
+    folder: Path
+    port: int
+    auth_port: int
+    tls_port: int
+    certificates: dict[str, Path]
+    process: subprocess.Popen[bytes] | None = None
+
+    def config(self) -> str:
+        passwords = self.folder / "passwords"
+        user = "user root\n" if os.geteuid() == 0 else ""
+        c = self.certificates
+        return (
+            f"{user}per_listener_settings true\n"
+            f"persistence true\npersistence_location {self.folder}/\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f"listener {self.auth_port} 127.0.0.1\nallow_anonymous false\n"
+            f"password_file {passwords}\n"
+            f"listener {self.tls_port} 127.0.0.1\nallow_anonymous true\n"
+            f"cafile {c['ca']}\ncertfile {c['server']}\nkeyfile {c['server_key']}\n"
+        )
+
+    def start(self) -> None:
+        path = self.folder / "mosquitto.conf"
+        path.write_text(self.config())
+        self.process = subprocess.Popen([MOSQUITTO, "-c", str(path)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"ROLLER_MQTT_HOST": "127.0.0.1", "ROLLER_MQTT_PORT": str(self.port), **extra}
+
+
+def create(folder: Path) -> Broker:
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(folder / "passwords"), "roller",
+                    "s3cret"], check=True, capture_output=True)
+    return Broker(folder, free_port(), free_port(), free_port(), make_certificates(folder))

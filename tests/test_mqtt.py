@@ -1,0 +1,181 @@
+"""The MQTT bridge against a real mosquitto, checked by an independent subscriber."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.broker import Broker
+from tests.conftest import Subscriber
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+# Keys and value types Home Assistant documents for MQTT discovery of each component
+# (https://www.home-assistant.io/integrations/binary_sensor.mqtt/, sensor.mqtt, event.mqtt,
+# and the shared device/origin blocks). A misspelt key fails the test.
+COMMON = {"name": str, "unique_id": str, "default_entity_id": str, "device": dict,
+          "origin": dict, "qos": int, "state_topic": str, "availability_topic": str,
+          "payload_available": str, "payload_not_available": str, "icon": str,
+          "entity_category": str, "device_class": str, "value_template": str}
+DOCUMENTED = {
+    "binary_sensor": COMMON | {"payload_on": str, "payload_off": str},
+    "sensor": COMMON | {"unit_of_measurement": str, "state_class": str, "options": list},
+    "event": COMMON | {"event_types": list},
+}
+DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
+          "sw_version": str}
+ORIGIN = {"name": str, "sw_version": str, "support_url": str}
+
+
+def events(received: list[tuple[str, str]]) -> list[dict[str, object]]:
+    return [json.loads(payload) for topic, payload in received if topic.endswith("/event")]
+
+
+def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: Path) -> None:
+    sub = Subscriber(broker.port, "roller/#", "homeassistant/#")
+    result = roller("--db", str(tmp_path / "r.db"), "track", "--sim", "--speed", "20",
+                    "--seconds", "40", "--scenario", "stray", env=broker.env())
+    assert result.returncode == 0, result.stderr
+    received = sub.stop()
+    kinds = [e["event_type"] for e in events(received)]
+    assert kinds[0] == "session_started" and kinds[-1] == "session_ended"
+    assert "lumbar_contact_alert" in kinds
+    ids = [e["event_id"] for e in events(received)]
+    assert len(ids) == len(set(ids)) and ids == sorted(ids)  # UUIDv7: unique and ordered
+    configs = [(t, json.loads(p)) for t, p in received if t.startswith("homeassistant/")]
+    assert len(configs) == 10
+    for topic, config in configs:
+        component = topic.split("/")[1]
+        for key, value in config.items():
+            assert key in DOCUMENTED[component], f"{topic}: {key} is not a documented key"
+            assert isinstance(value, DOCUMENTED[component][key]), f"{topic}: {key}"
+        assert set(config["device"]) == set(DEVICE) and set(config["origin"]) == set(ORIGIN)
+        assert "object_id" not in config
+    states = [json.loads(p) for t, p in received if t.endswith("/state") and
+              t.startswith("roller/c0")]
+    assert states[-1]["session_active"] is False and states[-1]["last_session_strokes"] > 0
+    assert set(states[0]) == set(states[-1])  # every key always present
+    assert received[-1] == ("roller/bridge/state", "offline")
+
+
+def test_events_queued_while_offline_go_out_later_marked_replayed(
+    roller: Run, broker: Broker, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "r.db")
+    broker.stop()  # the broker is away during the session
+    result = roller("--db", db, "track", "--sim", "--speed", "40", "--seconds", "20",
+                    env=broker.env())
+    assert result.returncode == 0, result.stderr  # MQTT away never stops tracking
+    broker.start()
+    sub = Subscriber(broker.port, "roller/+/event")
+    status = roller("--db", db, "mqtt", "status", env=broker.env())
+    assert status.returncode == 0, status.stderr
+    got = events(sub.stop())
+    kinds = [e["event_type"] for e in got]
+    assert kinds[0] == "session_started" and kinds[-1] == "session_ended"
+    assert all(e["replayed"] is True for e in got)
+    again = roller("--db", db, "mqtt", "status", env=broker.env())
+    assert "0 events queued" in again.stdout  # each went out once
+
+
+def test_wrong_password_is_one_line(roller: Run, broker: Broker, tmp_path: Path) -> None:
+    env = broker.env(ROLLER_MQTT_PORT=str(broker.auth_port), ROLLER_MQTT_USERNAME="roller",
+                     ROLLER_MQTT_PASSWORD="wrong")
+    result = roller("--db", str(tmp_path / "r.db"), "mqtt", "status", env=env)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "refused the credentials" in result.stderr
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    env |= {"ROLLER_MQTT_PASSWORD": "", "ROLLER_MQTT_PASSWORD_FILE": str(secret)}
+    ok = roller("--db", str(tmp_path / "r.db"), "mqtt", "status", env=env)
+    assert ok.returncode == 0 and "auth user roller" in ok.stdout
+
+
+def test_tls_needs_the_right_ca(roller: Run, broker: Broker, tmp_path: Path) -> None:
+    base = broker.env(ROLLER_MQTT_PORT=str(broker.tls_port))
+    wrong = roller("--db", str(tmp_path / "r.db"), "mqtt", "status",
+                   env=base | {"ROLLER_MQTT_CA_FILE": str(broker.certificates["other_ca"])})
+    assert wrong.returncode == 1 and "TLS" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+    right = roller("--db", str(tmp_path / "r.db"), "mqtt", "status",
+                   env=base | {"ROLLER_MQTT_CA_FILE": str(broker.certificates["ca"])})
+    assert right.returncode == 0, right.stderr and "TLS on" in right.stdout
+
+
+def test_purge_leaves_no_retained_config(roller: Run, broker: Broker, tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    assert roller("--db", db, "pair", "--sim", "--timeout", "0.5").returncode == 0
+    assert roller("--db", db, "mqtt", "discovery", env=broker.env()).returncode == 0
+    purged = roller("--db", db, "mqtt", "purge", env=broker.env())
+    assert "cleared 10" in purged.stdout
+    sub = Subscriber(broker.port, "homeassistant/#")
+    assert sub.stop() == []  # nothing retained is left
+
+
+def test_mqtt_off_says_how_to_turn_it_on(roller: Run, tmp_path: Path) -> None:
+    result = roller("--db", str(tmp_path / "r.db"), "mqtt", "status")
+    assert result.returncode == 2 and "ROLLER_MQTT_HOST" in result.stderr
+
+
+@pytest.mark.parametrize("protocol", ["5"])
+def test_mqtt_5(roller: Run, broker: Broker, tmp_path: Path, protocol: str) -> None:
+    result = roller("--db", str(tmp_path / "r.db"), "mqtt", "status",
+                    env=broker.env(ROLLER_MQTT_PROTOCOL=protocol))
+    assert result.returncode == 0 and "MQTT 5" in result.stdout
+
+
+def test_home_assistant_restart_gets_discovery_again(broker: Broker, tmp_path: Path) -> None:
+    import sys
+    import time
+
+    sub = Subscriber(broker.port, "homeassistant/+/+/+/config")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"), "track", "--sim",
+         "--seconds", "14", "--scenario", "clean"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t",
+                    "homeassistant/status", "-m", "online"], check=True)
+    time.sleep(6.0)  # 1-5 s of random delay, then discovery again
+    configs = sub.stop()
+    proc.wait(timeout=30)
+    assert len(configs) == 20
+
+
+def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path) -> None:
+    import sys
+    import time
+
+    sub = Subscriber(broker.port, "roller/+/event")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"), "track", "--sim",
+         "--speed", "3", "--seconds", "60", "--scenario", "stray"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)
+    broker.restart()
+    proc.wait(timeout=60)
+    time.sleep(1.0)
+    got = events(sub.stop())
+    from tracker.store import open_store
+
+    store = open_store(tmp_path / "r.db")
+    queued = [json.loads(r["payload"])["event_id"] for r in
+              store.db.query("SELECT payload FROM outbox ORDER BY id")]
+    assert store.outbox_pending() == 0
+    unique = list(dict.fromkeys(e["event_id"] for e in got))
+    assert unique == queued  # all of them, in order; repeats only of the same event_id
+
+
+def test_forget_clears_the_rollers_entities(roller: Run, broker: Broker, tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    assert roller("--db", db, "pair", "--sim", "--timeout", "0.5").returncode == 0
+    assert roller("--db", db, "mqtt", "discovery", env=broker.env()).returncode == 0
+    forgot = roller("--db", db, "devices", "forget", "C0:FF:EE:00:00:01", env=broker.env())
+    assert forgot.returncode == 0 and "cleared 10" in forgot.stdout
+    assert Subscriber(broker.port, "homeassistant/#").stop() == []
