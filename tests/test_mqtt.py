@@ -29,6 +29,7 @@ DOCUMENTED = {
 DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
           "sw_version": str}
 ORIGIN = {"name": str, "sw_version": str, "support_url": str}
+ENTITIES = 11
 
 
 def events(received: list[tuple[str, str]]) -> list[dict[str, object]]:
@@ -47,7 +48,7 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
     ids = [e["event_id"] for e in events(received)]
     assert len(ids) == len(set(ids)) and ids == sorted(ids)  # UUIDv7: unique and ordered
     configs = [(t, json.loads(p)) for t, p in received if t.startswith("homeassistant/")]
-    assert len(configs) == 10
+    assert len(configs) == ENTITIES
     for topic, config in configs:
         component = topic.split("/")[1]
         for key, value in config.items():
@@ -111,7 +112,7 @@ def test_purge_leaves_no_retained_config(roller: Run, broker: Broker, tmp_path: 
     assert roller("--db", db, "pair", "--sim", "--timeout", "0.5").returncode == 0
     assert roller("--db", db, "mqtt", "discovery", env=broker.env()).returncode == 0
     purged = roller("--db", db, "mqtt", "purge", env=broker.env())
-    assert "cleared 10" in purged.stdout
+    assert f"cleared {ENTITIES}" in purged.stdout
     sub = Subscriber(broker.port, "homeassistant/#")
     assert sub.stop() == []  # nothing retained is left
 
@@ -144,7 +145,7 @@ def test_home_assistant_restart_gets_discovery_again(broker: Broker, tmp_path: P
     time.sleep(6.0)  # 1-5 s of random delay, then discovery again
     configs = sub.stop()
     proc.wait(timeout=30)
-    assert len(configs) == 20
+    assert len(configs) == 2 * ENTITIES
 
 
 def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path) -> None:
@@ -177,5 +178,5 @@ def test_forget_clears_the_rollers_entities(roller: Run, broker: Broker, tmp_pat
     assert roller("--db", db, "pair", "--sim", "--timeout", "0.5").returncode == 0
     assert roller("--db", db, "mqtt", "discovery", env=broker.env()).returncode == 0
     forgot = roller("--db", db, "devices", "forget", "C0:FF:EE:00:00:01", env=broker.env())
-    assert forgot.returncode == 0 and "cleared 10" in forgot.stdout
+    assert forgot.returncode == 0 and f"cleared {ENTITIES}" in forgot.stdout
     assert Subscriber(broker.port, "homeassistant/#").stop() == []

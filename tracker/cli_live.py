@@ -88,6 +88,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         async def main() -> Result:
             bridge_stop = asyncio.Event()
             bridge, bridge_task = None, None
+            pending: set[asyncio.Task[None]] = set()
             if settings.mqtt.enabled:
                 from tracker.mqtt import Bridge
 
@@ -105,6 +106,11 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                     bridge.state_value("lumbar_contact")),
                     session_active=True, routine=routine, region=s.region if s else None,
                     lumbar_contact=bool(s and s.lumbar), battery_pct=status.battery_pct)
+                if s and settings.mqtt.live:  # statuses come at most twice a second
+                    loop = asyncio.get_running_loop()
+                    live_task = loop.create_task(bridge.publish_live(s.region, s.s_cm))
+                    pending.add(live_task)
+                    live_task.add_done_callback(pending.discard)
 
             try:
                 result = await track_session(on_status)

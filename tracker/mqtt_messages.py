@@ -144,6 +144,9 @@ def _entities(topics: Topics) -> list[Entity]:
         Entity("sensor", "schedule_status", "Schedule status", {
             "state_topic": state, "value_template": value("schedule_status"),
             "device_class": "enum", "options": list(STATUSES)}, live=False),
+        Entity("sensor", "next_glute_day", "Next glute day", {
+            "state_topic": state, "value_template": value("next_glute_day"),
+            "device_class": "date", "icon": "mdi:calendar-arrow-right"}, live=False),
         Entity("sensor", "battery", "Battery", {
             "state_topic": state, "value_template": value("battery_pct"),
             "device_class": "battery", "unit_of_measurement": "%",
