@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/ble.py
+	$(BIN)/python bench/mqtt.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench
