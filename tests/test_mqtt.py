@@ -180,3 +180,26 @@ def test_forget_clears_the_rollers_entities(roller: Run, broker: Broker, tmp_pat
     forgot = roller("--db", db, "devices", "forget", "C0:FF:EE:00:00:01", env=broker.env())
     assert forgot.returncode == 0 and f"cleared {ENTITIES}" in forgot.stdout
     assert Subscriber(broker.port, "homeassistant/#").stop() == []
+
+
+def test_killed_with_events_queued_they_go_out_on_the_next_start(
+    roller: Run, broker: Broker, tmp_path: Path
+) -> None:
+    import signal
+    import sys
+    import time
+
+    db = tmp_path / "r.db"
+    broker.stop()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--db", str(db), "track", "--sim", "--seconds", "60"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    broker.start()
+    sub = Subscriber(broker.port, "roller/+/event")
+    assert roller("--db", str(db), "mqtt", "status", env=broker.env()).returncode == 0
+    got = events(sub.stop())
+    assert got and got[0]["event_type"] == "session_started" and got[0]["replayed"] is True

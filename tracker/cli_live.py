@@ -81,9 +81,10 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         verdict = enforce(store, settings, routine, datetime.now(UTC), override)
         tty = sys.stderr.isatty()
 
-        def show(status: Status) -> None:
+        def show(status: Status, extra: str = "") -> None:
             if tty:
-                click.echo("\r" + _status_line(status)[:150].ljust(150), nl=False, err=True)
+                line = _status_line(status) + extra
+                click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
 
         async def main() -> Result:
             bridge_stop = asyncio.Event()
@@ -97,9 +98,11 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 bridge_task = asyncio.get_running_loop().create_task(bridge.run(bridge_stop))
 
             def on_status(status: Status) -> None:
-                show(status)
                 if bridge is None:
+                    show(status)
                     return
+                show(status, "  mqtt " + ("connected" if bridge.connected else
+                                          f"offline, {store.outbox_pending()} queued"))
                 bridge.set_available(status.link == "live")
                 s = status.state
                 bridge.update(urgent=bool(s and s.lumbar) != bool(
