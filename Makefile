@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The dashboard on the simulated roller (it strays into the lumbar band now and then), with
+# the built-in defaults and a demo database: no hardware, no broker, nothing of yours touched.
 demo: $(STAMP)
-	$(BIN)/roller demo
+	$(BIN)/roller --config config/roller.toml --db $(VENV)/demo.db dashboard --sim \
+	  --routine upper_back --scenario stray --seconds 240 --speed 2
 
 # The MQTT tests run a real broker; openssl makes their TLS certificates.
 system-packages:

@@ -323,4 +323,35 @@ def doctor(settings: Settings, sim: bool) -> None:
         sys.exit(1)
 
 
-COMMANDS = [track, scan_command, pair, devices, doctor]
+@click.command()
+@click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
+@click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
+@click.option("--address", help="Roller to use [default: the paired one].")
+@_sim_options
+@click.pass_obj
+def dashboard(settings: Settings, routine: str, override: bool, address: str | None, sim: bool,
+              scenario: str, seconds: float, seed: int, speed: float, sim_loss: float,
+              sim_corrupt_every: int, sim_drop: tuple[tuple[float, float], ...]) -> None:
+    """The live terminal dashboard: body map, lumbar alerts, schedule, history."""
+    from dashboards.app import RollerApp, Source
+
+    with store_of(settings) as store:
+        target = address or store.paired()
+        if not sim and not target:
+            fail("no roller paired: run roller pair (or roller dashboard --sim)")
+
+        def source() -> Source:
+            if not sim:
+                assert target is not None
+                return Source(target)
+            from tracker.simulation import sim_roller
+
+            roller = sim_roller(routine, scenario, seconds, seed, speed,
+                                settings.body.height_cm, sim_loss, sim_corrupt_every, sim_drop)
+            return Source(roller.address, roller.scanner_backend, roller.client_backend,
+                          roller.finished)
+
+        RollerApp(settings, store, routine, source, override).run()
+
+
+COMMANDS = [track, scan_command, pair, devices, doctor, dashboard]

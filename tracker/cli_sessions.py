@@ -18,6 +18,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from tracker.admission import check_start
 from tracker.body import Body
 from tracker.cli import clean_errors, fail
 from tracker.config import Settings
@@ -27,10 +28,7 @@ from tracker.recording import Header, Recording, format_recording, read
 from tracker.report import clock, position_chart
 from tracker.schedule import (
     Verdict,
-    glute_days,
-    next_allowed,
     score,
-    verdict_on,
     week_start,
     week_status,
 )
@@ -95,19 +93,10 @@ def _start_time(recording: Recording, path: Path, at: str | None, zone: str) -> 
 
 
 def enforce(store: Store, settings: Settings, routine: str, at: datetime,
-             override: bool) -> Verdict:
+            override: bool) -> Verdict:
     """Refuse a glute session that is too soon or over quota, unless overridden."""
-    if routine != "glutes":
-        return Verdict.ALLOWED
-    earlier = [s.rolled() for s in store.sessions() if s.started_at < at]
-    days = glute_days(earlier, settings.rules)
-    day = _local(at, settings.zone).date()
-    verdict = verdict_on(day, days, settings.rules)
+    verdict, allowed, why = check_start(store, settings.rules, settings.zone, routine, at)
     if verdict is not Verdict.ALLOWED and not override:
-        why = ("a glute session yesterday or today: rolling them every day makes them sorer"
-               if verdict is Verdict.TOO_SOON else
-               f"this week's {settings.rules.glute_sessions_per_week} glute sessions are done")
-        allowed = next_allowed(day, days, settings.rules)
         store.record_refusal(routine, verdict.value, allowed.isoformat(), at)
         fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "
              "use --override to store it anyway")

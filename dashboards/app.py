@@ -1,0 +1,173 @@
+"""The roller dashboard: one asyncio loop for bleak, the estimator, the store and Textual.
+
+The BLE ingest and the estimator run as one async worker; a timer samples the latest status
+at ``redraw_hz`` and redraws, so there is never one message per IMU sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from dashboards.history import HistoryScreen
+from dashboards.live import LiveScreen
+from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
+from dashboards.schedule import ScheduleScreen
+from tracker.admission import check_start
+from tracker.config import Settings
+from tracker.live import LiveSession, Result, Status
+from tracker.schedule import Verdict
+from tracker.store import Store
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the samples come from: a roller's address and, for the simulator, its backends."""
+
+    address: str
+    scanner_backend: Any = None
+    client_backend: Any = None
+    finished: asyncio.Event | None = None  # set when the simulated session has run out
+
+
+def acknowledgement_path() -> Path:
+    return platformdirs.user_config_path("roller") / "safety-acknowledged"
+
+
+class RollerApp(App[None]):
+    CSS_PATH = "roller.tcss"
+    TITLE = "roller"
+    BINDINGS = [
+        Binding("l", "switch_screen('live')", "Live"),
+        Binding("s", "switch_screen('schedule')", "Schedule"),
+        Binding("h", "switch_screen('history')", "History"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    class AlertChanged(Message):
+        def __init__(self, on: bool) -> None:
+            super().__init__()
+            self.on = on
+
+    def __init__(self, settings: Settings, store: Store, routine: str,
+                 source: Callable[[], Source], override: bool = False,
+                 redraw_hz: float = 12.0, acknowledged: Path | None = None) -> None:
+        super().__init__()
+        self.settings, self.store, self.routine = settings, store, routine
+        self.source, self.override, self.redraw_hz = source, override, redraw_hz
+        self.acknowledged = acknowledged or acknowledgement_path()
+        self.latest: Status | None = None
+        self.lumbar = False
+        self.result: Result | None = None
+        self.session: LiveSession | None = None
+
+    def on_mount(self) -> None:
+        self.install_screen(LiveScreen(self.settings.body, self.routine, self.redraw_hz),
+                            "live")
+        self.install_screen(ScheduleScreen(self.store, self.settings.rules,
+                                           self.settings.zone), "schedule")
+        self.install_screen(HistoryScreen(self.store), "history")
+        self.push_screen("live")
+        self.set_interval(1 / self.redraw_hz, self.redraw)
+        if not self.acknowledged.exists():
+            self.push_screen(SafetyScreen(), self._acknowledge)
+        self.start_or_refuse()
+
+    def _acknowledge(self, _: bool | None) -> None:
+        self.acknowledged.parent.mkdir(parents=True, exist_ok=True)
+        self.acknowledged.write_text(f"{datetime.now(UTC).isoformat()}\n")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Any:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Live", "The session as it happens", self.action_live)
+        yield SystemCommand("Schedule", "This week and the glute quota",
+                            lambda: self.switch_screen("schedule"))
+        yield SystemCommand("History", "Past sessions", lambda: self.switch_screen("history"))
+        yield SystemCommand("Safety notes", "When not to foam-roll your back",
+                            lambda: self.push_screen(SafetyScreen(), self._acknowledge))
+        yield SystemCommand("Stop the session", "End and store it", self.action_stop)
+
+    def action_live(self) -> None:
+        self.switch_screen("live")
+
+    def action_stop(self) -> None:
+        if self.session:
+            self.session.end("stopped")
+
+    # -- the session -------------------------------------------------------------------
+
+    def start_or_refuse(self) -> None:
+        verdict, next_day, why = check_start(self.store, self.settings.rules,
+                                             self.settings.zone, self.routine, datetime.now(UTC))
+        if verdict is Verdict.ALLOWED or self.override:
+            self.start(verdict)
+            return
+
+        def decided(override: bool | None) -> None:
+            if override:
+                self.override = True
+                self.start(verdict)
+            else:
+                self.store.record_refusal(self.routine, verdict.value, next_day.isoformat(),
+                                          datetime.now(UTC))
+                self.switch_screen("schedule")
+
+        self.push_screen(RefusalScreen(why, f"{next_day:%A %d %B}"), decided)
+
+    def start(self, verdict: Verdict) -> None:
+        self.run_worker(self._track(verdict), exclusive=True, name="session")
+
+    async def _track(self, verdict: Verdict) -> None:
+        source = self.source()
+        self.session = LiveSession(
+            self.settings, self.store, self.routine, source.address, self._on_status,
+            source.scanner_backend, source.client_backend,
+            source="sim" if source.finished else "live", verdict=verdict.value,
+            override=self.override and verdict is not Verdict.ALLOWED)
+        ender = None
+        if source.finished is not None:
+            async def end() -> None:
+                assert source.finished is not None and self.session is not None
+                await source.finished.wait()
+                self.session.end("stopped")
+            ender = asyncio.get_running_loop().create_task(end())
+        try:
+            self.result = await self.session.run()
+        finally:
+            if ender:
+                ender.cancel()
+        self.redraw()
+        if self.result.analysis:
+            self.push_screen(SummaryScreen(self.result.analysis))
+
+    def _on_status(self, status: Status) -> None:
+        self.latest = status
+
+    def redraw(self) -> None:
+        status = self.latest
+        if status is None:
+            return
+        screen = self.get_screen("live")
+        assert isinstance(screen, LiveScreen)
+        screen.show(status, "off" if not self.settings.mqtt.enabled else "on")
+        lumbar = bool(status.state and status.state.lumbar)
+        if lumbar != self.lumbar:
+            self.lumbar = lumbar
+            self.post_message(self.AlertChanged(lumbar))
+
+    def on_roller_app_alert_changed(self, message: AlertChanged) -> None:
+        screen = self.get_screen("live")
+        assert isinstance(screen, LiveScreen)
+        screen.alert(message.on)
+        if message.on:
+            self.bell()

@@ -1,0 +1,79 @@
+"""The History screen: a table of sessions; Enter opens one."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tracker.body import Body
+from tracker.estimate import analyze
+from tracker.recording import Header as RecordingHeader
+from tracker.recording import Recording
+from tracker.report import clock, position_chart
+from tracker.store import Store
+
+
+class HistoryScreen(Screen[None]):
+    def __init__(self, store: Store) -> None:
+        super().__init__(id="history")
+        self.store = store
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="sessions", cursor_type="row")
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_columns("date", "routine", "time", "active", "strokes", "cpm", "lumbar",
+                          "schedule")
+        for row in reversed(self.store.sessions(last=200)):
+            local = row.started_at.astimezone(ZoneInfo(row.zone))
+            verdict = "override" if row.override else (row.verdict or "")
+            table.add_row(f"{local:%a %d %b %H:%M}", row.routine.replace("_", " "),
+                          clock(row.duration_s), clock(row.active_s), str(row.strokes),
+                          f"{row.cadence_cpm:.0f}", str(row.lumbar_events), verdict,
+                          key=str(row.id))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.app.push_screen(SessionScreen(self.store, int(event.row_key.value)))
+
+
+class SessionScreen(Screen[None]):
+    """One session: segments on a time axis, position over time with the lumbar band."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, store: Store, session_id: int) -> None:
+        super().__init__()
+        self.store, self.session_id = store, session_id
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        row = self.store.session(self.session_id)
+        segments, events = self.store.session_detail(self.session_id)
+        lines = [f"session {row.id}: {row.routine.replace('_', ' ')}, {clock(row.duration_s)}, "
+                 f"{row.strokes} strokes, {row.lumbar_events} lumbar event(s)", ""]
+        lines += [f"  {clock(s.start_s)}-{clock(s.end_s)}  {s.region}" for s in segments[:20]]
+        lines += [f"  lumbar {clock(e.start_s)}-{clock(e.end_s)} (alert {clock(e.alert_s)})"
+                  for e in events]
+        detail = self.query_one("#detail", Static)
+        raw = self.store.raw_samples(self.session_id)
+        if len(raw) < 2:
+            detail.update("\n".join(lines))
+            return
+        info = self.store.recording_info(self.session_id)
+        header = RecordingHeader(info["sample_rate_hz"], info["diameter_cm"],
+                                 info["height_cm"], info["routine"])
+        chart = position_chart(analyze(Recording(header, raw)), Body(info["height_cm"]))
+        detail.update("\n".join(lines) + "\n\n" + chart.markup)

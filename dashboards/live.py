@@ -1,0 +1,113 @@
+"""The Live screen: body map, session figures, bout and pause guides, trace, link and MQTT."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, Sparkline, Static
+
+from dashboards.body_map import BodyMap
+from tracker.body import Body
+from tracker.live import Status
+from tracker.report import clock
+
+
+class AlertBanner(Static):
+    """Full width, red, impossible to miss; hidden while the contact is off the lumbar band."""
+
+    MESSAGE = ("LOWER BACK: roll back up to the shoulder blades, or switch to glutes. "
+               "The lumbar spine has no ribs to protect it.")
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, id="alert")
+
+
+class Guide(Label):
+    """A timer against a guide range: the colour says too short, in range, too long."""
+
+    seconds: reactive[float] = reactive(0.0)
+
+    def __init__(self, name: str, low_s: float, high_s: float, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.title, self.low_s, self.high_s = name, low_s, high_s
+
+    def watch_seconds(self, seconds: float) -> None:
+        self.update(f"{self.title} {seconds:4.0f} s  (guide {self.low_s:.0f}-{self.high_s:.0f} s)")
+        self.set_class(seconds < self.low_s, "short")
+        self.set_class(self.low_s <= seconds <= self.high_s, "good")
+        self.set_class(seconds > self.high_s, "long")
+
+
+class LiveScreen(Screen[None]):
+    """Redrawn by the app's timer from the latest status: never a message per sample."""
+
+    TRACE_S = 30.0
+
+    def __init__(self, body: Body, routine: str, redraw_hz: float) -> None:
+        super().__init__(id="live")
+        self.body, self.routine = body, routine
+        self.trace: deque[float] = deque(maxlen=int(self.TRACE_S * redraw_hz))
+        self._bout_start: float | None = None
+        self._pause_start: float | None = None
+        self._paused_seen = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield AlertBanner()
+        with Horizontal():
+            yield BodyMap(self.body, id="map")
+            with Vertical(id="figures"):
+                yield Label(f"routine {self.routine.replace('_', ' ')}", id="routine")
+                yield Label("region -", id="region")
+                yield Label("session 0:00.0   active 0:00.0   paused 0:00.0", id="clock")
+                yield Label("strokes 0   cadence 0 cycles/min", id="strokes")
+                yield Guide("bout ", 30, 60, id="bout")
+                yield Guide("pause", 10, 20, id="pause")
+                yield Label("position over the last 30 s", classes="caption")
+                yield Sparkline([], id="trace")
+                yield Label("link: connecting", id="link")
+                yield Label("mqtt: off", id="mqtt")
+        yield Footer()
+
+    def show(self, status: Status, mqtt: str) -> None:
+        self.query_one("#link", Label).update(
+            f"link: {status.link}" + (f" #{status.attempt}" if status.link == "reconnecting"
+                                      else "")
+            + f"   loss {status.loss_pct:.1f} %   battery "
+            + (f"{status.battery_pct} %" if status.battery_pct is not None else "-"))
+        self.query_one("#mqtt", Label).update(f"mqtt: {mqtt}")
+        s = status.state
+        if s is None:
+            return
+        self.query_one(BodyMap).move(s.s_cm)
+        self.query_one("#region", Label).update(f"region {s.region}  ({s.s_cm:.1f} cm)")
+        elapsed = s.active_s + s.paused_s
+        self.query_one("#clock", Label).update(
+            f"session {clock(elapsed)}   active {clock(s.active_s)}   paused {clock(s.paused_s)}")
+        self.query_one("#strokes", Label).update(
+            f"strokes {s.strokes}   cadence {s.cadence_cpm:.0f} cycles/min")
+        self.trace.append(-s.s_cm)  # head at the top
+        self.query_one(Sparkline).data = list(self.trace)
+        self._guides(s.t_s, s.paused_s)
+
+    def _guides(self, t_s: float, paused_s: float) -> None:
+        """Bout time since the last pause ended; pause time while one lasts."""
+        if self._bout_start is None:
+            self._bout_start = t_s
+        if paused_s > self._paused_seen:  # a pause is under way
+            if self._pause_start is None:
+                self._pause_start = t_s - (paused_s - self._paused_seen)
+            self.query_one("#pause", Guide).seconds = t_s - self._pause_start
+        elif self._pause_start is not None:
+            self._pause_start, self._bout_start = None, t_s
+        self._paused_seen = paused_s
+        if self._pause_start is None:
+            self.query_one("#bout", Guide).seconds = t_s - self._bout_start
+
+    def alert(self, on: bool) -> None:
+        self.query_one(AlertBanner).display = on
+        self.query_one(BodyMap).flash = on

@@ -1,0 +1,110 @@
+"""The real Textual app driven by its Pilot, on the simulated roller beneath bleak."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dashboards.app import RollerApp, Source
+from dashboards.live import AlertBanner
+from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
+from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
+from firmware_sim.peripheral import SimulatedRoller
+from tracker.config import load
+from tracker.store import SessionStart, open_store
+
+
+def make_app(tmp_path: Path, routine: str, seconds: float = 60, speed: float = 12,
+             acknowledged: bool = True) -> RollerApp:
+    settings = load(env={"ROLLER_USER_TIMEZONE": "UTC"})
+    store = open_store(tmp_path / "r.db")
+    ack = tmp_path / "ack"
+    if acknowledged:
+        ack.write_text("yes")
+
+    def source() -> Source:
+        AIR.clear()
+        roller = SimulatedRoller(routine=routine, scenario="stray", seconds=seconds, seed=2,
+                                 speed=speed)
+        AIR[roller.address] = roller
+        return Source(roller.address, SimScanner, SimClient, roller.finished)
+
+    return RollerApp(settings, store, routine, source, acknowledged=ack)
+
+
+async def wait_for(condition: object, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+def test_a_glute_session_that_strays_raises_and_clears_the_banner(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "glutes", seconds=90, speed=10)
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            banner = app.get_screen("live").query_one(AlertBanner)
+            await wait_for(lambda: banner.display, 30)
+            await wait_for(lambda: not banner.display, 10)
+            await wait_for(lambda: isinstance(app.screen, SummaryScreen), 30)
+            await pilot.press("enter")
+            await pilot.press("s")
+            assert "glutes 1 of 3 done" in str(app.screen.query_one("#quota").render())
+
+    asyncio.run(main())
+    assert app.store.sessions()[0].lumbar_events >= 1
+
+
+def test_a_fourth_glute_session_in_a_week_is_refused_then_overridden(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "glutes", seconds=20, speed=20)
+    now = datetime.now(UTC)
+    for days in (1, 3, 5):  # yesterday, so too soon whatever the weekday (and over quota)
+        at = now - timedelta(days=days)
+        sid = app.store.start_session(SessionStart("glutes", at, "UTC", "import", 100, 15,
+                                                   175, 0.0))
+        app.store.db.table("sessions").update(sid, {"glutes_active_s": 100.0,
+                                                    "status": "complete"})
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, RefusalScreen), 5)
+            await pilot.click("#override")
+            await wait_for(lambda: app.result is not None, 30)
+
+    asyncio.run(main())
+    assert app.store.sessions()[-1].override is True
+
+
+def test_first_run_shows_the_safety_notes_and_remembers(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "upper_back", seconds=10, speed=20, acknowledged=False)
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, SafetyScreen), 5)
+            await pilot.click("#ack")
+            await pilot.press("q")
+
+    asyncio.run(main())
+    assert (tmp_path / "ack").exists()
+
+
+@pytest.mark.parametrize("key", ["h"])
+def test_history_lists_stored_sessions(tmp_path: Path, key: str) -> None:
+    app = make_app(tmp_path, "upper_back", seconds=10, speed=20)
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, SummaryScreen), 30)
+            await pilot.press("enter")
+            await pilot.press(key)
+            table = app.screen.query_one("#sessions")
+            assert table.row_count == 1  # type: ignore[attr-defined]
+            await pilot.press("enter")
+            await wait_for(lambda: app.screen.query("#detail"), 5)
+
+    asyncio.run(main())

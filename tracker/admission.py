@@ -1,0 +1,28 @@
+"""May a session start now? The schedule's rules asked against the stored history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from tracker.schedule import Rules, Verdict, glute_days, next_allowed, verdict_on
+from tracker.store import Store
+
+
+def check_start(store: Store, rules: Rules, zone: str, routine: str, at: datetime
+                ) -> tuple[Verdict, date, str]:
+    """The verdict for starting ``routine`` at ``at``, the next day glutes are allowed, and
+    why not (empty when allowed)."""
+    day = at.astimezone(ZoneInfo(zone)).date()
+    if routine != "glutes":
+        return Verdict.ALLOWED, day, ""
+    days = glute_days([s.rolled() for s in store.sessions() if s.started_at < at], rules)
+    verdict = verdict_on(day, days, rules)
+    why = {
+        Verdict.ALLOWED: "",
+        Verdict.TOO_SOON: "a glute session yesterday or today: rolling them every day makes "
+                          "them sorer",
+        Verdict.OVER_QUOTA: f"this week's {rules.glute_sessions_per_week} glute sessions are "
+                            "done",
+    }[verdict]
+    return verdict, next_allowed(day, days, rules), why
