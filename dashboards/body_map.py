@@ -30,7 +30,7 @@ class BodyMap(Widget):
     theme's variables, so every theme (and a 256-colour terminal) shows them."""
 
     DEFAULT_CSS = """
-    BodyMap { width: 26; height: 1fr; min-height: 16; }
+    BodyMap { width: 28; height: 1fr; min-height: 16; }
     """
 
     s_cm: reactive[float | None] = reactive(None)
@@ -59,7 +59,7 @@ class BodyMap(Widget):
             else colours.get("panel", "grey"),
         }
         text = Text()
-        centre = self.size.width // 2
+        centre = 8  # the widest part (the hips) is 7 cells each side; labels go right
         for row in range(rows):
             fraction = (row + 0.5) / rows
             region = REGIONS[int(self.body.region_index(fraction * self.body.height_cm))]

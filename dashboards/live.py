@@ -51,9 +51,6 @@ class LiveScreen(Screen[None]):
         super().__init__(id="live")
         self.body, self.routine = body, routine
         self.trace: deque[float] = deque(maxlen=int(self.TRACE_S * redraw_hz))
-        self._bout_start: float | None = None
-        self._pause_start: float | None = None
-        self._paused_seen = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -92,21 +89,8 @@ class LiveScreen(Screen[None]):
             f"strokes {s.strokes}   cadence {s.cadence_cpm:.0f} cycles/min")
         self.trace.append(-s.s_cm)  # head at the top
         self.query_one(Sparkline).data = list(self.trace)
-        self._guides(s.t_s, s.paused_s)
-
-    def _guides(self, t_s: float, paused_s: float) -> None:
-        """Bout time since the last pause ended; pause time while one lasts."""
-        if self._bout_start is None:
-            self._bout_start = t_s
-        if paused_s > self._paused_seen:  # a pause is under way
-            if self._pause_start is None:
-                self._pause_start = t_s - (paused_s - self._paused_seen)
-            self.query_one("#pause", Guide).seconds = t_s - self._pause_start
-        elif self._pause_start is not None:
-            self._pause_start, self._bout_start = None, t_s
-        self._paused_seen = paused_s
-        if self._pause_start is None:
-            self.query_one("#bout", Guide).seconds = t_s - self._bout_start
+        self.query_one("#bout", Guide).seconds = s.bout_s
+        self.query_one("#pause", Guide).seconds = s.pause_s
 
     def alert(self, on: bool) -> None:
         self.query_one(AlertBanner).display = on

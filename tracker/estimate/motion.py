@@ -142,3 +142,8 @@ class PauseDetector:
     @property
     def paused_s(self) -> float:
         return sum(b - a for a, b in self.so_far())
+
+    @property
+    def still_since(self) -> float | None:
+        """When the stillness under way began (it may not be a pause yet)."""
+        return self._still_since

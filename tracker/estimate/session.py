@@ -55,6 +55,8 @@ class LiveState:
     strokes: int
     active_s: float
     paused_s: float
+    bout_s: float  # rolling since the last pause ended (0 while paused)
+    pause_s: float  # the pause under way (0 while rolling)
 
     @property
     def cadence_cpm(self) -> float:
@@ -114,8 +116,13 @@ class SessionEstimator:
         track = self._track_grid.pick(t_s)
         self._track[0].extend(t_s[track].tolist())
         self._track[1].extend(s_cm[track].tolist())
-        elapsed = float(t_s[-1]) - self._t_first
+        now = float(t_s[-1])
+        elapsed = now - self._t_first
         paused = self._pauses.paused_s
+        finished = self._pauses.pauses
+        still = self._pauses.still_since
+        pause_s = now - still if still is not None and now - still >= self._pauses.min_s else 0.0
+        bout_start = finished[-1][1] if finished else self._t_first
         self._state = LiveState(
             t_s=float(t_s[-1]),
             s_cm=float(s_cm[-1]),
@@ -125,6 +132,8 @@ class SessionEstimator:
             strokes=self._strokes.total,
             active_s=elapsed - paused,
             paused_s=paused,
+            bout_s=0.0 if pause_s else now - bout_start,
+            pause_s=pause_s,
         )
         return self._state
 
