@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 from textual.app import App, SystemCommand
@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
+from dashboards.body_map import BodyMap
 from dashboards.history import HistoryScreen
 from dashboards.live import LiveScreen
 from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
@@ -26,8 +27,12 @@ from dashboards.schedule import ScheduleScreen
 from tracker.admission import check_start
 from tracker.config import Settings
 from tracker.live import LiveSession, Result, Status
-from tracker.schedule import Verdict
+from tracker.mqtt_settings import bridged
+from tracker.schedule import Verdict, week_status
 from tracker.store import Store
+
+if TYPE_CHECKING:
+    from tracker.mqtt import Bridge
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class RollerApp(App[None]):
         self.lumbar = False
         self.result: Result | None = None
         self.session: LiveSession | None = None
+        self.bridge: Bridge | None = None
 
     def on_mount(self) -> None:
         self.install_screen(LiveScreen(self.settings.body, self.routine, self.redraw_hz),
@@ -79,6 +85,7 @@ class RollerApp(App[None]):
         self.install_screen(HistoryScreen(self.store), "history")
         self.push_screen("live")
         self.set_interval(1 / self.redraw_hz, self.redraw)
+        self.call_after_refresh(self._show_glutes_due)
         if not self.acknowledged.exists():
             self.push_screen(SafetyScreen(), self._acknowledge)
         self.start_or_refuse()
@@ -134,6 +141,17 @@ class RollerApp(App[None]):
             source.scanner_backend, source.client_backend,
             source="sim" if source.finished else "live", verdict=verdict.value,
             override=self.override and verdict is not Verdict.ALLOWED)
+        async with bridged(self.settings, self.store, source.address, self.routine) as bridge:
+            self.bridge = bridge
+            await self._run_session(source)
+        self.bridge = None
+        self.redraw()
+        self._show_glutes_due()
+        if self.result and self.result.analysis:
+            self.push_screen(SummaryScreen(self.result.analysis))
+
+    async def _run_session(self, source: Source) -> None:
+        assert self.session is not None
         ender = None
         if source.finished is not None:
             async def end() -> None:
@@ -146,12 +164,18 @@ class RollerApp(App[None]):
         finally:
             if ender:
                 ender.cancel()
-        self.redraw()
-        if self.result.analysis:
-            self.push_screen(SummaryScreen(self.result.analysis))
 
     def _on_status(self, status: Status) -> None:
         self.latest = status
+        if self.bridge is not None:
+            self.bridge.follow(status)
+
+    def _show_glutes_due(self) -> None:
+        """Shade the glutes green on the body map while a glute session is due and allowed."""
+        week = week_status([s.rolled() for s in self.store.sessions(last=30)],
+                           datetime.now(UTC), self.settings.zone, self.settings.rules)
+        self.get_screen("live").query_one(BodyMap).glutes_due = (
+            week.due > 0 and week.verdict is Verdict.ALLOWED)
 
     def redraw(self) -> None:
         status = self.latest
@@ -159,7 +183,9 @@ class RollerApp(App[None]):
             return
         screen = self.get_screen("live")
         assert isinstance(screen, LiveScreen)
-        screen.show(status, "off" if not self.settings.mqtt.enabled else "on")
+        if not screen.is_mounted:  # the first status can beat the screen's first compose
+            return
+        screen.show(status, self.bridge.describe() if self.bridge else "off")
         lumbar = bool(status.state and status.state.lumbar)
         if lumbar != self.lumbar:
             self.lumbar = lumbar

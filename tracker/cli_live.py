@@ -19,8 +19,10 @@ from tracker.cli import clean_errors, fail
 from tracker.cli_sessions import enforce, store_of
 from tracker.config import Settings
 from tracker.live import LiveSession, Result, Status
+from tracker.mqtt_settings import bridged
 from tracker.report import print_summary
 from tracker.schedule import Verdict
+from tracker.simulation import SIM_ADDRESS
 
 
 def _sim_options(f: Any) -> Any:
@@ -87,44 +89,17 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
 
         async def main() -> Result:
-            bridge_stop = asyncio.Event()
-            bridge, bridge_task = None, None
-            pending: set[asyncio.Task[None]] = set()
-            if settings.mqtt.enabled:
-                from tracker.mqtt import Bridge
+            async with bridged(settings, store, address or (SIM_ADDRESS if sim else None),
+                               routine) as bridge:
 
-                bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone,
-                                address or ("C0:FF:EE:00:00:01" if sim else None))
-                bridge_task = asyncio.get_running_loop().create_task(bridge.run(bridge_stop))
+                def on_status(status: Status) -> None:
+                    if bridge is None:
+                        show(status)
+                        return
+                    show(status, f"  mqtt {bridge.describe()}")
+                    bridge.follow(status)
 
-            def on_status(status: Status) -> None:
-                if bridge is None:
-                    show(status)
-                    return
-                show(status, "  mqtt " + ("connected" if bridge.connected else
-                                          f"offline, {store.outbox_pending()} queued"))
-                bridge.set_available(status.link == "live")
-                s = status.state
-                bridge.update(urgent=bool(s and s.lumbar) != bool(
-                    bridge.state_value("lumbar_contact")),
-                    session_active=True, routine=routine, region=s.region if s else None,
-                    lumbar_contact=bool(s and s.lumbar), battery_pct=status.battery_pct)
-                if s and settings.mqtt.live:  # statuses come at most twice a second
-                    loop = asyncio.get_running_loop()
-                    live_task = loop.create_task(bridge.publish_live(s.region, s.s_cm))
-                    pending.add(live_task)
-                    live_task.add_done_callback(pending.discard)
-
-            try:
-                result = await track_session(on_status)
-            finally:
-                if bridge is not None and bridge_task is not None:
-                    bridge.update(urgent=True, session_active=False, lumbar_contact=False,
-                                  region=None)
-                    bridge.set_available(False)
-                    bridge_stop.set()
-                    await asyncio.wait_for(bridge_task, 15)
-            return result
+                return await track_session(on_status)
 
         async def track_session(show: Any) -> Result:
             scanner = client = None

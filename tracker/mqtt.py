@@ -21,6 +21,7 @@ from typing import Any
 import aiomqtt
 
 from tracker import __version__
+from tracker.live import Status
 from tracker.mqtt_messages import Topics, device_id, discovery_configs, encode, state_payload
 from tracker.mqtt_settings import MqttConfigError, MqttSettings
 from tracker.schedule import Rules, week_status
@@ -52,12 +53,15 @@ class Bridge:
 
     def __init__(self, settings: MqttSettings, store: Store, rules: Rules, zone: str,
                  address: str | None = None, name: str = "roller",
-                 model: str = "roller", sw_version: str | None = None) -> None:
+                 model: str = "roller", sw_version: str | None = None,
+                 routine: str | None = None) -> None:
         self.settings, self.store, self.rules, self.zone = settings, store, rules, zone
         self.address = address
         self.topics = Topics(settings.base_topic, settings.discovery_prefix,
                              device_id(address or "local"))
         self.name, self.model, self.sw_version = name, model, sw_version
+        self.routine = routine
+        self._tasks: set[asyncio.Task[None]] = set()
         self.connected = False
         self.last_error: str | None = None
         self._doorbell = asyncio.Event()
@@ -89,8 +93,27 @@ class Bridge:
         """The connected client, while connected."""
         return self._client
 
-    def state_value(self, key: str) -> Any:
-        return self._live_state.get(key)
+    def describe(self) -> str:
+        """``connected``, or ``offline, N queued``: for status lines."""
+        return "connected" if self.connected else f"offline, {self.store.outbox_pending()} queued"
+
+    def follow(self, status: Status) -> None:
+        """Mirror a live session's status: availability, state, the live topic."""
+        self.set_available(status.link == "live")
+        s = status.state
+        lumbar = bool(s and s.lumbar)
+        self.update(urgent=lumbar != bool(self._live_state.get("lumbar_contact")),
+                    session_active=True, routine=self.routine,
+                    region=s.region if s else None, lumbar_contact=lumbar,
+                    battery_pct=status.battery_pct)
+        if s and self.settings.live and self._client is not None:  # at most twice a second
+            task = asyncio.get_running_loop().create_task(self.publish_live(s.region, s.s_cm))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def session_over(self) -> None:
+        self.update(urgent=True, session_active=False, lumbar_contact=False, region=None)
+        self.set_available(False)
 
     def set_available(self, available: bool) -> None:
         if available != self._available:
@@ -254,8 +277,9 @@ class Bridge:
         )
 
     async def publish_live(self, region: str, s_cm: float) -> None:
-        """Region and position (QoS 0, never queued); the caller throttles to 2 Hz."""
-        if self.settings.live and self._client is not None:
-            await self._client.publish(self.topics.live, encode(
-                {"region": region, "s_cm": round(s_cm, 1)}), qos=0)
+        """Region and position (QoS 0, never queued)."""
+        if self._client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._client.publish(self.topics.live, encode(
+                    {"region": region, "s_cm": round(s_cm, 1)}), qos=0)
 

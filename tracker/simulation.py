@@ -47,6 +47,9 @@ def write_simulation(
     return truth_path
 
 
+SIM_ADDRESS = "C0:FF:EE:00:00:01"  # the simulated roller's address (firmware_sim's default)
+
+
 @dataclass(frozen=True)
 class SimRoller:
     """A simulated roller in the air, and the bleak backends that reach it."""
@@ -65,8 +68,8 @@ def sim_roller(
     from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
     from firmware_sim.peripheral import Faults, SimulatedRoller
 
-    roller = SimulatedRoller(routine=routine, scenario=scenario, seconds=seconds, seed=seed,
-                             speed=speed, height_cm=height_cm,
+    roller = SimulatedRoller(address=SIM_ADDRESS, routine=routine, scenario=scenario,
+                             seconds=seconds, seed=seed, speed=speed, height_cm=height_cm,
                              faults=Faults(loss, corrupt_every, drops))
     AIR[roller.address] = roller
     return SimRoller(roller.address, roller.finished, SimScanner, SimClient)
