@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from dashboards.body_map import BodyMap
+from dashboards.devices import DevicesScreen
 from dashboards.history import HistoryScreen
 from dashboards.live import LiveScreen
 from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
@@ -56,6 +57,8 @@ class RollerApp(App[None]):
         Binding("l", "switch_screen('live')", "Live"),
         Binding("s", "switch_screen('schedule')", "Schedule"),
         Binding("h", "switch_screen('history')", "History"),
+        Binding("d", "switch_screen('devices')", "Devices"),
+        Binding("n", "new_session", "New session"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -76,6 +79,7 @@ class RollerApp(App[None]):
         self.result: Result | None = None
         self.session: LiveSession | None = None
         self.bridge: Bridge | None = None
+        self._current: Source | None = None
 
     def on_mount(self) -> None:
         self.install_screen(LiveScreen(self.settings.body, self.routine, self.redraw_hz),
@@ -83,6 +87,7 @@ class RollerApp(App[None]):
         self.install_screen(ScheduleScreen(self.store, self.settings.rules,
                                            self.settings.zone), "schedule")
         self.install_screen(HistoryScreen(self.store), "history")
+        self.install_screen(DevicesScreen(self.store, self._scanner, self._battery), "devices")
         self.push_screen("live")
         self.set_interval(1 / self.redraw_hz, self.redraw)
         self.call_after_refresh(self._show_glutes_due)
@@ -102,6 +107,9 @@ class RollerApp(App[None]):
         yield SystemCommand("History", "Past sessions", lambda: self.switch_screen("history"))
         yield SystemCommand("Safety notes", "When not to foam-roll your back",
                             lambda: self.push_screen(SafetyScreen(), self._acknowledge))
+        yield SystemCommand("Devices", "Scan, pair, forget rollers; use the simulator",
+                            lambda: self.switch_screen("devices"))
+        yield SystemCommand("New session", "Start rolling again", self.action_new_session)
         yield SystemCommand("Stop the session", "End and store it", self.action_stop)
 
     def action_live(self) -> None:
@@ -110,6 +118,34 @@ class RollerApp(App[None]):
     def action_stop(self) -> None:
         if self.session:
             self.session.end("stopped")
+
+    def action_new_session(self) -> None:
+        if self.session is None or self.result is not None:
+            self.result = None
+            self.switch_screen("live")
+            self.start_or_refuse()
+
+    def use_simulator(self) -> None:
+        """The next session streams from the simulated roller."""
+        from tracker.simulation import sim_roller
+
+        def simulated() -> Source:
+            roller = sim_roller(self.routine, "stray", 300.0, 0, 1.0,
+                                self.settings.body.height_cm)
+            return Source(roller.address, roller.scanner_backend, roller.client_backend,
+                          roller.finished)
+
+        self.source = simulated
+
+    def _scanner(self) -> Any:
+        """The scanner backend the current source uses (None: bleak's own)."""
+        return self._current.scanner_backend if self._current else None
+
+    def _battery(self, address: str) -> int | None:
+        status = self.latest
+        if status and self._current and self._current.address == address:
+            return status.battery_pct
+        return None
 
     # -- the session -------------------------------------------------------------------
 
@@ -135,7 +171,7 @@ class RollerApp(App[None]):
         self.run_worker(self._track(verdict), exclusive=True, name="session")
 
     async def _track(self, verdict: Verdict) -> None:
-        source = self.source()
+        source = self._current = self.source()
         self.session = LiveSession(
             self.settings, self.store, self.routine, source.address, self._on_status,
             source.scanner_backend, source.client_backend,

@@ -108,3 +108,56 @@ def test_history_lists_stored_sessions(tmp_path: Path, key: str) -> None:
             await wait_for(lambda: app.screen.query("#detail"), 5)
 
     asyncio.run(main())
+
+
+def test_a_dropped_link_shows_reconnecting_then_live_and_the_session_goes_on(
+    tmp_path: Path,
+) -> None:
+    from firmware_sim.peripheral import Faults
+
+    settings = load(env={"ROLLER_USER_TIMEZONE": "UTC"})
+    store = open_store(tmp_path / "r.db")
+    (tmp_path / "ack").write_text("yes")
+
+    def source() -> Source:
+        AIR.clear()
+        roller = SimulatedRoller(seconds=30, seed=4, speed=3, faults=Faults(drops=((9.0, 4.0),)))
+        AIR[roller.address] = roller
+        return Source(roller.address, SimScanner, SimClient, roller.finished)
+
+    app = RollerApp(settings, store, "upper_back", source, acknowledged=tmp_path / "ack")
+    seen: list[str] = []
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 30)):
+            link = app.get_screen("live").query_one("#link")
+            while app.result is None:
+                text = str(link.render())
+                if not seen or not text.startswith(seen[-1]):
+                    seen.append(text.split()[1])
+                await asyncio.sleep(0.02)
+
+    asyncio.run(main())
+    states = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
+    assert "reconnecting" in states and states[states.index("reconnecting") + 1:].count("live")
+    (row,) = store.sessions()
+    assert row.duration_s > 25  # one session, continued after the outage
+
+
+def test_devices_scan_pair_and_forget(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "upper_back", seconds=8, speed=20)
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, SummaryScreen), 30)
+            await pilot.press("enter")
+            await pilot.press("d")
+            await pilot.click("#scan")
+            await wait_for(lambda: "in range" in str(
+                app.screen.query_one("#devices-status").render()), 10)
+            await pilot.click("#pair")
+            assert app.store.paired() == "C0:FF:EE:00:00:01"
+            await pilot.click("#forget")
+            assert app.store.paired() is None
+
+    asyncio.run(main())

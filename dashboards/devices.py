@@ -1,0 +1,80 @@
+"""The Devices screen: scan for rollers, pair one, forget one, or use the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Label
+
+from tracker.ble import BleError, Seen, scan
+from tracker.store import Store
+
+
+class DevicesScreen(Screen[None]):
+    def __init__(self, store: Store, scanner_backend: Callable[[], Any],
+                 battery: Callable[[str], int | None]) -> None:
+        super().__init__(id="devices")
+        self.store, self.scanner_backend, self.battery = store, scanner_backend, battery
+        self.found: list[Seen] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="rollers", cursor_type="row")
+        yield Label("", id="devices-status")
+        with Horizontal(id="device-actions"):
+            yield Button("Scan", id="scan", variant="primary")
+            yield Button("Pair", id="pair")
+            yield Button("Forget", id="forget", variant="error")
+            yield Button("Use the simulator", id="simulator")
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_columns("", "name", "address", "signal", "battery")
+        paired = self.store.paired()
+        rows = {r.address: r for r in self.found}
+        for known in self.store.devices():
+            rows.setdefault(known["address"], Seen(known["address"], known["name"] or "", 0))
+        for address, seen in rows.items():
+            battery = self.battery(address)
+            table.add_row("paired" if address == paired else "", seen.name, address,
+                          f"{seen.rssi} dBm" if seen.rssi else "-",
+                          f"{battery} %" if battery is not None else "-", key=address)
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        status = self.query_one("#devices-status", Label)
+        if event.button.id == "scan":
+            status.update("scanning ...")
+            try:
+                self.found = await scan(3.0, self.scanner_backend())
+            except BleError as exc:
+                status.update(str(exc))
+                return
+            status.update(f"{len(self.found)} roller(s) in range")
+        elif event.button.id == "simulator":
+            self.app.use_simulator()  # type: ignore[attr-defined]
+            status.update("the next session uses the simulated roller")
+            return
+        else:
+            table = self.query_one(DataTable)
+            if table.row_count == 0:
+                status.update("scan first")
+                return
+            address = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            if event.button.id == "pair":
+                name = next((r.name for r in self.found if r.address == address), "roller")
+                self.store.pair(address, name, datetime.now(UTC))
+                status.update(f"paired {address}")
+            else:
+                self.store.forget(address)
+                status.update(f"forgot {address}")
+        self.show()
