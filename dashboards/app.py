@@ -69,10 +69,12 @@ class RollerApp(App[None]):
 
     def __init__(self, settings: Settings, store: Store, routine: str,
                  source: Callable[[], Source], override: bool = False,
-                 redraw_hz: float = 12.0, acknowledged: Path | None = None) -> None:
+                 redraw_hz: float = 12.0, acknowledged: Path | None = None,
+                 rate_hz: int = 100) -> None:
         super().__init__()
         self.settings, self.store, self.routine = settings, store, routine
         self.source, self.override, self.redraw_hz = source, override, redraw_hz
+        self.rate_hz = rate_hz
         self.acknowledged = acknowledged or acknowledgement_path()
         self.latest: Status | None = None
         self.lumbar = False
@@ -176,7 +178,7 @@ class RollerApp(App[None]):
             self.settings, self.store, self.routine, source.address, self._on_status,
             source.scanner_backend, source.client_backend,
             source="sim" if source.finished else "live", verdict=verdict.value,
-            override=self.override and verdict is not Verdict.ALLOWED)
+            override=self.override and verdict is not Verdict.ALLOWED, rate_hz=self.rate_hz)
         async with bridged(self.settings, self.store, source.address, self.routine) as bridge:
             self.bridge = bridge
             await self._run_session(source)
@@ -202,7 +204,13 @@ class RollerApp(App[None]):
                 ender.cancel()
 
     def _on_status(self, status: Status) -> None:
+        """From the session worker: keep the latest for the redraw timer; an alert raised or
+        cleared is a message at once, not at the next redraw."""
         self.latest = status
+        lumbar = bool(status.state and status.state.lumbar)
+        if lumbar != self.lumbar:
+            self.lumbar = lumbar
+            self.post_message(self.AlertChanged(lumbar))
         if self.bridge is not None:
             self.bridge.follow(status)
 
@@ -222,10 +230,6 @@ class RollerApp(App[None]):
         if not screen.is_mounted:  # the first status can beat the screen's first compose
             return
         screen.show(status, self.bridge.describe() if self.bridge else "off")
-        lumbar = bool(status.state and status.state.lumbar)
-        if lumbar != self.lumbar:
-            self.lumbar = lumbar
-            self.post_message(self.AlertChanged(lumbar))
 
     def on_roller_app_alert_changed(self, message: AlertChanged) -> None:
         screen = self.get_screen("live")
