@@ -70,11 +70,12 @@ class RollerApp(App[None]):
     def __init__(self, settings: Settings, store: Store, routine: str,
                  source: Callable[[], Source], override: bool = False,
                  redraw_hz: float = 12.0, acknowledged: Path | None = None,
-                 rate_hz: int = 100) -> None:
+                 rate_hz: int = 100, autostart: bool = True,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         super().__init__()
         self.settings, self.store, self.routine = settings, store, routine
         self.source, self.override, self.redraw_hz = source, override, redraw_hz
-        self.rate_hz = rate_hz
+        self.rate_hz, self.autostart, self.clock = rate_hz, autostart, clock
         self.acknowledged = acknowledged or acknowledgement_path()
         self.latest: Status | None = None
         self.lumbar = False
@@ -87,7 +88,7 @@ class RollerApp(App[None]):
         self.install_screen(LiveScreen(self.settings.body, self.routine, self.redraw_hz),
                             "live")
         self.install_screen(ScheduleScreen(self.store, self.settings.rules,
-                                           self.settings.zone), "schedule")
+                                           self.settings.zone, self.clock), "schedule")
         self.install_screen(HistoryScreen(self.store), "history")
         self.install_screen(DevicesScreen(self.store, self._scanner, self._battery), "devices")
         self.push_screen("live")
@@ -95,7 +96,8 @@ class RollerApp(App[None]):
         self.call_after_refresh(self._show_glutes_due)
         if not self.acknowledged.exists():
             self.push_screen(SafetyScreen(), self._acknowledge)
-        self.start_or_refuse()
+        if self.autostart:
+            self.start_or_refuse()
 
     def _acknowledge(self, _: bool | None) -> None:
         self.acknowledged.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +155,7 @@ class RollerApp(App[None]):
 
     def start_or_refuse(self) -> None:
         verdict, next_day, why = check_start(self.store, self.settings.rules,
-                                             self.settings.zone, self.routine, datetime.now(UTC))
+                                             self.settings.zone, self.routine, self.clock())
         if verdict is Verdict.ALLOWED or self.override:
             self.start(verdict)
             return
@@ -164,7 +166,7 @@ class RollerApp(App[None]):
                 self.start(verdict)
             else:
                 self.store.record_refusal(self.routine, verdict.value, next_day.isoformat(),
-                                          datetime.now(UTC))
+                                          self.clock())
                 self.switch_screen("schedule")
 
         self.push_screen(RefusalScreen(why, f"{next_day:%A %d %B}"), decided)
@@ -217,7 +219,7 @@ class RollerApp(App[None]):
     def _show_glutes_due(self) -> None:
         """Shade the glutes green on the body map while a glute session is due and allowed."""
         week = week_status([s.rolled() for s in self.store.sessions(last=30)],
-                           datetime.now(UTC), self.settings.zone, self.settings.rules)
+                           self.clock(), self.settings.zone, self.settings.rules)
         self.get_screen("live").query_one(BodyMap).glutes_due = (
             week.due > 0 and week.verdict is Verdict.ALLOWED)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -13,9 +14,10 @@ from tracker.store import Store
 
 
 class ScheduleScreen(Screen[None]):
-    def __init__(self, store: Store, rules: Rules, zone: str) -> None:
+    def __init__(self, store: Store, rules: Rules, zone: str,
+                 clock: Callable[[], datetime]) -> None:
         super().__init__(id="schedule")
-        self.store, self.rules, self.zone = store, rules, zone
+        self.store, self.rules, self.zone, self.clock = store, rules, zone, clock
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -29,7 +31,7 @@ class ScheduleScreen(Screen[None]):
 
     def refresh_week(self) -> None:
         history = [s.rolled() for s in self.store.sessions()]
-        week = week_status(history, datetime.now(UTC), self.zone, self.rules)
+        week = week_status(history, self.clock(), self.zone, self.rules)
         table = self.query_one(DataTable)
         table.clear(columns=True)
         for day in week.days:
