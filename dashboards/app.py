@@ -187,7 +187,7 @@ class RollerApp(App[None]):
         self.bridge = None
         self.redraw()
         self._show_glutes_due()
-        if self.result and self.result.analysis:
+        if self.result and self.result.analysis and self.is_running:
             self.push_screen(SummaryScreen(self.result.analysis))
 
     async def _run_session(self, source: Source) -> None:
@@ -216,26 +216,36 @@ class RollerApp(App[None]):
         if self.bridge is not None:
             self.bridge.follow(status)
 
+    def _live_screen(self) -> LiveScreen | None:
+        """The live screen, when it can be drawn on (not before its first compose, nor while
+        the app shuts down)."""
+        if not self.is_running:
+            return None
+        try:
+            screen = self.get_screen("live")
+        except KeyError:
+            return None
+        return screen if isinstance(screen, LiveScreen) and screen.is_mounted else None
+
     def _show_glutes_due(self) -> None:
         """Shade the glutes green on the body map while a glute session is due and allowed."""
+        if (screen := self._live_screen()) is None:
+            return
         week = week_status([s.rolled() for s in self.store.sessions(last=30)],
                            self.clock(), self.settings.zone, self.settings.rules)
-        self.get_screen("live").query_one(BodyMap).glutes_due = (
-            week.due > 0 and week.verdict is Verdict.ALLOWED)
+        screen.query_one(BodyMap).glutes_due = week.due > 0 and week.verdict is Verdict.ALLOWED
 
     def redraw(self) -> None:
         status = self.latest
-        if status is None:
-            return
-        screen = self.get_screen("live")
-        assert isinstance(screen, LiveScreen)
-        if not screen.is_mounted:  # the first status can beat the screen's first compose
+        screen = self._live_screen()
+        if status is None or screen is None:
             return
         screen.show(status, self.bridge.describe() if self.bridge else "off")
+        if self.lumbar and status.state:  # the band flashes (3 Hz of session time) meanwhile
+            screen.query_one(BodyMap).flash = int(status.state.t_s * 6) % 2 == 0
 
     def on_roller_app_alert_changed(self, message: AlertChanged) -> None:
-        screen = self.get_screen("live")
-        assert isinstance(screen, LiveScreen)
-        screen.alert(message.on)
+        if (screen := self._live_screen()) is not None:
+            screen.alert(message.on)
         if message.on:
             self.bell()

@@ -326,7 +326,8 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
             return Source(roller.address, roller.scanner_backend, roller.client_backend,
                           roller.finished)
 
-        RollerApp(settings, store, routine, source, override).run()
+        RollerApp(settings, store, routine, source, override,
+                  redraw_hz=settings.redraw_hz).run()
 
 
 COMMANDS = [track, scan_command, pair, devices, doctor, dashboard]

@@ -52,6 +52,7 @@ class Settings:
     rules: Rules
     lifecycle: Lifecycle
     mqtt: MqttSettings
+    redraw_hz: float  # the dashboard's redraw rate
     db_path: str  # empty: the platform data directory
 
 
@@ -104,10 +105,17 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
             rules=Rules(**table["schedule"]),
             lifecycle=Lifecycle(**table["session"]),
             mqtt=MqttSettings(**table["mqtt"]),
+            redraw_hz=_redraw_rate(table["dashboard"]["redraw_hz"]),
             db_path=env.get("ROLLER_DB", table["store"]["path"]),
         )
     except ValueError as exc:
         raise ConfigError(f"configuration: {exc}") from None
+
+
+def _redraw_rate(rate_hz: float) -> float:
+    if not 1.0 <= rate_hz <= 60.0:
+        raise ValueError(f"[dashboard] redraw_hz must be 1 to 60, not {rate_hz}")
+    return rate_hz
 
 
 def _parse(text: str, source: str) -> Table:
