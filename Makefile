@@ -32,11 +32,11 @@ test: $(STAMP) system-packages
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/analysis.py
-	$(BIN)/python bench/store.py
-	$(BIN)/python bench/ble.py
-	$(BIN)/python bench/mqtt.py
-	$(BIN)/python bench/dashboard.py
+	$(BIN)/python -m bench.analysis
+	$(BIN)/python -m bench.store
+	$(BIN)/python -m bench.ble
+	$(BIN)/python -m bench.mqtt
+	$(BIN)/python -m bench.dashboard
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

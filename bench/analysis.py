@@ -7,7 +7,7 @@ roller rotation, which no sensor in the roller could beat because body-roller sl
 invisible to it. Prints per-metric figures for both, then times ``roller analyze --json``
 over an hour of recordings in one call.
 
-Run: ``make bench`` (or ``python bench/analysis.py --recordings 48``).
+Run: ``make bench`` (or ``python -m bench.analysis --recordings 48``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The simulated roller streams through bleak (its backend beneath ``BleakClient``), so the
 delay measured is our handling on the event loop; a real radio adds its connection interval.
-Run: ``make bench`` (or ``python bench/ble.py``).
+Run: ``make bench`` (or ``python -m bench.ble``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Dashboard figures, headless: CPU share of one core while it shows a live 200 Hz simulated
 session for 60 s, and the delay from the estimator's lumbar alert to the banner on screen.
 
-Run: ``make bench`` (or ``python bench/dashboard.py``).
+Run: ``make bench`` (or ``python -m bench.dashboard``).
 """
 
 from __future__ import annotations
@@ -13,32 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.alert_clock import alerts_raised
 from dashboards.app import RollerApp, Source
 from dashboards.live import AlertBanner
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tracker.config import load
-from tracker.estimate.session import SessionEstimator
 from tracker.store import open_store
 
 SECONDS = 60.0
 
 
 async def run(folder: Path) -> tuple[float, list[float]]:
+    """CPU share, and the moments the banner appeared."""
     settings = load(env={"ROLLER_USER_TIMEZONE": "UTC"})
     store = open_store(folder / "r.db")
     (folder / "ack").write_text("yes")
-    raised: list[float] = []
     shown: list[float] = []
-    feed = SessionEstimator.feed
-
-    def timed_feed(self: SessionEstimator, *args: object) -> object:
-        state = feed(self, *args)  # type: ignore[arg-type]
-        if state.alerts_s:
-            raised.append(time.perf_counter())
-        return state
-
-    SessionEstimator.feed = timed_feed  # type: ignore[assignment,method-assign]
 
     def source() -> Source:
         AIR.clear()
@@ -59,14 +50,13 @@ async def run(folder: Path) -> tuple[float, list[float]]:
             was = banner.display
             await asyncio.sleep(0.002)
         share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-    SessionEstimator.feed = feed  # type: ignore[method-assign]
-    delays = [1000 * (b - a) for a, b in zip(raised, shown, strict=False)]
-    return share, delays
+    return share, shown
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        share, delays = asyncio.run(run(Path(tmp)))
+    with tempfile.TemporaryDirectory() as tmp, alerts_raised() as raised:
+        share, shown = asyncio.run(run(Path(tmp)))
+    delays = [1000 * (b - a) for a, b in zip(raised, shown, strict=False)]
     print(f"dashboard CPU share of one core, live 200 Hz simulated session for "
           f"{SECONDS:.0f} s, headless: {100 * share:.1f} % (the simulated roller and the "
           f"bench's own 2 ms polling included)")

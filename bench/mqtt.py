@@ -1,13 +1,12 @@
 """MQTT figures on loopback: lumbar alert to subscriber delay, draining a 10,000-event backlog.
 
-Starts a real mosquitto (as the tests do). Run: ``make bench`` (or ``python bench/mqtt.py``).
+Starts a real mosquitto (as the tests do). Run: ``make bench`` (or ``python -m bench.mqtt``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -16,35 +15,24 @@ from pathlib import Path
 import aiomqtt
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent.parent))
-
+from bench.alert_clock import alerts_raised
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tests.broker import create
 from tracker.config import load
-from tracker.estimate.session import SessionEstimator
 from tracker.live import LiveSession
 from tracker.mqtt import Bridge
 from tracker.store import open_store
 
 
-async def alert_delays(port: int, folder: Path) -> list[float]:
+async def alert_arrivals(port: int, folder: Path) -> list[float]:
+    """The moments lumbar alerts reached an independent subscriber."""
     settings = load(env={"ROLLER_MQTT_HOST": "127.0.0.1", "ROLLER_MQTT_PORT": str(port)})
     store = open_store(folder / "alerts.db")
     AIR.clear()
     roller = SimulatedRoller(scenario="stray", seconds=900, seed=12, speed=30)
     AIR[roller.address] = roller
-    raised: list[float] = []
     arrived: list[float] = []
-    feed = SessionEstimator.feed
-
-    def timed_feed(self: SessionEstimator, *args: object) -> object:
-        state = feed(self, *args)  # type: ignore[arg-type]
-        if state.alerts_s:
-            raised.append(time.perf_counter())
-        return state
-
-    SessionEstimator.feed = timed_feed  # type: ignore[assignment,method-assign]
     bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, roller.address)
     stop = asyncio.Event()
     bridge_task = asyncio.create_task(bridge.run(stop))
@@ -72,8 +60,7 @@ async def alert_delays(port: int, folder: Path) -> list[float]:
         await bridge_task
         listener.cancel()
         ender.cancel()
-    SessionEstimator.feed = feed  # type: ignore[method-assign]
-    return [1000 * (b - a) for a, b in zip(raised, arrived, strict=False)]
+    return arrived
 
 
 async def drain_backlog(port: int, folder: Path, count: int) -> tuple[float, int]:
@@ -101,7 +88,9 @@ def main() -> None:
         broker = create(Path(tmp) / "broker")
         broker.start()
         try:
-            delays = asyncio.run(alert_delays(broker.port, Path(tmp)))
+            with alerts_raised() as raised:
+                arrived = asyncio.run(alert_arrivals(broker.port, Path(tmp)))
+            delays = [1000 * (b - a) for a, b in zip(raised, arrived, strict=False)]
             print(f"lumbar alert to subscriber on loopback ({len(delays)} alerts): "
                   f"p50 {np.median(delays):.1f} ms, p99 {np.percentile(delays, 99):.1f} ms")
             spent, count = asyncio.run(drain_backlog(broker.port, Path(tmp), 10_000))

@@ -1,6 +1,6 @@
 """Session store figures: checkpoint cost, history on ten years of sessions, size of raw data.
 
-Run: ``make bench`` (or ``python bench/store.py``).
+Run: ``make bench`` (or ``python -m bench.store``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""When did the estimator raise each lumbar alert? (perf_counter times, for delay figures)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tracker.estimate.session import SessionEstimator
+
+
+@contextmanager
+def alerts_raised() -> Iterator[list[float]]:
+    """Record the moment each chunk that raises an alert leaves the estimator."""
+    raised: list[float] = []
+    feed = SessionEstimator.feed
+
+    def timed_feed(self: SessionEstimator, *args: Any) -> Any:
+        state = feed(self, *args)
+        if state.alerts_s:
+            raised.append(time.perf_counter())
+        return state
+
+    SessionEstimator.feed = timed_feed  # type: ignore[method-assign]
+    try:
+        yield raised
+    finally:
+        SessionEstimator.feed = feed  # type: ignore[method-assign]
