@@ -100,7 +100,6 @@ class LinkEvents:
 
     on_samples: SampleSink
     on_state: Callable[[str, int], None] = lambda state, attempt: None
-    on_battery: Callable[[int], None] = lambda pct: None
 
 
 @dataclass
@@ -214,9 +213,8 @@ class Link:
                 self.events.on_samples(*samples)
 
         def on_battery(_: Any, data: bytearray) -> None:
-            if data:
+            if data:  # the next status shows it
                 self.info.battery_pct = data[0]
-                self.events.on_battery(data[0])
 
         await client.start_notify(p.IMU_DATA_UUID, on_data)
         await client.start_notify(p.BATTERY_LEVEL_UUID, on_battery)
