@@ -203,3 +203,10 @@ def test_killed_with_events_queued_they_go_out_on_the_next_start(
     assert roller("--db", str(db), "mqtt", "status", env=broker.env()).returncode == 0
     got = events(sub.stop())
     assert got and got[0]["event_type"] == "session_started" and got[0]["replayed"] is True
+
+
+def test_unknown_host_is_one_line(roller: Run, tmp_path: Path) -> None:
+    result = roller("--db", str(tmp_path / "r.db"), "mqtt", "status",
+                    env={"ROLLER_MQTT_HOST": "no-such-host.invalid"})
+    assert result.returncode == 1 and "is unknown" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

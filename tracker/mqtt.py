@@ -39,8 +39,8 @@ def explain(exc: Exception, settings: MqttSettings) -> str:
         return f"MQTT broker {where} refused the credentials (check [mqtt] username/password)"
     if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text or "certificate" in text:
         return f"MQTT TLS with {where} failed: {text} (check [mqtt] ca_file)"
-    if "Name or service not known" in text or "nodename nor servname" in text or \
-            "getaddrinfo" in text:
+    if any(hint in text for hint in ("Name or service not known", "nodename nor servname",
+                                     "getaddrinfo", "name resolution")):
         return f"MQTT broker host {settings.host!r} is unknown"
     if "refused" in text.lower() or "timed out" in text.lower():
         return f"MQTT broker {where} is not answering ({text})"
