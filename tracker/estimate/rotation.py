@@ -97,8 +97,8 @@ class RotationEstimator:
         self._filter: _Filter | None = None
         self._reference = 0.0
         self._vib_var = 0.1**2
-        # Samples of the block still open: time, d, omega, gap variance before the sample.
-        self._pending: tuple[Array, ...] = (np.empty(0),) * 5  # t, d, omega, gap var, integral
+        # Samples of the block still open: time, d, omega, gap variance, gyro integral.
+        self._pending: tuple[Array, ...] = (np.empty(0),) * 5
         self._centre = 0.0  # where the rotation has been lately (rad, absolute)
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> Array:
