@@ -95,3 +95,10 @@ def test_roller_db_environment_variable(roller: Run, tmp_path: Path, glutes_file
     db = tmp_path / "env.db"
     assert roller("import", str(glutes_file), env={"ROLLER_DB": str(db)}).returncode == 0
     assert db.exists()
+
+
+def test_db_after_the_command_too(roller: Run, tmp_path: Path, glutes_file: Path) -> None:
+    db = str(tmp_path / "after.db")
+    assert roller("import", "--db", db, str(glutes_file)).returncode == 0
+    rows = roller("history", "--db", db, "--json").stdout.splitlines()
+    assert len(rows) == 1

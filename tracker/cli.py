@@ -43,6 +43,17 @@ def clean_errors() -> Iterator[None]:
         fail(f"{where}{exc.strerror or exc}", 1)
 
 
+def _use_db(ctx: click.Context, _: click.Parameter, path: Path | None) -> None:
+    if path is not None:
+        ctx.obj = replace(ctx.obj, db_path=str(path))
+
+
+#: ``--db`` after a command too (``roller track --db x.db``), same as ``roller --db x.db``.
+db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+                         expose_value=False, callback=_use_db,
+                         help="Session database (as roller --db).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Configuration file [default: {user_config_path()}].")

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from tracker.ble import BleError, Link, LinkEvents, Seen, scan
 from tracker.body import ROUTINES
-from tracker.cli import clean_errors, fail
+from tracker.cli import clean_errors, db_option, fail
 from tracker.cli_sessions import enforce, store_of
 from tracker.config import Settings
 from tracker.live import LiveSession, Result, Status
@@ -70,6 +70,7 @@ def _status_line(status: Status) -> str:
 @click.option("--address", help="Roller to use [default: the paired one; the simulator "
               "with --sim].")
 @_sim_options
+@db_option
 @click.pass_obj
 def track(settings: Settings, routine: str, as_json: bool, record: Path | None, override: bool,
           rate_hz: str, address: str | None, sim: bool, scenario: str, seconds: float, seed: int,
@@ -303,6 +304,7 @@ def doctor(settings: Settings, sim: bool) -> None:
 @click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
 @click.option("--address", help="Roller to use [default: the paired one].")
 @_sim_options
+@db_option
 @click.pass_obj
 def dashboard(settings: Settings, routine: str, override: bool, address: str | None, sim: bool,
               scenario: str, seconds: float, seed: int, speed: float, sim_loss: float,

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from tracker.admission import check_start
 from tracker.body import Body
-from tracker.cli import clean_errors, fail
+from tracker.cli import clean_errors, db_option, fail
 from tracker.config import Settings
 from tracker.estimate import SessionEstimator, analyze
 from tracker.recorder import Recorder
@@ -55,6 +55,7 @@ def _local(moment: datetime, zone: str) -> datetime:
 @click.option("--at", "at", help="When the session started (ISO 8601; local time if no "
               "offset) [default: header started_at, else the file's time less its duration].")
 @click.option("--override", is_flag=True, help="Store a glute session the schedule refuses.")
+@db_option
 @click.pass_obj
 def import_(settings: Settings, files: tuple[Path, ...], at: str | None, override: bool) -> None:
     """Store recordings as sessions (the same lifecycle as a live session)."""
@@ -110,6 +111,7 @@ def enforce(store: Store, settings: Settings, routine: str, at: datetime,
               help="Show only the most recent sessions (unless --week, --since or --all).")
 @click.option("--all", "every", is_flag=True, help="Every session.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
+@db_option
 @click.pass_obj
 def history(settings: Settings, week: bool, since: datetime | None, last: int, every: bool,
             as_json: bool) -> None:
@@ -208,6 +210,7 @@ def _header(info: dict[str, object]) -> Header:
 
 
 @click.command()
+@db_option
 @click.pass_obj
 def schedule(settings: Settings) -> None:
     """This week at a glance: what was rolled each day, the glute quota, the next glute day."""
@@ -241,6 +244,7 @@ def _day_name(day: date, today: date) -> str:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "imu-csv"]), default="csv",
               show_default=True, help="imu-csv: one session's raw samples as roller-imu v1.")
 @click.option("-o", "--output", type=click.File("w"), default="-", help="[default: stdout]")
+@db_option
 @click.pass_obj
 def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIOBase) -> None:
     """Sessions as CSV or JSON (all, or the given IDs); or one session as a recording."""
@@ -267,6 +271,7 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
 @click.command()
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "every", is_flag=True, help="Every session with raw samples.")
+@db_option
 @click.pass_obj
 def reanalyze(settings: Settings, ids: tuple[int, ...], every: bool) -> None:
     """Re-run the current estimator on stored raw samples and update the sessions."""
