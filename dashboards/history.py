@@ -11,8 +11,6 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from tracker.body import Body
 from tracker.estimate import analyze
-from tracker.recording import Header as RecordingHeader
-from tracker.recording import Recording
 from tracker.report import clock, position_chart
 from tracker.store import Store
 
@@ -68,12 +66,9 @@ class SessionScreen(Screen[None]):
         lines += [f"  lumbar {clock(e.start_s)}-{clock(e.end_s)} (alert {clock(e.alert_s)})"
                   for e in events]
         detail = self.query_one("#detail", Static)
-        raw = self.store.raw_samples(self.session_id)
-        if len(raw) < 2:
+        recording = self.store.recording(self.session_id)
+        if recording is None:
             detail.update("\n".join(lines))
             return
-        info = self.store.recording_info(self.session_id)
-        header = RecordingHeader(info["sample_rate_hz"], info["diameter_cm"],
-                                 info["height_cm"], info["routine"])
-        chart = position_chart(analyze(Recording(header, raw)), Body(info["height_cm"]))
+        chart = position_chart(analyze(recording), Body(recording.header.user_height_cm))
         detail.update("\n".join(lines) + "\n\n" + chart.markup)

@@ -24,7 +24,7 @@ from tracker.cli import clean_errors, db_option, fail
 from tracker.config import Settings
 from tracker.estimate import SessionEstimator, analyze
 from tracker.recorder import Recorder
-from tracker.recording import Header, Recording, format_recording, read
+from tracker.recording import Recording, format_recording, read
 from tracker.report import clock, position_chart
 from tracker.schedule import (
     Verdict,
@@ -174,8 +174,7 @@ def session_show(settings: Settings, session_id: int) -> None:
     with store_of(settings) as store:
         row = store.session(session_id)
         segments, events = store.session_detail(session_id)
-        raw = store.raw_samples(session_id)
-        info = store.recording_info(session_id)
+        recording = store.recording(session_id)
     console = Console()
     title = f"session {row.id}: {row.routine.replace('_', ' ')}, " \
             f"{_local(row.started_at, row.zone):%a %Y-%m-%d %H:%M} ({row.status})"
@@ -189,8 +188,8 @@ def session_show(settings: Settings, session_id: int) -> None:
     table.add_row("lumbar", "\n".join(
         f"[red]{clock(e.start_s)}-{clock(e.end_s)} (alert {clock(e.alert_s)})[/red]"
         for e in events) or "[green]no contact[/green]")
-    if len(raw) >= 2:
-        a = analyze(Recording(_header(info), raw), settings.estimator)
+    if recording is not None:
+        a = analyze(recording, settings.estimator)
         guide = score(a, settings.rules)
         r = settings.rules
         table.add_row("bouts", f"{len(guide.bouts)}: {guide.bouts_short} under "
@@ -198,15 +197,9 @@ def session_show(settings: Settings, session_id: int) -> None:
         table.add_row("pauses", f"{len(guide.pauses)}: {guide.pauses_in_range} within "
                       f"{r.pause_min_s:.0f}-{r.pause_max_s:.0f} s")
         console.print(table)
-        console.print(position_chart(a, Body(info["height_cm"])))
+        console.print(position_chart(a, Body(recording.header.user_height_cm)))
     else:
         console.print(table)
-
-
-def _header(info: dict[str, object]) -> Header:
-    return Header(float(str(info["sample_rate_hz"])), float(str(info["diameter_cm"])),
-                  float(str(info["height_cm"])), str(info["routine"]),
-                  {"started_at": str(info["started_at"]), "session_id": str(info["id"])})
 
 
 @click.command()
@@ -252,10 +245,10 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
         if fmt == "imu-csv":
             if len(ids) != 1:
                 fail("--format imu-csv exports exactly one session: give its ID")
-            raw = store.raw_samples(ids[0])
-            if len(raw) < 2:
-                fail(f"session {ids[0]} has no raw samples (was [store] keep_raw off?)")
-            output.write(format_recording(_header(store.recording_info(ids[0])), raw))
+            recording = store.recording(ids[0])
+            if recording is None:
+                fail(f"session {ids[0]} has no raw samples (was [session] keep_raw off?)")
+            output.write(format_recording(recording.header, recording.samples))
             return
         rows = [store.session(i) for i in ids] if ids else store.sessions()
     records = [_row_json(r) for r in rows]
@@ -282,10 +275,9 @@ def reanalyze(settings: Settings, ids: tuple[int, ...], every: bool) -> None:
         done = 0
         with click.progressbar(targets, label="re-analysing", file=sys.stderr) as bar:
             for session_id in bar:
-                raw = store.raw_samples(session_id)
-                if len(raw) < 2:
+                recording = store.recording(session_id)
+                if recording is None:
                     continue
-                recording = Recording(_header(store.recording_info(session_id)), raw)
                 store.replace_analysis(session_id, analyze(recording, settings.estimator))
                 done += 1
     click.echo(f"re-analysed {done} of {len(targets)} sessions", err=True)

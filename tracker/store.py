@@ -26,6 +26,7 @@ import sqlite_utils
 
 from tracker.analysis import Analysis, LumbarEvent, Segment
 from tracker.mqtt_messages import event_payload
+from tracker.recording import Header, Recording
 from tracker.schedule import Rolled, glutes_active_s
 
 log = logging.getLogger(__name__)
@@ -394,9 +395,18 @@ class Store:
             "SELECT * FROM lumbar_events WHERE session_id = ? ORDER BY start_s", [session_id])]
         return segments, events
 
-    def recording_info(self, session_id: int) -> dict[str, Any]:
+    def recording(self, session_id: int) -> Recording | None:
+        """The session's raw samples as a recording (None when fewer than two were kept):
+        what re-analysis and ``export --format imu-csv`` start from."""
         self.session(session_id)
-        return dict(self.db.table("sessions").get(session_id))
+        raw = self.raw_samples(session_id)
+        if len(raw) < 2:
+            return None
+        row = self.db.table("sessions").get(session_id)
+        header = Header(row["sample_rate_hz"], row["diameter_cm"], row["height_cm"],
+                        row["routine"], {"started_at": row["started_at"],
+                                         "session_id": str(session_id)})
+        return Recording(header, raw)
 
     def raw_samples(self, session_id: int) -> Array:
         """The session's stored samples, ``(n, 7)`` in recording column order."""
