@@ -30,8 +30,8 @@ from bleak.exc import (
     BleakError,
 )
 
+from firmware_sim.firmware import Layout
 from firmware_sim.peripheral import SimulatedRoller
-from tracker import protocol as p
 
 #: Simulated rollers within range, by address.
 AIR: dict[str, SimulatedRoller] = {}
@@ -58,19 +58,10 @@ class Adapter:
                                  ["Rejected send message"])
 
 
-_LAYOUT: tuple[tuple[str, tuple[tuple[str, list[str]], ...]], ...] = (
-    (p.SERVICE_UUID, ((p.IMU_DATA_UUID, ["notify"]), (p.CONTROL_UUID, ["write"]),
-                      (p.CONFIG_UUID, ["read"]))),
-    (p.BATTERY_SERVICE_UUID, ((p.BATTERY_LEVEL_UUID, ["read", "notify"]),)),
-    (p.DEVICE_INFO_UUID, ((p.MANUFACTURER_UUID, ["read"]), (p.MODEL_UUID, ["read"]),
-                          (p.FIRMWARE_UUID, ["read"]))),
-)
-
-
-def _services(mtu: int) -> BleakGATTServiceCollection:
+def _services(layout: Layout, mtu: int) -> BleakGATTServiceCollection:
     collection = BleakGATTServiceCollection()
     handle = 1
-    for service_uuid, characteristics in _LAYOUT:
+    for service_uuid, characteristics in layout:
         service = BleakGATTService(None, handle, service_uuid)
         collection.add_service(service)
         handle += 1
@@ -104,8 +95,8 @@ class SimScanner(BaseBleakScanner):
             for roller in list(AIR.values()):
                 if not roller.reachable():
                     continue
-                adv = AdvertisementData(roller.name, {}, {}, [p.SERVICE_UUID], None,
-                                        roller.rssi, ())
+                adv = AdvertisementData(roller.name, {}, {}, list(roller.firmware.advertised),
+                                        None, roller.rssi, ())
                 if self.is_allowed_uuid(adv.service_uuids):
                     device = self.create_or_update_device(roller.address, roller.address,
                                                           roller.name, {"sim": True}, adv)
@@ -144,7 +135,7 @@ class SimClient(BaseBleakClient):
         await asyncio.sleep(0.01)  # a connection takes a moment
         roller.connected(self._dropped, self._mtu)
         self._roller = roller
-        self.services = _services(self._mtu)
+        self.services = _services(roller.firmware.layout, self._mtu)
 
     def _dropped(self) -> None:
         self._roller = None

@@ -9,6 +9,7 @@ quantisation, clock jitter, and lost radio packets.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,9 @@ class Conditions:
     compression: float = 0.0  # effective radius under load is (1 - compression) * nominal
     sensor_offset_cm: tuple[float, float] = (0.0, 0.0)  # sensor position off the axis (y, z)
     mount: tuple[float, float, float] = (0.0, 0.0, 0.0)  # small mount rotation vector, radians
+    # How the sensor is turned in the roller: row i is sensor axis i in roller axes (a
+    # sensor taped in at random); the identity is our own firmware's layout.
+    axes: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
     gyro_bias_dps: tuple[float, float, float] = (0.0, 0.0, 0.0)
     gyro_drift_dps_per_min: tuple[float, float, float] = (0.0, 0.0, 0.0)
     gyro_noise_dps: float = 0.05
@@ -95,6 +99,18 @@ def _rotation(vector: Array) -> Array:
     return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
 
 
+def axis_orientations() -> list[Array]:
+    """The 24 ways a sensor's axes can line up with a roller's: signed permutations, det +1."""
+    turns = []
+    for order in itertools.permutations(range(3)):
+        for signs in itertools.product((1.0, -1.0), repeat=3):
+            turn = np.zeros((3, 3))
+            turn[range(3), order] = signs
+            if np.linalg.det(turn) > 0:
+                turns.append(turn)
+    return turns
+
+
 def sample_times(conditions: Conditions, seconds: float, rng: np.random.Generator) -> Array:
     """Instants (s from the session start) of the samples that reach the receiver."""
     n = int(seconds * conditions.sample_rate_hz)
@@ -130,8 +146,8 @@ def measure(
     fz += kin.alpha_rad_s2 * offset_m[0] - kin.omega_rad_s**2 * offset_m[1]
     force = np.stack([np.zeros(n), fy, fz], axis=1) / G_M_S2
     rate = np.stack([np.degrees(kin.omega_rad_s), np.zeros(n), np.zeros(n)], axis=1)
-    mount = _rotation(np.array(conditions.mount))
-    force, rate = force @ mount.T, rate @ mount.T
+    turn = np.array(conditions.axes).reshape(3, 3) @ _rotation(np.array(conditions.mount))
+    force, rate = force @ turn.T, rate @ turn.T
     accel = force * np.array(conditions.accel_scale) + np.array(conditions.accel_bias_g)
     accel += rng.normal(0.0, conditions.accel_noise_g, accel.shape)
     drift = np.outer(t_s / 60.0, conditions.gyro_drift_dps_per_min)

@@ -1,8 +1,11 @@
-"""The simulated roller's firmware: our GATT protocol served over the physics model.
+"""The simulated sensor: a physics session streamed through one device profile's firmware.
 
-It streams the simulated session in real time (or ``speed`` times faster) once a client
-writes START, sized to the negotiated MTU, with a battery that drains slowly, and faults on
+It streams the simulated session in real time (or ``speed`` times faster) once the firmware
+says so, sized to the negotiated MTU, with a battery that drains slowly, and faults on
 demand: drop the link for a while, lose a fraction of notifications, corrupt a packet.
+Notifications reach the client at BLE connection events, so they arrive in clumps;
+:meth:`SimulatedRoller.air_time` says when, in session time, for profiles whose frames
+carry no time of their own.
 """
 
 from __future__ import annotations
@@ -10,18 +13,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from firmware_sim.imu import Conditions
+from firmware_sim.calibration import simulate_calibration
+from firmware_sim.firmware import FIRMWARE, Firmware
+from firmware_sim.imu import Conditions, axis_orientations
 from firmware_sim.session import SimulatedSession, simulate
 from tracker import protocol as p
 
 log = logging.getLogger(__name__)
+Array = npt.NDArray[np.float64]
 Notify = Callable[[bytes], None]
-BASE_RATE_HZ = 200
+CONNECTION_INTERVAL_S = 0.03
+#: How each off-the-shelf sensor sits in the simulated roller: taped in at an angle.
+TAPED_AXES = {"roller": 0, "witmotion": 7, "movesense": 17}
 
 
 @dataclass
@@ -35,7 +45,7 @@ class SimulatedRoller:
     def __init__(
         self,
         address: str = "C0:FF:EE:00:00:01",
-        name: str = "roller-sim",
+        name: str | None = None,
         routine: str = "upper_back",
         scenario: str = "clean",
         seconds: float = 120.0,
@@ -45,19 +55,27 @@ class SimulatedRoller:
         faults: Faults | None = None,
         rssi: int = -58,
         protocol_version: int = p.PROTOCOL_VERSION,
+        profile: str = "roller",
+        distance_cm: float = 60.0,
     ) -> None:
-        self.protocol_version = protocol_version
-        self.address, self.name, self.rssi = address, name, rssi
+        """``routine="calibrate"`` simulates the calibration step over ``distance_cm``."""
+        self.firmware: Firmware = FIRMWARE[profile](protocol_version=protocol_version)
+        self.address, self.name, self.rssi = address, name or self.firmware.name, rssi
         self.speed, self.faults = speed, faults or Faults()
+        rate = self.firmware.base_rate_hz
         rng = np.random.default_rng(seed)
+        axes = tuple(axis_orientations()[TAPED_AXES[profile]].ravel())
         conditions = dataclasses.replace(
-            Conditions.realistic(rng, seconds, BASE_RATE_HZ), packet_loss=0.0, gaps_s=()
+            Conditions.realistic(rng, seconds, rate), packet_loss=0.0, gaps_s=(), axes=axes,
         )  # the radio's losses are the link's business, below
-        self.session: SimulatedSession = simulate(routine, scenario, seconds, seed, conditions,
-                                                  height_cm)
-        self.rate_hz = 100
-        self.battery_pct = 87
-        self.streaming = False
+        self.session: SimulatedSession | None = None
+        if routine == "calibrate":
+            self.samples, self.conditions = simulate_calibration(
+                np.reshape(axes, (3, 3)), distance_cm, seed, rate, conditions)
+        else:
+            self.session = simulate(routine, scenario, seconds, seed, conditions, height_cm)
+            self.samples, self.conditions = self.session.samples, conditions
+        self.firmware.diameter_cm = conditions.diameter_cm
         self.link_down_until = -1.0  # session time until which the roller is unreachable
         self.mtu = 247
         self._subscribers: dict[str, Notify] = {}
@@ -65,44 +83,51 @@ class SimulatedRoller:
         self._task: asyncio.Task[None] | None = None
         self._rng = np.random.default_rng(seed + 1)
         self._clock_s = 0.0  # session time the firmware has reached
+        self._air_s = 0.0  # when the notification being delivered reached the client
         self.finished = asyncio.Event()
 
     # -- GATT ------------------------------------------------------------------------------
 
     def read(self, uuid: str) -> bytes:
-        values = {
-            p.CONFIG_UUID: p.encode_config(p.DeviceConfig(
-                self.protocol_version, self.rate_hz, p.ACCEL_RANGE_G, p.GYRO_RANGE_DPS,
-                round(self.session.conditions.diameter_cm * 10))),
-            p.BATTERY_LEVEL_UUID: bytes([self.battery_pct]),
-            p.MANUFACTURER_UUID: b"roller project",
-            p.MODEL_UUID: b"roller-sim",
-            p.FIRMWARE_UUID: f"sim-{p.PROTOCOL_VERSION}.0".encode(),
-        }
-        return values[uuid]
+        return self.firmware.read(uuid)
 
     def write(self, uuid: str, data: bytes) -> None:
-        command, rate = p.decode_command(data)
-        if command is p.Command.SET_RATE:
-            assert rate is not None
-            self.rate_hz = rate
-        elif command is p.Command.START:
-            self.streaming = True
-            if self._task is None:
-                self._task = asyncio.get_running_loop().create_task(self._stream())
-        else:
-            self.streaming = False
+        self.firmware.write(uuid, data, self._notify)
+        self._follow()
 
     def subscribe(self, uuid: str, notify: Notify) -> None:
         self._subscribers[uuid] = notify
+        self.firmware.subscribed(uuid)
+        self._follow()
 
     def unsubscribe(self, uuid: str) -> None:
         self._subscribers.pop(uuid, None)
+
+    def _notify(self, uuid: str, value: bytes) -> None:
+        if (notify := self._subscribers.get(uuid)) and self.reachable():
+            notify(value)
+
+    def _follow(self) -> None:
+        """Start the stream the first time the firmware wants to stream."""
+        if self.firmware.streaming and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._stream())
+
+    @property
+    def battery_pct(self) -> int:
+        return self.firmware.battery_pct
+
+    @property
+    def streaming(self) -> bool:
+        return self.firmware.streaming
 
     # -- the link --------------------------------------------------------------------------
 
     def reachable(self) -> bool:
         return self._clock_s >= self.link_down_until
+
+    def air_time(self) -> float:
+        """Session time at which the notification now being delivered arrived."""
+        return self._air_s
 
     def connected(self, on_drop: Callable[[], None], mtu: int) -> None:
         self._on_drop, self.mtu = on_drop, mtu
@@ -123,9 +148,9 @@ class SimulatedRoller:
 
     async def _stream(self) -> None:
         """Packets at the sample rate, in session time scaled by ``speed``."""
-        x = self.session.samples
-        step = BASE_RATE_HZ // self.rate_hz
-        per_packet = p.samples_per_packet(self.mtu)
+        x, fw = self.samples, self.firmware
+        step = fw.base_rate_hz // fw.rate_hz
+        per_packet = fw.per_packet(self.mtu)
         drops = list(self.faults.drops)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -142,21 +167,20 @@ class SimulatedRoller:
             if drops and self._clock_s >= drops[0][0]:
                 self._drop_link(drops.pop(0)[1])
             battery = max(5, 87 - int(self._clock_s / 600))  # 1 % every 10 minutes
-            if battery != self.battery_pct:
-                self.battery_pct = battery
-                if (notify_battery := self._subscribers.get(p.BATTERY_LEVEL_UUID)) \
-                        and self.reachable():
-                    notify_battery(bytes([battery]))
-            notify = self._subscribers.get(p.IMU_DATA_UUID)
-            if not (self.streaming and notify and self.reachable()):
+            if battery != fw.battery_pct:
+                fw.battery_pct = battery
+                self._notify(p.BATTERY_LEVEL_UUID, bytes([battery]))
+            notify = self._subscribers.get(fw.notify_uuid)
+            if not (fw.streaming and notify and self.reachable()):
                 seq += 1  # the firmware counts packets it could not deliver
                 continue
-            packet = p.encode_packet(p.Packet(seq, round(chunk[0, 0] * 1e6), p.to_raw(
-                chunk[:, 1:4], chunk[:, 4:7])))
-            seq += 1
-            if self.faults.corrupt_every and seq % self.faults.corrupt_every == 0:
-                packet = packet[: len(packet) // 2]
-            if self._rng.random() >= self.faults.loss:
-                notify(packet)
-        self.streaming = False
+            events = math.ceil(self._clock_s / CONNECTION_INTERVAL_S)
+            self._air_s = events * CONNECTION_INTERVAL_S + float(self._rng.uniform(0, 0.002))
+            for packet in fw.packet(seq, chunk):
+                seq += 1
+                if self.faults.corrupt_every and seq % self.faults.corrupt_every == 0:
+                    packet = packet[: len(packet) // 2]
+                if self._rng.random() >= self.faults.loss:
+                    notify(packet)
+        fw.streaming = False
         self.finished.set()

@@ -3,8 +3,9 @@
 Connections go through bleak-retry-connector's ``establish_connection`` (retries with
 backoff, BlueZ's quirks handled). After a drop the link is re-established with growing
 pauses for as long as ``reconnect_within_s`` allows; the same decoder carries on, so the
-sequence numbers count what the outage lost. Backends are bleak's own unless a test or
-``--sim`` passes the simulator's.
+sequence numbers count what the outage lost. What is spoken over the link is the device
+profile's (:mod:`tracker.devices`); this module does the I/O for all of them. Backends are
+bleak's own unless a test or ``--sim`` passes the simulator's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,8 @@ from bleak.exc import (
 from bleak_retry_connector import BleakNotFoundError, establish_connection
 
 from tracker import protocol as p
+from tracker.devices import Decoder, Profile, identify
+from tracker.devices import roller as roller_profile
 
 log = logging.getLogger(__name__)
 SampleSink = Callable[[Any, Any, Any], None]
@@ -69,28 +73,38 @@ class Seen:
     address: str
     name: str
     rssi: int
+    profile: Profile
 
 
 async def scan(timeout_s: float = 5.0, backend: Any = None) -> list[Seen]:
-    """Rollers advertising our service, strongest first."""
+    """Devices of a known profile in range, strongest first.
+
+    No service filter: off-the-shelf sensors often advertise only their name.
+    """
     try:
         found = await BleakScanner.discover(timeout=timeout_s, return_adv=True,
-                                            service_uuids=[p.SERVICE_UUID], backend=backend)
+                                            backend=backend)
     except (BleakError, OSError) as exc:
         raise BleError(explain(exc)) from None
-    rollers = [Seen(d.address, d.name or adv.local_name or "roller", adv.rssi)
-               for d, adv in found.values()]
-    return sorted(rollers, key=lambda s: -s.rssi)
+    seen = []
+    for device, adv in found.values():
+        name = device.name or adv.local_name
+        if (profile := identify(name, adv.service_uuids)) is not None:
+            seen.append(Seen(device.address, name or profile.label, adv.rssi, profile))
+    return sorted(seen, key=lambda s: -s.rssi)
 
 
 @dataclass
 class DeviceInfo:
     address: str
+    profile: str = "roller"
     name: str = ""
     manufacturer: str = ""
     model: str = ""
     firmware: str = ""
     battery_pct: int | None = None
+    rate_hz: int | None = None
+    diameter_cm: float | None = None  # reported by the device (our roller only)
     config: p.DeviceConfig | None = None
 
 
@@ -108,18 +122,21 @@ class Link:
 
     address: str
     events: LinkEvents
-    rate_hz: int = 100
+    rate_hz: int = 100  # asked for; the profile's nearest rate is used
     reconnect_within_s: float = 120.0
     scanner_backend: Any = None
     client_backend: Any = None
+    profile: Profile = roller_profile.PROFILE
+    clock: Callable[[], float] = time.monotonic  # when notifications arrive (s)
     info: DeviceInfo = field(init=False)
-    decoder: p.StreamDecoder = field(init=False)
+    decoder: Decoder = field(init=False)
     gaps: int = 0
     _live: bool = False
 
     def __post_init__(self) -> None:
-        self.info = DeviceInfo(self.address)
-        self.decoder = p.StreamDecoder(self.rate_hz)
+        self.rate_hz = self.profile.nearest_rate(self.rate_hz)
+        self.info = DeviceInfo(self.address, self.profile.name, rate_hz=self.rate_hz)
+        self.decoder = self.profile.decoder(self.rate_hz)
 
     async def run(self, stop: asyncio.Event) -> str:
         """Stream until ``stop`` (returns ``stopped``) or the link is lost (``disconnected``)."""
@@ -185,30 +202,32 @@ class Link:
         finally:
             if client.is_connected:
                 try:
-                    await client.write_gatt_char(p.CONTROL_UUID,
-                                                 p.encode_command(p.Command.STOP), response=True)
+                    await self._write(client, self.profile.stop())
                 finally:
                     await client.disconnect()
 
+    async def _write(self, client: BleakClient, commands: tuple[bytes, ...]) -> None:
+        for command in commands:
+            await client.write_gatt_char(self.profile.write_uuid, command, response=True)
+            if self.profile.command_gap_s:
+                await asyncio.sleep(self.profile.command_gap_s)
+
     async def _start(self, client: BleakClient) -> None:
-        config = p.decode_config(bytes(await client.read_gatt_char(p.CONFIG_UUID)))
-        if config.protocol_version != p.PROTOCOL_VERSION:
-            raise BleError(f"the roller speaks protocol version {config.protocol_version}; "
-                           f"this roller program knows version {p.PROTOCOL_VERSION}: update it")
+        profile = self.profile
+        if client.services.get_service(profile.service_uuid) is None:
+            raise BleError(f"{self.address} does not offer the {profile.label} service: "
+                           "is it that kind of device? (roller scan says what each one is)")
+        if profile.config_uuid:
+            self._check(p.decode_config(bytes(await client.read_gatt_char(profile.config_uuid))))
         self.info.name = client.name
         for attribute, uuid in (("manufacturer", p.MANUFACTURER_UUID),
                                 ("model", p.MODEL_UUID), ("firmware", p.FIRMWARE_UUID)):
-            setattr(self.info, attribute,
-                    bytes(await client.read_gatt_char(uuid)).decode(errors="replace"))
-        self.info.battery_pct = (await client.read_gatt_char(p.BATTERY_LEVEL_UUID))[0]
-        if config.rate_hz != self.rate_hz:
-            await client.write_gatt_char(
-                p.CONTROL_UUID, p.encode_command(p.Command.SET_RATE, self.rate_hz), response=True)
-            config = p.decode_config(bytes(await client.read_gatt_char(p.CONFIG_UUID)))
-        self.info.config = config
+            if client.services.get_characteristic(uuid) is not None:
+                setattr(self.info, attribute,
+                        bytes(await client.read_gatt_char(uuid)).decode(errors="replace"))
 
         def on_data(_: Any, data: bytearray) -> None:
-            samples = self.decoder.feed(bytes(data))
+            samples = self.decoder.feed(bytes(data), self.clock())
             if samples is not None:
                 self.events.on_samples(*samples)
 
@@ -216,7 +235,18 @@ class Link:
             if data:  # the next status shows it
                 self.info.battery_pct = data[0]
 
-        await client.start_notify(p.IMU_DATA_UUID, on_data)
-        await client.start_notify(p.BATTERY_LEVEL_UUID, on_battery)
-        await client.write_gatt_char(p.CONTROL_UUID, p.encode_command(p.Command.START),
-                                     response=True)
+        if client.services.get_characteristic(p.BATTERY_LEVEL_UUID) is not None:
+            self.info.battery_pct = (await client.read_gatt_char(p.BATTERY_LEVEL_UUID))[0]
+            await client.start_notify(p.BATTERY_LEVEL_UUID, on_battery)
+        await client.start_notify(profile.notify_uuid, on_data)
+        await self._write(client, profile.start(self.rate_hz))
+        if profile.config_uuid:
+            self._check(p.decode_config(bytes(await client.read_gatt_char(profile.config_uuid))))
+
+    def _check(self, config: p.DeviceConfig) -> None:
+        """Our roller's configuration: a protocol we speak; its rate and diameter."""
+        if config.protocol_version != p.PROTOCOL_VERSION:
+            raise BleError(f"the roller speaks protocol version {config.protocol_version}; "
+                           f"this roller program knows version {p.PROTOCOL_VERSION}: update it")
+        self.info.config = config
+        self.info.rate_hz, self.info.diameter_cm = config.rate_hz, config.diameter_cm

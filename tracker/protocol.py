@@ -149,6 +149,7 @@ class LinkStats:
     packets: int = 0
     lost: int = 0
     malformed: int = 0
+    unknown: int = 0  # well-formed frames of a kind we do not use
 
     @property
     def loss_pct(self) -> float:
@@ -171,8 +172,11 @@ class StreamDecoder:
         self._clock_us: int | None = None  # unwrapped time of the previous packet
         self._wraps = 0
 
-    def feed(self, data: bytes) -> tuple[Array, Array, Array] | None:
-        """Samples (t_s, accel_g, gyro_dps) of one notification, or None when dropped."""
+    def feed(self, data: bytes, arrival_s: float = 0.0) -> tuple[Array, Array, Array] | None:
+        """Samples (t_s, accel_g, gyro_dps) of one notification, or None when dropped.
+
+        Packets carry the device's own clock, so ``arrival_s`` is not needed.
+        """
         try:
             packet = decode_packet(bytes(data))
         except ProtocolError as exc:
