@@ -7,6 +7,7 @@ at ``redraw_hz`` and redraws, so there is never one message per IMU sample.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from dashboards.body_map import BodyMap
+from dashboards.calibrate import CalibrationScreen
 from dashboards.devices import DevicesScreen
 from dashboards.history import HistoryScreen
 from dashboards.live import LiveScreen
@@ -27,7 +29,7 @@ from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
 from dashboards.schedule import ScheduleScreen
 from tracker.admission import check_start
 from tracker.config import Settings
-from tracker.live import LiveSession, Result, Status
+from tracker.live import LiveSession, NotCalibrated, Result, Status, resolve_device
 from tracker.mqtt_settings import bridged
 from tracker.schedule import Verdict, week_status
 from tracker.store import Store
@@ -44,6 +46,8 @@ class Source:
     scanner_backend: Any = None
     client_backend: Any = None
     finished: asyncio.Event | None = None  # set when the simulated session has run out
+    profile: str | None = None  # the device's kind, when not the stored one
+    clock: Callable[[], float] = time.monotonic  # when notifications arrive
 
 
 def acknowledgement_path() -> Path:
@@ -59,6 +63,7 @@ class RollerApp(App[None]):
         Binding("h", "switch_screen('history')", "History"),
         Binding("d", "switch_screen('devices')", "Devices"),
         Binding("n", "new_session", "New session"),
+        Binding("c", "calibrate", "Calibrate"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -71,8 +76,10 @@ class RollerApp(App[None]):
                  source: Callable[[], Source], override: bool = False,
                  redraw_hz: float = 12.0, acknowledged: Path | None = None,
                  rate_hz: int = 100, autostart: bool = True,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 calibration: Callable[[], Source] | None = None) -> None:
         super().__init__()
+        self.calibration = calibration  # the sensor to calibrate (the simulator's, with --sim)
         self.settings, self.store, self.routine = settings, store, routine
         self.source, self.override, self.redraw_hz = source, override, redraw_hz
         self.rate_hz, self.autostart, self.clock = rate_hz, autostart, clock
@@ -114,7 +121,19 @@ class RollerApp(App[None]):
         yield SystemCommand("Devices", "Scan, pair, forget rollers; use the simulator",
                             lambda: self.switch_screen("devices"))
         yield SystemCommand("New session", "Start rolling again", self.action_new_session)
+        yield SystemCommand("Calibrate", "Learn how the sensor sits in its roller",
+                            self.action_calibrate)
         yield SystemCommand("Stop the session", "End and store it", self.action_stop)
+
+    def action_calibrate(self) -> None:
+        """The guided calibration step, for the sensor the sessions use."""
+        if self.session is not None and self.result is None:
+            self.notify("stop the session first (Stop the session, in the palette)")
+            return
+        if self.calibration is None:
+            self.notify("no sensor to calibrate: pair one on the Devices screen", severity="error")
+            return
+        self.push_screen(CalibrationScreen(self.store, self.calibration()))
 
     def action_live(self) -> None:
         self.switch_screen("live")
@@ -137,7 +156,7 @@ class RollerApp(App[None]):
             roller = sim_roller(self.routine, "stray", 300.0, 0, 1.0,
                                 self.settings.body.height_cm)
             return Source(roller.address, roller.scanner_backend, roller.client_backend,
-                          roller.finished)
+                          roller.finished, clock=roller.clock)
 
         self.source = simulated
 
@@ -176,11 +195,17 @@ class RollerApp(App[None]):
 
     async def _track(self, verdict: Verdict) -> None:
         source = self._current = self.source()
+        try:
+            profile, mounting = resolve_device(self.store, source.address, source.profile)
+        except NotCalibrated as exc:
+            self.notify(f"{exc} (press c)", severity="error", timeout=20)
+            return
         self.session = LiveSession(
             self.settings, self.store, self.routine, source.address, self._on_status,
             source.scanner_backend, source.client_backend,
             source="sim" if source.finished else "live", verdict=verdict.value,
-            override=self.override and verdict is not Verdict.ALLOWED, rate_hz=self.rate_hz)
+            override=self.override and verdict is not Verdict.ALLOWED, rate_hz=self.rate_hz,
+            profile=profile, mounting=mounting, clock=source.clock)
         async with bridged(self.settings, self.store, source.address, self.routine) as bridge:
             self.bridge = bridge
             await self._run_session(source)

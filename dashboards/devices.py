@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
 from tracker.ble import BleError, Seen, scan
+from tracker.devices import PROFILES
 from tracker.store import Store
 
 
@@ -39,15 +40,16 @@ class DevicesScreen(Screen[None]):
     def show(self) -> None:
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        table.add_columns("", "name", "address", "signal", "battery")
+        table.add_columns("", "name", "address", "kind", "signal", "battery")
         paired = self.store.paired()
         rows = {r.address: r for r in self.found}
         for known in self.store.devices():
-            rows.setdefault(known["address"], Seen(known["address"], known["name"] or "", 0))
+            rows.setdefault(known["address"], Seen(known["address"], known["name"] or "", 0,
+                                                   PROFILES[known["profile"]]))
         for address, seen in rows.items():
             battery = self.battery(address)
             table.add_row("paired" if address == paired else "", seen.name, address,
-                          f"{seen.rssi} dBm" if seen.rssi else "-",
+                          seen.profile.label, f"{seen.rssi} dBm" if seen.rssi else "-",
                           f"{battery} %" if battery is not None else "-", key=address)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -71,8 +73,9 @@ class DevicesScreen(Screen[None]):
                 return
             address = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
             if event.button.id == "pair":
-                name = next((r.name for r in self.found if r.address == address), "roller")
-                self.store.pair(address, name, datetime.now(UTC))
+                seen = next((r for r in self.found if r.address == address), None)
+                self.store.pair(address, seen.name if seen else "roller", datetime.now(UTC),
+                                seen.profile.name if seen else "roller")
                 status.update(f"paired {address}")
             else:
                 self.store.forget(address)

@@ -34,7 +34,7 @@ def simulate_calibration(
         Move(STILL_S, STILL_S + ROLL_S, 0.0, -distance_cm),
         Move(STILL_S + ROLL_S, STILL_S + ROLL_S + 1.0, -distance_cm, -distance_cm),
         Move(STILL_S + ROLL_S + 1.0, STILL_S + 2 * ROLL_S + 1.0, -distance_cm, 0.0),
-        Move(STILL_S + 2 * ROLL_S + 1.0, STILL_S + 2 * ROLL_S + 2.0, 0.0, 0.0),
+        Move(STILL_S + 2 * ROLL_S + 1.0, STILL_S + 2 * ROLL_S + 3.0, 0.0, 0.0),
     ]
     trajectory = Trajectory(moves, cond.effective_radius_cm, rng.uniform(-np.pi, np.pi))
     t = sample_times(cond, trajectory.end_s, rng)

@@ -147,10 +147,11 @@ class SimulatedRoller:
     # -- streaming -------------------------------------------------------------------------
 
     async def _stream(self) -> None:
-        """Packets at the sample rate, in session time scaled by ``speed``."""
+        """Packets at the sample rate, in session time scaled by ``speed``.
+
+        The rate is the firmware's at each packet: some sensors change it while streaming.
+        """
         x, fw = self.samples, self.firmware
-        step = fw.base_rate_hz // fw.rate_hz
-        per_packet = fw.per_packet(self.mtu)
         drops = list(self.faults.drops)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -158,6 +159,8 @@ class SimulatedRoller:
         index = 0
         t_first = x[0, 0]
         while index < len(x):
+            step = fw.base_rate_hz // fw.rate_hz
+            per_packet = fw.per_packet(self.mtu)
             chunk = x[index : index + step * per_packet : step]
             index += step * per_packet
             self._clock_s = float(chunk[-1, 0] - t_first)

@@ -238,6 +238,7 @@ class Link:
         if client.services.get_characteristic(p.BATTERY_LEVEL_UUID) is not None:
             self.info.battery_pct = (await client.read_gatt_char(p.BATTERY_LEVEL_UUID))[0]
             await client.start_notify(p.BATTERY_LEVEL_UUID, on_battery)
+        await self._write(client, profile.configure(self.rate_hz))
         await client.start_notify(profile.notify_uuid, on_data)
         await self._write(client, profile.start(self.rate_hz))
         if profile.config_uuid:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,19 +16,25 @@ from rich.console import Console
 
 from tracker.ble import BleError, Link, LinkEvents, Seen, scan
 from tracker.body import ROUTINES
+from tracker.calibration import Mounting
 from tracker.cli import clean_errors, db_option, fail
 from tracker.cli_sessions import enforce, store_of
 from tracker.config import Settings
-from tracker.live import LiveSession, Result, Status
+from tracker.devices import PROFILES, Profile
+from tracker.live import LiveSession, NotCalibrated, Result, Status, resolve_device
 from tracker.mqtt_settings import bridged
 from tracker.report import print_summary
 from tracker.schedule import Verdict
-from tracker.simulation import SIM_ADDRESS
+from tracker.simulation import SIM_ADDRESSES
+from tracker.store import Store
 
 
 def _sim_options(f: Any) -> Any:
     options = [
         click.option("--sim", is_flag=True, help="Use the simulated roller (through bleak)."),
+        click.option("--profile", type=click.Choice(list(PROFILES)),
+                     help="Device kind [default: as paired or calibrated; the simulator "
+                     "presents itself as this one]."),
         click.option("--scenario", type=click.Choice(["clean", "stray", "lumbar"]),
                      default="stray", show_default=True, help="Simulator: what happens."),
         click.option("--seconds", type=click.FloatRange(5), default=120.0, show_default=True,
@@ -56,6 +63,8 @@ def _status_line(status: Status) -> str:
                   f"{s.cadence_cpm:3.0f} cpm"]
         if s.lumbar:
             parts.append("LOWER BACK: roll back up, or switch to glutes")
+    if status.warning:
+        parts.append(f"WARNING: {status.warning}")
     return "  ".join(parts)
 
 
@@ -73,14 +82,15 @@ def _status_line(status: Status) -> str:
 @db_option
 @click.pass_obj
 def track(settings: Settings, routine: str, as_json: bool, record: Path | None, override: bool,
-          rate_hz: str, address: str | None, sim: bool, scenario: str, seconds: float, seed: int,
-          speed: float, sim_loss: float, sim_corrupt_every: int,
+          rate_hz: str, address: str | None, sim: bool, profile: str | None, scenario: str,
+          seconds: float, seed: int, speed: float, sim_loss: float, sim_corrupt_every: int,
           sim_drop: tuple[tuple[float, float], ...]) -> None:
     """Stream from the roller, analyse live, store the session, print its summary."""
     with store_of(settings) as store:
-        address = address or (None if sim else store.paired())
-        if not sim and not address:
+        address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
+        if not address:
             fail("no roller paired: run roller pair (or roller track --sim)")
+        device, mounting = _device(store, address, profile, sim)
         verdict = enforce(store, settings, routine, datetime.now(UTC), override)
         tty = sys.stderr.isatty()
 
@@ -90,8 +100,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
 
         async def main() -> Result:
-            async with bridged(settings, store, address or (SIM_ADDRESS if sim else None),
-                               routine) as bridge:
+            async with bridged(settings, store, address, routine) as bridge:
 
                 def on_status(status: Status) -> None:
                     if bridge is None:
@@ -103,22 +112,23 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 return await track_session(on_status)
 
         async def track_session(show: Any) -> Result:
+            assert address is not None
             scanner = client = None
-            target = address or ""
+            clock = time.monotonic
             finished: asyncio.Event | None = None
             if sim:
                 from tracker.simulation import sim_roller
 
                 roller = sim_roller(routine, scenario, seconds, seed, speed,
                                     settings.body.height_cm, sim_loss, sim_corrupt_every,
-                                    sim_drop)
-                target = address or roller.address
+                                    sim_drop, device.name)
                 scanner, client = roller.scanner_backend, roller.client_backend
-                finished = roller.finished
-            live = LiveSession(settings, store, routine, target, show, scanner, client,
+                finished, clock = roller.finished, roller.clock
+            live = LiveSession(settings, store, routine, address, show, scanner, client,
                                source="sim" if sim else "live", verdict=verdict.value,
                                override=override and verdict is not Verdict.ALLOWED,
-                               record=record, rate_hz=int(rate_hz))
+                               record=record, rate_hz=int(rate_hz), profile=device,
+                               mounting=mounting, clock=clock)
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGINT, live.end, "stopped")
             loop.add_signal_handler(signal.SIGTERM, live.end, "stopped")
@@ -149,20 +159,35 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
     print_summary(result.analysis, title=f"session {result.session_id} ({result.end_reason})",
                   console=console)
     stats = result.link
+    battery = result.info.battery_pct
     console.print(f"link: {stats.packets} packets, {stats.lost} lost ({stats.loss_pct:.1f} %), "
-                  f"{stats.malformed} malformed, {result.gaps} outage(s); "
-                  f"battery {result.info.battery_pct} %")
+                  f"{stats.malformed} malformed, {stats.unknown} unknown, {result.gaps} "
+                  f"outage(s); battery {'-' if battery is None else battery} %")
+    for warning in result.warnings:
+        console.print(f"[bold red]warning:[/] {warning}")
 
 
-def _scan(timeout: float, sim: bool) -> list[Seen]:
-    """Rollers in range, or one clear line and exit 1."""
+def _device(store: Store, address: str, profile: str | None, sim: bool,
+            ) -> tuple[Profile, Mounting | None]:
+    """The device's profile and calibration, or a clear line telling what to do first."""
+    try:
+        return resolve_device(store, address, profile)
+    except NotCalibrated as exc:
+        how = f" --sim --profile {profile}" if sim and profile else ""
+        fail(f"{exc} (roller calibrate{how})")
+
+
+def _scan(timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
+    """Devices in range, or one clear line and exit 1; ``--sim`` puts ``kinds`` in the air."""
 
     async def main() -> list[Seen]:
         backend = None
         if sim:
             from tracker.simulation import sim_roller
 
-            backend = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0).scanner_backend
+            for kind in kinds:
+                backend = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0,
+                                     profile=kind).scanner_backend
         return await scan(timeout, backend)
 
     try:
@@ -177,25 +202,34 @@ def _scan(timeout: float, sim: bool) -> list[Seen]:
 scan_timeout = click.option("--timeout", type=click.FloatRange(0.5, 60), default=5.0,
                             show_default=True, help="Seconds to listen.")
 scan_sim = click.option("--sim", is_flag=True, help="The simulated roller's air instead.")
+sim_profile = click.option("--profile", type=click.Choice(list(PROFILES)),
+                           help="With --sim: the simulated sensor of this kind only.")
 
 
 @click.command("scan")
 @scan_timeout
 @scan_sim
-def scan_command(timeout: float, sim: bool) -> None:
-    """List rollers in range: address, signal strength, name."""
-    for roller in _scan(timeout, sim):
-        click.echo(f"{roller.address}  {roller.rssi:4d} dBm  {roller.name}")
+@sim_profile
+def scan_command(timeout: float, sim: bool, profile: str | None) -> None:
+    """List sensors in range: address, signal strength, name, and what kind each is."""
+    for roller in _scan(timeout, sim, [profile] if profile else list(PROFILES)):
+        click.echo(f"{roller.address}  {roller.rssi:4d} dBm  {roller.name:<24} "
+                   f"{roller.profile.label}")
 
 
 @click.command()
 @click.argument("address", required=False)
 @scan_timeout
 @scan_sim
+@sim_profile
 @click.pass_obj
-def pair(settings: Settings, address: str | None, timeout: float, sim: bool) -> None:
-    """Choose the roller to use (the only one in range, or the one you pick)."""
-    found = _scan(timeout, sim)
+def pair(settings: Settings, address: str | None, timeout: float, sim: bool,
+         profile: str | None) -> None:
+    """Choose the roller to use (the only one in range, or the one you pick).
+
+    With --sim: the simulated roller, or the simulated sensor of --profile's kind.
+    """
+    found = _scan(timeout, sim, [profile or "roller"])
     if address:
         match = [r for r in found if r.address.lower() == address.lower()]
         if not match:
@@ -211,8 +245,10 @@ def pair(settings: Settings, address: str | None, timeout: float, sim: bool) -> 
     else:
         fail(f"{len(found)} rollers in range: give the address (see roller scan)")
     with store_of(settings) as store:
-        store.pair(chosen.address, chosen.name, datetime.now(UTC))
-    click.echo(f"paired {chosen.name} {chosen.address}")
+        store.pair(chosen.address, chosen.name, datetime.now(UTC), chosen.profile.name)
+    click.echo(f"paired {chosen.name} {chosen.address} ({chosen.profile.label})")
+    if not chosen.profile.axes_known:
+        click.echo("next: roller calibrate, so the sensor's axes are known")
 
 
 @click.group(invoke_without_command=True)
@@ -227,8 +263,10 @@ def devices(ctx: click.Context) -> None:
         click.echo("no rollers yet: roller pair")
     for d in known:
         mark = "paired" if d["paired"] else "      "
-        click.echo(f"{mark}  {d['address']}  {d['name'] or '':<16} "
-                   f"{d['sessions']} sessions, last seen {d['last_seen'] or 'never'}")
+        calibrated = f"calibrated {d['calibrated_at'][:10]}" if d["calibrated_at"] else ""
+        click.echo(f"{mark}  {d['address']}  {d['name'] or '':<16} {d['profile']:<10} "
+                   f"{d['sessions']} sessions, last seen {d['last_seen'] or 'never'}"
+                   f"{', ' + calibrated if calibrated else ''}")
 
 
 @devices.command()
@@ -259,7 +297,13 @@ def doctor(settings: Settings, sim: bool) -> None:
 
     with store_of(settings) as store:
         paired = store.paired()
+        known = store.device(paired) if paired else None
     report(True, f"store {store.path}")
+    kind = PROFILES[known[0] if known else "roller"]
+    if paired and not kind.axes_known:
+        report(known is not None and known[1] is not None,
+               f"{paired} is a {kind.label}: " + ("calibrated" if known and known[1]
+                                                  else "not calibrated: run roller calibrate"))
 
     async def check() -> None:
         backend: tuple[Any, Any] = (None, None)
@@ -282,17 +326,17 @@ def doctor(settings: Settings, sim: bool) -> None:
             report(False, f"paired roller {target} not in range: switch it on, bring it closer")
             return
         link = Link(target, LinkEvents(lambda *_: None), scanner_backend=backend[0],
-                    client_backend=backend[1])
+                    client_backend=backend[1], profile=kind)
         try:
             info = await link.probe()
         except BleError as exc:
             report(False, str(exc))
             return
         cfg = info.config
-        assert cfg is not None
-        report(True, f"{target}: {info.model} firmware {info.firmware}, protocol "
-                     f"{cfg.protocol_version}, {cfg.rate_hz} Hz, {cfg.diameter_cm:g} cm, "
-                     f"battery {info.battery_pct} %")
+        about = (f"protocol {cfg.protocol_version}, {cfg.rate_hz} Hz, {cfg.diameter_cm:g} cm"
+                 if cfg else f"{info.rate_hz} Hz")
+        report(True, f"{target}: {info.model or info.profile} {info.firmware} {about}, "
+                     f"battery {'-' if info.battery_pct is None else info.battery_pct} %")
 
     asyncio.run(check())
     if not ok:
@@ -307,29 +351,106 @@ def doctor(settings: Settings, sim: bool) -> None:
 @db_option
 @click.pass_obj
 def dashboard(settings: Settings, routine: str, override: bool, address: str | None, sim: bool,
-              scenario: str, seconds: float, seed: int, speed: float, sim_loss: float,
-              sim_corrupt_every: int, sim_drop: tuple[tuple[float, float], ...]) -> None:
+              profile: str | None, scenario: str, seconds: float, seed: int, speed: float,
+              sim_loss: float, sim_corrupt_every: int,
+              sim_drop: tuple[tuple[float, float], ...]) -> None:
     """The live terminal dashboard: body map, lumbar alerts, schedule, history."""
     from dashboards.app import RollerApp, Source
 
     with store_of(settings) as store:
-        target = address or store.paired()
-        if not sim and not target:
+        target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
+        if not target:
             fail("no roller paired: run roller pair (or roller dashboard --sim)")
 
         def source() -> Source:
+            assert target is not None
             if not sim:
-                assert target is not None
-                return Source(target)
+                return Source(target, profile=profile)
             from tracker.simulation import sim_roller
 
             roller = sim_roller(routine, scenario, seconds, seed, speed,
-                                settings.body.height_cm, sim_loss, sim_corrupt_every, sim_drop)
+                                settings.body.height_cm, sim_loss, sim_corrupt_every, sim_drop,
+                                profile or "roller")
             return Source(roller.address, roller.scanner_backend, roller.client_backend,
-                          roller.finished)
+                          roller.finished, profile, roller.clock)
 
-        RollerApp(settings, store, routine, source, override,
-                  redraw_hz=settings.redraw_hz).run()
+        def calibration() -> Source:
+            assert target is not None
+            if not sim:
+                return Source(target, profile=profile)
+            from tracker.simulation import sim_roller
+
+            roller = sim_roller("calibrate", "clean", 20.0, seed, speed,
+                                settings.body.height_cm, profile=profile or "roller")
+            return Source(roller.address, roller.scanner_backend, roller.client_backend,
+                          roller.finished, profile, roller.clock)
+
+        RollerApp(settings, store, routine, source, override, redraw_hz=settings.redraw_hz,
+                  calibration=calibration).run()
 
 
-COMMANDS = [track, scan_command, pair, devices, doctor, dashboard]
+@click.command()
+@click.argument("address", required=False)
+@click.option("--distance", "distance_cm", type=click.FloatRange(20, 300),
+              help="Roll exactly this far (cm) along a tape measure, to measure the roller's "
+              "effective diameter.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(10, 600), default=60.0,
+              show_default=True, help="Seconds to wait for the whole step.")
+@click.option("--sim", is_flag=True, help="Calibrate a simulated sensor (through bleak).")
+@click.option("--profile", type=click.Choice(list(PROFILES)),
+              help="Device kind [default: as paired; the simulator presents itself as this].")
+@click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
+              help="Simulator: times real time.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@db_option
+@click.pass_obj
+def calibrate(settings: Settings, address: str | None, distance_cm: float | None,
+              timeout_s: float, sim: bool, profile: str | None, speed: float,
+              seed: int) -> None:
+    """Learn how the sensor sits in its roller: keep it still, roll it away and back."""
+    from tracker.calibration import CalibrationError
+    from tracker.calibration import calibrate as solve
+    from tracker.calibration_run import prompt, record
+
+    with store_of(settings) as store:
+        address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
+        if not address:
+            fail("no sensor paired: run roller pair, or give its address")
+        known = store.device(address)
+        kind = PROFILES[profile or (known[0] if known else "roller")]
+
+        async def main() -> tuple[Any, Any]:
+            assert address is not None
+            backends: tuple[Any, Any] = (None, None)
+            clock = time.monotonic
+            if sim:
+                from tracker.simulation import sim_roller
+
+                roller = sim_roller("calibrate", "clean", 20.0, seed, speed,
+                                    settings.body.height_cm, profile=kind.name,
+                                    distance_cm=distance_cm or 60.0)
+                backends, clock = (roller.scanner_backend, roller.client_backend), roller.clock
+            return await record(address, kind, lambda phase: click.echo(
+                prompt(phase, distance_cm)), timeout_s=timeout_s, scanner_backend=backends[0],
+                client_backend=backends[1], clock=clock)
+
+        try:
+            with clean_errors():
+                samples, info = asyncio.run(main())
+            result = solve(samples[:, 0], samples[:, 1:4], samples[:, 4:7], distance_cm)
+        except (BleError, CalibrationError) as exc:
+            fail(str(exc), 1)
+        store.calibrate(address, info.name or kind.label, kind.name, result.mounting,
+                        datetime.now(UTC))
+    m = result.mounting
+    axis = " ".join(f"{v:+.2f}" for v in m.axis)
+    click.echo(f"calibrated {address} ({kind.label}): roller axis = sensor ({axis}), "
+               f"{result.spread_deg:.1f} deg wobble, {result.tilt_deg:.1f} deg tilt, "
+               f"turned {result.turn_deg:.0f} deg")
+    if m.diameter_cm is not None:
+        click.echo(f"effective diameter {m.diameter_cm:.1f} cm")
+    click.echo("Mark the roller's left end (as you rolled it away): lie on it with that end "
+               "on your left.")
+
+
+COMMANDS = [track, scan_command, pair, devices, doctor, dashboard, calibrate]

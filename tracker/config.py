@@ -54,6 +54,7 @@ class Settings:
     mqtt: MqttSettings
     redraw_hz: float  # the dashboard's redraw rate
     db_path: str  # empty: the platform data directory
+    diameter_cm: float = 15.0  # of the roller a sensor that does not report it sits in
 
 
 def local_zone(env: Mapping[str, str]) -> str:
@@ -107,6 +108,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
             mqtt=MqttSettings(**table["mqtt"]),
             redraw_hz=_redraw_rate(table["dashboard"]["redraw_hz"]),
             db_path=env.get("ROLLER_DB", table["store"]["path"]),
+            diameter_cm=_diameter(table["device"]["diameter_cm"]),
         )
     except ValueError as exc:
         raise ConfigError(f"configuration: {exc}") from None
@@ -116,6 +118,12 @@ def _redraw_rate(rate_hz: float) -> float:
     if not 1.0 <= rate_hz <= 60.0:
         raise ValueError(f"[dashboard] redraw_hz must be 1 to 60, not {rate_hz}")
     return rate_hz
+
+
+def _diameter(diameter_cm: float) -> float:
+    if not 4.0 <= diameter_cm <= 40.0:
+        raise ValueError(f"[device] diameter_cm must be 4 to 40, not {diameter_cm}")
+    return diameter_cm
 
 
 def _parse(text: str, source: str) -> Table:

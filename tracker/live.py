@@ -3,12 +3,15 @@
 Everything runs on one asyncio loop: bleak's notification callbacks feed the estimator
 directly (decoding and estimating a packet takes well under a millisecond), a watchdog ends
 the session after the configured still time, and the status callback is throttled.
+Samples are turned into the roller's axes by the device's calibration (if it has one) before
+anything else sees them, and the first rolling re-checks that calibration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +21,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tracker import devices
 from tracker.analysis import Analysis
 from tracker.ble import DeviceInfo, Link, LinkEvents
+from tracker.calibration import AxisCheck, Mounting
 from tracker.config import Settings
+from tracker.devices import Profile
+from tracker.devices import roller as roller_profile
 from tracker.estimate import LiveState, SessionEstimator
 from tracker.protocol import LinkStats
 from tracker.recorder import Recorder
@@ -31,6 +38,22 @@ log = logging.getLogger(__name__)
 Array = npt.NDArray[np.float64]
 
 
+class NotCalibrated(ValueError):
+    """A sensor whose axes we cannot know until it has been calibrated."""
+
+
+def resolve_device(store: Store, address: str, profile_name: str | None = None,
+                   ) -> tuple[Profile, Mounting | None]:
+    """The profile (given, else the stored one, else ours) and calibration of a device."""
+    known = store.device(address)
+    profile = devices.profile(profile_name or (known[0] if known else "roller"))
+    mounting = known[1] if known else None
+    if mounting is None and not profile.axes_known:
+        raise NotCalibrated(f"{address} ({profile.label}) is not calibrated yet: run roller "
+                            "calibrate first, so its axes are known")
+    return profile, mounting
+
+
 @dataclass(frozen=True)
 class Status:
     link: str  # connecting, live, reconnecting, lost
@@ -38,6 +61,7 @@ class Status:
     state: LiveState | None
     loss_pct: float
     battery_pct: int | None
+    warning: str | None = None
 
 
 @dataclass
@@ -48,6 +72,8 @@ class Result:
     info: DeviceInfo
     link: LinkStats
     gaps: int
+    diameter_cm: float | None = None  # the one the estimator used
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = self.analysis.to_json() if self.analysis else {}
@@ -55,16 +81,17 @@ class Result:
         data["session_id"] = self.session_id
         data["end_reason"] = self.end_reason
         data["device"] = {
-            "address": self.info.address, "name": self.info.name,
-            "manufacturer": self.info.manufacturer, "model": self.info.model,
-            "firmware": self.info.firmware, "battery_pct": self.info.battery_pct,
-            "rate_hz": cfg.rate_hz if cfg else None,
-            "diameter_cm": cfg.diameter_cm if cfg else None,
+            "address": self.info.address, "profile": self.info.profile,
+            "name": self.info.name, "manufacturer": self.info.manufacturer,
+            "model": self.info.model, "firmware": self.info.firmware,
+            "battery_pct": self.info.battery_pct, "rate_hz": self.info.rate_hz,
+            "diameter_cm": self.diameter_cm,
             "protocol_version": cfg.protocol_version if cfg else None,
         }
         data["link"] = {"packets": self.link.packets, "lost": self.link.lost,
-                        "malformed": self.link.malformed,
+                        "malformed": self.link.malformed, "unknown": self.link.unknown,
                         "loss_pct": round(self.link.loss_pct, 2), "gaps": self.gaps}
+        data["warnings"] = list(self.warnings)
         return data
 
 
@@ -82,9 +109,15 @@ class LiveSession:
     override: bool = False
     record: Path | None = None
     rate_hz: int = 100
+    profile: Profile = roller_profile.PROFILE
+    mounting: Mounting | None = None  # the device's calibration
+    clock: Callable[[], float] = time.monotonic  # when notifications arrive
     status_every_s: float = 0.5
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     recorder: Recorder | None = None
+    warning: str | None = None
+    diameter_cm: float | None = None
+    _axis: AxisCheck | None = None
     _samples: list[Array] = field(default_factory=list)
     _link_state: tuple[str, int] = ("connecting", 0)
     _last_status: float = -1e9
@@ -93,7 +126,8 @@ class LiveSession:
     async def run(self) -> Result:
         link = Link(self.address, LinkEvents(self._on_samples, self._on_state), self.rate_hz,
                     reconnect_within_s=self.settings.lifecycle.end_after_disconnect_s,
-                    scanner_backend=self.scanner_backend, client_backend=self.client_backend)
+                    scanner_backend=self.scanner_backend, client_backend=self.client_backend,
+                    profile=self.profile, clock=self.clock)
         self._link = link
         watchdog = asyncio.get_running_loop().create_task(self._watch())
         try:
@@ -105,7 +139,8 @@ class LiveSession:
         if self.record and self._samples:
             self._write_recording(link.info)
         return Result(self.recorder.session_id if self.recorder else None, analysis, reason,
-                      link.info, link.decoder.stats, link.gaps)
+                      link.info, link.decoder.stats, link.gaps, self.diameter_cm,
+                      (self.warning,) if self.warning else ())
 
     def end(self, reason: str) -> None:
         """End the session (``stopped`` by the user, or ``still``)."""
@@ -113,8 +148,14 @@ class LiveSession:
         self.stop.set()
 
     def _on_samples(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> None:
+        if self.mounting is not None:
+            accel_g, gyro_dps = self.mounting.apply(accel_g, gyro_dps)
         if self.recorder is None:
             self.recorder = self._start(float(t_s[0]))
+        if self._axis is not None and self._axis.feed(gyro_dps) and self._axis.wrong:
+            self.warning = (f"the roller turns {self._axis.off_deg:.0f} deg away from its "
+                            "calibrated axis: has the sensor moved? run roller calibrate")
+            log.warning("%s", self.warning)
         state = self.recorder.feed(t_s, accel_g, gyro_dps)
         if self.record:
             self._samples.append(np.column_stack([t_s, accel_g, gyro_dps]))
@@ -124,16 +165,19 @@ class LiveSession:
             self._emit(state)
 
     def _start(self, clock_start_s: float) -> Recorder:
-        config = self._link.info.config
-        assert config is not None
+        info = self._link.info
+        rate_hz = info.rate_hz or self._link.rate_hz
+        measured = self.mounting.diameter_cm if self.mounting else None
+        self.diameter_cm = measured or info.diameter_cm or self.settings.diameter_cm
+        self._axis = AxisCheck(rate_hz)
         body = self.settings.body
         start = SessionStart(
             routine=self.routine, started_at=datetime.now(UTC), zone=self.settings.zone,
-            source=self.source, sample_rate_hz=config.rate_hz, diameter_cm=config.diameter_cm,
+            source=self.source, sample_rate_hz=rate_hz, diameter_cm=self.diameter_cm,
             height_cm=body.height_cm, clock_start_s=clock_start_s, device=self.address,
             override=self.override, verdict=self.verdict,
         )
-        estimator = SessionEstimator(self.routine, body, config.diameter_cm, config.rate_hz,
+        estimator = SessionEstimator(self.routine, body, self.diameter_cm, rate_hz,
                                      self.settings.estimator)
         return Recorder(self.store, start, estimator, self.settings.lifecycle)
 
@@ -151,7 +195,8 @@ class LiveSession:
     def _emit(self, state: LiveState | None) -> None:
         recorder_state = state or (self.recorder.estimator.last_state if self.recorder else None)
         self.on_status(Status(self._link_state[0], self._link_state[1], recorder_state,
-                              self._link.decoder.stats.loss_pct, self._link.info.battery_pct))
+                              self._link.decoder.stats.loss_pct, self._link.info.battery_pct,
+                              self.warning))
 
     async def _watch(self) -> None:
         """End the session once the roller has lain still for the configured time."""
@@ -165,8 +210,9 @@ class LiveSession:
                     self.end("still")
 
     def _write_recording(self, info: DeviceInfo) -> None:
-        assert self.record is not None and info.config is not None
-        header = Header(info.config.rate_hz, info.config.diameter_cm,
+        """The stream in the roller's axes (calibration applied), as roller-imu v1."""
+        assert self.record is not None and self.diameter_cm is not None
+        header = Header(info.rate_hz or self._link.rate_hz, self.diameter_cm,
                         self.settings.body.height_cm, self.routine,
-                        {"source": self.source, "device": info.address})
+                        {"source": self.source, "device": info.address, "profile": info.profile})
         write(self.record, header, np.concatenate(self._samples))

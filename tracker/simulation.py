@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,28 +49,38 @@ def write_simulation(
 
 
 SIM_ADDRESS = "C0:FF:EE:00:00:01"  # the simulated roller's address (firmware_sim's default)
+#: Each profile's simulated sensor has its own address, so each keeps its own calibration.
+SIM_ADDRESSES = {"roller": SIM_ADDRESS, "witmotion": "C0:FF:EE:00:00:02",
+                 "movesense": "C0:FF:EE:00:00:03"}
 
 
 @dataclass(frozen=True)
 class SimRoller:
-    """A simulated roller in the air, and the bleak backends that reach it."""
+    """A simulated roller in the air, the bleak backends that reach it, and its air clock."""
 
     address: str
     finished: asyncio.Event
     scanner_backend: Any
     client_backend: Any
+    clock: Callable[[], float]  # when (session time) the current notification arrived
 
 
 def sim_roller(
     routine: str, scenario: str, seconds: float, seed: int, speed: float, height_cm: float,
     loss: float = 0.0, corrupt_every: int = 0, drops: tuple[tuple[float, float], ...] = (),
+    profile: str = "roller", distance_cm: float = 60.0,
 ) -> SimRoller:
-    """Put a simulated roller in the air (``--sim``); call inside the running event loop."""
+    """Put a simulated sensor in the air (``--sim``); call inside the running event loop.
+
+    ``profile`` chooses which device it presents itself as; ``routine="calibrate"`` makes
+    it go through the calibration step instead of a session on the body.
+    """
     from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
     from firmware_sim.peripheral import Faults, SimulatedRoller
 
-    roller = SimulatedRoller(address=SIM_ADDRESS, routine=routine, scenario=scenario,
-                             seconds=seconds, seed=seed, speed=speed, height_cm=height_cm,
-                             faults=Faults(loss, corrupt_every, drops))
+    roller = SimulatedRoller(address=SIM_ADDRESSES[profile], routine=routine,
+                             scenario=scenario, seconds=seconds, seed=seed, speed=speed,
+                             height_cm=height_cm, faults=Faults(loss, corrupt_every, drops),
+                             profile=profile, distance_cm=distance_cm)
     AIR[roller.address] = roller
-    return SimRoller(roller.address, roller.finished, SimScanner, SimClient)
+    return SimRoller(roller.address, roller.finished, SimScanner, SimClient, roller.air_time)

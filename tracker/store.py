@@ -25,6 +25,7 @@ import platformdirs
 import sqlite_utils
 
 from tracker.analysis import Analysis, LumbarEvent, Segment
+from tracker.calibration import Mounting
 from tracker.mqtt_messages import event_payload
 from tracker.recording import Header, Recording
 from tracker.schedule import Rolled, glutes_active_s
@@ -97,8 +98,15 @@ def _v4(db: sqlite_utils.Database) -> None:
                                       pk="topic")
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    """Device profiles and calibrations: what kind of sensor, and how it sits in its roller."""
+    db.table("devices").add_column("profile", str, not_null_default="roller")
+    db.table("devices").add_column("mounting", str)
+    db.table("devices").add_column("calibrated_at", str)
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -341,15 +349,35 @@ class Store:
 
     # -- devices -------------------------------------------------------------------------
 
-    def pair(self, address: str, name: str, at: datetime) -> None:
+    def pair(self, address: str, name: str, at: datetime, profile: str = "roller") -> None:
         """Remember a roller as the one to use (only one is paired at a time)."""
         with self._writing() as db:
             db.execute("UPDATE devices SET paired = 0")
-            db.table("devices").upsert(
-                {"address": address, "name": name, "paired": 1, "last_seen": _iso(at)},
-                pk="address")
-            db.execute("UPDATE devices SET first_seen = ? WHERE address = ? AND first_seen "
-                       "IS NULL", [_iso(at), address])
+            self._seen(db, address, name, at, paired=1, profile=profile)
+
+    def calibrate(self, address: str, name: str, profile: str, mounting: Mounting,
+                  at: datetime) -> None:
+        """Keep a sensor's calibration; its sessions use it from now on."""
+        with self._writing() as db:
+            self._seen(db, address, name, at, profile=profile, calibrated_at=_iso(at),
+                       mounting=json.dumps(mounting.to_json()))
+
+    @staticmethod
+    def _seen(db: sqlite_utils.Database, address: str, name: str, at: datetime,
+              **values: Any) -> None:
+        db.table("devices").upsert({"address": address, "name": name, "last_seen": _iso(at),
+                                    **values}, pk="address")
+        db.execute("UPDATE devices SET first_seen = ? WHERE address = ? AND first_seen "
+                   "IS NULL", [_iso(at), address])
+
+    def device(self, address: str) -> tuple[str, Mounting | None] | None:
+        """A known device's profile and calibration; None for a device never seen."""
+        rows = list(self.db.query("SELECT profile, mounting FROM devices WHERE address = ?",
+                                  [address]))
+        if not rows:
+            return None
+        mounting = rows[0]["mounting"]
+        return rows[0]["profile"], Mounting.from_json(json.loads(mounting)) if mounting else None
 
     def forget(self, address: str) -> None:
         """Unpair a roller; its sessions stay."""

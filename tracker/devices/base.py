@@ -41,7 +41,8 @@ class Profile:
     write_uuid: str
     rates_hz: tuple[int, ...]
     name_prefixes: tuple[str, ...]  # advertised names that identify it without its service
-    start: Callable[[int], tuple[bytes, ...]]  # commands, in order, to stream at a rate
+    configure: Callable[[int], tuple[bytes, ...]]  # commands to set a rate, before notifying
+    start: Callable[[int], tuple[bytes, ...]]  # commands to stream, once notifications are on
     stop: Callable[[], tuple[bytes, ...]]
     decoder: Callable[[int], Decoder]
     config_uuid: str | None = None  # a readable configuration (our roller's)

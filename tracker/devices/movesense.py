@@ -123,7 +123,7 @@ class MovesenseDecoder:
             self._learn(t_ms - self._last[0], self._last[1])
         self._last = (t_ms, len(accel))
         self.stats.packets += 1
-        t_s = t_ms / 1000 + np.arange(len(accel)) * self.period_s
+        t_s = t_ms / 1000 + np.arange(len(accel), dtype=np.float64) * self.period_s
         return t_s, accel / G_M_S2, gyro
 
     def _learn(self, step_ms: int, batch: int) -> None:
@@ -146,6 +146,7 @@ PROFILE = Profile(
     write_uuid=WRITE_UUID,
     rates_hz=RATES_HZ,
     name_prefixes=("Movesense",),
+    configure=lambda rate_hz: (),
     start=lambda rate_hz: (subscribe(rate_hz),),
     stop=lambda: (unsubscribe(),),
     decoder=MovesenseDecoder,

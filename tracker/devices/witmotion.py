@@ -63,8 +63,11 @@ UNLOCK: Final = command(REG_KEY, UNLOCK_KEY)  # FF AA 69 88 B5: writes allowed f
 SAVE: Final = command(REG_SAVE, 0)  # FF AA 00 00 00
 
 
-def start(rate_hz: int) -> tuple[bytes, ...]:
-    """Unlock, set the output rate, save: as WitMotion's SDK writes a register."""
+def configure(rate_hz: int) -> tuple[bytes, ...]:
+    """Unlock, set the output rate, save: as WitMotion's SDK writes a register.
+
+    The sensor streams whenever notifications are on, so this comes first.
+    """
     return UNLOCK, command(REG_RATE, RATE_CODES[rate_hz]), SAVE
 
 
@@ -136,7 +139,8 @@ PROFILE = Profile(
     write_uuid=WRITE_UUID,
     rates_hz=tuple(RATE_CODES),
     name_prefixes=("WT901", "BWT901"),
-    start=start,
+    configure=configure,
+    start=lambda rate_hz: (),
     stop=lambda: (),
     decoder=WitmotionDecoder,
     command_gap_s=0.1,

@@ -1,0 +1,60 @@
+"""The Calibrate screen: the guided calibration step for a sensor taped into a roller."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, Static
+
+from tracker.ble import BleError
+from tracker.calibration import CalibrationError, calibrate
+from tracker.calibration_run import prompt, record
+from tracker.devices import PROFILES
+from tracker.store import Store
+
+if TYPE_CHECKING:
+    from dashboards.app import Source
+
+
+class CalibrationScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, store: Store, source: Source, distance_cm: float | None = None) -> None:
+        super().__init__(id="calibrate")
+        self.store, self.source, self.distance_cm = store, source, distance_cm
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Calibrating {self.source.address}", id="calibrate-title")
+        yield Label("", id="calibrate-prompt")
+        yield Label("", id="calibrate-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.run_worker(self._run(), exclusive=True, name="calibration")
+
+    def _say(self, phase: str) -> None:
+        self.query_one("#calibrate-prompt", Label).update(prompt(phase, self.distance_cm))
+
+    async def _run(self) -> None:
+        source = self.source
+        known = self.store.device(source.address)
+        kind = PROFILES[source.profile or (known[0] if known else "roller")]
+        result = self.query_one("#calibrate-result", Label)
+        try:
+            samples, info = await record(
+                source.address, kind, self._say, scanner_backend=source.scanner_backend,
+                client_backend=source.client_backend, clock=source.clock)
+            done = calibrate(samples[:, 0], samples[:, 1:4], samples[:, 4:7], self.distance_cm)
+        except (BleError, CalibrationError) as exc:
+            result.update(f"[b red]Not calibrated:[/] {exc}")
+            return
+        self.store.calibrate(source.address, info.name or kind.label, kind.name, done.mounting,
+                             datetime.now(UTC))
+        axis = " ".join(f"{v:+.2f}" for v in done.mounting.axis)
+        result.update(f"Calibrated: roller axis = sensor ({axis}). Mark the roller's left end "
+                      "and keep it on your left when you lie on it. [b]Esc[/] to go back.")
