@@ -44,4 +44,26 @@ def serve(transport: str, routine: str, scenario: str, seconds: float, seed: int
         sys.exit(1)
 
 
+@main.command("record-streams")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--seconds", type=click.FloatRange(1, 60), default=4.0, show_default=True)
+def record_streams(folder: str, seconds: float) -> None:
+    """Write one recorded byte stream per device profile, of the same simulated samples.
+
+    One notification a line: arrival time (s), then its bytes in hex. The tests decode them.
+    """
+    from pathlib import Path
+
+    from firmware_sim.firmware import FIRMWARE, byte_stream
+    from firmware_sim.imu import Conditions
+    from firmware_sim.session import simulate
+
+    clean = Conditions(sample_rate_hz=100.0, diameter_cm=15.0)  # every sample, evenly spaced
+    samples = simulate("upper_back", "clean", seconds, 11, clean).samples
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for profile in FIRMWARE:
+        lines = [f"{t:.6f} {data.hex()}\n" for t, data in byte_stream(profile, samples)]
+        (Path(folder) / f"{profile}.stream").write_text("".join(lines), encoding="utf-8")
+
+
 main()

@@ -130,7 +130,7 @@ class MovesenseFirmware(Firmware):
     advertised: tuple[str, ...] = ()
     layout: Layout = ((movesense.SERVICE_UUID, (
         (movesense.WRITE_UUID, ["write"]), (movesense.NOTIFY_UUID, ["notify"]))),)
-    reference: int = 0
+    reference: int = movesense.REFERENCE  # until a client subscribes with its own
 
     def read(self, uuid: str) -> bytes:
         raise KeyError(uuid)
@@ -157,3 +157,20 @@ class MovesenseFirmware(Firmware):
 
 FIRMWARE: dict[str, type[Firmware]] = {
     "roller": Firmware, "witmotion": WitmotionFirmware, "movesense": MovesenseFirmware}
+
+
+def byte_stream(profile: str, samples: Array, mtu: int = 247,
+                interval_s: float = 0.03) -> list[tuple[float, bytes]]:
+    """A recorded notification stream of ``samples`` (n, 7) in one profile's format.
+
+    Each notification is stamped with when it reaches the client: at the first connection
+    event (every ``interval_s``) after its last sample was taken.
+    """
+    firmware = FIRMWARE[profile]()
+    per = firmware.per_packet(mtu)
+    stream = []
+    for seq, start in enumerate(range(0, len(samples) - per + 1, per)):
+        chunk = samples[start : start + per]
+        arrival = float(np.ceil((chunk[-1, 0] - samples[0, 0]) / interval_s) * interval_s)
+        stream += [(arrival + samples[0, 0], packet) for packet in firmware.packet(seq, chunk)]
+    return stream
