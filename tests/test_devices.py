@@ -23,8 +23,8 @@ finite = st.floats(-1000, 1000, allow_nan=False, width=32)
 
 
 def test_witmotion_commands_are_the_documented_bytes() -> None:
-    assert witmotion.UNLOCK == bytes.fromhex("ffaa6988b5")
-    assert witmotion.SAVE == bytes.fromhex("ffaa000000")
+    assert bytes.fromhex("ffaa6988b5") == witmotion.UNLOCK
+    assert bytes.fromhex("ffaa000000") == witmotion.SAVE
     assert witmotion.configure(100) == (witmotion.UNLOCK, bytes.fromhex("ffaa030900"),
                                         witmotion.SAVE)
     assert witmotion.command(witmotion.REG_RATE, 0x0B) == bytes.fromhex("ffaa030b00")  # 200 Hz

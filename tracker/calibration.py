@@ -68,9 +68,6 @@ class Mounting:
         return cls(_rows(rotation), bias, None if diameter is None else float(diameter))  # type: ignore[arg-type]
 
 
-IDENTITY = Mounting(((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
-
-
 @dataclass(frozen=True)
 class Calibration:
     mounting: Mounting
