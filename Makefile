@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ble
 	$(BIN)/python -m bench.mqtt
 	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.devices
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

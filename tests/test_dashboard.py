@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dashboards.app import RollerApp, Source
+from dashboards.calibrate import CalibrationScreen
 from dashboards.live import AlertBanner
 from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
@@ -161,3 +162,38 @@ def test_devices_scan_pair_and_forget(tmp_path: Path) -> None:
             assert app.store.paired() is None
 
     asyncio.run(main())
+
+
+def test_an_uncalibrated_sensor_is_calibrated_on_its_screen_then_tracked(tmp_path: Path) -> None:
+    settings = load(env={"ROLLER_USER_TIMEZONE": "UTC"})
+    store = open_store(tmp_path / "r.db")
+    (tmp_path / "ack").write_text("yes")
+
+    def sensor(routine: str) -> Source:
+        AIR.clear()
+        roller = SimulatedRoller(routine=routine, scenario="stray", seconds=40, seed=3,
+                                 speed=20, profile="witmotion")
+        AIR[roller.address] = roller
+        return Source(roller.address, SimScanner, SimClient, roller.finished, "witmotion",
+                      roller.air_time)
+
+    app = RollerApp(settings, store, "upper_back", lambda: sensor("upper_back"),
+                    acknowledged=tmp_path / "ack", calibration=lambda: sensor("calibrate"))
+
+    async def main() -> None:
+        async with app.run_test(size=(110, 32)) as pilot:
+            await pilot.pause(0.5)
+            assert app.session is None  # refused: its axes are not known yet
+            await pilot.press("c")
+            screen = app.screen
+            assert isinstance(screen, CalibrationScreen)
+            result = screen.query_one("#calibrate-result")
+            await wait_for(lambda: "Calibrated" in str(result.render()), 30)
+            await pilot.press("escape")
+            app.action_new_session()
+            await wait_for(lambda: isinstance(app.screen, SummaryScreen), 30)
+
+    asyncio.run(main())
+    assert store.device(SimulatedRoller(profile="witmotion").address) is not None
+    assert app.result is not None and not app.result.warnings
+    assert app.result.analysis is not None and app.result.analysis.strokes > 10
