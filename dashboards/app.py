@@ -90,6 +90,7 @@ class RollerApp(App[None]):
         self.session: LiveSession | None = None
         self.bridge: Bridge | None = None
         self._current: Source | None = None
+        self._warned: str | None = None
 
     def on_mount(self) -> None:
         self.install_screen(LiveScreen(self.settings.body, self.routine, self.redraw_hz),
@@ -238,6 +239,9 @@ class RollerApp(App[None]):
         if lumbar != self.lumbar:
             self.lumbar = lumbar
             self.post_message(self.AlertChanged(lumbar))
+        if status.warning and status.warning != self._warned:
+            self._warned = status.warning  # once: the calibration no longer fits
+            self.notify(status.warning, title="Calibration", severity="warning", timeout=30)
         if self.bridge is not None:
             self.bridge.follow(status)
 

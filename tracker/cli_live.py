@@ -417,6 +417,9 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
         if not address:
             fail("no sensor paired: run roller pair, or give its address")
         known = store.device(address)
+        if profile is None and known is None and not sim:  # never seen: what is it?
+            seen = [r for r in _scan(5.0, False, []) if r.address.lower() == address.lower()]
+            profile = seen[0].profile.name if seen else None
         kind = PROFILES[profile or (known[0] if known else "roller")]
 
         async def main() -> tuple[Any, Any]:
