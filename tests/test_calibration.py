@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -198,3 +199,14 @@ def test_a_calibration_that_is_never_done_is_one_line(roller: Run, tmp_path: Pat
     assert stuck.returncode == 1 and "not finished within 10 s" in stuck.stderr
     assert "Traceback" not in stuck.stderr
 
+
+
+def test_a_damaged_calibration_is_one_line(roller: Run, tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    assert roller("--db", str(db), "calibrate", "--sim", "--profile", "witmotion", "--speed",
+                  "40").returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE devices SET mounting = '{\"rotation\": 3}'")
+    broken = roller("--db", str(db), "track", "--sim", "--profile", "witmotion")
+    assert broken.returncode == 1 and "calibration of C0:FF:EE:00:00:02 is damaged" in broken.stderr
+    assert "Traceback" not in broken.stderr

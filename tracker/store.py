@@ -376,8 +376,13 @@ class Store:
                                   [address]))
         if not rows:
             return None
-        mounting = rows[0]["mounting"]
-        return rows[0]["profile"], Mounting.from_json(json.loads(mounting)) if mounting else None
+        if not (mounting := rows[0]["mounting"]):
+            return rows[0]["profile"], None
+        try:
+            return rows[0]["profile"], Mounting.from_json(json.loads(mounting))
+        except (ValueError, KeyError, TypeError):
+            raise StoreError(f"{self.path}: the calibration of {address} is damaged: run "
+                             "roller calibrate again") from None
 
     def forget(self, address: str) -> None:
         """Unpair a roller; its sessions stay."""
