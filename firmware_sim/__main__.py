@@ -26,14 +26,16 @@ def main() -> None:
 @click.option("--seconds", type=click.FloatRange(5), default=600.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--speed", type=click.FloatRange(0.1, 100), default=1.0, show_default=True)
+@click.option("--profile", type=click.Choice(["roller", "witmotion", "movesense"]),
+              default="roller", show_default=True, help="Which device to present itself as.")
 def serve(transport: str, routine: str, scenario: str, seconds: float, seed: int,
-          speed: float) -> None:
+          speed: float, profile: str) -> None:
     """Advertise the simulated roller over the air (needs a controller: a dongle or vhci)."""
     from firmware_sim.bumble_server import serve as run
     from firmware_sim.peripheral import SimulatedRoller
 
     roller = SimulatedRoller(routine=routine, scenario=scenario, seconds=seconds, seed=seed,
-                             speed=speed)
+                             speed=speed, profile=profile)
     try:
         asyncio.run(run(transport, roller))
     except KeyboardInterrupt:

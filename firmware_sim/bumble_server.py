@@ -2,7 +2,8 @@
 
 ``python -m firmware_sim serve --transport usb:0`` (a dongle) or ``--transport vhci``
 (Linux's virtual HCI, /dev/vhci) advertises the same GATT peripheral the in-process bleak
-backend provides, so someone without a roller can pair a real bleak/BlueZ client with it.
+backend provides, as any device profile (``--profile``), so someone without a roller can
+pair a real bleak/BlueZ client with it.
 """
 
 from __future__ import annotations
@@ -19,35 +20,41 @@ from bumble.hci import Address
 from bumble.transport import open_transport
 
 from firmware_sim.peripheral import SimulatedRoller
-from tracker import protocol as p
 
 log = logging.getLogger(__name__)
 Props = Characteristic.Properties
 
 
-def _readable(roller: SimulatedRoller, uuid: str) -> CharacteristicValue[bytes]:
-    return CharacteristicValue(read=lambda _connection: roller.read(uuid))
+_PROPS = {"read": Props.READ, "write": Props.WRITE,
+          "write-without-response": Props.WRITE_WITHOUT_RESPONSE, "notify": Props.NOTIFY}
+
+
+def _characteristic(roller: SimulatedRoller, uuid: str, props: list[str],
+                    ) -> Characteristic[bytes]:
+    flags = Props(0)
+    for prop in props:
+        flags |= _PROPS[prop]
+    writable = {"write", "write-without-response"} & set(props)
+    value = CharacteristicValue(
+        read=(lambda _connection: roller.read(uuid)) if "read" in props else None,
+        write=(lambda _connection, data: roller.write(uuid, bytes(data))) if writable else None)
+    permissions = ((Characteristic.READABLE if "read" in props or "notify" in props else 0)
+                   | (Characteristic.WRITEABLE if writable else 0))
+    return Characteristic(uuid, flags, permissions, value)
 
 
 def attach(device: Device, roller: SimulatedRoller) -> None:
-    """Serve ``roller``'s GATT table on ``device`` and forward its notifications."""
-    imu = Characteristic(p.IMU_DATA_UUID, Props.NOTIFY, Characteristic.READABLE, b"")
-    control = Characteristic(
-        p.CONTROL_UUID, Props.WRITE, Characteristic.WRITEABLE,
-        CharacteristicValue(write=lambda _connection, value: roller.write(p.CONTROL_UUID,
-                                                                          bytes(value))))
-    battery = Characteristic(p.BATTERY_LEVEL_UUID, Props.READ | Props.NOTIFY,
-                             Characteristic.READABLE, _readable(roller, p.BATTERY_LEVEL_UUID))
-    device.add_services([
-        Service(p.SERVICE_UUID, [imu, control, Characteristic(
-            p.CONFIG_UUID, Props.READ, Characteristic.READABLE,
-            _readable(roller, p.CONFIG_UUID))]),
-        Service(p.BATTERY_SERVICE_UUID, [battery]),
-        Service(p.DEVICE_INFO_UUID, [
-            Characteristic(uuid, Props.READ, Characteristic.READABLE, _readable(roller, uuid))
-            for uuid in (p.MANUFACTURER_UUID, p.MODEL_UUID, p.FIRMWARE_UUID)
-        ]),
-    ])
+    """Serve ``roller``'s GATT table (its profile's) on ``device``; forward notifications."""
+    notifying: dict[str, Characteristic[bytes]] = {}
+    services = []
+    for service_uuid, characteristics in roller.firmware.layout:
+        members = []
+        for uuid, props in characteristics:
+            members.append(_characteristic(roller, uuid, props))
+            if "notify" in props:
+                notifying[uuid] = members[-1]
+        services.append(Service(service_uuid, members))
+    device.add_services(services)
     pending: set[asyncio.Task[None]] = set()
 
     def forwarder(characteristic: Characteristic[bytes]) -> Callable[[bytes], None]:
@@ -64,8 +71,8 @@ def attach(device: Device, roller: SimulatedRoller) -> None:
             asyncio.get_running_loop().create_task(connection.disconnect())
 
         roller.connected(drop, connection.att_mtu)
-        roller.subscribe(p.IMU_DATA_UUID, forwarder(imu))
-        roller.subscribe(p.BATTERY_LEVEL_UUID, forwarder(battery))
+        for uuid, characteristic in notifying.items():
+            roller.subscribe(uuid, forwarder(characteristic))
         connection.on(connection.EVENT_DISCONNECTION, lambda *_: roller.disconnected())
         connection.on("connection_att_mtu_update",
                       lambda *_: setattr(roller, "mtu", connection.att_mtu))
@@ -74,11 +81,12 @@ def attach(device: Device, roller: SimulatedRoller) -> None:
 
 
 def advertising_data(roller: SimulatedRoller) -> bytes:
-    return bytes(AdvertisingData([
-        (AdvertisingData.COMPLETE_LOCAL_NAME, roller.name.encode()),
-        (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-         UUID(p.SERVICE_UUID).to_bytes()),
-    ]))
+    """Its name, and its service if the device it plays advertises one."""
+    fields = [(AdvertisingData.COMPLETE_LOCAL_NAME, roller.name.encode())]
+    if roller.firmware.advertised:
+        fields.append((AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                       b"".join(UUID(u).to_bytes() for u in roller.firmware.advertised)))
+    return bytes(AdvertisingData(fields))
 
 
 async def serve(transport: str, roller: SimulatedRoller,

@@ -9,12 +9,14 @@ import pytest
 
 pytest.importorskip("bumble")
 
+from bumble.core import UUID
 from bumble.device import Peer
 from bumble.testing.test_utils import TwoDevices
 
 from firmware_sim.bumble_server import attach
 from firmware_sim.peripheral import SimulatedRoller
 from tracker import protocol as p
+from tracker.devices import PROFILES
 
 
 def test_gatt_server_streams_to_a_central_on_a_virtual_link() -> None:
@@ -40,6 +42,37 @@ def test_gatt_server_streams_to_a_central_on_a_virtual_link() -> None:
         await control.write_value(p.encode_command(p.Command.START), with_response=True)
         await asyncio.wait_for(roller.finished.wait(), 10)
         assert sum(samples) > 1500 and decoder.stats.malformed == 0
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("profile", ["witmotion", "movesense"])
+def test_every_profile_streams_over_a_virtual_link(profile: str) -> None:
+    async def main() -> None:
+        roller = SimulatedRoller(seconds=12, seed=3, speed=20, profile=profile)
+        kind = PROFILES[profile]
+        devices = TwoDevices()
+        attach(devices[1], roller)
+        await devices[0].power_on()
+        await devices[1].power_on()
+        await devices.setup_connection()
+        peer = Peer(devices.connections[0])
+        await peer.request_mtu(185)  # a Movesense batch needs more than the default 23
+        await peer.discover_services()
+        await peer.discover_characteristics()
+        rate = kind.nearest_rate(100)
+        decoder = kind.decoder(rate)
+        samples: list[int] = []
+        (write,) = peer.get_characteristics_by_uuid(UUID(kind.write_uuid))
+        for command in kind.configure(rate):
+            await write.write_value(command, with_response=True)
+        (data,) = peer.get_characteristics_by_uuid(UUID(kind.notify_uuid))
+        await data.subscribe(lambda value: samples.append(
+            len((decoder.feed(bytes(value), 0.0) or ([],))[0])))
+        for command in kind.start(rate):
+            await write.write_value(command, with_response=True)
+        await asyncio.wait_for(roller.finished.wait(), 10)
+        assert sum(samples) > 800 and decoder.stats.malformed == 0
 
     asyncio.run(main())
 
