@@ -63,9 +63,9 @@ class Mounting:
         if rotation.shape != (3, 3) or not np.allclose(rotation @ rotation.T, np.eye(3),
                                                        atol=1e-4):
             raise ValueError("a mounting's rotation must be a 3x3 rotation matrix")
-        bias = tuple(float(v) for v in data.get("gyro_bias_dps", (0.0, 0.0, 0.0)))
+        bias = _vector(np.array(data.get("gyro_bias_dps", (0.0, 0.0, 0.0)), dtype=float))
         diameter = data.get("diameter_cm")
-        return cls(_rows(rotation), bias, None if diameter is None else float(diameter))  # type: ignore[arg-type]
+        return cls(_rows(rotation), bias, None if diameter is None else float(diameter))
 
 
 @dataclass(frozen=True)
@@ -119,13 +119,18 @@ def calibrate(t_s: Array, accel_g: Array, gyro_dps: Array, distance_cm: float | 
             raise CalibrationError(f"rolling {distance_cm:g} cm turned the roller {turn_deg:.0f}"
                                    f" deg, a {diameter:.1f} cm roller: roll exactly the stated "
                                    "distance along the tape, then back")
-    mounting = Mounting(_rows(np.array([axis, y, z])), tuple(float(b) for b in bias),  # type: ignore[arg-type]
-                        diameter)
+    mounting = Mounting(_rows(np.array([axis, y, z])), _vector(bias), diameter)
     return Calibration(mounting, spread, tilt, turn_deg)
 
 
+def _vector(v: Array) -> tuple[float, float, float]:
+    if v.shape != (3,):
+        raise ValueError("a vector of three numbers is needed")
+    return float(v[0]), float(v[1]), float(v[2])
+
+
 def _rows(matrix: Array) -> tuple[tuple[float, float, float], ...]:
-    return tuple((float(r[0]), float(r[1]), float(r[2])) for r in matrix)
+    return tuple(_vector(row) for row in matrix)
 
 
 @dataclass
