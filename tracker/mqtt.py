@@ -175,6 +175,10 @@ class Bridge:
         finally:
             for task in [*tasks, stopper]:
                 task.cancel()
+            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        # Then the final state: a state update still in flight was cancelled above, so
+        # none can land after this one and undo "the session is over".
+        await self._publish_state(client)
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         """Bridge online, info, discovery, availability and state: on every connect."""
