@@ -75,7 +75,8 @@ class LiveScreen(Screen[None]):
             f"link: {status.link}" + (f" #{status.attempt}" if status.link == "reconnecting"
                                       else "")
             + f"   loss {status.loss_pct:.1f} %   battery "
-            + (f"{status.battery_pct} %" if status.battery_pct is not None else "-"))
+            + (f"{status.battery_pct} %" if status.battery_pct is not None else "-")
+            + (f"\nwarning: {status.warning}" if status.warning else ""))
         self.query_one("#mqtt", Label).update(f"mqtt: {mqtt}")
         s = status.state
         if s is None:

@@ -14,6 +14,7 @@ from dashboards.live import AlertBanner
 from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
+from tracker.calibration import Mounting
 from tracker.config import load
 from tracker.store import SessionStart, open_store
 
@@ -197,3 +198,28 @@ def test_an_uncalibrated_sensor_is_calibrated_on_its_screen_then_tracked(tmp_pat
     assert store.device(SimulatedRoller(profile="witmotion").address) is not None
     assert app.result is not None and not app.result.warnings
     assert app.result.analysis is not None and app.result.analysis.strokes > 10
+
+
+def test_a_sensor_that_moved_in_its_roller_is_flagged(tmp_path: Path) -> None:
+    settings = load(env={"ROLLER_USER_TIMEZONE": "UTC"})
+    store = open_store(tmp_path / "r.db")
+    (tmp_path / "ack").write_text("yes")
+    moved = Mounting.from_json({"rotation": [[0, 1, 0], [0, 0, 1], [1, 0, 0]]})
+
+    def sensor() -> Source:
+        AIR.clear()
+        roller = SimulatedRoller(scenario="stray", seconds=30, seed=3, speed=15,
+                                 profile="witmotion")
+        AIR[roller.address] = roller
+        store.calibrate(roller.address, roller.name, "witmotion", moved, datetime.now(UTC))
+        return Source(roller.address, SimScanner, SimClient, roller.finished, None,
+                      roller.air_time)
+
+    app = RollerApp(settings, store, "upper_back", sensor, acknowledged=tmp_path / "ack")
+
+    async def main() -> None:
+        async with app.run_test(size=(110, 32)):
+            link = app.get_screen("live").query_one("#link")
+            await wait_for(lambda: "calibrated axis" in str(link.render()), 30)
+
+    asyncio.run(main())

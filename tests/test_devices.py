@@ -186,3 +186,12 @@ def test_the_arrival_clock_removes_radio_jitter_and_learns_the_rate() -> None:
     assert np.std(steps) < 1e-4 < np.std(np.diff(arrivals))  # evenly spaced, unlike arrivals
     assert sum(lost) == 120
     assert clock.rate_hz == pytest.approx(true_hz, rel=2e-4)
+
+
+@given(st.lists(st.floats(0.0, 0.5), min_size=1, max_size=300), st.sampled_from([10, 50, 100]))
+def test_arrival_clock_times_always_move_forward(steps: list[float], rate_hz: int) -> None:
+    clock = ArrivalClock(rate_hz)
+    stamped = [clock.stamp(a) for a in np.cumsum(steps)]
+    times = [t for t, _ in stamped]
+    assert np.all(np.diff(times) > 0)
+    assert all(lost >= 0 for _, lost in stamped)
