@@ -18,7 +18,7 @@ from firmware_sim.calibration import simulate_calibration
 from firmware_sim.imu import axis_orientations
 from firmware_sim.peripheral import TAPED_AXES, SimulatedRoller
 from tracker.calibration import AxisCheck, CalibrationError, Mounting, calibrate
-from tracker.calibration_run import record
+from tracker.calibration_run import Steps, record
 from tracker.config import load
 from tracker.devices import PROFILES
 from tracker.live import LiveSession, Result, Status
@@ -210,3 +210,14 @@ def test_a_damaged_calibration_is_one_line(roller: Run, tmp_path: Path) -> None:
     broken = roller("--db", str(db), "track", "--sim", "--profile", "witmotion")
     assert broken.returncode == 1 and "calibration of C0:FF:EE:00:00:02 is damaged" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_the_steps_follow_still_roll_and_back_and_not_a_pause_out_there() -> None:
+    samples, _ = simulate_calibration(TURNS[3], 60.0, seed=9)
+    steps, phases = Steps(), []
+    for i in range(0, len(samples), 5):  # notifications of 5 samples
+        if steps.feed(samples[i:i + 5, 0], samples[i:i + 5, 4:7]):
+            phases.append((steps.phase, samples[i, 0] - samples[0, 0]))
+    assert [p for p, _ in phases] == ["roll", "settle", "done"]
+    # the roller holds 1 s at the far end (5.5-6.5 s) and is back still at 9 s
+    assert phases[-1][1] > 9.0

@@ -45,6 +45,7 @@ class Steps:
     settle_s: float = 1.0
     phase: str = "still"
     _quiet_since: float | None = None
+    _checked: bool = False
     _rates: list[Array] = field(default_factory=list)
     _times: list[Array] = field(default_factory=list)
 
@@ -59,12 +60,15 @@ class Steps:
                 if rate > ROLLING_DPS and self.phase == "roll":
                     self.phase = "settle"
                 continue
-            self._quiet_since = t if self._quiet_since is None else self._quiet_since
+            if self._quiet_since is None:
+                self._quiet_since, self._checked = t, False
             quiet = t - self._quiet_since
             if self.phase == "still" and quiet >= self.still_s:
                 self.phase = "roll"
-            elif self.phase == "settle" and quiet >= self.settle_s and self._came_back():
-                self.phase = "done"
+            elif self.phase == "settle" and quiet >= self.settle_s and not self._checked:
+                self._checked = True  # once a pause: still out there, or back?
+                if self._came_back():
+                    self.phase = "done"
         return self.phase != before
 
     def _came_back(self) -> bool:
