@@ -1,4 +1,4 @@
-"""The Devices screen: scan for rollers, pair one, forget one, or use the simulator."""
+"""The Devices screen: scan, pair, forget, calibrate, or use the simulator."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class DevicesScreen(Screen[None]):
         with Horizontal(id="device-actions"):
             yield Button("Scan", id="scan", variant="primary")
             yield Button("Pair", id="pair")
+            yield Button("Calibrate", id="calibrate")
             yield Button("Forget", id="forget", variant="error")
             yield Button("Use the simulator", id="simulator")
         yield Footer()
@@ -40,16 +41,20 @@ class DevicesScreen(Screen[None]):
     def show(self) -> None:
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        table.add_columns("", "name", "address", "kind", "signal", "battery")
+        table.add_columns("", "name", "address", "kind", "calibrated", "signal", "battery")
         paired = self.store.paired()
         rows = {r.address: r for r in self.found}
+        calibrated = {}
         for known in self.store.devices():
             rows.setdefault(known["address"], Seen(known["address"], known["name"] or "", 0,
                                                    PROFILES[known["profile"]]))
+            calibrated[known["address"]] = (known["calibrated_at"] or "")[:10]
         for address, seen in rows.items():
             battery = self.battery(address)
+            needed = "-" if seen.profile.axes_known else "needed"
             table.add_row("paired" if address == paired else "", seen.name, address,
-                          seen.profile.label, f"{seen.rssi} dBm" if seen.rssi else "-",
+                          seen.profile.label, calibrated.get(address) or needed,
+                          f"{seen.rssi} dBm" if seen.rssi else "-",
                           f"{battery} %" if battery is not None else "-", key=address)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -62,6 +67,9 @@ class DevicesScreen(Screen[None]):
                 status.update(str(exc))
                 return
             status.update(f"{len(self.found)} roller(s) in range")
+        elif event.button.id == "calibrate":
+            self.app.action_calibrate()  # type: ignore[attr-defined]
+            return
         elif event.button.id == "simulator":
             self.app.use_simulator()  # type: ignore[attr-defined]
             status.update("the next session uses the simulated roller")
