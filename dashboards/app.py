@@ -36,6 +36,7 @@ from tracker.store import Store
 
 if TYPE_CHECKING:
     from tracker.mqtt import Bridge
+    from tracker.simulation import SimRoller
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ class Source:
     finished: asyncio.Event | None = None  # set when the simulated session has run out
     profile: str | None = None  # the device's kind, when not the stored one
     clock: Callable[[], float] = time.monotonic  # when notifications arrive
+
+    @classmethod
+    def simulated(cls, roller: SimRoller, profile: str | None = None) -> Source:
+        """A simulated sensor put in the air by :func:`tracker.simulation.sim_roller`."""
+        return cls(roller.address, roller.scanner_backend, roller.client_backend,
+                   roller.finished, profile, roller.clock)
 
 
 def acknowledgement_path() -> Path:
@@ -154,10 +161,8 @@ class RollerApp(App[None]):
         from tracker.simulation import sim_roller
 
         def simulated() -> Source:
-            roller = sim_roller(self.routine, "stray", 300.0, 0, 1.0,
-                                self.settings.body.height_cm)
-            return Source(roller.address, roller.scanner_backend, roller.client_backend,
-                          roller.finished, clock=roller.clock)
+            return Source.simulated(sim_roller(self.routine, "stray", 300.0, 0, 1.0,
+                                               self.settings.body.height_cm))
 
         self.source = simulated
 

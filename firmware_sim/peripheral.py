@@ -112,14 +112,6 @@ class SimulatedRoller:
         if self.firmware.streaming and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._stream())
 
-    @property
-    def battery_pct(self) -> int:
-        return self.firmware.battery_pct
-
-    @property
-    def streaming(self) -> bool:
-        return self.firmware.streaming
-
     # -- the link --------------------------------------------------------------------------
 
     def reachable(self) -> bool:

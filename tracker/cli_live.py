@@ -362,28 +362,22 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
         if not target:
             fail("no roller paired: run roller pair (or roller dashboard --sim)")
 
-        def source() -> Source:
+        def sensor(sim_routine: str, **faults: Any) -> Source:
             assert target is not None
             if not sim:
                 return Source(target, profile=profile)
             from tracker.simulation import sim_roller
 
-            roller = sim_roller(routine, scenario, seconds, seed, speed,
-                                settings.body.height_cm, sim_loss, sim_corrupt_every, sim_drop,
-                                profile or "roller")
-            return Source(roller.address, roller.scanner_backend, roller.client_backend,
-                          roller.finished, profile, roller.clock)
+            return Source.simulated(sim_roller(
+                sim_routine, scenario, seconds, seed, speed, settings.body.height_cm,
+                profile=profile or "roller", **faults), profile)
+
+        def source() -> Source:
+            return sensor(routine, loss=sim_loss, corrupt_every=sim_corrupt_every,
+                          drops=sim_drop)
 
         def calibration() -> Source:
-            assert target is not None
-            if not sim:
-                return Source(target, profile=profile)
-            from tracker.simulation import sim_roller
-
-            roller = sim_roller("calibrate", "clean", 20.0, seed, speed,
-                                settings.body.height_cm, profile=profile or "roller")
-            return Source(roller.address, roller.scanner_backend, roller.client_backend,
-                          roller.finished, profile, roller.clock)
+            return sensor("calibrate")
 
         RollerApp(settings, store, routine, source, override, redraw_hz=settings.redraw_hz,
                   calibration=calibration).run()
