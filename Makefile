@@ -29,6 +29,7 @@ system-packages:
 test: $(STAMP) system-packages
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -42,6 +43,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

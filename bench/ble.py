@@ -17,12 +17,12 @@ import numpy as np
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from firmware_sim.session import simulate
-from tracker import protocol as p
 from tracker.body import Body
 from tracker.config import load
+from tracker.devices import roller as p
 from tracker.estimate import SessionEstimator
-from tracker.live import LiveSession
-from tracker.store import open_store
+from tracker.live.session import LiveSession
+from tracker.store.database import open_store
 
 
 def per_notification_cost() -> np.ndarray:

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.alert_clock import alerts_raised
-from dashboards.app import RollerApp, Source
+from dashboards.app import RollerApp
 from dashboards.live import AlertBanner
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tracker.config import load
-from tracker.store import open_store
+from tracker.live.source import Source
+from tracker.store.database import open_store
 
 SECONDS = 60.0
 

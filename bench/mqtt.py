@@ -20,9 +20,9 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tests.broker import create
 from tracker.config import load
-from tracker.live import LiveSession
-from tracker.mqtt import Bridge
-from tracker.store import open_store
+from tracker.live.session import LiveSession
+from tracker.mqtt.bridge import Bridge
+from tracker.store.database import open_store
 
 
 async def alert_arrivals(port: int, folder: Path) -> list[float]:
@@ -69,13 +69,13 @@ async def drain_backlog(port: int, folder: Path, count: int) -> tuple[float, int
     store = open_store(folder / "backlog.db")
     with store.db.atomic():
         for i in range(count):
-            store._enqueue(store.db, "lumbar_contact_alert", None,
+            store.outbox.enqueue(store.db, "lumbar_contact_alert", None,
                            datetime.now(UTC).isoformat(), "C0:FF:EE:00:00:01", s_cm=float(i))
     bridge = Bridge(mqtt, store, settings.rules, settings.zone, None)
     stop = asyncio.Event()
     task = asyncio.create_task(bridge.run(stop))
     begin = time.perf_counter()
-    while store.outbox_pending():
+    while store.outbox.count():
         await asyncio.sleep(0.05)
     spent = time.perf_counter() - begin
     stop.set()

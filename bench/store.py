@@ -17,8 +17,9 @@ import numpy as np
 from firmware_sim.session import simulate
 from tracker.body import Body
 from tracker.estimate import SessionEstimator
-from tracker.recorder import Recorder
-from tracker.store import SessionStart, Store, open_store
+from tracker.live.recorder import Recorder
+from tracker.store.database import Store, open_store
+from tracker.store.rows import SessionStart
 
 
 def start_of(sim_header: object, t0: float, at: datetime) -> SessionStart:

@@ -7,9 +7,7 @@ at ``redraw_hz`` and redraws, so there is never one message per IMU sample.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,34 +25,17 @@ from dashboards.history import HistoryScreen
 from dashboards.live import LiveScreen
 from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
 from dashboards.schedule import ScheduleScreen
-from tracker.admission import check_start
 from tracker.config import Settings
-from tracker.live import LiveSession, NotCalibrated, Result, Status, resolve_device
-from tracker.mqtt_settings import bridged
+from tracker.live.admission import check_start
+from tracker.live.bridged import bridged
+from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
+from tracker.live.source import Source
 from tracker.schedule import Verdict, week_status
-from tracker.store import Store
+from tracker.status import Status
+from tracker.store.database import Store
 
 if TYPE_CHECKING:
-    from tracker.mqtt import Bridge
-    from tracker.simulation import SimRoller
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where the samples come from: a roller's address and, for the simulator, its backends."""
-
-    address: str
-    scanner_backend: Any = None
-    client_backend: Any = None
-    finished: asyncio.Event | None = None  # set when the simulated session has run out
-    profile: str | None = None  # the device's kind, when not the stored one
-    clock: Callable[[], float] = time.monotonic  # when notifications arrive
-
-    @classmethod
-    def simulated(cls, roller: SimRoller, profile: str | None = None) -> Source:
-        """A simulated sensor put in the air by :func:`tracker.simulation.sim_roller`."""
-        return cls(roller.address, roller.scanner_backend, roller.client_backend,
-                   roller.finished, profile, roller.clock)
+    from tracker.mqtt.bridge import Bridge
 
 
 def acknowledgement_path() -> Path:
@@ -161,8 +142,7 @@ class RollerApp(App[None]):
         from tracker.simulation import sim_roller
 
         def simulated() -> Source:
-            return Source.simulated(sim_roller(self.routine, "stray", 300.0, 0, 1.0,
-                                               self.settings.body.height_cm))
+            return sim_roller(self.routine, "stray", 300.0, 0, 1.0, self.settings.body.height_cm)
 
         self.source = simulated
 
@@ -190,7 +170,7 @@ class RollerApp(App[None]):
                 self.override = True
                 self.start(verdict)
             else:
-                self.store.record_refusal(self.routine, verdict.value, next_day.isoformat(),
+                self.store.outbox.record_refusal(self.routine, verdict.value, next_day.isoformat(),
                                           self.clock())
                 self.switch_screen("schedule")
 

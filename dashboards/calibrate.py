@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
-from tracker.ble import BleError
 from tracker.calibration import CalibrationError, calibrate
-from tracker.calibration_run import prompt, record
 from tracker.devices import PROFILES
-from tracker.store import Store
-
-if TYPE_CHECKING:
-    from dashboards.app import Source
+from tracker.devices.ble import BleError
+from tracker.live.calibration_step import prompt, record
+from tracker.live.source import Source
+from tracker.store.database import Store
 
 
 class CalibrationScreen(Screen[None]):

@@ -11,9 +11,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
-from tracker.ble import BleError, Seen, scan
 from tracker.devices import PROFILES
-from tracker.store import Store
+from tracker.devices.ble import BleError, Seen, scan
+from tracker.store.database import Store
 
 
 class DevicesScreen(Screen[None]):

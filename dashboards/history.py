@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tracker.body import Body
 from tracker.estimate import analyze
 from tracker.report import clock, position_chart
-from tracker.store import Store
+from tracker.store.database import Store
 
 
 class HistoryScreen(Screen[None]):

@@ -12,8 +12,8 @@ from textual.widgets import Footer, Header, Label, Sparkline, Static
 
 from dashboards.body_map import BodyMap
 from tracker.body import Body
-from tracker.live import Status
 from tracker.report import clock
+from tracker.status import Status
 
 
 class AlertBanner(Static):

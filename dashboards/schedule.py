@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from tracker.schedule import Rules, week_status
-from tracker.store import Store
+from tracker.store.database import Store
 
 
 class ScheduleScreen(Screen[None]):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tracker import protocol as p
 from tracker.devices import movesense, witmotion
+from tracker.devices import roller as p
 from tracker.devices.base import G_M_S2
 
 Array = npt.NDArray[np.float64]

@@ -24,7 +24,7 @@ from firmware_sim.calibration import simulate_calibration
 from firmware_sim.firmware import FIRMWARE, Firmware
 from firmware_sim.imu import Conditions, axis_orientations
 from firmware_sim.session import SimulatedSession, simulate
-from tracker import protocol as p
+from tracker.devices import roller as p
 
 log = logging.getLogger(__name__)
 Array = npt.NDArray[np.float64]

@@ -13,10 +13,10 @@ import pytest
 
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import Faults, SimulatedRoller
-from tracker.ble import BleError, scan
 from tracker.config import load
-from tracker.live import LiveSession, Result
-from tracker.store import open_store
+from tracker.devices.ble import BleError, scan
+from tracker.live.session import LiveSession, Result
+from tracker.store.database import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

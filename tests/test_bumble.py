@@ -15,8 +15,8 @@ from bumble.testing.test_utils import TwoDevices
 
 from firmware_sim.bumble_server import attach
 from firmware_sim.peripheral import SimulatedRoller
-from tracker import protocol as p
 from tracker.devices import PROFILES
+from tracker.devices import roller as p
 
 
 def test_gatt_server_streams_to_a_central_on_a_virtual_link() -> None:
@@ -81,7 +81,7 @@ def test_every_profile_streams_over_a_virtual_link(profile: str) -> None:
                     reason="no /dev/vhci: Linux's virtual HCI (modprobe hci_vhci) is needed to "
                            "advertise the simulated roller to BlueZ")
 def test_bleak_pairs_with_the_roller_over_vhci() -> None:  # pragma: no cover - needs vhci
-    from tracker.ble import scan
+    from tracker.devices.ble import scan
 
     async def main() -> None:
         from firmware_sim.bumble_server import serve

@@ -18,11 +18,12 @@ from firmware_sim.calibration import simulate_calibration
 from firmware_sim.imu import axis_orientations
 from firmware_sim.peripheral import TAPED_AXES, SimulatedRoller
 from tracker.calibration import AxisCheck, CalibrationError, Mounting, calibrate
-from tracker.calibration_run import Steps, record
 from tracker.config import load
 from tracker.devices import PROFILES
-from tracker.live import LiveSession, Result, Status
-from tracker.store import open_store
+from tracker.live.calibration_step import Steps, record
+from tracker.live.session import LiveSession, Result
+from tracker.status import Status
+from tracker.store.database import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 TURNS = axis_orientations()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboards.app import RollerApp, Source
+from dashboards.app import RollerApp
 from dashboards.calibrate import CalibrationScreen
 from dashboards.live import AlertBanner
 from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
@@ -16,7 +16,9 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tracker.calibration import Mounting
 from tracker.config import load
-from tracker.store import SessionStart, open_store
+from tracker.live.source import Source
+from tracker.store.database import open_store
+from tracker.store.rows import SessionStart
 
 
 def make_app(tmp_path: Path, routine: str, seconds: float = 60, speed: float = 12,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tracker.mqtt_messages import Topics, discovery_configs
+from tracker.mqtt.messages import Topics, discovery_configs
 
 EXAMPLES = Path(__file__).parent.parent / "dashboards" / "homeassistant"
 

@@ -163,12 +163,12 @@ def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path
     proc.wait(timeout=60)
     time.sleep(1.0)
     got = events(sub.stop())
-    from tracker.store import open_store
+    from tracker.store.database import open_store
 
     store = open_store(tmp_path / "r.db")
     queued = [json.loads(r["payload"])["event_id"] for r in
               store.db.query("SELECT payload FROM outbox ORDER BY id")]
-    assert store.outbox_pending() == 0
+    assert store.outbox.count() == 0
     unique = list(dict.fromkeys(e["event_id"] for e in got))
     assert unique == queued  # all of them, in order; repeats only of the same event_id
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from tracker.protocol import (
+from tracker.devices.roller import (
     CLOCK_MOD_US,
     DEFAULT_MTU,
     Command,

@@ -11,14 +11,16 @@ from typing import Any
 
 import pytest
 
-from dashboards.app import RollerApp, Source
+from dashboards.app import RollerApp
 from firmware_sim.session import simulate
 from tracker.body import Body
 from tracker.config import load
 from tracker.estimate import SessionEstimator
-from tracker.live import Status
-from tracker.recorder import Recorder
-from tracker.store import SessionStart, open_store
+from tracker.live.recorder import Recorder
+from tracker.live.source import Source
+from tracker.status import Status
+from tracker.store.database import open_store
+from tracker.store.rows import SessionStart
 
 NOW = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # a Thursday evening
 SIZE = (80, 24)

@@ -18,9 +18,12 @@ import sqlite_utils
 from firmware_sim.session import SimulatedSession
 from tracker.body import Body
 from tracker.estimate import SessionEstimator, analyze
-from tracker.recorder import Recorder
+from tracker.live.recorder import Recorder
 from tracker.recording import Recording
-from tracker.store import MIGRATIONS, SCHEMA_VERSION, SessionStart, StoreError, open_store
+from tracker.store.database import open_store
+from tracker.store.errors import StoreError
+from tracker.store.rows import SessionStart
+from tracker.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 START = datetime(2026, 11, 16, 18, 0, tzinfo=UTC)
 
@@ -141,8 +144,9 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
         from firmware_sim.session import simulate
         from tracker.body import Body
         from tracker.estimate import SessionEstimator
-        from tracker.recorder import Recorder
-        from tracker.store import SessionStart, open_store
+        from tracker.live.recorder import Recorder
+        from tracker.store.rows import SessionStart
+        from tracker.store.database import open_store
         sim = simulate("glutes", "clean", 120.0, 5, sample_rate_hz=100.0)
         h, x = sim.header, sim.samples
         start = SessionStart(h.routine, datetime.now(UTC), "UTC", "sim", h.sample_rate_hz,
@@ -174,7 +178,7 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
 def test_lifecycle_still_and_disconnect(tmp_path: Path, stray_session: SimulatedSession) -> None:
     from datetime import timedelta
 
-    from tracker.recorder import Lifecycle
+    from tracker.lifecycle import Lifecycle
 
     h = stray_session.header
     estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
@@ -183,14 +187,14 @@ def test_lifecycle_still_and_disconnect(tmp_path: Path, stray_session: Simulated
                         Lifecycle(end_after_still_s=60.0, end_after_disconnect_s=120.0))
     x = stray_session.samples[:2000]
     state = recorder.feed(x[:, 0], x[:, 1:4], x[:, 4:7])
-    assert recorder.due_to_end(START, state.t_s) is None
-    assert recorder.due_to_end(START, state.t_s + 61.0) == "still"
-    recorder.link_lost(START)
-    assert recorder.due_to_end(START + timedelta(seconds=119), state.t_s) is None
-    recorder.link_restored(START + timedelta(seconds=30))
-    assert recorder.due_to_end(START + timedelta(seconds=200), state.t_s) is None
-    recorder.link_lost(START + timedelta(seconds=300))
-    assert recorder.due_to_end(START + timedelta(seconds=420), state.t_s) == "disconnected"
+    assert recorder.ending.due(START, state.t_s) is None
+    assert recorder.ending.due(START, state.t_s + 61.0) == "still"
+    recorder.ending.link_lost(START)
+    assert recorder.ending.due(START + timedelta(seconds=119), state.t_s) is None
+    recorder.ending.link_restored(START + timedelta(seconds=30))
+    assert recorder.ending.due(START + timedelta(seconds=200), state.t_s) is None
+    recorder.ending.link_lost(START + timedelta(seconds=300))
+    assert recorder.ending.due(START + timedelta(seconds=420), state.t_s) == "disconnected"
     recorder.finish("disconnected")
     row = recorder.store.db.table("sessions").get(recorder.session_id)
     gaps = json.loads(row["link_gaps"])

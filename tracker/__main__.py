@@ -1,5 +1,5 @@
 """``python -m tracker`` is the ``roller`` command."""
 
-from tracker.cli import main
+from tracker.cli.main import main
 
 main()

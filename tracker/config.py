@@ -19,8 +19,8 @@ import platformdirs
 
 from tracker.body import Body
 from tracker.estimate.session import EstimatorConfig
-from tracker.mqtt_settings import MqttSettings
-from tracker.recorder import Lifecycle
+from tracker.lifecycle import Lifecycle
+from tracker.mqtt.settings import MqttSettings
 from tracker.schedule import Rules
 
 ENV_PREFIX = "ROLLER_"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -39,10 +38,6 @@ def summary_table(analysis: Analysis, title: str) -> Table:
     else:
         table.add_row("lumbar", "[green]no contact[/green]")
     return table
-
-
-def print_summary(analysis: Analysis, title: str, console: Console | None = None) -> None:
-    (console or Console()).print(summary_table(analysis, title))
 
 
 def position_chart(analysis: Analysis, body: Body, width: int = 56, height: int = 12) -> Text:

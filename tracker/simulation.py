@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tracker.live.source import Source
 from tracker.recording import Recording, write
 
 if TYPE_CHECKING:
@@ -54,22 +52,11 @@ SIM_ADDRESSES = {"roller": SIM_ADDRESS, "witmotion": "C0:FF:EE:00:00:02",
                  "movesense": "C0:FF:EE:00:00:03"}
 
 
-@dataclass(frozen=True)
-class SimRoller:
-    """A simulated roller in the air, the bleak backends that reach it, and its air clock."""
-
-    address: str
-    finished: asyncio.Event
-    scanner_backend: Any
-    client_backend: Any
-    clock: Callable[[], float]  # when (session time) the current notification arrived
-
-
 def sim_roller(
     routine: str, scenario: str, seconds: float, seed: int, speed: float, height_cm: float,
     loss: float = 0.0, corrupt_every: int = 0, drops: tuple[tuple[float, float], ...] = (),
     profile: str = "roller", distance_cm: float = 60.0,
-) -> SimRoller:
+) -> Source:
     """Put a simulated sensor in the air (``--sim``); call inside the running event loop.
 
     ``profile`` chooses which device it presents itself as; ``routine="calibrate"`` makes
@@ -83,4 +70,5 @@ def sim_roller(
                              height_cm=height_cm, faults=Faults(loss, corrupt_every, drops),
                              profile=profile, distance_cm=distance_cm)
     AIR[roller.address] = roller
-    return SimRoller(roller.address, roller.finished, SimScanner, SimClient, roller.air_time)
+    return Source(roller.address, SimScanner, SimClient, roller.finished, profile,
+                  roller.air_time)

@@ -1,7 +1,8 @@
 """Device profiles: our roller's protocol and off-the-shelf BLE IMUs in a hollow roller.
 
-Each module holds one profile: pure frame decoding plus a :class:`Profile` description.
-:func:`identify` names the profile of an advertising device.
+Each profile module holds pure frame decoding plus a :class:`Profile` description;
+:func:`identify` names the profile of an advertising device, and :mod:`.ble` is the one
+Bluetooth LE link that speaks any of them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What every device profile provides: how to find it, start it, stop it and decode it.
 
 A profile is a description plus a pure decoder; the Bluetooth I/O that uses it is
-:mod:`tracker.ble`'s alone, so each profile can be tested on bytes without a radio.
+:mod:`tracker.devices.ble`'s alone, so each profile can be tested on bytes without a radio.
 """
 
 from __future__ import annotations
@@ -13,11 +13,24 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tracker.protocol import LinkStats
-
 Array = npt.NDArray[np.float64]
 Samples = tuple[Array, Array, Array]  # t_s (n,), accel_g (n, 3), gyro_dps (n, 3)
 G_M_S2 = 9.80665
+
+
+@dataclass
+class LinkStats:
+    """What a decoder has seen of a link: packets, and those lost, malformed or unknown."""
+
+    packets: int = 0
+    lost: int = 0
+    malformed: int = 0
+    unknown: int = 0  # well-formed frames of a kind we do not use
+
+    @property
+    def loss_pct(self) -> float:
+        expected = self.packets + self.lost
+        return 100.0 * self.lost / expected if expected else 0.0
 
 
 class Decoder(Protocol):

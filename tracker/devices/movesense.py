@@ -16,8 +16,7 @@ from typing import Final
 
 import numpy as np
 
-from tracker.devices.base import G_M_S2, Array, FrameError, Profile, Samples
-from tracker.protocol import LinkStats
+from tracker.devices.base import G_M_S2, Array, FrameError, LinkStats, Profile, Samples
 
 log = logging.getLogger(__name__)
 

@@ -1,22 +1,210 @@
-"""Our own roller firmware's profile: the GATT protocol of :mod:`tracker.protocol`."""
+"""Our own roller's profile: the GATT protocol, version 1 (UUIDs, packets, commands) and its
+stream decoder. Pure: bytes in, values out.
+
+Firmware on an ESP32 or nRF52 with any 6-axis IMU can implement it; the simulated roller
+does, and the client decodes with the same functions. See docs/protocol.md.
+"""
 
 from __future__ import annotations
 
-from tracker import protocol as p
-from tracker.devices.base import Profile
+import enum
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from tracker.devices.base import LinkStats, Profile
+
+log = logging.getLogger(__name__)
+Array = npt.NDArray[np.float64]
+
+PROTOCOL_VERSION: Final = 1
+_BASE = "7e1f{:04x}-6b0c-4f3c-9d6e-8a2b6c1d0a01"
+SERVICE_UUID: Final = _BASE.format(0x0001)
+IMU_DATA_UUID: Final = _BASE.format(0x0002)  # notify
+CONTROL_UUID: Final = _BASE.format(0x0003)  # write with response
+CONFIG_UUID: Final = _BASE.format(0x0004)  # read
+BATTERY_SERVICE_UUID: Final = "0000180f-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL_UUID: Final = "00002a19-0000-1000-8000-00805f9b34fb"  # read, notify
+DEVICE_INFO_UUID: Final = "0000180a-0000-1000-8000-00805f9b34fb"
+MANUFACTURER_UUID: Final = "00002a29-0000-1000-8000-00805f9b34fb"
+MODEL_UUID: Final = "00002a24-0000-1000-8000-00805f9b34fb"
+FIRMWARE_UUID: Final = "00002a26-0000-1000-8000-00805f9b34fb"
+
+ACCEL_RANGE_G: Final = 16
+GYRO_RANGE_DPS: Final = 2000
+RATES_HZ: Final = (25, 50, 100, 200)
+ATT_OVERHEAD: Final = 3  # opcode and handle of a notification
+DEFAULT_MTU: Final = 23
+
+_HEADER = struct.Struct("<HIB")  # sequence, first-sample time (us, wrapping), sample count
+_SAMPLE = struct.Struct("<6h")
+_CONFIG = struct.Struct("<BHBHH")  # version, rate, accel range, gyro range, diameter (mm)
+SEQ_MOD: Final = 1 << 16
+CLOCK_MOD_US: Final = 1 << 32
+
+
+class Command(enum.IntEnum):
+    START = 0x01
+    STOP = 0x02
+    SET_RATE = 0x03  # followed by the rate in Hz, u16
+
+
+class ProtocolError(ValueError):
+    """Bytes that are not a valid message of this protocol."""
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    protocol_version: int
+    rate_hz: int
+    accel_range_g: int
+    gyro_range_dps: int
+    diameter_mm: int
+
+    @property
+    def diameter_cm(self) -> float:
+        return self.diameter_mm / 10
+
+
+@dataclass(frozen=True)
+class Packet:
+    seq: int
+    t0_us: int
+    raw: npt.NDArray[np.int16]  # (count, 6): ax, ay, az, gx, gy, gz in LSB
+
+
+def samples_per_packet(mtu: int) -> int:
+    """How many samples fit one notification at this ATT MTU (at least one)."""
+    return max(1, min(255, (mtu - ATT_OVERHEAD - _HEADER.size) // _SAMPLE.size))
+
+
+def to_raw(accel_g: Array, gyro_dps: Array) -> npt.NDArray[np.int16]:
+    """Physical units to int16 at the documented full-scale ranges (saturating)."""
+    scaled = np.hstack([accel_g * (32768 / ACCEL_RANGE_G), gyro_dps * (32768 / GYRO_RANGE_DPS)])
+    return np.clip(np.round(scaled), -32768, 32767).astype(np.int16)
+
+
+def from_raw(raw: npt.NDArray[np.int16]) -> tuple[Array, Array]:
+    values = raw.astype(np.float64)
+    return values[:, :3] * (ACCEL_RANGE_G / 32768), values[:, 3:] * (GYRO_RANGE_DPS / 32768)
+
+
+def encode_packet(packet: Packet) -> bytes:
+    count = len(packet.raw)
+    if not 1 <= count <= 255:
+        raise ValueError("a packet carries 1 to 255 samples")
+    head = _HEADER.pack(packet.seq % SEQ_MOD, packet.t0_us % CLOCK_MOD_US, count)
+    return head + packet.raw.astype("<i2").tobytes()
+
+
+def decode_packet(data: bytes) -> Packet:
+    if len(data) < _HEADER.size + _SAMPLE.size:
+        raise ProtocolError(f"{len(data)} bytes is too short for an IMU packet")
+    seq, t0_us, count = _HEADER.unpack_from(data)
+    if count == 0 or len(data) != _HEADER.size + count * _SAMPLE.size:
+        raise ProtocolError(f"{len(data)} bytes does not hold {count} samples")
+    raw = np.frombuffer(data, dtype="<i2", offset=_HEADER.size).reshape(count, 6)
+    return Packet(seq, t0_us, raw.astype(np.int16))
+
+
+def encode_config(config: DeviceConfig) -> bytes:
+    return _CONFIG.pack(config.protocol_version, config.rate_hz, config.accel_range_g,
+                        config.gyro_range_dps, config.diameter_mm)
+
+
+def decode_config(data: bytes) -> DeviceConfig:
+    if len(data) != _CONFIG.size:
+        raise ProtocolError(f"configuration is {len(data)} bytes, expected {_CONFIG.size}")
+    config = DeviceConfig(*_CONFIG.unpack(data))
+    if config.rate_hz not in RATES_HZ or config.diameter_mm == 0:
+        raise ProtocolError(f"configuration makes no sense: {config}")
+    return config
+
+
+def encode_command(command: Command, rate_hz: int | None = None) -> bytes:
+    if command is Command.SET_RATE:
+        if rate_hz not in RATES_HZ:
+            raise ValueError(f"rate must be one of {RATES_HZ}")
+        return struct.pack("<BH", command, rate_hz)
+    return bytes([command])
+
+
+def decode_command(data: bytes) -> tuple[Command, int | None]:
+    try:
+        command = Command(data[0])
+    except (IndexError, ValueError):
+        raise ProtocolError(f"unknown command {data.hex()}") from None
+    if command is Command.SET_RATE:
+        if len(data) != 3 or (rate := struct.unpack_from("<H", data, 1)[0]) not in RATES_HZ:
+            raise ProtocolError(f"bad rate command {data.hex()}")
+        return command, rate
+    if len(data) != 1:
+        raise ProtocolError(f"bad command {data.hex()}")
+    return command, None
+
+
+class StreamDecoder:
+    """Turns notifications into timed samples; counts lost and malformed packets.
+
+    The sequence number (16 bits) and the device clock (32-bit microseconds, about 72 min)
+    both wrap; both are unwrapped against the previous packet. A malformed packet is
+    counted, logged and dropped: it never stops the stream.
+    """
+
+    def __init__(self, rate_hz: int) -> None:
+        self.rate_hz = rate_hz
+        self.stats = LinkStats()
+        self._seq: int | None = None
+        self._clock_us: int | None = None  # unwrapped time of the previous packet
+        self._wraps = 0
+
+    def feed(self, data: bytes, arrival_s: float = 0.0) -> tuple[Array, Array, Array] | None:
+        """Samples (t_s, accel_g, gyro_dps) of one notification, or None when dropped.
+
+        Packets carry the device's own clock, so ``arrival_s`` is not needed.
+        """
+        try:
+            packet = decode_packet(bytes(data))
+        except ProtocolError as exc:
+            self.stats.malformed += 1
+            log.warning("dropped a malformed packet: %s", exc)
+            return None
+        if self._seq is not None:
+            step = (packet.seq - self._seq) % SEQ_MOD
+            if step == 0 or step > SEQ_MOD // 2:
+                self.stats.malformed += 1
+                log.warning("dropped a repeated or stale packet (seq %d)", packet.seq)
+                return None
+            self.stats.lost += step - 1
+        self._seq = packet.seq
+        self.stats.packets += 1
+        clock = packet.t0_us + self._wraps * CLOCK_MOD_US
+        if self._clock_us is not None and clock < self._clock_us - CLOCK_MOD_US // 2:
+            self._wraps += 1
+            clock += CLOCK_MOD_US
+        self._clock_us = clock
+        count = len(packet.raw)
+        t_s = clock / 1e6 + np.arange(count) / self.rate_hz
+        accel, gyro = from_raw(packet.raw)
+        return t_s, accel, gyro
+
 
 PROFILE = Profile(
     name="roller",
     label="roller protocol v1",
-    service_uuid=p.SERVICE_UUID,
-    notify_uuid=p.IMU_DATA_UUID,
-    write_uuid=p.CONTROL_UUID,
-    rates_hz=p.RATES_HZ,
+    service_uuid=SERVICE_UUID,
+    notify_uuid=IMU_DATA_UUID,
+    write_uuid=CONTROL_UUID,
+    rates_hz=RATES_HZ,
     name_prefixes=("roller",),
-    configure=lambda rate_hz: (p.encode_command(p.Command.SET_RATE, rate_hz),),
-    start=lambda rate_hz: (p.encode_command(p.Command.START),),
-    stop=lambda: (p.encode_command(p.Command.STOP),),
-    decoder=p.StreamDecoder,
-    config_uuid=p.CONFIG_UUID,
+    configure=lambda rate_hz: (encode_command(Command.SET_RATE, rate_hz),),
+    start=lambda rate_hz: (encode_command(Command.START),),
+    stop=lambda: (encode_command(Command.STOP),),
+    decoder=StreamDecoder,
+    config_uuid=CONFIG_UUID,
     axes_known=True,
 )

@@ -17,9 +17,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from tracker.devices.base import Array, FrameError, Profile, Samples
+from tracker.devices.base import Array, FrameError, LinkStats, Profile, Samples
 from tracker.devices.clock import ArrivalClock
-from tracker.protocol import LinkStats
 
 log = logging.getLogger(__name__)
 

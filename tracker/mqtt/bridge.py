@@ -21,11 +21,11 @@ from typing import Any
 import aiomqtt
 
 from tracker import __version__
-from tracker.live import Status
-from tracker.mqtt_messages import Topics, device_id, discovery_configs, encode, state_payload
-from tracker.mqtt_settings import MqttConfigError, MqttSettings
+from tracker.mqtt.messages import Topics, device_id, discovery_configs, encode, state_payload
+from tracker.mqtt.settings import MqttConfigError, MqttSettings
 from tracker.schedule import Rules, week_status
-from tracker.store import Store
+from tracker.status import Status
+from tracker.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Bridge:
         self._state_urgent = False
         self._last_state_at = 0.0
         self._available = False
-        store.on_outbox = self.ring
+        store.outbox.on_queued = self.ring
 
     # -- what the rest of the program tells the bridge --------------------------------
 
@@ -95,7 +95,7 @@ class Bridge:
 
     def describe(self) -> str:
         """``connected``, or ``offline, N queued``: for status lines."""
-        return "connected" if self.connected else f"offline, {self.store.outbox_pending()} queued"
+        return "connected" if self.connected else f"offline, {self.store.outbox.count()} queued"
 
     def follow(self, status: Status) -> None:
         """Mirror a live session's status: availability, state, the live topic."""
@@ -185,7 +185,7 @@ class Bridge:
         await client.publish(self.topics.bridge_state, "online", qos=1, retain=True)
         await client.publish(self.topics.bridge_info, encode({
             "version": __version__, "host": socket.gethostname(),
-            "outbox_pending": self.store.outbox_pending()}), qos=1, retain=True)
+            "outbox_pending": self.store.outbox.count()}), qos=1, retain=True)
         if self.settings.discovery and self.address:  # no roller known: no entities yet
             await self.publish_discovery(client)
         await self._publish_state(client)
@@ -196,7 +196,7 @@ class Bridge:
                                                self.sw_version):
             await client.publish(topic, encode(config), qos=1, retain=True)
             topics.append(topic)
-        self.store.remember_discovery(self.address or "local", topics)
+        self.store.outbox.remember_discovery(self.address or "local", topics)
         return topics
 
     async def _listen(self, client: aiomqtt.Client) -> None:
@@ -220,10 +220,10 @@ class Bridge:
 
     async def _drain(self, client: aiomqtt.Client) -> int:
         s = self.settings
-        self.store.trim_outbox(s.outbox_max_events, timedelta(days=s.outbox_max_age_days),
+        self.store.outbox.trim(s.outbox_max_events, timedelta(days=s.outbox_max_age_days),
                                datetime.now(UTC))
         sent = 0
-        while batch := self.store.pending_events(100):
+        while batch := self.store.outbox.pending(100):
             for row in batch:
                 payload = json.loads(row["payload"])
                 created = datetime.fromisoformat(row["created_at"])
@@ -232,7 +232,7 @@ class Bridge:
                 topic = Topics(s.base_topic, s.discovery_prefix,
                                device_id(address or "local")).event
                 await client.publish(topic, encode(payload), qos=1, retain=False)
-                self.store.mark_sent(row["id"], datetime.now(UTC))
+                self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
                 sent += 1
                 if payload["replayed"] and s.replay_per_s > 0:
                     await asyncio.sleep(1.0 / s.replay_per_s)

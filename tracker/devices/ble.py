@@ -28,8 +28,8 @@ from bleak.exc import (
 )
 from bleak_retry_connector import BleakNotFoundError, establish_connection
 
-from tracker import protocol as p
 from tracker.devices import Decoder, Profile, identify
+from tracker.devices import roller as p
 from tracker.devices import roller as roller_profile
 
 log = logging.getLogger(__name__)

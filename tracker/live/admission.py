@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from tracker.schedule import Rules, Verdict, glute_days, next_allowed, verdict_on
-from tracker.store import Store
+from tracker.store.database import Store
 
 
 def check_start(store: Store, rules: Rules, zone: str, routine: str, at: datetime

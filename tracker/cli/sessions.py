@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,32 +16,16 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from tracker.admission import check_start
 from tracker.body import Body
-from tracker.cli import clean_errors, db_option, fail
+from tracker.cli.errors import clean_errors, fail
+from tracker.cli.store import db_option, enforce, store_of
 from tracker.config import Settings
 from tracker.estimate import SessionEstimator, analyze
-from tracker.recorder import Recorder
+from tracker.live.recorder import Recorder
 from tracker.recording import Recording, format_recording, read
 from tracker.report import clock, position_chart
-from tracker.schedule import (
-    Verdict,
-    score,
-    week_start,
-    week_status,
-)
-from tracker.store import SessionRow, SessionStart, Store, open_store
-
-
-@contextmanager
-def store_of(settings: Settings) -> Iterator[Store]:
-    with clean_errors():
-        store = open_store(Path(settings.db_path) if settings.db_path else None)
-        try:
-            store.close_interrupted()
-            yield store
-        finally:
-            store.close()
+from tracker.schedule import Verdict, score, week_start, week_status
+from tracker.store.rows import SessionRow, SessionStart
 
 
 def _local(moment: datetime, zone: str) -> datetime:
@@ -91,17 +73,6 @@ def _start_time(recording: Recording, path: Path, at: str | None, zone: str) -> 
         return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
     duration = float(recording.t_s[-1] - recording.t_s[0])
     return datetime.fromtimestamp(path.stat().st_mtime, UTC) - timedelta(seconds=duration)
-
-
-def enforce(store: Store, settings: Settings, routine: str, at: datetime,
-            override: bool) -> Verdict:
-    """Refuse a glute session that is too soon or over quota, unless overridden."""
-    verdict, allowed, why = check_start(store, settings.rules, settings.zone, routine, at)
-    if verdict is not Verdict.ALLOWED and not override:
-        store.record_refusal(routine, verdict.value, allowed.isoformat(), at)
-        fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "
-             "use --override to store it anyway")
-    return verdict
 
 
 @click.command()

@@ -23,16 +23,18 @@ import numpy.typing as npt
 
 from tracker import devices
 from tracker.analysis import Analysis
-from tracker.ble import DeviceInfo, Link, LinkEvents
 from tracker.calibration import AxisCheck, Mounting
 from tracker.config import Settings
 from tracker.devices import Profile
 from tracker.devices import roller as roller_profile
+from tracker.devices.base import LinkStats
+from tracker.devices.ble import DeviceInfo, Link, LinkEvents
 from tracker.estimate import LiveState, SessionEstimator
-from tracker.protocol import LinkStats
-from tracker.recorder import Recorder
+from tracker.live.recorder import Recorder
 from tracker.recording import Header, write
-from tracker.store import SessionStart, Store
+from tracker.status import Status
+from tracker.store.database import Store
+from tracker.store.rows import SessionStart
 
 log = logging.getLogger(__name__)
 Array = npt.NDArray[np.float64]
@@ -52,16 +54,6 @@ def resolve_device(store: Store, address: str, profile_name: str | None = None,
         raise NotCalibrated(f"{address} ({profile.label}) is not calibrated yet: run roller "
                             "calibrate first, so its axes are known")
     return profile, mounting
-
-
-@dataclass(frozen=True)
-class Status:
-    link: str  # connecting, live, reconnecting, lost
-    attempt: int
-    state: LiveState | None
-    loss_pct: float
-    battery_pct: int | None
-    warning: str | None = None
 
 
 @dataclass
@@ -187,9 +179,9 @@ class LiveSession:
         if self.recorder:
             now = datetime.now(UTC)
             if state == "reconnecting" and previous == "live":
-                self.recorder.link_lost(now)
+                self.recorder.ending.link_lost(now)
             elif state == "live" and previous == "reconnecting":
-                self.recorder.link_restored(now)
+                self.recorder.ending.link_restored(now)
         self._emit(None)
 
     def _emit(self, state: LiveState | None) -> None:
@@ -205,7 +197,7 @@ class LiveSession:
             state = self.recorder.estimator.last_state if self.recorder else None
             if self.recorder and state:
                 wall = datetime.now(UTC)
-                reason = self.recorder.due_to_end(wall, state.t_s)
+                reason = self.recorder.ending.due(wall, state.t_s)
                 if reason == "still":
                     self.end("still")
 

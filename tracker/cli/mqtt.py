@@ -6,10 +6,10 @@ import asyncio
 
 import click
 
-from tracker.cli import fail
-from tracker.cli_sessions import store_of
+from tracker.cli.errors import fail
+from tracker.cli.store import store_of
 from tracker.config import Settings
-from tracker.mqtt_settings import MqttConfigError
+from tracker.mqtt.settings import MqttConfigError
 
 
 @click.group()
@@ -21,7 +21,7 @@ def mqtt(settings: Settings) -> None:
 
 
 def run_action(settings: Settings, action: str, device: str | None = None) -> str:
-    from tracker.mqtt import Bridge
+    from tracker.mqtt.bridge import Bridge
 
     with store_of(settings) as store:
         if action == "discovery" and store.paired() is None:
@@ -42,10 +42,10 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                     topics = await bridge.publish_discovery(client)
                     result.append(f"published {len(topics)} discovery configs")
                 elif action == "purge":
-                    topics = store.discovery_topics(device)
+                    topics = store.outbox.discovery_topics(device)
                     for topic in topics:
                         await client.publish(topic, b"", qos=1, retain=True)
-                    store.forget_discovery(topics)
+                    store.outbox.forget_discovery(topics)
                     result.append(f"cleared {len(topics)} retained discovery configs")
                 else:
                     s = settings.mqtt
@@ -53,7 +53,7 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                         f"broker {s.host}:{s.port}, MQTT {s.protocol}, "
                         f"auth {'user ' + s.username if s.username else 'anonymous'}, "
                         f"TLS {'on' if s.tls or s.ca_file else 'off'}, "
-                        f"{store.outbox_pending()} events queued; connected")
+                        f"{store.outbox.count()} events queued; connected")
                 stop.set()
 
             actor = asyncio.get_running_loop().create_task(act())

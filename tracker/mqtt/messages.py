@@ -7,18 +7,14 @@ documented keys without a broker.
 from __future__ import annotations
 
 import json
-import os
 import re
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
 from tracker import __version__
 from tracker.body import REGIONS
+from tracker.events import EVENT_TYPES
 
-EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_contact_alert",
-                      "schedule_refused", "schedule_override")
 STATUSES: Final = ("on_track", "behind", "done", "over")
 STATE_KEYS: Final = (
     "session_active", "routine", "region", "lumbar_contact", "last_session_duration_s",
@@ -26,15 +22,6 @@ STATE_KEYS: Final = (
     "last_session_ended_at", "glute_sessions_this_week", "schedule_status", "next_glute_day",
     "battery_pct",
 )
-
-
-def uuid7() -> str:
-    """A time-ordered UUID (RFC 9562 version 7): event IDs sort by creation."""
-    ms = time.time_ns() // 1_000_000
-    value = (ms & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10)) & ((1 << 80) - 1)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # variant
-    return str(uuid.UUID(int=value))
 
 
 def device_id(address: str) -> str:
@@ -86,14 +73,6 @@ def state_payload(**values: Any) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"not state keys: {sorted(unknown)}")
     return {key: values.get(key) for key in STATE_KEYS}
-
-
-def event_payload(event_type: str, session_id: int | None, occurred_at: str,
-                  **details: Any) -> dict[str, Any]:
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
-    return {"event_type": event_type, "event_id": uuid7(), "session_id": session_id,
-            "occurred_at": occurred_at, "replayed": False, **details}
 
 
 def encode(payload: dict[str, Any]) -> bytes:

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tracker.ble import DeviceInfo, Link, LinkEvents
 from tracker.calibration import ROLLING_DPS, STILL_DPS, CalibrationError
 from tracker.devices import Profile
+from tracker.devices.ble import DeviceInfo, Link, LinkEvents
 
 Array = npt.NDArray[np.float64]
 

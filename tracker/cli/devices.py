@@ -1,180 +1,22 @@
-"""``roller`` commands that talk to a roller: scan, track, doctor."""
+"""``roller`` commands on sensors: scan, pair, devices, doctor, calibrate."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from tracker.ble import BleError, Link, LinkEvents, Seen, scan
-from tracker.body import ROUTINES
-from tracker.calibration import Mounting
-from tracker.cli import clean_errors, db_option, fail
-from tracker.cli_sessions import enforce, store_of
+from tracker.cli.errors import clean_errors, fail
+from tracker.cli.mqtt import run_action
+from tracker.cli.store import db_option, store_of
 from tracker.config import Settings
-from tracker.devices import PROFILES, Profile
-from tracker.live import LiveSession, NotCalibrated, Result, Status, resolve_device
-from tracker.mqtt_settings import bridged
-from tracker.report import print_summary
-from tracker.schedule import Verdict
+from tracker.devices import PROFILES
+from tracker.devices.ble import BleError, Link, LinkEvents, Seen, scan
 from tracker.simulation import SIM_ADDRESSES
-from tracker.store import Store
-
-
-def _sim_options(f: Any) -> Any:
-    options = [
-        click.option("--sim", is_flag=True, help="Use the simulated roller (through bleak)."),
-        click.option("--profile", type=click.Choice(list(PROFILES)),
-                     help="Device kind [default: as paired or calibrated; the simulator "
-                     "presents itself as this one]."),
-        click.option("--scenario", type=click.Choice(["clean", "stray", "lumbar"]),
-                     default="stray", show_default=True, help="Simulator: what happens."),
-        click.option("--seconds", type=click.FloatRange(5), default=120.0, show_default=True,
-                     help="Simulator: session length."),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0,
-                     show_default=True, help="Simulator: times real time."),
-        click.option("--sim-loss", type=click.FloatRange(0, 0.9), default=0.0, hidden=True),
-        click.option("--sim-corrupt-every", type=click.IntRange(0), default=0, hidden=True),
-        click.option("--sim-drop", type=(float, float), multiple=True, hidden=True,
-                     help="Simulator: drop the link at T for S seconds."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _status_line(status: Status) -> str:
-    s = status.state
-    link = status.link + (f" #{status.attempt}" if status.link == "reconnecting" else "")
-    parts = [f"{link:<14}", f"loss {status.loss_pct:4.1f}%"]
-    if status.battery_pct is not None:
-        parts.append(f"battery {status.battery_pct}%")
-    if s:
-        parts += [f"{s.region:<10}", f"{s.s_cm:5.1f} cm", f"{s.strokes} strokes",
-                  f"{s.cadence_cpm:3.0f} cpm"]
-        if s.lumbar:
-            parts.append("LOWER BACK: roll back up, or switch to glutes")
-    if status.warning:
-        parts.append(f"WARNING: {status.warning}")
-    return "  ".join(parts)
-
-
-@click.command("track")
-@click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the stream as a roller-imu v1 recording.")
-@click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
-@click.option("--rate", "rate_hz", type=click.Choice(["25", "50", "100", "200"]), default="100",
-              show_default=True, help="Sample rate to ask the roller for (Hz).")
-@click.option("--address", help="Roller to use [default: the paired one; the simulator "
-              "with --sim].")
-@_sim_options
-@db_option
-@click.pass_obj
-def track(settings: Settings, routine: str, as_json: bool, record: Path | None, override: bool,
-          rate_hz: str, address: str | None, sim: bool, profile: str | None, scenario: str,
-          seconds: float, seed: int, speed: float, sim_loss: float, sim_corrupt_every: int,
-          sim_drop: tuple[tuple[float, float], ...]) -> None:
-    """Stream from the roller, analyse live, store the session, print its summary."""
-    with store_of(settings) as store:
-        address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
-        if not address:
-            fail("no roller paired: run roller pair (or roller track --sim)")
-        device, mounting = _device(store, address, profile, sim)
-        verdict = enforce(store, settings, routine, datetime.now(UTC), override)
-        tty = sys.stderr.isatty()
-
-        def show(status: Status, extra: str = "") -> None:
-            if tty:
-                line = _status_line(status) + extra
-                click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
-
-        async def main() -> Result:
-            async with bridged(settings, store, address, routine) as bridge:
-
-                def on_status(status: Status) -> None:
-                    if bridge is None:
-                        show(status)
-                        return
-                    show(status, f"  mqtt {bridge.describe()}")
-                    bridge.follow(status)
-
-                return await track_session(on_status)
-
-        async def track_session(show: Any) -> Result:
-            assert address is not None
-            scanner = client = None
-            clock = time.monotonic
-            finished: asyncio.Event | None = None
-            if sim:
-                from tracker.simulation import sim_roller
-
-                roller = sim_roller(routine, scenario, seconds, seed, speed,
-                                    settings.body.height_cm, sim_loss, sim_corrupt_every,
-                                    sim_drop, device.name)
-                scanner, client = roller.scanner_backend, roller.client_backend
-                finished, clock = roller.finished, roller.clock
-            live = LiveSession(settings, store, routine, address, show, scanner, client,
-                               source="sim" if sim else "live", verdict=verdict.value,
-                               override=override and verdict is not Verdict.ALLOWED,
-                               record=record, rate_hz=int(rate_hz), profile=device,
-                               mounting=mounting, clock=clock)
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGINT, live.end, "stopped")
-            loop.add_signal_handler(signal.SIGTERM, live.end, "stopped")
-            if finished is not None:
-                async def end_with_simulation() -> None:
-                    await finished.wait()
-                    live.end("stopped")
-                ender = loop.create_task(end_with_simulation())
-            try:
-                return await live.run()
-            finally:
-                if finished is not None:
-                    ender.cancel()
-
-        try:
-            with clean_errors():
-                result = asyncio.run(main())
-        except BleError as exc:
-            fail(str(exc), 1)
-    if tty:
-        click.echo(err=True)
-    if as_json:
-        click.echo(json.dumps(result.to_json(), separators=(",", ":")))
-        return
-    if result.analysis is None:
-        fail(f"no samples arrived from the roller ({result.end_reason})", 1)
-    console = Console()
-    print_summary(result.analysis, title=f"session {result.session_id} ({result.end_reason})",
-                  console=console)
-    stats = result.link
-    battery = result.info.battery_pct
-    console.print(f"link: {stats.packets} packets, {stats.lost} lost ({stats.loss_pct:.1f} %), "
-                  f"{stats.malformed} malformed, {stats.unknown} unknown, {result.gaps} "
-                  f"outage(s); battery {'-' if battery is None else battery} %")
-    for warning in result.warnings:
-        console.print(f"[bold red]warning:[/] {warning}")
-
-
-def _device(store: Store, address: str, profile: str | None, sim: bool,
-            ) -> tuple[Profile, Mounting | None]:
-    """The device's profile and calibration, or a clear line telling what to do first."""
-    try:
-        return resolve_device(store, address, profile)
-    except NotCalibrated as exc:
-        how = f" --sim --profile {profile}" if sim and profile else ""
-        fail(f"{exc} (roller calibrate{how})")
 
 
 def _scan(timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
@@ -278,8 +120,6 @@ def forget(settings: Settings, address: str) -> None:
         store.forget(address)
     click.echo(f"forgot {address}")
     if settings.mqtt.enabled:
-        from tracker.cli_mqtt import run_action
-
         click.echo(run_action(settings, "purge", address))
 
 
@@ -344,46 +184,6 @@ def doctor(settings: Settings, sim: bool) -> None:
 
 
 @click.command()
-@click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
-@click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
-@click.option("--address", help="Roller to use [default: the paired one].")
-@_sim_options
-@db_option
-@click.pass_obj
-def dashboard(settings: Settings, routine: str, override: bool, address: str | None, sim: bool,
-              profile: str | None, scenario: str, seconds: float, seed: int, speed: float,
-              sim_loss: float, sim_corrupt_every: int,
-              sim_drop: tuple[tuple[float, float], ...]) -> None:
-    """The live terminal dashboard: body map, lumbar alerts, schedule, history."""
-    from dashboards.app import RollerApp, Source
-
-    with store_of(settings) as store:
-        target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
-        if not target:
-            fail("no roller paired: run roller pair (or roller dashboard --sim)")
-
-        def sensor(sim_routine: str, **faults: Any) -> Source:
-            assert target is not None
-            if not sim:
-                return Source(target, profile=profile)
-            from tracker.simulation import sim_roller
-
-            return Source.simulated(sim_roller(
-                sim_routine, scenario, seconds, seed, speed, settings.body.height_cm,
-                profile=profile or "roller", **faults), profile)
-
-        def source() -> Source:
-            return sensor(routine, loss=sim_loss, corrupt_every=sim_corrupt_every,
-                          drops=sim_drop)
-
-        def calibration() -> Source:
-            return sensor("calibrate")
-
-        RollerApp(settings, store, routine, source, override, redraw_hz=settings.redraw_hz,
-                  calibration=calibration).run()
-
-
-@click.command()
 @click.argument("address", required=False)
 @click.option("--distance", "distance_cm", type=click.FloatRange(20, 300),
               help="Roll exactly this far (cm) along a tape measure, to measure the roller's "
@@ -404,7 +204,7 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
     """Learn how the sensor sits in its roller: keep it still, roll it away and back."""
     from tracker.calibration import CalibrationError
     from tracker.calibration import calibrate as solve
-    from tracker.calibration_run import prompt, record
+    from tracker.live.calibration_step import prompt, record
 
     with store_of(settings) as store:
         address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
@@ -450,4 +250,4 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
                "on your left.")
 
 
-COMMANDS = [track, scan_command, pair, devices, doctor, dashboard, calibrate]
+COMMANDS = [scan_command, pair, devices, doctor, calibrate]

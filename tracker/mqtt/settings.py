@@ -1,20 +1,11 @@
-"""``[mqtt]`` settings; kept apart from the bridge so commands that never publish do not
-import an MQTT client."""
+"""``[mqtt]`` settings: the broker, credentials and TLS; kept apart from the bridge so that
+commands that never publish do not import an MQTT client."""
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tracker.config import Settings
-    from tracker.mqtt import Bridge
-    from tracker.store import Store
 
 
 class MqttConfigError(ValueError):
@@ -75,25 +66,3 @@ class MqttSettings:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context
-
-
-@asynccontextmanager
-async def bridged(settings: Settings, store: Store, address: str | None, routine: str
-                  ) -> AsyncIterator[Bridge | None]:
-    """The MQTT bridge running beside a live session (None when MQTT is off); at the end the
-    state says the session is over and what the session queued goes out before it stops."""
-    if not settings.mqtt.enabled:
-        yield None
-        return
-    from tracker.mqtt import Bridge
-
-    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, address,
-                    routine=routine)
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(bridge.run(stop))
-    try:
-        yield bridge
-    finally:
-        bridge.session_over()
-        stop.set()
-        await asyncio.wait_for(task, 15)

@@ -1,0 +1,37 @@
+"""How every expected failure of a command ends: one line on stderr and an exit status
+(2 for bad input or usage, 1 for a failure of the machine or the environment)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import click
+
+from tracker.config import ConfigError
+from tracker.recording import RecordingError
+from tracker.store.errors import StoreError, UnknownSession
+
+BAD_INPUT = 2
+
+
+def fail(message: str, status: int = BAD_INPUT) -> NoReturn:
+    """One line on stderr and a non-zero exit: how every expected failure ends."""
+    click.echo(f"roller: error: {message}", err=True)
+    sys.exit(status)
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one line each, never a traceback."""
+    try:
+        yield
+    except (ConfigError, RecordingError, UnknownSession) as exc:
+        fail(str(exc))
+    except StoreError as exc:
+        fail(str(exc), 1)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}", 1)

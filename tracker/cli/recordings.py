@@ -1,0 +1,79 @@
+"""``roller`` commands on recordings: analyze, simulate, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from tracker.body import ROUTINES
+from tracker.cli.errors import BAD_INPUT, clean_errors
+from tracker.config import Settings
+from tracker.estimate import analyze as run
+from tracker.recording import RecordingError, read
+from tracker.report import summary_table
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One roller-analysis/1 object per line.")
+@click.pass_obj
+def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
+    """Analyse roller-imu v1 recordings: position, regions, strokes, pauses, lumbar contact."""
+    failed = False
+    for path in files:
+        try:
+            analysis = run(read(path), settings.estimator)
+        except RecordingError as exc:
+            click.echo(f"roller: error: {exc}", err=True)
+            failed = True
+            continue
+        if as_json:
+            click.echo(json.dumps(analysis.to_json(), separators=(",", ":")))
+        else:
+            Console().print(summary_table(analysis, title=str(path)))
+    if failed:
+        sys.exit(BAD_INPUT)
+
+
+@click.command()
+@click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
+@click.option("--scenario", type=click.Choice(["clean", "stray", "lumbar"]), default="clean",
+              show_default=True, help="stray: some strokes slide into the lumbar band.")
+@click.option("--seconds", type=click.FloatRange(10, 4 * 3600), default=120.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--rate", "rate_hz", type=click.Choice(["25", "50", "100", "200"]),
+              help="Sample rate (Hz) [default: random with the seed].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Recording to write; the ground truth goes beside it as NAME.truth.json.")
+@click.pass_obj
+def simulate(settings: Settings, routine: str, scenario: str, seconds: float, seed: int,
+             rate_hz: str | None, output: Path) -> None:
+    """Simulate a session on the virtual roller and write it as a recording."""
+    from tracker.simulation import write_simulation
+
+    with clean_errors():
+        truth_path = write_simulation(
+            output, routine, scenario, seconds, seed,
+            float(rate_hz) if rate_hz else None, settings.body.height_cm,
+        )
+    click.echo(f"wrote {output} and {truth_path}", err=True)
+
+
+@click.command()
+@click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.pass_obj
+def demo(settings: Settings, routine: str, seed: int) -> None:
+    """Simulate a session that strays into the lumbar band, and show its analysis."""
+    from tracker.simulation import simulate_recording
+
+    recording = simulate_recording(routine, "stray", 150.0, seed, None, settings.body.height_cm)
+    Console().print(summary_table(run(recording, settings.estimator),
+                                  title=f"simulated {routine} session"))
+
+
+COMMANDS = [analyze, simulate, demo]

@@ -1,0 +1,60 @@
+"""When a session ends: the ``[session]`` settings and the watch that applies them. Pure.
+
+A session ends when the user stops it, after ``end_after_still_s`` without the contact
+moving (the roller left on the floor), or when the link has been lost for longer than
+``end_after_disconnect_s``; a link that comes back sooner continues the same session, and
+the outage is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+MOVED_CM = 1.0  # the contact has moved when it is this far from where it last rested
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """``[session]`` in the configuration file."""
+
+    checkpoint_s: float = 5.0
+    keep_raw: bool = True
+    end_after_still_s: float = 60.0
+    end_after_disconnect_s: float = 120.0
+
+
+class Ending:
+    """Follows the contact and the link, and says when the session is due to end."""
+
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
+        #: Radio outages: (lost at, restored at, or None while still lost).
+        self.gaps: list[tuple[datetime, datetime | None]] = []
+        self._rest: tuple[float, float] | None = None  # (t_s, s_cm) where the contact rested
+
+    def contact(self, t_s: float, s_cm: float) -> None:
+        """The contact is at ``s_cm`` at session time ``t_s``."""
+        if self._rest is None or abs(s_cm - self._rest[1]) > MOVED_CM:
+            self._rest = (t_s, s_cm)
+
+    def still_s(self, t_s: float) -> float:
+        """How long the contact has not moved, at session time ``t_s``."""
+        return t_s - self._rest[0] if self._rest else 0.0
+
+    def link_lost(self, at: datetime) -> None:
+        self.gaps.append((at, None))
+
+    def link_restored(self, at: datetime) -> None:
+        if self.gaps and self.gaps[-1][1] is None:
+            self.gaps[-1] = (self.gaps[-1][0], at)
+
+    def due(self, now: datetime, t_s: float) -> str | None:
+        """Why the session should end now (``still`` or ``disconnected``), if it should."""
+        if self.gaps and self.gaps[-1][1] is None:
+            lost_for = (now - self.gaps[-1][0]).total_seconds()
+            if lost_for >= self.lifecycle.end_after_disconnect_s:
+                return "disconnected"
+        if self.still_s(t_s) >= self.lifecycle.end_after_still_s:
+            return "still"
+        return None

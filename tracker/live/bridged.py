@@ -1,0 +1,31 @@
+"""The MQTT bridge beside a live session, for as long as the session runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tracker.config import Settings
+from tracker.mqtt.bridge import Bridge
+from tracker.store.database import Store
+
+
+@asynccontextmanager
+async def bridged(settings: Settings, store: Store, address: str | None, routine: str
+                  ) -> AsyncIterator[Bridge | None]:
+    """The MQTT bridge running beside a live session (None when MQTT is off); at the end the
+    state says the session is over and what the session queued goes out before it stops."""
+    if not settings.mqtt.enabled:
+        yield None
+        return
+    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, address,
+                    routine=routine)
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(bridge.run(stop))
+    try:
+        yield bridge
+    finally:
+        bridge.session_over()
+        stop.set()
+        await asyncio.wait_for(task, 15)

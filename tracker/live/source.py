@@ -1,0 +1,22 @@
+"""Where a session's samples come from: a sensor's address and, for the simulator, the bleak
+backends that reach it and its air clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """A sensor to stream from; bleak's own backends unless a test or ``--sim`` gives others."""
+
+    address: str
+    scanner_backend: Any = None
+    client_backend: Any = None
+    finished: asyncio.Event | None = None  # set when a simulated session has run out
+    profile: str | None = None  # the device's kind, when not the stored one
+    clock: Callable[[], float] = time.monotonic  # when notifications arrive

@@ -1,0 +1,31 @@
+"""How values are kept in the store's columns: UTC ISO-8601 times, raw samples as
+zlib-compressed float32 blocks (time relative to the block's first sample)."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[np.float64]
+
+
+def iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("store times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def pack(block: Array) -> bytes:
+    """Samples as float32 with time relative to the block's first sample, compressed."""
+    relative = block.copy()
+    relative[:, 0] -= block[0, 0]
+    return zlib.compress(relative.astype("<f4").tobytes(), 6)
+
+
+def unpack(data: bytes, t0_s: float) -> Array:
+    block = np.frombuffer(zlib.decompress(data), dtype="<f4").reshape(-1, 7).astype(np.float64)
+    block[:, 0] += t0_s
+    return block

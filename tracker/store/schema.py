@@ -1,0 +1,85 @@
+"""The store's tables, and the migrations that bring any earlier store up to date.
+
+The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` run in order, all in
+one transaction, when a store is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.table("devices").create(
+        {"address": str, "name": str, "first_seen": str, "last_seen": str}, pk="address"
+    )
+    db.table("sessions").create(
+        {
+            "id": int, "device": str, "routine": str, "status": str, "end_reason": str,
+            "started_at": str, "ended_at": str, "zone": str, "source": str,
+            "sample_rate_hz": float, "diameter_cm": float, "height_cm": float,
+            "clock_start_s": float, "duration_s": float, "active_s": float, "paused_s": float,
+            "strokes": int, "cadence_cpm": float, "glutes_active_s": float,
+            "lumbar_events": int, "pauses": str, "override": int, "verdict": str,
+            "checkpoint_at": str,
+        },
+        pk="id",
+        foreign_keys=[("device", "devices", "address")],
+        not_null={"routine", "status", "started_at", "zone"},
+        defaults={"override": 0, "lumbar_events": 0},
+    )
+    for table, columns in {
+        "segments": {"session_id": int, "region": str, "start_s": float, "end_s": float},
+        "lumbar_events": {"session_id": int, "start_s": float, "end_s": float, "alert_s": float},
+        "raw_blocks": {"session_id": int, "seq": int, "t0_s": float, "samples": int,
+                       "data": bytes},
+    }.items():
+        db.table(table).create(columns, foreign_keys=[("session_id", "sessions", "id")])
+        db.table(table).create_index(["session_id"])
+    db.table("outbox").create(
+        {"id": int, "created_at": str, "kind": str, "session_id": int, "payload": str,
+         "sent_at": str},
+        pk="id",
+    )
+    db.table("sessions").create_index(["started_at"])
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    """Radio outages a session survived: JSON list of [lost_at, restored_at] (UTC ISO)."""
+    db.table("sessions").add_column("link_gaps", str)
+    db.execute("UPDATE sessions SET link_gaps = '[]'")
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """Pairing: the roller ``roller track`` uses unless told otherwise."""
+    db.table("devices").add_column("paired", int, not_null_default=0)
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    """Home Assistant discovery topics we published, so forget and purge can clear them."""
+    db.table("mqtt_discovery").create({"topic": str, "device": str, "published_at": str},
+                                      pk="topic")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    """Device profiles and calibrations: what kind of sensor, and how it sits in its roller."""
+    db.table("devices").add_column("profile", str, not_null_default="roller")
+    db.table("devices").add_column("mounting", str)
+    db.table("devices").add_column("calibrated_at", str)
+
+
+#: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite_utils.Database, version: int) -> None:
+    """Bring a store at schema ``version`` up to :data:`SCHEMA_VERSION` in one transaction
+    (the caller turns SQLite's failures into one line)."""
+    db.enable_wal()
+    with db.atomic():
+        for step in MIGRATIONS[version:]:
+            step(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
