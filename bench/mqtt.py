@@ -20,6 +20,7 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tests.broker import create
 from tracker.config import load
+from tracker.devices import PROFILES
 from tracker.live.session import LiveSession
 from tracker.mqtt.bridge import Bridge
 from tracker.store.database import open_store
@@ -33,7 +34,8 @@ async def alert_arrivals(port: int, folder: Path) -> list[float]:
     roller = SimulatedRoller(scenario="stray", seconds=900, seed=12, speed=30)
     AIR[roller.address] = roller
     arrived: list[float] = []
-    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, roller.address)
+    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, roller.address,
+                    PROFILES["roller"].identity(roller.address))
     stop = asyncio.Event()
     bridge_task = asyncio.create_task(bridge.run(stop))
     async with aiomqtt.Client("127.0.0.1", port) as sub:
@@ -70,7 +72,8 @@ async def drain_backlog(port: int, folder: Path, count: int) -> tuple[float, int
     with store.db.atomic():
         for i in range(count):
             store.outbox.enqueue(store.db, "lumbar_contact_alert", None,
-                           datetime.now(UTC).isoformat(), "C0:FF:EE:00:00:01", s_cm=float(i))
+                                 datetime.now(UTC).isoformat(), "C0:FF:EE:00:00:01",
+                                 s_cm=float(i))
     bridge = Bridge(mqtt, store, settings.rules, settings.zone, None)
     stop = asyncio.Event()
     task = asyncio.create_task(bridge.run(stop))

@@ -192,7 +192,8 @@ class RollerApp(App[None]):
             source="sim" if source.finished else "live", verdict=verdict.value,
             override=self.override and verdict is not Verdict.ALLOWED, rate_hz=self.rate_hz,
             profile=profile, mounting=mounting, clock=source.clock)
-        async with bridged(self.settings, self.store, source.address, self.routine) as bridge:
+        async with bridged(self.settings, self.store, source.address, profile,
+                           self.routine) as bridge:
             self.bridge = bridge
             await self._run_session(source)
         self.bridge = None

@@ -8,8 +8,10 @@ client's own (``tracker.devices``), so both sides of every test speak one defini
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -78,9 +80,14 @@ class Firmware:
 
 @dataclass
 class WitmotionFirmware(Firmware):
-    """A BWT901BLECL: streams whenever notifications are on, one frame each, no time.
+    """A BWT901BLECL: streams whenever notifications are on, no time in its frames; at
+    50-200 Hz several frames a notification (about 25 notifications a second, as measured
+    on real ones). It answers register reads (``55 71``).
 
-    Its oscillator runs 1 % fast, as cheap ones do: 100 Hz is really 101 Hz.
+    Its oscillator runs 1 % fast, as cheap ones do: 100 Hz is really 101 Hz. ``takes`` is
+    the rate codes this unit's firmware knows (WitMotion's REG.h by default; some units take
+    0x0A, not 0x0B, for 200 Hz); ``frame_bytes`` 28 makes it a model that appends its chip
+    time to each frame (WT901SDCL-BT50).
     """
 
     name: str = "WT901BLE68"
@@ -92,6 +99,12 @@ class WitmotionFirmware(Firmware):
         (witmotion.NOTIFY_UUID, ["notify"]),
         (witmotion.WRITE_UUID, ["write-without-response", "write"]))),)
     unlocked: bool = field(default=False)
+    takes: dict[int, int] = field(default_factory=lambda: {
+        0x06: 10, 0x07: 20, 0x08: 50, 0x09: 100, 0x0B: 200})
+    frame_bytes: int = witmotion.FRAME_SIZE
+    #: Registers as a BWT901BLECL 5.0 reads them: rate 0x06 (10 Hz), version 13115.
+    registers: dict[int, int] = field(default_factory=lambda: {0x03: 0x06, 0x2E: 0x333B})
+    chip_start: datetime = datetime(2026, 6, 22, 14, 41, 1, tzinfo=UTC)
 
     def read(self, uuid: str) -> bytes:
         raise KeyError(uuid)
@@ -100,15 +113,18 @@ class WitmotionFirmware(Firmware):
         register, value = witmotion.parse_command(data)
         if register == witmotion.REG_KEY:
             self.unlocked = value == witmotion.UNLOCK_KEY
-        elif register == witmotion.REG_RATE and self.unlocked:
-            rates = {code: hz for hz, code in witmotion.RATE_CODES.items()}
-            self.rate_hz = rates.get(value, self.rate_hz)
+        elif register == witmotion.REG_RATE and self.unlocked and value in self.takes:
+            self.registers[register], self.rate_hz = value, self.takes[value]
+        elif register == witmotion.REG_READ:
+            values = [self.registers.get(value + k, 0) for k in range(8)]
+            notify(self.notify_uuid, struct.pack("<BBH8H", witmotion.HEADER,
+                                                 witmotion.REGISTER_FLAG, value, *values))
 
     def subscribed(self, uuid: str) -> None:
         self.streaming = True
 
     def per_packet(self, mtu: int) -> int:
-        return 1
+        return max(1, min(self.rate_hz // 25, (mtu - 3) // self.frame_bytes))
 
     def packet(self, seq: int, chunk: Array) -> list[bytes]:
         accel = chunk[:, 1:4]
@@ -116,12 +132,24 @@ class WitmotionFirmware(Firmware):
             np.arctan2(accel[:, 1], accel[:, 2]),
             np.arctan2(-accel[:, 0], np.hypot(accel[:, 1], accel[:, 2])),
             np.zeros(len(chunk))]))
-        return witmotion.encode_frames(accel, chunk[:, 4:7], angle)
+        frames = witmotion.encode_frames(accel, chunk[:, 4:7], angle)
+        if self.frame_bytes == witmotion.TIMED_FRAME_SIZE:
+            frames = [frame + self._chip_time(t_s) for frame, t_s in zip(frames, chunk[:, 0],
+                                                                         strict=True)]
+        return [b"".join(frames)]
+
+    def _chip_time(self, t_s: float) -> bytes:
+        moment = self.chip_start + timedelta(seconds=float(t_s))
+        return struct.pack("<6BH", moment.year - 2000, moment.month, moment.day, moment.hour,
+                           moment.minute, moment.second, moment.microsecond // 1000)
 
 
 @dataclass
 class MovesenseFirmware(Firmware):
-    """A Movesense running gatt_sensordata_app: IMU6 on subscription, 8 samples a batch."""
+    """A Movesense running gatt_sensordata_app 2.2.1 or later: IMU6 on subscription, rate / 13
+    samples a batch, a batch over 150 bytes split in two notifications. As that sample, it
+    answers HELLO with "Hello", a subscription with nothing when it takes it, and with 507
+    (big-endian) when all its subscription slots are taken."""
 
     name: str = "Movesense 233830000042"
     base_rate_hz: int = 208
@@ -131,28 +159,34 @@ class MovesenseFirmware(Firmware):
     layout: Layout = ((movesense.SERVICE_UUID, (
         (movesense.WRITE_UUID, ["write"]), (movesense.NOTIFY_UUID, ["notify"]))),)
     reference: int = movesense.REFERENCE  # until a client subscribes with its own
+    free_slots: int = 4  # the sample's MAX_DATASUB_COUNT
 
     def read(self, uuid: str) -> bytes:
         raise KeyError(uuid)
 
     def write(self, uuid: str, data: bytes, notify: Notify) -> None:
         command, reference, path = movesense.parse_command(data)
-        if command == movesense.SUBSCRIBE:
+        if command == movesense.HELLO:
+            notify(self.notify_uuid, bytes([movesense.RESULT, reference]) + b"Hello")
+        elif command == movesense.SUBSCRIBE:
+            if not self.free_slots:
+                notify(self.notify_uuid, bytes([movesense.RESULT, reference, 0x01, 0xFB]))
+                return
             prefix, _, rate = path.lstrip("/").rpartition("/")
             if prefix != "Meas/IMU6" or not rate.isdigit() or int(rate) not in movesense.RATES_HZ:
-                notify(self.notify_uuid, movesense.encode_result(404, reference))
-                return
+                return  # the sample frees the slot and says nothing
+            self.free_slots -= 1
             self.rate_hz, self.reference, self.streaming = int(rate), reference, True
-            notify(self.notify_uuid, movesense.encode_result(200, reference))
-        elif command == movesense.UNSUBSCRIBE:
+        elif command == movesense.UNSUBSCRIBE and self.streaming:
+            self.free_slots += 1
             self.streaming = False
 
     def per_packet(self, mtu: int) -> int:
-        return max(1, min(8, (mtu - 3 - 6) // 24))
+        return movesense.batch_samples(self.rate_hz)
 
     def packet(self, seq: int, chunk: Array) -> list[bytes]:
-        return [movesense.encode_data(round(chunk[0, 0] * 1000), chunk[:, 1:4] * G_M_S2,
-                                      chunk[:, 4:7], self.reference)]
+        return movesense.encode_data(round(chunk[0, 0] * 1000), chunk[:, 1:4] * G_M_S2,
+                                     chunk[:, 4:7], self.reference)
 
 
 FIRMWARE: dict[str, type[Firmware]] = {

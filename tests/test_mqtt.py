@@ -27,7 +27,7 @@ DOCUMENTED = {
     "event": COMMON | {"event_types": list},
 }
 DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
-          "sw_version": str}
+          "sw_version": str, "connections": list}
 ORIGIN = {"name": str, "sw_version": str, "support_url": str}
 ENTITIES = 11
 
@@ -55,6 +55,7 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
             assert key in DOCUMENTED[component], f"{topic}: {key} is not a documented key"
             assert isinstance(value, DOCUMENTED[component][key]), f"{topic}: {key}"
         assert set(config["device"]) == set(DEVICE) and set(config["origin"]) == set(ORIGIN)
+        assert all(isinstance(config["device"][k], t) for k, t in DEVICE.items())
         assert "object_id" not in config
     states = [json.loads(p) for t, p in received if t.endswith("/state") and
               t.startswith("roller/c0")]

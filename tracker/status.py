@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tracker.estimate import LiveState
+
+_MAC = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a device is, as it says of itself (Device Information) or its profile says of it.
+
+    Empty strings are what is not known.
+    """
+
+    address: str
+    name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    firmware: str = ""
+
+    @property
+    def mac(self) -> str | None:
+        """The Bluetooth MAC, lower case; None where the address is not one (macOS gives
+        each device a UUID instead)."""
+        return self.address.lower() if _MAC.match(self.address) else None
 
 
 @dataclass(frozen=True)
@@ -15,3 +38,4 @@ class Status:
     loss_pct: float
     battery_pct: int | None
     warning: str | None = None
+    identity: Identity | None = None  # once the link has been live

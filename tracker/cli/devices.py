@@ -168,15 +168,17 @@ def doctor(settings: Settings, sim: bool) -> None:
         link = Link(target, LinkEvents(lambda *_: None), scanner_backend=backend[0],
                     client_backend=backend[1], profile=kind)
         try:
-            info = await link.probe()
+            info = await link.probe(listen_s=3.0)
         except BleError as exc:
             report(False, str(exc))
             return
         cfg = info.config
         about = (f"protocol {cfg.protocol_version}, {cfg.rate_hz} Hz, {cfg.diameter_cm:g} cm"
-                 if cfg else f"{info.rate_hz} Hz")
+                 if cfg else f"{info.rate_hz} Hz in force")
         report(True, f"{target}: {info.model or info.profile} {info.firmware} {about}, "
                      f"battery {'-' if info.battery_pct is None else info.battery_pct} %")
+        for advice in link.advice():
+            report(False, advice)
 
     asyncio.run(check())
     if not ok:

@@ -9,6 +9,7 @@ import click
 from tracker.cli.errors import fail
 from tracker.cli.store import store_of
 from tracker.config import Settings
+from tracker.devices import PROFILES
 from tracker.mqtt.settings import MqttConfigError
 
 
@@ -29,7 +30,13 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
 
         async def main() -> str:
             known = store.paired()
-            bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, known)
+            identity = None
+            if known is not None:
+                stored = store.device(known)
+                profile = PROFILES[stored[0] if stored else "roller"]
+                identity = profile.identity(known, store.identity(known))
+            bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, known,
+                            identity)
             stop = asyncio.Event()
             result: list[str] = []
 

@@ -101,7 +101,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
 
         async def main() -> Result:
-            async with bridged(settings, store, address, routine) as bridge:
+            async with bridged(settings, store, address, device, routine) as bridge:
 
                 def on_status(status: Status) -> None:
                     if bridge is None:
@@ -155,15 +155,17 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         click.echo(json.dumps(result.to_json(), separators=(",", ":")))
         return
     if result.analysis is None:
-        fail(f"no samples arrived from the roller ({result.end_reason})", 1)
+        fail("; ".join([f"no samples arrived from the roller ({result.end_reason})",
+                        *result.warnings]), 1)
     console = Console()
     console.print(summary_table(result.analysis,
                                 title=f"session {result.session_id} ({result.end_reason})"))
     stats = result.link
     battery = result.info.battery_pct
-    console.print(f"link: {stats.packets} packets, {stats.lost} lost ({stats.loss_pct:.1f} %), "
-                  f"{stats.malformed} malformed, {stats.unknown} unknown, {result.gaps} "
-                  f"outage(s); battery {'-' if battery is None else battery} %")
+    console.print(f"link: {result.info.rate_hz} Hz in force; {stats.packets} packets, "
+                  f"{stats.lost} lost ({stats.loss_pct:.1f} %), {stats.malformed} malformed, "
+                  f"{stats.torn} torn, {stats.unknown} unknown, {result.gaps} outage(s); "
+                  f"battery {'-' if battery is None else battery} %")
     for warning in result.warnings:
         console.print(f"[bold red]warning:[/] {warning}")
 

@@ -13,6 +13,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from tracker.status import Identity
+
 Array = npt.NDArray[np.float64]
 Samples = tuple[Array, Array, Array]  # t_s (n,), accel_g (n, 3), gyro_dps (n, 3)
 G_M_S2 = 9.80665
@@ -26,6 +28,7 @@ class LinkStats:
     lost: int = 0
     malformed: int = 0
     unknown: int = 0  # well-formed frames of a kind we do not use
+    torn: int = 0  # frames split across notifications (some profiles can tell)
 
     @property
     def loss_pct(self) -> float:
@@ -49,6 +52,8 @@ class Profile:
 
     name: str  # as given to --profile and stored per device
     label: str  # what people call it
+    manufacturer: str  # who makes it, and its model: when the device does not say
+    model: str
     service_uuid: str
     notify_uuid: str
     write_uuid: str
@@ -61,6 +66,22 @@ class Profile:
     config_uuid: str | None = None  # a readable configuration (our roller's)
     axes_known: bool = False  # the firmware's axes follow docs/conventions.md
     command_gap_s: float = 0.0  # pause after each command; some firmware needs it
+    #: Devices that report the rate they took (WitMotion): the commands that ask, the
+    #: answer read off the decoder (Hz; None until it comes), and further ways to set a
+    #: rate, tried in turn while the rate in force is not the one asked.
+    rate_query: tuple[bytes, ...] = ()
+    rate_answer: Callable[[Decoder], int | None] | None = None
+    retry_rate: Callable[[int], tuple[tuple[bytes, ...], ...]] = lambda rate_hz: ()
+    #: What the link's own figures say to check, given the rate in force (doctor, summary).
+    advice: Callable[[Decoder, int], tuple[str, ...]] = lambda decoder, rate_hz: ()
+
+    def identity(self, address: str, said: Identity | None = None) -> Identity:
+        """Who the device is: what it ``said`` of itself, the rest from this profile; a name
+        from the model and the address's end, so two sensors of a kind stay apart."""
+        said = said or Identity(address)
+        return Identity(address, said.name or f"{self.model} {address.replace(':', '')[-4:]}",
+                        said.manufacturer or self.manufacturer, said.model or self.model,
+                        said.firmware)
 
     def nearest_rate(self, rate_hz: float) -> int:
         """The supported rate closest to the one asked for."""

@@ -30,9 +30,10 @@ from bleak_retry_connector import BleakNotFoundError, establish_connection
 
 from tracker.devices import Decoder, Profile, identify
 from tracker.devices import roller as p
-from tracker.devices import roller as roller_profile
+from tracker.status import Identity
 
 log = logging.getLogger(__name__)
+RATE_SETTLE_S = 0.35  # after a save, a WitMotion reads back stale values this long
 SampleSink = Callable[[Any, Any, Any], None]
 
 
@@ -126,7 +127,7 @@ class Link:
     reconnect_within_s: float = 120.0
     scanner_backend: Any = None
     client_backend: Any = None
-    profile: Profile = roller_profile.PROFILE
+    profile: Profile = p.PROFILE
     clock: Callable[[], float] = time.monotonic  # when notifications arrive (s)
     info: DeviceInfo = field(init=False)
     decoder: Decoder = field(init=False)
@@ -167,15 +168,22 @@ class Link:
                 await asyncio.wait_for(stop.wait(), min(8.0, 0.25 * 2 ** min(attempt, 5)))
         return "stopped"
 
-    async def probe(self) -> DeviceInfo:
-        """Connect, read what the roller says about itself, and leave."""
+    async def probe(self, listen_s: float = 0.0) -> DeviceInfo:
+        """Connect, read what the device says about itself, listen ``listen_s``, and leave."""
         stop = asyncio.Event()
-        stop.set()
+        asyncio.get_running_loop().call_later(listen_s, stop.set)
         try:
             await self._session(stop)
         except (TimeoutError, BleakError, OSError) as exc:
             raise BleError(explain(exc)) from None
         return self.info
+
+    @property
+    def identity(self) -> Identity:
+        """Who the device is, from its Device Information where it has it."""
+        info = self.info
+        return self.profile.identity(self.address, Identity(
+            self.address, info.name, info.manufacturer, info.model, info.firmware))
 
     async def _session(self, stop: asyncio.Event) -> bool:
         """One connection; True when it dropped, False when ``stop`` ended it."""
@@ -241,8 +249,47 @@ class Link:
         await self._write(client, profile.configure(self.rate_hz))
         await client.start_notify(profile.notify_uuid, on_data)
         await self._write(client, profile.start(self.rate_hz))
+        await self._confirm_rate(client)
         if profile.config_uuid:
             self._check(p.decode_config(bytes(await client.read_gatt_char(profile.config_uuid))))
+
+    async def _confirm_rate(self, client: BleakClient) -> None:
+        """For a device that says which rate it took: ask, and while it is not the one asked,
+        set it the next way and ask again; the rate in force is the link's from then on."""
+        profile = self.profile
+        if profile.rate_answer is None:
+            return
+        in_force = None
+        for retry in ((), *profile.retry_rate(self.rate_hz)):
+            await self._write(client, retry)
+            in_force = await self._ask_rate(client, profile.rate_answer)
+            if in_force == self.rate_hz:
+                break
+            log.info("%s runs at %s Hz, not %d Hz", self.address, in_force, self.rate_hz)
+        if in_force:
+            self.info.rate_hz = in_force
+
+    async def _ask_rate(self, client: BleakClient, answer: Callable[[Decoder], int | None]
+                        ) -> int | None:
+        """The rate the device reports; None if it does not answer within a second. Reads
+        right after a save return stale values for about 300 ms, so this waits first."""
+        await asyncio.sleep(RATE_SETTLE_S)
+        answer(self.decoder)  # forget any earlier answer
+        await self._write(client, self.profile.rate_query)
+        for _ in range(20):
+            if (rate := answer(self.decoder)) is not None:
+                return rate
+            await asyncio.sleep(0.05)
+        return None
+
+    def advice(self) -> tuple[str, ...]:
+        """What this link's figures say to check (torn frames, a rate that did not take, a
+        refusal), for the session summary and roller doctor."""
+        said = self.profile.advice(self.decoder, self.info.rate_hz or self.rate_hz)
+        if self.info.rate_hz and self.info.rate_hz != self.rate_hz:
+            said = (f"the sensor runs at {self.info.rate_hz} Hz: it did not take the "
+                    f"{self.rate_hz} Hz asked for", *said)
+        return said
 
     def _check(self, config: p.DeviceConfig) -> None:
         """Our roller's configuration: a protocol we speak; its rate and diameter."""

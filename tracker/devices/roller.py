@@ -196,6 +196,8 @@ class StreamDecoder:
 PROFILE = Profile(
     name="roller",
     label="roller protocol v1",
+    manufacturer="roller project",
+    model="roller",
     service_uuid=SERVICE_UUID,
     notify_uuid=IMU_DATA_UUID,
     write_uuid=CONTROL_UUID,

@@ -32,7 +32,7 @@ from tracker.devices.ble import DeviceInfo, Link, LinkEvents
 from tracker.estimate import LiveState, SessionEstimator
 from tracker.live.recorder import Recorder
 from tracker.recording import Header, write
-from tracker.status import Status
+from tracker.status import Identity, Status
 from tracker.store.database import Store
 from tracker.store.rows import SessionStart
 
@@ -82,6 +82,7 @@ class Result:
         }
         data["link"] = {"packets": self.link.packets, "lost": self.link.lost,
                         "malformed": self.link.malformed, "unknown": self.link.unknown,
+                        "torn": self.link.torn,
                         "loss_pct": round(self.link.loss_pct, 2), "gaps": self.gaps}
         data["warnings"] = list(self.warnings)
         return data
@@ -112,6 +113,7 @@ class LiveSession:
     _axis: AxisCheck | None = None
     _samples: list[Array] = field(default_factory=list)
     _link_state: tuple[str, int] = ("connecting", 0)
+    _identity: Identity | None = None  # who the device said it is, once live
     _last_status: float = -1e9
     _end: str | None = None
 
@@ -130,9 +132,9 @@ class LiveSession:
         analysis = self.recorder.finish(reason) if self.recorder else None
         if self.record and self._samples:
             self._write_recording(link.info)
+        warnings = ((self.warning,) if self.warning else ()) + link.advice()
         return Result(self.recorder.session_id if self.recorder else None, analysis, reason,
-                      link.info, link.decoder.stats, link.gaps, self.diameter_cm,
-                      (self.warning,) if self.warning else ())
+                      link.info, link.decoder.stats, link.gaps, self.diameter_cm, warnings)
 
     def end(self, reason: str) -> None:
         """End the session (``stopped`` by the user, or ``still``)."""
@@ -176,6 +178,9 @@ class LiveSession:
     def _on_state(self, state: str, attempt: int) -> None:
         previous = self._link_state[0]
         self._link_state = (state, attempt)
+        if state == "live" and self._identity is None:
+            self._identity = self._link.identity
+            self.store.remember_identity(self._identity, datetime.now(UTC))
         if self.recorder:
             now = datetime.now(UTC)
             if state == "reconnecting" and previous == "live":
@@ -188,7 +193,7 @@ class LiveSession:
         recorder_state = state or (self.recorder.estimator.last_state if self.recorder else None)
         self.on_status(Status(self._link_state[0], self._link_state[1], recorder_state,
                               self._link.decoder.stats.loss_pct, self._link.info.battery_pct,
-                              self.warning))
+                              self.warning, self._identity))
 
     async def _watch(self) -> None:
         """End the session once the roller has lain still for the configured time."""

@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import socket
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from tracker import __version__
 from tracker.mqtt.messages import Topics, device_id, discovery_configs, encode, state_payload
 from tracker.mqtt.settings import MqttConfigError, MqttSettings
 from tracker.schedule import Rules, week_status
-from tracker.status import Status
+from tracker.status import Identity, Status
 from tracker.store.database import Store
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,15 @@ class Bridge:
     runs; never stops tracking when the broker is away."""
 
     def __init__(self, settings: MqttSettings, store: Store, rules: Rules, zone: str,
-                 address: str | None = None, name: str = "roller",
-                 model: str = "roller", sw_version: str | None = None,
+                 address: str | None = None, identity: Identity | None = None,
                  routine: str | None = None) -> None:
         self.settings, self.store, self.rules, self.zone = settings, store, rules, zone
         self.address = address
+        #: The roller's device in Home Assistant; None until it is known who the device is
+        #: (discovery waits for it, so Home Assistant never sees a placeholder first).
+        self.identity = identity
         self.topics = Topics(settings.base_topic, settings.discovery_prefix,
-                             device_id(address or "local"))
-        self.name, self.model, self.sw_version = name, model, sw_version
+                             device_id(self.address or "local"))
         self.routine = routine
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = False
@@ -98,8 +100,12 @@ class Bridge:
         return "connected" if self.connected else f"offline, {self.store.outbox.count()} queued"
 
     def follow(self, status: Status) -> None:
-        """Mirror a live session's status: availability, state, the live topic."""
+        """Mirror a live session's status: availability, state, the live topic; and who the
+        device turned out to be, when that is news to Home Assistant."""
         self.set_available(status.link == "live")
+        if status.identity is not None and status.identity != self.identity:
+            self.identity = status.identity
+            self._spawn(self._rediscover())
         s = status.state
         lumbar = bool(s and s.lumbar)
         self.update(urgent=lumbar != bool(self._live_state.get("lumbar_contact")),
@@ -107,9 +113,17 @@ class Bridge:
                     region=s.region if s else None, lumbar_contact=lumbar,
                     battery_pct=status.battery_pct)
         if s and self.settings.live and self._client is not None:  # at most twice a second
-            task = asyncio.get_running_loop().create_task(self.publish_live(s.region, s.s_cm))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self.publish_live(s.region, s.s_cm))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _rediscover(self) -> None:
+        if self._client is not None and self.settings.discovery:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self.publish_discovery(self._client)
 
     def session_over(self) -> None:
         self.update(urgent=True, session_active=False, lumbar_contact=False, region=None)
@@ -186,17 +200,17 @@ class Bridge:
         await client.publish(self.topics.bridge_info, encode({
             "version": __version__, "host": socket.gethostname(),
             "outbox_pending": self.store.outbox.count()}), qos=1, retain=True)
-        if self.settings.discovery and self.address:  # no roller known: no entities yet
+        if self.settings.discovery and self.identity:  # nobody known yet: no entities yet
             await self.publish_discovery(client)
         await self._publish_state(client)
 
     async def publish_discovery(self, client: aiomqtt.Client) -> list[str]:
+        assert self.identity is not None
         topics = []
-        for topic, config in discovery_configs(self.topics, self.name, self.model,
-                                               self.sw_version):
+        for topic, config in discovery_configs(self.topics, self.identity):
             await client.publish(topic, encode(config), qos=1, retain=True)
             topics.append(topic)
-        self.store.outbox.remember_discovery(self.address or "local", topics)
+        self.store.outbox.remember_discovery(self.identity.address, topics)
         return topics
 
     async def _listen(self, client: aiomqtt.Client) -> None:

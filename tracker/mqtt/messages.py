@@ -14,6 +14,7 @@ from typing import Any, Final
 from tracker import __version__
 from tracker.body import REGIONS
 from tracker.events import EVENT_TYPES
+from tracker.status import Identity
 
 STATUSES: Final = ("on_track", "behind", "done", "over")
 STATE_KEYS: Final = (
@@ -135,14 +136,23 @@ def _entities(topics: Topics) -> list[Entity]:
     ]
 
 
-def discovery_configs(topics: Topics, name: str, model: str, sw_version: str | None
-                      ) -> list[tuple[str, dict[str, Any]]]:
-    """One retained config per entity, with the full device block and origin."""
-    device = {
-        "identifiers": [f"roller_{topics.device}"], "name": name,
-        "manufacturer": "roller project", "model": model,
-        "sw_version": sw_version or "unknown",
+def device_block(topics: Topics, identity: Identity) -> dict[str, Any]:
+    """Home Assistant's device: the sensor's own name, maker, model and firmware, and its
+    Bluetooth MAC (so the device registry joins it with what Bluetooth integrations see)."""
+    device: dict[str, Any] = {
+        "identifiers": [f"roller_{topics.device}"], "name": identity.name,
+        "manufacturer": identity.manufacturer, "model": identity.model,
     }
+    if identity.firmware:
+        device["sw_version"] = identity.firmware
+    if identity.mac:
+        device["connections"] = [["bluetooth", identity.mac]]
+    return device
+
+
+def discovery_configs(topics: Topics, identity: Identity) -> list[tuple[str, dict[str, Any]]]:
+    """One retained config per entity, with the full device block and origin."""
+    device = device_block(topics, identity)
     origin = {"name": "roller", "sw_version": __version__,
               "support_url": "https://github.com/roller-project/roller"}
     configs = []

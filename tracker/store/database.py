@@ -28,6 +28,7 @@ from tracker.calibration import Mounting
 from tracker.events import summary
 from tracker.recording import Header, Recording
 from tracker.schedule import glutes_active_s
+from tracker.status import Identity
 from tracker.store.codec import iso, pack, unpack
 from tracker.store.errors import StoreError, UnknownSession, atomic, explain
 from tracker.store.outbox import Outbox
@@ -174,6 +175,21 @@ class Store:
                                     **values}, pk="address")
         db.execute("UPDATE devices SET first_seen = ? WHERE address = ? AND first_seen "
                    "IS NULL", [iso(at), address])
+
+    def remember_identity(self, identity: Identity, at: datetime) -> None:
+        """What a device said of itself when it connected."""
+        with self._writing() as db:
+            self._seen(db, identity.address, identity.name, at,
+                       manufacturer=identity.manufacturer, model=identity.model,
+                       firmware=identity.firmware)
+
+    def identity(self, address: str) -> Identity | None:
+        """What is remembered of who a device is (blank what is not); None if never seen."""
+        rows = list(self.db.query("SELECT name, manufacturer, model, firmware FROM devices "
+                                  "WHERE address = ?", [address]))
+        if not rows:
+            return None
+        return Identity(address, **{k: v or "" for k, v in rows[0].items()})
 
     def device(self, address: str) -> tuple[str, Mounting | None] | None:
         """A known device's profile and calibration; None for a device never seen."""

@@ -70,8 +70,14 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.table("devices").add_column("calibrated_at", str)
 
 
+def _v6(db: sqlite_utils.Database) -> None:
+    """Who each device is (Device Information), so Home Assistant names it before it connects."""
+    for column in ("manufacturer", "model", "firmware"):
+        db.table("devices").add_column(column, str)
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
