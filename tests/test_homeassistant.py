@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from tracker.mqtt.messages import Topics, discovery_configs
+from tracker.status import Identity
 
 EXAMPLES = Path(__file__).parent.parent / "dashboards" / "homeassistant"
 
@@ -15,7 +16,7 @@ EXAMPLES = Path(__file__).parent.parent / "dashboards" / "homeassistant"
 def announced(device: str) -> set[str]:
     topics = Topics("roller", "homeassistant", device)
     return {config["default_entity_id"] for _, config in
-            discovery_configs(topics, "roller", "roller", "1")}
+            discovery_configs(topics, Identity(device, "roller", "roller project", "roller"))}
 
 
 def entity_ids(node: object) -> set[str]:

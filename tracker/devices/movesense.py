@@ -117,7 +117,7 @@ class Joiner:
         kind = data[0] if data else None
         if kind == DATA:
             done = self._flush()
-            if _HEAD.size <= len(data) < self.whole_bytes:
+            if 2 <= len(data) < self.whole_bytes:
                 self._pending = data
                 return done
             return [*done, data]
