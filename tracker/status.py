@@ -25,9 +25,10 @@ class Identity:
 
     @property
     def mac(self) -> str | None:
-        """The Bluetooth MAC, lower case; None where the address is not one (macOS gives
-        each device a UUID instead)."""
-        return self.address.lower() if _MAC.match(self.address) else None
+        """The Bluetooth MAC, upper case as Home Assistant's Bluetooth integration writes it
+        (its device registry matches connections exactly, so the same sensor becomes one
+        device); None where the address is not one (macOS gives each device a UUID)."""
+        return self.address.upper() if _MAC.match(self.address) else None
 
 
 @dataclass(frozen=True)
