@@ -170,8 +170,8 @@ class RollerApp(App[None]):
                 self.override = True
                 self.start(verdict)
             else:
-                self.store.outbox.record_refusal(self.routine, verdict.value, next_day.isoformat(),
-                                          self.clock())
+                self.store.outbox.record_refusal(self.routine, verdict.value,
+                                                 next_day.isoformat(), self.clock())
                 self.switch_screen("schedule")
 
         self.push_screen(RefusalScreen(why, f"{next_day:%A %d %B}"), decided)

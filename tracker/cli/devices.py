@@ -16,7 +16,7 @@ from tracker.cli.store import db_option, store_of
 from tracker.config import Settings
 from tracker.devices import PROFILES
 from tracker.devices.ble import BleError, Link, LinkEvents, Seen, scan
-from tracker.simulation import SIM_ADDRESSES
+from tracker.simulation import SIM_ADDRESSES, sim_roller
 
 
 def _scan(timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
@@ -25,8 +25,6 @@ def _scan(timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
     async def main() -> list[Seen]:
         backend = None
         if sim:
-            from tracker.simulation import sim_roller
-
             for kind in kinds:
                 backend = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0,
                                      profile=kind).scanner_backend
@@ -149,8 +147,6 @@ def doctor(settings: Settings, sim: bool) -> None:
         backend: tuple[Any, Any] = (None, None)
         target = paired
         if sim:
-            from tracker.simulation import sim_roller
-
             roller = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0)
             backend, target = (roller.scanner_backend, roller.client_backend), roller.address
         try:
@@ -223,8 +219,6 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
             backends: tuple[Any, Any] = (None, None)
             clock = time.monotonic
             if sim:
-                from tracker.simulation import sim_roller
-
                 roller = sim_roller("calibrate", "clean", 20.0, seed, speed,
                                     settings.body.height_cm, profile=kind.name,
                                     distance_cm=distance_cm or 60.0)

@@ -15,6 +15,7 @@ from tracker.config import Settings
 from tracker.estimate import analyze as run
 from tracker.recording import RecordingError, read
 from tracker.report import summary_table
+from tracker.simulation import simulate_recording, write_simulation
 
 
 @click.command()
@@ -53,8 +54,6 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
 def simulate(settings: Settings, routine: str, scenario: str, seconds: float, seed: int,
              rate_hz: str | None, output: Path) -> None:
     """Simulate a session on the virtual roller and write it as a recording."""
-    from tracker.simulation import write_simulation
-
     with clean_errors():
         truth_path = write_simulation(
             output, routine, scenario, seconds, seed,
@@ -69,8 +68,6 @@ def simulate(settings: Settings, routine: str, scenario: str, seconds: float, se
 @click.pass_obj
 def demo(settings: Settings, routine: str, seed: int) -> None:
     """Simulate a session that strays into the lumbar band, and show its analysis."""
-    from tracker.simulation import simulate_recording
-
     recording = simulate_recording(routine, "stray", 150.0, seed, None, settings.body.height_cm)
     Console().print(summary_table(run(recording, settings.estimator),
                                   title=f"simulated {routine} session"))

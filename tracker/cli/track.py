@@ -23,9 +23,10 @@ from tracker.devices import PROFILES, Profile
 from tracker.devices.ble import BleError
 from tracker.live.bridged import bridged
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
+from tracker.live.source import Source
 from tracker.report import summary_table
 from tracker.schedule import Verdict
-from tracker.simulation import SIM_ADDRESSES
+from tracker.simulation import SIM_ADDRESSES, sim_roller
 from tracker.status import Status
 from tracker.store.database import Store
 
@@ -118,8 +119,6 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             clock = time.monotonic
             finished: asyncio.Event | None = None
             if sim:
-                from tracker.simulation import sim_roller
-
                 roller = sim_roller(routine, scenario, seconds, seed, speed,
                                     settings.body.height_cm, sim_loss, sim_corrupt_every,
                                     sim_drop, device.name)
@@ -193,7 +192,6 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
               sim_drop: tuple[tuple[float, float], ...]) -> None:
     """The live terminal dashboard: body map, lumbar alerts, schedule, history."""
     from dashboards.app import RollerApp
-    from tracker.live.source import Source
 
     with store_of(settings) as store:
         target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
@@ -204,8 +202,6 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
             assert target is not None
             if not sim:
                 return Source(target, profile=profile)
-            from tracker.simulation import sim_roller
-
             return sim_roller(sim_routine, scenario, seconds, seed, speed,
                               settings.body.height_cm, profile=profile or "roller", **faults)
 

@@ -113,12 +113,17 @@ def encode_frames(accel_g: Array, gyro_dps: Array, angle_deg: Array) -> list[byt
 class Frames:
     """What one notification held."""
 
-    raw: npt.NDArray[np.int16]  # the IMU frames' nine int16 each, (n, 9)
-    times_s: list[float | None]  # each IMU frame's chip time (None: the frame has none)
+    rows: list[tuple[int, ...]] = field(default_factory=list)  # each IMU frame's nine int16
+    times_s: list[float | None] = field(default_factory=list)  # their chip times, or None
     registers: dict[int, int] = field(default_factory=dict)  # from register replies
     replies: int = 0
     malformed: int = 0  # runs of bytes that are not frames
     torn: int = 0  # frames cut off at either end of the notification
+
+    @property
+    def raw(self) -> npt.NDArray[np.int16]:
+        """The IMU frames' raw values, (n, 9)."""
+        return np.array(self.rows, dtype=np.int16).reshape(-1, 9)
 
 
 def decode_frames(data: bytes) -> Frames:
@@ -129,9 +134,7 @@ def decode_frames(data: bytes) -> Frames:
     or bytes before the first header, are a frame torn across notifications; other bytes
     that do not start a frame begin a malformed run, ending at the next frame header.
     """
-    rows: list[tuple[int, ...]] = []
-    times: list[float | None] = []
-    found = Frames(np.empty((0, 9), np.int16), times)
+    found = Frames()
     i, in_garbage = 0, False
     while i < len(data):
         if data[i] == HEADER and i + 1 < len(data) and data[i + 1] in (IMU_FLAG, REGISTER_FLAG):
@@ -144,9 +147,9 @@ def decode_frames(data: bytes) -> Frames:
                 found.replies += 1
                 i += FRAME_SIZE
             else:
-                rows.append(_FRAME.unpack_from(data, i)[2:])
+                found.rows.append(_FRAME.unpack_from(data, i)[2:])
                 chip = _chip_time(data, i)
-                times.append(chip)
+                found.times_s.append(chip)
                 i += TIMED_FRAME_SIZE if chip is not None else FRAME_SIZE
             in_garbage = False
             continue
@@ -156,7 +159,6 @@ def decode_frames(data: bytes) -> Frames:
             found.malformed += 1
         in_garbage = True
         i += 1
-    found.raw = np.array(rows, dtype=np.int16).reshape(-1, 9)
     return found
 
 
@@ -195,10 +197,10 @@ class WitmotionDecoder:
         if frames.malformed:
             log.warning("dropped %d malformed bytes run(s) from the WitMotion sensor",
                         frames.malformed)
-        if not len(frames.raw):
+        if not frames.rows:
             return None
         times = [self._stamp(chip, arrival_s) for chip in frames.times_s]
-        self.stats.packets += len(frames.raw)
+        self.stats.packets += len(frames.rows)
         values = frames.raw.astype(np.float64) / 32768
         return (np.array(times), values[:, 0:3] * ACCEL_FULL_G, values[:, 3:6] * GYRO_FULL_DPS)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from tracker.config import Settings
 from tracker.devices.base import Profile
-from tracker.mqtt.bridge import Bridge
 from tracker.store.database import Store
+
+if TYPE_CHECKING:
+    from tracker.mqtt.bridge import Bridge
 
 
 @asynccontextmanager
@@ -24,6 +27,8 @@ async def bridged(settings: Settings, store: Store, address: str, profile: Profi
     if not settings.mqtt.enabled:
         yield None
         return
+    from tracker.mqtt.bridge import Bridge  # the MQTT client, only for who publishes
+
     said = store.identity(address)
     known = profile.identity(address, said) if said and said.model else None
     bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, address, known,
