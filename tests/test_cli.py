@@ -89,7 +89,7 @@ def test_missing_file(roller: Run, tmp_path: Path) -> None:
 
 def test_environment_overrides_and_bad_values(roller: Run, recording_file: Path) -> None:
     quiet = roller("analyze", "--json", str(recording_file),
-                   env={"ROLLER_ESTIMATOR_STROKE_MIN_CM": "1000"})
+                   env={"ROLLER_ESTIMATOR_STROKE_MIN_CM": "100"})
     assert json.loads(quiet.stdout)["strokes"] == 0
     bad = roller("analyze", str(recording_file), env={"ROLLER_USER_HEIGHT_CM": "tall"})
     assert_one_line_error(bad, "ROLLER_USER_HEIGHT_CM='tall' is not a float")

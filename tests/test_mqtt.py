@@ -48,7 +48,7 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
     ids = [e["event_id"] for e in events(received)]
     assert len(ids) == len(set(ids)) and ids == sorted(ids)  # UUIDv7: unique and ordered
     configs = [(t, json.loads(p)) for t, p in received if t.startswith("homeassistant/")]
-    assert len(configs) == ENTITIES
+    assert len(configs) == ENTITIES, "\n".join(t for t, _ in received)
     for topic, config in configs:
         component = topic.split("/")[1]
         for key, value in config.items():

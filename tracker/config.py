@@ -6,6 +6,7 @@ a key it does not have is a mistake in the user's file and is reported, not igno
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ import platformdirs
 from tracker.body import Body
 from tracker.estimate.session import EstimatorConfig
 from tracker.lifecycle import Lifecycle
+from tracker.limits import within
 from tracker.mqtt.settings import MqttSettings
 from tracker.schedule import Rules
 
@@ -89,6 +91,8 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
     if path is not None or file.is_file():
         try:
             text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{file}: not UTF-8 text (TOML files are UTF-8)") from None
         except OSError as exc:
             raise ConfigError(f"{file}: {exc.strerror or exc}") from None
         _merge(table, _parse(text, str(file)), str(file))
@@ -107,7 +111,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
             lifecycle=Lifecycle(**table["session"]),
             mqtt=MqttSettings(**table["mqtt"]),
             redraw_hz=_redraw_rate(table["dashboard"]["redraw_hz"]),
-            db_path=env.get("ROLLER_DB", table["store"]["path"]),
+            db_path=_db_path(env.get("ROLLER_DB", table["store"]["path"])),
             diameter_cm=_diameter(table["device"]["diameter_cm"]),
         )
     except ValueError as exc:
@@ -115,15 +119,19 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
 
 
 def _redraw_rate(rate_hz: float) -> float:
-    if not 1.0 <= rate_hz <= 60.0:
-        raise ValueError(f"[dashboard] redraw_hz must be 1 to 60, not {rate_hz}")
+    within("[dashboard] redraw_hz", rate_hz, 1.0, 60.0)
     return rate_hz
 
 
 def _diameter(diameter_cm: float) -> float:
-    if not 4.0 <= diameter_cm <= 40.0:
-        raise ValueError(f"[device] diameter_cm must be 4 to 40, not {diameter_cm}")
+    within("[device] diameter_cm", diameter_cm, 4.0, 40.0)
     return diameter_cm
+
+
+def _db_path(path: str) -> str:
+    if "\0" in path or len(path) > 4096:
+        raise ValueError("[store] path must be a file path (no NUL, at most 4096 characters)")
+    return path
 
 
 def _parse(text: str, source: str) -> Table:
@@ -150,10 +158,17 @@ def _typed(value: Any, default: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be true or false")
         return value
     if isinstance(default, float) and isinstance(value, int):
-        return float(value)
+        value = float(value)
     if not isinstance(value, type(default)):
-        raise ConfigError(f"{where} must be a {type(default).__name__}, not {value!r}")
+        raise ConfigError(f"{where} must be a {type(default).__name__}, not {_quote(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, not {value}")
     return value
+
+
+def _quote(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:40]}..."
 
 
 def _from_env(base: Table, env: Mapping[str, str]) -> Table:

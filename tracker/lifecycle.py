@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tracker.limits import check_ranges
+
 MOVED_CM = 1.0  # the contact has moved when it is this far from where it last rested
 
 
@@ -22,6 +24,12 @@ class Lifecycle:
     keep_raw: bool = True
     end_after_still_s: float = 60.0
     end_after_disconnect_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        # Raw blocks keep time as float32 from their first sample: 600 s still resolves 0.1 ms.
+        check_ranges("session", self, {"checkpoint_s": (0.5, 600),
+                                       "end_after_still_s": (5, 86400),
+                                       "end_after_disconnect_s": (1, 86400)})
 
 
 class Ending:

@@ -17,6 +17,7 @@ problem is a :class:`RecordingError` that names the file, the line and what is w
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from collections.abc import Mapping
@@ -93,6 +94,15 @@ class Recording:
     @property
     def gyro_dps(self) -> npt.NDArray[np.float64]:
         return self.samples[:, 4:7]
+
+    def fingerprint(self) -> str:
+        """What the recording says (header and samples, not how the file spells them), hashed:
+        the same recording imported twice is recognised."""
+        h = self.header
+        digest = hashlib.sha256(f"{h.sample_rate_hz:g},{h.roller_diameter_cm:g},"
+                                f"{h.user_height_cm:g},{h.routine}".encode())
+        digest.update(np.ascontiguousarray(self.samples, dtype="<f8").tobytes())
+        return digest.hexdigest()
 
 
 def read(path: Path | str) -> Recording:

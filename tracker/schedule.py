@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tracker.analysis import Analysis
+from tracker.limits import check_ranges
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,13 @@ class Rules:
     bout_max_s: float = 60.0
     pause_min_s: float = 10.0
     pause_max_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        check_ranges("schedule", self, {
+            "glute_sessions_per_week": (0, 7), "glute_min_active_s": (0, 3600),
+            "glute_rest_days": (0, 6), "week_starts_on": (0, 6),
+            "bout_min_s": (1, 3600), "bout_max_s": (self.bout_min_s, 3600),
+            "pause_min_s": (1, 3600), "pause_max_s": (self.pause_min_s, 3600)})
 
 
 @dataclass(frozen=True)

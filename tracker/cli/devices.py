@@ -13,6 +13,7 @@ import click
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.mqtt import run_action
 from tracker.cli.store import db_option, store_of
+from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.devices import PROFILES
 from tracker.devices.ble import BleError, Link, LinkEvents, Seen, scan
@@ -39,7 +40,7 @@ def _scan(timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
     return found
 
 
-scan_timeout = click.option("--timeout", type=click.FloatRange(0.5, 60), default=5.0,
+scan_timeout = click.option("--timeout", type=Finite(0.5, 60), default=5.0,
                             show_default=True, help="Seconds to listen.")
 scan_sim = click.option("--sim", is_flag=True, help="The simulated roller's air instead.")
 sim_profile = click.option("--profile", type=click.Choice(list(PROFILES)),
@@ -183,17 +184,17 @@ def doctor(settings: Settings, sim: bool) -> None:
 
 @click.command()
 @click.argument("address", required=False)
-@click.option("--distance", "distance_cm", type=click.FloatRange(20, 300),
+@click.option("--distance", "distance_cm", type=Finite(20, 300),
               help="Roll exactly this far (cm) along a tape measure, to measure the roller's "
               "effective diameter.")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(10, 600), default=60.0,
+@click.option("--timeout", "timeout_s", type=Finite(10, 600), default=60.0,
               show_default=True, help="Seconds to wait for the whole step.")
 @click.option("--sim", is_flag=True, help="Calibrate a simulated sensor (through bleak).")
 @click.option("--profile", type=click.Choice(list(PROFILES)),
               help="Device kind [default: as paired; the simulator presents itself as this].")
-@click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0, show_default=True,
+@click.option("--speed", type=Finite(0.1, 1000), default=1.0, show_default=True,
               help="Simulator: times real time.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @db_option
 @click.pass_obj
 def calibrate(settings: Settings, address: str | None, distance_cm: float | None,

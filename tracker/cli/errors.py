@@ -11,6 +11,7 @@ from typing import NoReturn
 import click
 
 from tracker.config import ConfigError
+from tracker.mqtt.settings import MqttConfigError
 from tracker.recording import RecordingError
 from tracker.store.errors import StoreError, UnknownSession
 
@@ -28,7 +29,7 @@ def clean_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line each, never a traceback."""
     try:
         yield
-    except (ConfigError, RecordingError, UnknownSession) as exc:
+    except (ConfigError, MqttConfigError, RecordingError, UnknownSession) as exc:
         fail(str(exc))
     except StoreError as exc:
         fail(str(exc), 1)

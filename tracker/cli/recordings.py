@@ -11,6 +11,7 @@ from rich.console import Console
 
 from tracker.body import ROUTINES
 from tracker.cli.errors import BAD_INPUT, clean_errors
+from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.estimate import analyze as run
 from tracker.recording import RecordingError, read
@@ -44,8 +45,8 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
 @click.option("--scenario", type=click.Choice(["clean", "stray", "lumbar"]), default="clean",
               show_default=True, help="stray: some strokes slide into the lumbar band.")
-@click.option("--seconds", type=click.FloatRange(10, 4 * 3600), default=120.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seconds", type=Finite(10, 4 * 3600), default=120.0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--rate", "rate_hz", type=click.Choice(["25", "50", "100", "200"]),
               help="Sample rate (Hz) [default: random with the seed].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -64,7 +65,7 @@ def simulate(settings: Settings, routine: str, scenario: str, seconds: float, se
 
 @click.command()
 @click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--seed", type=SEED, default=7, show_default=True)
 @click.pass_obj
 def demo(settings: Settings, routine: str, seed: int) -> None:
     """Simulate a session that strays into the lumbar band, and show its analysis."""

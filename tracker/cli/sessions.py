@@ -18,13 +18,15 @@ from rich.table import Table
 
 from tracker.body import Body
 from tracker.cli.errors import clean_errors, fail
-from tracker.cli.store import db_option, enforce, store_of
+from tracker.cli.store import db_option, enforce, store_of, warn_damaged
+from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
 from tracker.estimate import SessionEstimator, analyze
-from tracker.live.recorder import Recorder
+from tracker.live.recorder import store_recording
 from tracker.recording import Recording, format_recording, read
 from tracker.report import clock, position_chart
 from tracker.schedule import Verdict, score, week_start, week_status
+from tracker.store.errors import DamagedSession, quote
 from tracker.store.rows import SessionRow, SessionStart
 
 
@@ -40,12 +42,19 @@ def _local(moment: datetime, zone: str) -> datetime:
 @db_option
 @click.pass_obj
 def import_(settings: Settings, files: tuple[Path, ...], at: str | None, override: bool) -> None:
-    """Store recordings as sessions (the same lifecycle as a live session)."""
+    """Store recordings as sessions, each in one transaction (all of it or nothing); a
+    recording already stored with the same start is recognised and skipped."""
     with store_of(settings) as store:
         for path in files:
             with clean_errors():
                 recording = read(path)
             started = _start_time(recording, path, at, settings.zone)
+            # The same samples from the same moment: a second import of one session.
+            digest = f"{recording.fingerprint()}@{started.astimezone(UTC).isoformat()}"
+            if (known := store.imported_as(digest)) is not None:
+                click.echo(f"{path} is already stored as session {known}; skipped (roller "
+                           f"session delete {known} first to store it again)", err=True)
+                continue
             verdict = enforce(store, settings, recording.header.routine, started, override)
             h = recording.header
             start = SessionStart(
@@ -57,28 +66,37 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
             estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                                          h.sample_rate_hz, settings.estimator)
             with clean_errors():
-                recorder = Recorder(store, start, estimator, settings.lifecycle)
-                recorder.feed(recording.t_s, recording.accel_g, recording.gyro_dps)
-                recorder.finish("imported")
-            click.echo(f"stored {path} as session {recorder.session_id}", err=True)
+                session_id = store_recording(store, start, estimator, recording, digest,
+                                             settings.lifecycle)
+            click.echo(f"stored {path} as session {session_id}", err=True)
 
 
 def _start_time(recording: Recording, path: Path, at: str | None, zone: str) -> datetime:
+    """When the recording began; never in the future (a typo would skew every schedule)."""
     text = at or recording.header.extra.get("started_at")
+    duration = timedelta(seconds=float(recording.t_s[-1] - recording.t_s[0]))
     if text:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            fail(f"{text!r} is not an ISO 8601 time, e.g. 2026-11-22T18:30")
-        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
-    duration = float(recording.t_s[-1] - recording.t_s[0])
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC) - timedelta(seconds=duration)
+            fail(f"{quote(text)} is not an ISO 8601 time, e.g. 2026-11-22T18:30")
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+    else:
+        moment = datetime.fromtimestamp(path.stat().st_mtime, UTC) - duration
+    now = datetime.now(UTC)
+    try:
+        if moment + duration > now + timedelta(minutes=5):
+            fail(f"{path}: it would end {moment + duration:%Y-%m-%d %H:%M %Z}, in the future; "
+                 "give --at when it was rolled")
+    except OverflowError:
+        fail(f"{path}: {moment} is too far in the future; give --at when it was rolled")
+    return moment
 
 
 @click.command()
 @click.option("--week", is_flag=True, help="Only this week.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only sessions from this day.")
-@click.option("--last", type=click.IntRange(1), default=30, show_default=True,
+@click.option("--last", type=COUNT, default=30, show_default=True,
               help="Show only the most recent sessions (unless --week, --since or --all).")
 @click.option("--all", "every", is_flag=True, help="Every session.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
@@ -98,6 +116,7 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
     with store_of(settings) as store:
         rows = store.sessions(since=start, last=limit)
         total = store.count()
+        warn_damaged(store)
     if as_json:
         for row in rows:
             click.echo(json.dumps(_row_json(row), separators=(",", ":")))
@@ -138,7 +157,7 @@ def session() -> None:
 
 
 @session.command("show")
-@click.argument("session_id", type=int)
+@click.argument("session_id", type=SESSION_ID)
 @click.pass_obj
 def session_show(settings: Settings, session_id: int) -> None:
     """Summary, segments, lumbar events and a position-over-time chart."""
@@ -180,6 +199,7 @@ def schedule(settings: Settings) -> None:
     """This week at a glance: what was rolled each day, the glute quota, the next glute day."""
     with store_of(settings) as store:
         history_rows = [s.rolled() for s in store.sessions()]
+        warn_damaged(store)
     status = week_status(history_rows, datetime.now(UTC), settings.zone, settings.rules)
     table = Table(title=f"week of {status.week_start:%a %d %b %Y}")
     for day in status.days:
@@ -204,7 +224,7 @@ def _day_name(day: date, today: date) -> str:
 
 
 @click.command()
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=SESSION_ID)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "imu-csv"]), default="csv",
               show_default=True, help="imu-csv: one session's raw samples as roller-imu v1.")
 @click.option("-o", "--output", type=click.File("w"), default="-", help="[default: stdout]")
@@ -222,6 +242,7 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
             output.write(format_recording(recording.header, recording.samples))
             return
         rows = [store.session(i) for i in ids] if ids else store.sessions()
+        warn_damaged(store)
     records = [_row_json(r) for r in rows]
     if fmt == "json":
         for record in records:
@@ -233,7 +254,7 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
 
 
 @click.command()
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=SESSION_ID)
 @click.option("--all", "every", is_flag=True, help="Every session with raw samples.")
 @db_option
 @click.pass_obj
@@ -243,15 +264,60 @@ def reanalyze(settings: Settings, ids: tuple[int, ...], every: bool) -> None:
         fail("give session IDs or --all")
     with store_of(settings) as store:
         targets = [r.id for r in store.sessions()] if every else list(ids)
+        damaged = dict(store.damaged)
         done = 0
         with click.progressbar(targets, label="re-analysing", file=sys.stderr) as bar:
             for session_id in bar:
-                recording = store.recording(session_id)
+                try:
+                    recording = store.recording(session_id)
+                except DamagedSession as exc:
+                    damaged[session_id] = exc.what
+                    continue
                 if recording is None:
                     continue
                 store.replace_analysis(session_id, analyze(recording, settings.estimator))
                 done += 1
+        store.damaged = damaged
+        warn_damaged(store)
     click.echo(f"re-analysed {done} of {len(targets)} sessions", err=True)
+    if damaged:
+        sys.exit(1)
 
 
-COMMANDS = [import_, history, session, schedule, export, reanalyze]
+@session.command("delete")
+@click.argument("session_id", type=SESSION_ID)
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@click.pass_obj
+def session_delete(settings: Settings, session_id: int, yes: bool) -> None:
+    """Delete a session with its raw samples, for good."""
+    with store_of(settings) as store:
+        row = store.session(session_id)
+        what = (f"session {row.id} ({row.routine.replace('_', ' ')}, "
+                f"{_local(row.started_at, row.zone):%a %Y-%m-%d %H:%M})")
+        if not yes:
+            if not sys.stdin.isatty():
+                fail(f"delete {what}? Give --yes to delete without asking")
+            click.confirm(f"Delete {what} and its raw samples for good?", abort=True)
+        store.delete_session(session_id)
+    click.echo(f"deleted {what}", err=True)
+
+
+@click.command()
+@db_option
+@click.pass_obj
+def check(settings: Settings) -> None:
+    """Check the store: SQLite's integrity check, and every session read back in full."""
+    with store_of(settings) as store:
+        problems, damaged = store.check()
+        total = store.count()
+    for problem in problems:
+        click.echo(f"integrity: {problem}")
+    for session_id, what in damaged.items():
+        click.echo(f"session {session_id}: {what}")
+    if problems or damaged:
+        fail(f"{store.path}: {len(damaged)} of {total} sessions damaged, "
+             f"{len(problems)} integrity problem(s); the others are readable", 1)
+    click.echo(f"{store.path}: ok, {total} sessions, all readable")
+
+
+COMMANDS = [import_, history, session, schedule, export, reanalyze, check]

@@ -40,6 +40,13 @@ def store_of(settings: Settings) -> Iterator[Store]:
             store.close()
 
 
+def warn_damaged(store: Store) -> None:
+    """The sessions the last read skipped, one line each; the others were shown."""
+    for session_id, what in store.damaged.items():
+        click.echo(f"roller: warning: session {session_id} is damaged: {what} (roller check)",
+                   err=True)
+
+
 def enforce(store: Store, settings: Settings, routine: str, at: datetime,
             override: bool) -> Verdict:
     """Refuse a glute session that is too soon or over quota, unless overridden."""

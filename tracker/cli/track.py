@@ -18,6 +18,7 @@ from tracker.body import ROUTINES
 from tracker.calibration import Mounting
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, store_of
+from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.devices import PROFILES, Profile
 from tracker.devices.ble import BleError
@@ -30,6 +31,10 @@ from tracker.simulation import SIM_ADDRESSES, sim_roller
 from tracker.status import Status
 from tracker.store.database import Store
 
+#: Every way a person or the system asks a session to end: each ends it stopped and stored.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
 
 def _sim_options(f: Any) -> Any:
     options = [
@@ -39,15 +44,15 @@ def _sim_options(f: Any) -> Any:
                      "presents itself as this one]."),
         click.option("--scenario", type=click.Choice(["clean", "stray", "lumbar"]),
                      default="stray", show_default=True, help="Simulator: what happens."),
-        click.option("--seconds", type=click.FloatRange(5), default=120.0, show_default=True,
+        click.option("--seconds", type=Finite(5, 4 * 3600), default=120.0, show_default=True,
                      help="Simulator: session length."),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--speed", type=click.FloatRange(0.1, 1000), default=1.0,
+        click.option("--seed", type=SEED, default=0, show_default=True),
+        click.option("--speed", type=Finite(0.1, 1000), default=1.0,
                      show_default=True, help="Simulator: times real time."),
-        click.option("--sim-loss", type=click.FloatRange(0, 0.9), default=0.0, hidden=True),
-        click.option("--sim-corrupt-every", type=click.IntRange(0), default=0, hidden=True),
-        click.option("--sim-drop", type=(float, float), multiple=True, hidden=True,
-                     help="Simulator: drop the link at T for S seconds."),
+        click.option("--sim-loss", type=Finite(0, 0.9), default=0.0, hidden=True),
+        click.option("--sim-corrupt-every", type=click.IntRange(0, 10**6), default=0, hidden=True),
+        click.option("--sim-drop", type=(Finite(0, 86400), Finite(0.1, 86400)), multiple=True,
+                     hidden=True, help="Simulator: drop the link at T for S seconds."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -88,6 +93,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
           seconds: float, seed: int, speed: float, sim_loss: float, sim_corrupt_every: int,
           sim_drop: tuple[tuple[float, float], ...]) -> None:
     """Stream from the roller, analyse live, store the session, print its summary."""
+    with clean_errors():
+        settings.mqtt.check()
     with store_of(settings) as store:
         address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
         if not address:
@@ -130,8 +137,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                                record=record, rate_hz=int(rate_hz), profile=device,
                                mounting=mounting, clock=clock)
             loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGINT, live.end, "stopped")
-            loop.add_signal_handler(signal.SIGTERM, live.end, "stopped")
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, live.end, "stopped")
             if finished is not None:
                 async def end_with_simulation() -> None:
                     await finished.wait()
@@ -152,6 +159,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         click.echo(err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), separators=(",", ":")))
+        if result.store_failure:
+            fail(f"not stored: {result.store_failure}", 1)
         return
     if result.analysis is None:
         fail("; ".join([f"no samples arrived from the roller ({result.end_reason})",
@@ -167,6 +176,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                   f"battery {'-' if battery is None else battery} %")
     for warning in result.warnings:
         console.print(f"[bold red]warning:[/] {warning}")
+    if result.store_failure:
+        fail(f"not stored: {result.store_failure}", 1)
 
 
 def _device(store: Store, address: str, profile: str | None, sim: bool,
@@ -193,6 +204,8 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
     """The live terminal dashboard: body map, lumbar alerts, schedule, history."""
     from dashboards.app import RollerApp
 
+    with clean_errors():
+        settings.mqtt.check()
     with store_of(settings) as store:
         target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
         if not target:

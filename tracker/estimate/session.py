@@ -16,6 +16,7 @@ from tracker.body import REGIONS, Body
 from tracker.estimate.lumbar import LumbarWatch
 from tracker.estimate.motion import Decimator, PauseDetector, StrokeCounter
 from tracker.estimate.rotation import FusionConfig, RotationEstimator
+from tracker.limits import check_ranges
 from tracker.recording import Recording
 
 Array = npt.NDArray[np.float64]
@@ -35,12 +36,10 @@ class EstimatorConfig:
     fusion: FusionConfig = field(default_factory=FusionConfig)
 
     def __post_init__(self) -> None:
-        for name in ("stroke_min_cm", "stroke_reversal_cm", "pause_speed_cm_s", "pause_min_s",
-                     "track_rate_hz"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
-        if self.lumbar_alert_depth_cm < 0:
-            raise ValueError("lumbar_alert_depth_cm must not be negative")
+        check_ranges("estimator", self, {
+            "stroke_min_cm": (0.1, 100), "stroke_reversal_cm": (0.01, 50),
+            "pause_speed_cm_s": (0.01, 100), "pause_min_s": (0.1, 600),
+            "lumbar_alert_depth_cm": (0, 10), "track_rate_hz": (0.1, 100)})
 
 
 @dataclass(frozen=True)

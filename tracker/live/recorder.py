@@ -2,12 +2,20 @@
 
 The session's summary, segments, lumbar events and new raw samples are written every
 ``checkpoint_s`` of session time (5 s by default) in one transaction, so a crash, kill -9 or
-power cut loses at most that much; on the next start the store closes such a session as
-``interrupted`` with what was checkpointed. When it is due to end is :mod:`tracker.lifecycle`'s.
+power cut loses at most that much; the next command closes such a session as ``interrupted``
+with what was checkpointed. When it is due to end is :mod:`tracker.lifecycle`'s.
+
+A checkpoint that cannot be written (another program holds the store too long, the disk is
+full, the file became read-only) never stops the session: the samples and alerts stay in
+memory, the failure is told once through :attr:`Recorder.failure`, and the next checkpoint
+tries again. Only if the session's end cannot be written either is anything lost, and then
+:meth:`Recorder.finish` says so.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -16,10 +24,19 @@ import numpy.typing as npt
 from tracker.analysis import Analysis
 from tracker.estimate.session import LiveState, SessionEstimator
 from tracker.lifecycle import Ending, Lifecycle
+from tracker.recording import Recording
 from tracker.store.database import Store
+from tracker.store.errors import StoreError
 from tracker.store.rows import SessionStart
 
+log = logging.getLogger(__name__)
 Array = npt.NDArray[np.float64]
+
+#: A live checkpoint waits this long (s) for another program's write: the event loop that
+#: carries the Bluetooth notifications must not stall; what is not written is kept for later.
+LIVE_WAIT_S = 0.5
+#: The session's end waits longer (s): it is the last chance to write what is kept.
+END_WAIT_S = 10.0
 
 
 class Recorder:
@@ -32,11 +49,17 @@ class Recorder:
     ) -> None:
         self.store, self.start, self.estimator = store, start, estimator
         self.lifecycle = lifecycle or Lifecycle()
-        self.session_id = store.start_session(start)
+        self.ending = Ending(self.lifecycle)
+        #: The session's id, once its start is stored.
+        self.session_id: int | None = None
+        #: Why the store cannot be written now (None while all is written).
+        self.failure: str | None = None
         self._raw: list[Array] = []
+        self._blocks: list[tuple[int, Array]] = []  # not yet written
+        self._alerts: list[tuple[datetime, float]] = []  # not yet written
         self._seq = 0
         self._last_checkpoint_s = start.clock_start_s
-        self.ending = Ending(self.lifecycle)
+        self._write(lambda: self._begin(LIVE_WAIT_S))
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> LiveState:
         state = self.estimator.feed(t_s, accel_g, gyro_dps)
@@ -44,29 +67,80 @@ class Recorder:
         if self.lifecycle.keep_raw:
             self._raw.append(np.column_stack([t_s, accel_g, gyro_dps]))
         if state.alerts_s:  # an alert goes out at once, not at the next checkpoint
-            self.checkpoint(alerts=[(self._wall(t), state.s_cm) for t in state.alerts_s])
+            self._alerts += [(self._wall(t), state.s_cm) for t in state.alerts_s]
+            self.checkpoint()
         elif state.t_s - self._last_checkpoint_s >= self.lifecycle.checkpoint_s:
             self.checkpoint()
         return state
 
-    def checkpoint(self, status: str = "live", reason: str | None = None,
-                   alerts: list[tuple[datetime, float]] | None = None) -> Analysis:
+    def checkpoint(self, status: str = "live", reason: str | None = None) -> Analysis:
         analysis = self.estimator.snapshot() if status == "live" else self.estimator.finish()
-        blocks: list[tuple[int, Array]] = []
         if self._raw:
-            blocks.append((self._seq, np.concatenate(self._raw)))
+            self._blocks.append((self._seq, np.concatenate(self._raw)))
             self._seq += 1
-        end = analysis.start_s + analysis.duration_s
-        self.store.checkpoint(self.session_id, analysis, blocks, self._wall(end), status,
-                              reason, self.ending.gaps, alerts or [], self.start.device)
-        self._raw = []
+            self._raw = []
         self._last_checkpoint_s = analysis.start_s + analysis.duration_s
+        wait_s = LIVE_WAIT_S if status == "live" else END_WAIT_S
+        self._write(lambda: self._store(analysis, status, reason, wait_s))
         return analysis
 
     def finish(self, reason: str = "stopped") -> Analysis:
-        """End the session (``stopped``, ``still``, ``disconnected``, ``imported``)."""
-        return self.checkpoint("complete", reason)
+        """End the session (``stopped``, ``still``, ``disconnected``); if its end cannot be
+        written, :attr:`failure` says why and what is lost."""
+        analysis = self.checkpoint("complete", reason)
+        if self.failure:
+            kept = sum(len(block) for _, block in self._blocks)
+            where = (f"session {self.session_id} keeps what its last checkpoint wrote"
+                     if self.session_id else "the session was never stored")
+            self.failure = f"{self.failure}; {where}, {kept} samples were not written"
+        return analysis
+
+    def _begin(self, wait_s: float) -> None:
+        if self.session_id is None:
+            self.session_id = self.store.start_session(self.start, wait_s)
+
+    def _store(self, analysis: Analysis, status: str, reason: str | None,
+               wait_s: float) -> None:
+        self._begin(wait_s)
+        assert self.session_id is not None
+        end = analysis.start_s + analysis.duration_s
+        self.store.checkpoint(self.session_id, analysis, self._blocks, self._wall(end), status,
+                              reason, self.ending.gaps, self._alerts, self.start.device,
+                              wait_s)
+        self._blocks, self._alerts = [], []
+
+    def _write(self, write: Callable[[], None]) -> None:
+        """Write now, or keep everything for the next try and say why once."""
+        try:
+            write()
+        except StoreError as exc:
+            if self.failure is None:
+                log.warning("cannot store the session now, keeping it in memory: %s", exc)
+            self.failure = str(exc)
+            return
+        if self.failure is not None:
+            log.warning("the session is stored again")
+        self.failure = None
 
     def _wall(self, t_s: float) -> datetime:
         """Wall time of a sample: the start plus session time."""
         return self.start.started_at + timedelta(seconds=t_s - self.start.clock_start_s)
+
+
+def store_recording(store: Store, start: SessionStart, estimator: SessionEstimator,
+                    recording: Recording, digest: str, lifecycle: Lifecycle) -> int:
+    """A whole recording as one finished session, in one transaction (all or nothing), with
+    the events a live session would have sent; raw samples (if kept) in blocks as long as a
+    live session's checkpoints, so their float32 times stay as fine as the recording's."""
+    state = estimator.feed(recording.t_s, recording.accel_g, recording.gyro_dps)
+    analysis = estimator.finish()
+    origin = start.clock_start_s
+    alerts = [(start.started_at + timedelta(seconds=t - origin),
+               float(np.interp(t, analysis.track_t_s, analysis.track_s_cm)))
+              for t in state.alerts_s]
+    window = (recording.t_s - recording.t_s[0]) // lifecycle.checkpoint_s
+    edges = np.flatnonzero(np.diff(window)) + 1
+    pieces = [b for b in np.split(recording.samples, edges) if len(b)] \
+        if lifecycle.keep_raw else []
+    blocks = list(enumerate(pieces))
+    return store.store_session(start, analysis, blocks, alerts, "imported", digest)

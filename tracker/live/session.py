@@ -34,6 +34,7 @@ from tracker.live.recorder import Recorder
 from tracker.recording import Header, write
 from tracker.status import Identity, Status
 from tracker.store.database import Store
+from tracker.store.errors import StoreError
 from tracker.store.rows import SessionStart
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Result:
     gaps: int
     diameter_cm: float | None = None  # the one the estimator used
     warnings: tuple[str, ...] = ()
+    store_failure: str | None = None  # what could not be stored, if anything
 
     def to_json(self) -> dict[str, Any]:
         data = self.analysis.to_json() if self.analysis else {}
@@ -85,6 +87,7 @@ class Result:
                         "torn": self.link.torn,
                         "loss_pct": round(self.link.loss_pct, 2), "gaps": self.gaps}
         data["warnings"] = list(self.warnings)
+        data["store_failure"] = self.store_failure
         return data
 
 
@@ -133,8 +136,10 @@ class LiveSession:
         if self.record and self._samples:
             self._write_recording(link.info)
         warnings = ((self.warning,) if self.warning else ()) + link.advice()
-        return Result(self.recorder.session_id if self.recorder else None, analysis, reason,
-                      link.info, link.decoder.stats, link.gaps, self.diameter_cm, warnings)
+        recorder = self.recorder
+        return Result(recorder.session_id if recorder else None, analysis, reason, link.info,
+                      link.decoder.stats, link.gaps, self.diameter_cm, warnings,
+                      recorder.failure if recorder else None)
 
     def end(self, reason: str) -> None:
         """End the session (``stopped`` by the user, or ``still``)."""
@@ -180,7 +185,10 @@ class LiveSession:
         self._link_state = (state, attempt)
         if state == "live" and self._identity is None:
             self._identity = self._link.identity
-            self.store.remember_identity(self._identity, datetime.now(UTC))
+            try:
+                self.store.remember_identity(self._identity, datetime.now(UTC))
+            except StoreError as exc:  # who it is can wait for the next connection
+                log.warning("cannot remember the device's identity: %s", exc)
         if self.recorder:
             now = datetime.now(UTC)
             if state == "reconnecting" and previous == "live":
@@ -191,9 +199,11 @@ class LiveSession:
 
     def _emit(self, state: LiveState | None) -> None:
         recorder_state = state or (self.recorder.estimator.last_state if self.recorder else None)
+        failure = self.recorder.failure if self.recorder else None
+        warning = f"not stored yet: {failure}" if failure else self.warning
         self.on_status(Status(self._link_state[0], self._link_state[1], recorder_state,
                               self._link.decoder.stats.loss_pct, self._link.info.battery_pct,
-                              self.warning, self._identity))
+                              warning, self._identity))
 
     async def _watch(self) -> None:
         """End the session once the roller has lain still for the configured time."""

@@ -48,6 +48,10 @@ def explain(exc: Exception, settings: MqttSettings) -> str:
     return f"MQTT broker {where}: {text or type(exc).__name__}"
 
 
+#: Home Assistant's birth messages are answered at most once in this long (s).
+BIRTH_QUIET_S = 60.0
+
+
 class Bridge:
     """Publishes the store's outbox and the roller's state to one broker, for as long as it
     runs; never stops tracking when the broker is away."""
@@ -75,6 +79,9 @@ class Bridge:
         self._state_urgent = False
         self._last_state_at = 0.0
         self._available = False
+        self._births = asyncio.Event()  # Home Assistant said it (re)started
+        self._discovering = asyncio.Lock()
+        self._discovered: Identity | None = None  # published on this connection
         store.outbox.on_queued = self.ring
 
     # -- what the rest of the program tells the bridge --------------------------------
@@ -121,9 +128,17 @@ class Bridge:
         task.add_done_callback(self._tasks.discard)
 
     async def _rediscover(self) -> None:
-        if self._client is not None and self.settings.discovery:
+        if self._client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
-                await self.publish_discovery(self._client)
+                await self._discover(self._client)
+
+    async def _discover(self, client: aiomqtt.Client) -> None:
+        """Discovery for who the device is now, once per connection: the connection's
+        announcement and a device that just said who it is may both ask at once."""
+        async with self._discovering:
+            if self.settings.discovery and self.identity and self.identity != self._discovered:
+                self._discovered = self.identity
+                await self.publish_discovery(client)
 
     def session_over(self) -> None:
         self.update(urgent=True, session_active=False, lumbar_contact=False, region=None)
@@ -156,6 +171,7 @@ class Bridge:
             try:
                 async with self._client_for_attempt() as client:
                     self._client, self.connected, self.last_error = client, True, None
+                    self._discovered = None
                     self._connected_at = datetime.now(UTC)
                     delay = 1.0
                     await self._serve(client, stop)
@@ -178,7 +194,8 @@ class Bridge:
         await self._announce(client)
         tasks = [asyncio.create_task(self._drain_forever(client)),
                  asyncio.create_task(self._state_forever(client)),
-                 asyncio.create_task(self._listen(client))]
+                 asyncio.create_task(self._listen(client)),
+                 asyncio.create_task(self._answer_births(client))]
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -200,8 +217,7 @@ class Bridge:
         await client.publish(self.topics.bridge_info, encode({
             "version": __version__, "host": socket.gethostname(),
             "outbox_pending": self.store.outbox.count()}), qos=1, retain=True)
-        if self.settings.discovery and self.identity:  # nobody known yet: no entities yet
-            await self.publish_discovery(client)
+        await self._discover(client)  # nobody known yet: no entities yet
         await self._publish_state(client)
 
     async def publish_discovery(self, client: aiomqtt.Client) -> list[str]:
@@ -214,11 +230,20 @@ class Bridge:
         return topics
 
     async def _listen(self, client: aiomqtt.Client) -> None:
-        """Home Assistant's birth message: announce again 1-5 s later (it restarted)."""
         async for message in client.messages:
             if str(message.topic) == self.topics.ha_status and message.payload == b"online":
-                await asyncio.sleep(random.uniform(1.0, 5.0))
-                await self._announce(client)
+                self._births.set()
+
+    async def _answer_births(self, client: aiomqtt.Client) -> None:
+        """Home Assistant's birth message: announce again 1-5 s later (it restarted). A flood
+        of them is answered at most once every :data:`BIRTH_QUIET_S`."""
+        while True:
+            await self._births.wait()
+            await asyncio.sleep(random.uniform(1.0, 5.0))
+            self._births.clear()
+            self._discovered = None
+            await self._announce(client)
+            await asyncio.sleep(BIRTH_QUIET_S)
 
     async def _drain_forever(self, client: aiomqtt.Client) -> None:
         while True:

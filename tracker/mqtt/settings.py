@@ -7,6 +7,8 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracker.limits import check_ranges
+
 
 class MqttConfigError(ValueError):
     """MQTT settings that cannot work, said in one line."""
@@ -39,15 +41,35 @@ class MqttSettings:
     def __post_init__(self) -> None:
         if self.protocol not in ("3.1.1", "5"):
             raise ValueError(f"[mqtt] protocol must be \"3.1.1\" or \"5\", not {self.protocol!r}")
+        check_ranges("mqtt", self, {"port": (1, 65535), "outbox_max_events": (1, 10**7),
+                                    "outbox_max_age_days": (0.01, 3650),
+                                    "replay_per_s": (0.1, 10**6)})
+        for key in ("base_topic", "discovery_prefix"):
+            topic = getattr(self, key)
+            if not topic or len(topic) > 100 or any(c in topic for c in "+#\0") \
+                    or topic.startswith(("/", "$")) or topic.endswith("/"):
+                raise ValueError(f"[mqtt] {key} must be 1 to 100 characters without + # or a "
+                                 "leading $ or slash, nor a trailing slash")
+        if len(self.client_id) > 128 or not self.client_id.isprintable():
+            raise ValueError("[mqtt] client_id must be at most 128 printable characters")
 
     @property
     def enabled(self) -> bool:
         return bool(self.host)
 
+    def check(self) -> None:
+        """Read the password file and TLS files now: a session must not find out later."""
+        if self.enabled:
+            self.secret()
+            self.tls_context()
+
     def secret(self) -> str | None:
         if self.password_file:
             try:
                 return Path(self.password_file).read_text(encoding="utf-8").splitlines()[0]
+            except UnicodeDecodeError:
+                raise MqttConfigError(f"[mqtt] password_file {self.password_file}: not UTF-8 "
+                                      "text") from None
             except (OSError, IndexError) as exc:
                 raise MqttConfigError(f"[mqtt] password_file {self.password_file}: "
                                       f"{getattr(exc, 'strerror', None) or 'empty'}") from None
@@ -60,7 +82,7 @@ class MqttSettings:
             context = ssl.create_default_context(cafile=self.ca_file or None)
             if self.cert_file:
                 context.load_cert_chain(self.cert_file, self.key_file or None)
-        except (OSError, ssl.SSLError) as exc:
+        except (OSError, ssl.SSLError, ValueError) as exc:
             raise MqttConfigError(f"[mqtt] TLS files: {exc}") from None
         if self.insecure:
             context.check_hostname = False

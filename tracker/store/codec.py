@@ -25,7 +25,11 @@ def pack(block: Array) -> bytes:
     return zlib.compress(relative.astype("<f4").tobytes(), 6)
 
 
-def unpack(data: bytes, t0_s: float) -> Array:
-    block = np.frombuffer(zlib.decompress(data), dtype="<f4").reshape(-1, 7).astype(np.float64)
+def unpack(data: bytes, t0_s: float, samples: int) -> Array:
+    """A stored block; :class:`ValueError` (or :class:`zlib.error`) when it is damaged."""
+    raw = zlib.decompress(data)
+    if len(raw) != samples * 7 * 4:
+        raise ValueError(f"{len(raw)} bytes where {samples} samples take {samples * 28}")
+    block = np.frombuffer(raw, dtype="<f4").reshape(-1, 7).astype(np.float64)
     block[:, 0] += t0_s
     return block

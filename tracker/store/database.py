@@ -1,20 +1,26 @@
 """Sessions and devices in the store: the session lifecycle's writes, and the reads every
 command and screen makes.
 
-Every write is one transaction, and queues in the same transaction the MQTT events the change
-causes (:mod:`tracker.store.outbox`). Times are UTC ISO-8601 with offset; each session keeps
-the IANA zone it was rolled in (for its local day). Raw samples are kept so any session can be
-re-analysed or exported.
+Every write is one short transaction that waits for other writers (:func:`atomic`), and
+queues in the same transaction the MQTT events the change causes (:mod:`tracker.store.outbox`).
+A live session is owned by the process recording it (:mod:`tracker.store.owner`); only a
+session whose owner is gone is closed as interrupted. Times are UTC ISO-8601 with offset;
+each session keeps the IANA zone it was rolled in (for its local day). Raw samples are kept so
+any session can be re-analysed or exported. Sessions are health data: the file and its
+directory are created readable by their owner only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sqlite3
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from datetime import datetime
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +36,17 @@ from tracker.recording import Header, Recording
 from tracker.schedule import glutes_active_s
 from tracker.status import Identity
 from tracker.store.codec import iso, pack, unpack
-from tracker.store.errors import StoreError, UnknownSession, atomic, explain
+from tracker.store.errors import (
+    WAIT_S,
+    DamagedSession,
+    StoreError,
+    UnknownSession,
+    atomic,
+    explain,
+    quote,
+)
 from tracker.store.outbox import Outbox
+from tracker.store.owner import Owners
 from tracker.store.rows import SessionRow, SessionStart
 from tracker.store.schema import SCHEMA_VERSION, migrate
 
@@ -46,76 +61,124 @@ def default_path() -> Path:
 class Store:
     """The roller's SQLite store. Use :func:`open_store`."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
-        self.db, self.path = db, path
+    def __init__(self, db: sqlite_utils.Database, path: Path, read_only: bool = False) -> None:
+        self.db, self.path, self.read_only = db, path, read_only
         self.outbox = Outbox(db, path)
+        self.owners = Owners(path)
+        #: Sessions the last read skipped because they are damaged: id -> what is damaged.
+        self.damaged: dict[int, str] = {}
 
     def close(self) -> None:
+        self.owners.release_all()
         self.db.close()
 
-    def _writing(self) -> AbstractContextManager[sqlite_utils.Database]:
-        return atomic(self.db, self.path)
+    def _writing(self, wait_s: float = WAIT_S) -> AbstractContextManager[sqlite_utils.Database]:
+        if self.read_only:
+            raise StoreError(f"{self.path}: cannot write: the database is read-only")
+        return atomic(self.db, self.path, wait_s)
 
     # -- the session lifecycle -------------------------------------------------------------
 
-    def start_session(self, start: SessionStart) -> int:
-        with self._writing() as db:
-            if start.device:
-                db.table("devices").upsert(
-                    {"address": start.device, "last_seen": iso(start.started_at)},
-                    pk="address",
-                )
-            table = db.table("sessions")
-            table.insert({
-                "device": start.device, "routine": start.routine, "status": "live",
-                "started_at": iso(start.started_at), "zone": start.zone,
-                "source": start.source, "sample_rate_hz": start.sample_rate_hz,
-                "diameter_cm": start.diameter_cm, "height_cm": start.height_cm,
-                "clock_start_s": start.clock_start_s, "override": int(start.override),
-                "verdict": start.verdict, "checkpoint_at": iso(start.started_at),
-                "link_gaps": "[]",
-            })
-            assert table.last_pk is not None
-            session_id = int(table.last_pk)
-            at = iso(start.started_at)
-            self.outbox.enqueue(db, "session_started", session_id, at, start.device,
-                          routine=start.routine, source=start.source)
-            if start.override:
-                self.outbox.enqueue(db, "schedule_override", session_id, at, start.device,
-                              routine=start.routine, verdict=start.verdict)
+    def start_session(self, start: SessionStart, wait_s: float = WAIT_S) -> int:
+        """A live session, owned by this process until it ends or the process does."""
+        owner = self._claim()
+        try:
+            with self._writing(wait_s) as db:
+                session_id = self._insert(db, start, "live", owner)
+        except BaseException:
+            self.owners.release(owner)
+            raise
         self.outbox.ring()
+        return session_id
+
+    def store_session(self, start: SessionStart, analysis: Analysis,
+                      raw: list[tuple[int, Array]], alerts: Sequence[tuple[datetime, float]],
+                      end_reason: str, digest: str | None = None) -> int:
+        """A whole finished session (an import) in one transaction: all of it, or nothing."""
+        end = start.started_at + timedelta(seconds=analysis.duration_s)
+        with self._writing() as db:
+            session_id = self._insert(db, start, "live", None, digest)
+            self._checkpoint(db, session_id, analysis, raw, end, "complete", end_reason, None,
+                             alerts, start.device)
+        self.outbox.ring()
+        return session_id
+
+    def _claim(self) -> str:
+        try:
+            return self.owners.claim()
+        except OSError as exc:
+            raise StoreError(f"{self.owners.dir}: cannot take ownership of a session: "
+                             f"{exc.strerror or exc}") from None
+
+    def _insert(self, db: sqlite_utils.Database, start: SessionStart, status: str,
+                owner: str | None, digest: str | None = None) -> int:
+        if start.device:
+            db.table("devices").upsert(
+                {"address": start.device, "last_seen": iso(start.started_at)}, pk="address")
+        table = db.table("sessions")
+        table.insert({
+            "device": start.device, "routine": start.routine, "status": status,
+            "started_at": iso(start.started_at), "zone": start.zone,
+            "source": start.source, "sample_rate_hz": start.sample_rate_hz,
+            "diameter_cm": start.diameter_cm, "height_cm": start.height_cm,
+            "clock_start_s": start.clock_start_s, "override": int(start.override),
+            "verdict": start.verdict, "checkpoint_at": iso(start.started_at),
+            "link_gaps": "[]", "owner": owner, "digest": digest,
+        })
+        assert table.last_pk is not None
+        session_id = int(table.last_pk)
+        at = iso(start.started_at)
+        self.outbox.enqueue(db, "session_started", session_id, at, start.device,
+                            routine=start.routine, source=start.source)
+        if start.override:
+            self.outbox.enqueue(db, "schedule_override", session_id, at, start.device,
+                                routine=start.routine, verdict=start.verdict)
         return session_id
 
     def checkpoint(self, session_id: int, analysis: Analysis, raw: list[tuple[int, Array]],
                    at: datetime, status: str = "live", end_reason: str | None = None,
                    link_gaps: list[tuple[datetime, datetime | None]] | None = None,
                    alerts: Sequence[tuple[datetime, float]] = (),
-                   device: str | None = None) -> None:
+                   device: str | None = None, wait_s: float = WAIT_S) -> None:
         """Replace the session's summary, segments and events; append raw sample blocks;
-        queue the MQTT events this change causes, in the same transaction."""
-        with self._writing() as db:
-            for alert_at, s_cm in alerts:
-                self.outbox.enqueue(db, "lumbar_contact_alert", session_id, iso(alert_at), device,
-                              s_cm=round(s_cm, 1))
-            if status != "live":
-                self.outbox.enqueue(db, "session_ended", session_id, iso(at), device,
-                              end_reason=end_reason, summary=summary(analysis))
-            self._write_analysis(db, session_id, analysis)
-            db.table("raw_blocks").insert_all(
-                {"session_id": session_id, "seq": seq, "t0_s": float(block[0, 0]),
-                 "samples": len(block), "data": pack(block)}
-                for seq, block in raw
-            )
-            update: dict[str, Any] = {"checkpoint_at": iso(at), "status": status}
-            if link_gaps is not None:
-                update["link_gaps"] = json.dumps(
-                    [[iso(a), iso(b) if b else None] for a, b in link_gaps])
-            if status != "live":
-                update["ended_at"] = iso(at)
-                update["end_reason"] = end_reason
-            db.table("sessions").update(session_id, update)
+        queue the MQTT events this change causes, in the same transaction. A session that
+        ends is no longer owned."""
+        with self._writing(wait_s) as db:
+            self._checkpoint(db, session_id, analysis, raw, at, status, end_reason, link_gaps,
+                             alerts, device)
+        if status != "live":
+            owner = self.db.execute("SELECT owner FROM sessions WHERE id = ?",
+                                    [session_id]).fetchone()
+            if owner and owner[0]:
+                self.owners.release(owner[0])
         if alerts or status != "live":
             self.outbox.ring()
+
+    def _checkpoint(self, db: sqlite_utils.Database, session_id: int, analysis: Analysis,
+                    raw: list[tuple[int, Array]], at: datetime, status: str,
+                    end_reason: str | None,
+                    link_gaps: list[tuple[datetime, datetime | None]] | None,
+                    alerts: Sequence[tuple[datetime, float]], device: str | None) -> None:
+        for alert_at, s_cm in alerts:
+            self.outbox.enqueue(db, "lumbar_contact_alert", session_id, iso(alert_at), device,
+                                s_cm=round(s_cm, 1))
+        if status != "live":
+            self.outbox.enqueue(db, "session_ended", session_id, iso(at), device,
+                                end_reason=end_reason, summary=summary(analysis))
+        self._write_analysis(db, session_id, analysis)
+        db.table("raw_blocks").insert_all(
+            {"session_id": session_id, "seq": seq, "t0_s": float(block[0, 0]),
+             "samples": len(block), "data": pack(block)}
+            for seq, block in raw
+        )
+        update: dict[str, Any] = {"checkpoint_at": iso(at), "status": status}
+        if link_gaps is not None:
+            update["link_gaps"] = json.dumps(
+                [[iso(a), iso(b) if b else None] for a, b in link_gaps])
+        if status != "live":
+            update["ended_at"] = iso(at)
+            update["end_reason"] = end_reason
+        db.table("sessions").update(session_id, update)
 
     def replace_analysis(self, session_id: int, analysis: Analysis) -> None:
         with self._writing() as db:
@@ -142,16 +205,38 @@ class Store:
         )
 
     def close_interrupted(self) -> list[int]:
-        """Sessions left live by a crash: closed as interrupted with what was checkpointed."""
-        ids = [row["id"] for row in self.db.query("SELECT id FROM sessions WHERE status = 'live'")]
+        """Sessions left live by a process that has ended: closed as interrupted with what
+        was checkpointed. A session whose owner is still recording is left alone."""
+        if self.read_only:
+            return []
+        live = self.db.execute("SELECT id, owner FROM sessions WHERE status = 'live'").fetchall()
+        ids = [session_id for session_id, owner in live if self.owners.gone(owner)]
         if ids:
             with self._writing() as db:
-                db.execute(
-                    "UPDATE sessions SET status = 'interrupted', end_reason = 'crash', "
-                    "ended_at = checkpoint_at WHERE status = 'live'"
-                )
+                for session_id in ids:
+                    db.execute(
+                        "UPDATE sessions SET status = 'interrupted', end_reason = 'crash', "
+                        "ended_at = checkpoint_at WHERE id = ? AND status = 'live'",
+                        [session_id])
             log.warning("closed %d session(s) left live as interrupted: %s", len(ids), ids)
         return ids
+
+    def delete_session(self, session_id: int) -> None:
+        """A session, its raw samples and its unsent events, gone for good."""
+        row = self._row(session_id)
+        if row["status"] == "live" and not self.owners.gone(row["owner"]):
+            raise UnknownSession(f"session {session_id} is being recorded now: end it first")
+        with self._writing() as db:
+            for table in ("segments", "lumbar_events", "raw_blocks"):
+                db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
+            db.execute("DELETE FROM outbox WHERE session_id = ? AND sent_at IS NULL",
+                       [session_id])
+            db.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+
+    def imported_as(self, digest: str) -> int | None:
+        """The session a file with this fingerprint was imported as, if it was."""
+        row = self.db.execute("SELECT id FROM sessions WHERE digest = ?", [digest]).fetchone()
+        return int(row[0]) if row else None
 
     # -- devices -------------------------------------------------------------------------
 
@@ -225,59 +310,138 @@ class Store:
 
     def sessions(self, since: datetime | None = None, last: int | None = None
                  ) -> list[SessionRow]:
-        """Sessions oldest first: all, those from ``since`` on, or the ``last`` few."""
+        """Sessions oldest first: all, those from ``since`` on, or the ``last`` few. A damaged
+        session is skipped and named in :attr:`damaged`."""
         where, args = ("started_at >= ?", [iso(since)]) if since else (None, [])
-        rows = self.db.table("sessions").rows_where(
-            where, args, order_by="started_at desc" if last else "started_at", limit=last)
-        found = [SessionRow.from_row(r) for r in rows]
+        found = []
+        self.damaged = {}
+        with self._reading():
+            rows = list(self.db.table("sessions").rows_where(
+                where, args, order_by="started_at desc" if last else "started_at", limit=last))
+        for row in rows:
+            try:
+                found.append(self._session_row(row))
+            except DamagedSession as exc:
+                self.damaged[exc.session_id] = exc.what
         return found[::-1] if last else found
 
     def count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM sessions").fetchone()[0])
+        with self._reading():
+            return int(self.db.execute("SELECT count(*) FROM sessions").fetchone()[0])
 
     def session(self, session_id: int) -> SessionRow:
+        return self._session_row(self._row(session_id))
+
+    def _row(self, session_id: int) -> dict[str, Any]:
+        if not 0 < session_id < 2**63:
+            raise UnknownSession(f"no session {session_id} in {self.path}")
+        with self._reading(session_id):
+            try:
+                return dict(self.db.table("sessions").get(session_id))
+            except sqlite_utils.db.NotFoundError:
+                raise UnknownSession(f"no session {session_id} in {self.path}") from None
+
+    @staticmethod
+    def _session_row(row: dict[str, Any]) -> SessionRow:
         try:
-            return SessionRow.from_row(self.db.table("sessions").get(session_id))
-        except sqlite_utils.db.NotFoundError:
-            raise UnknownSession(f"no session {session_id} in {self.path}") from None
+            return SessionRow.from_row(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise DamagedSession(row.get("id", 0), str(exc)) from None
 
     def session_detail(self, session_id: int) -> tuple[list[Segment], list[LumbarEvent]]:
         self.session(session_id)
-        segments = [Segment(r["region"], r["start_s"], r["end_s"]) for r in self.db.query(
-            "SELECT * FROM segments WHERE session_id = ? ORDER BY start_s", [session_id])]
-        events = [LumbarEvent(r["start_s"], r["end_s"], r["alert_s"]) for r in self.db.query(
-            "SELECT * FROM lumbar_events WHERE session_id = ? ORDER BY start_s", [session_id])]
+        with self._reading(session_id):
+            segments = [Segment(r["region"], *_times(session_id, "segment", r, "start_s",
+                                                     "end_s"))
+                        for r in self.db.query("SELECT * FROM segments WHERE session_id = ? "
+                                               "ORDER BY start_s", [session_id])]
+            events = [LumbarEvent(*_times(session_id, "lumbar event", r, "start_s", "end_s",
+                                          "alert_s"))
+                      for r in self.db.query("SELECT * FROM lumbar_events WHERE session_id = ?"
+                                             " ORDER BY start_s", [session_id])]
         return segments, events
 
     def recording(self, session_id: int) -> Recording | None:
         """The session's raw samples as a recording (None when fewer than two were kept):
         what re-analysis and ``export --format imu-csv`` start from."""
-        self.session(session_id)
+        row = self._row(session_id)
         raw = self.raw_samples(session_id)
         if len(raw) < 2:
             return None
-        row = self.db.table("sessions").get(session_id)
-        header = Header(row["sample_rate_hz"], row["diameter_cm"], row["height_cm"],
-                        row["routine"], {"started_at": row["started_at"],
-                                         "session_id": str(session_id)})
+        try:
+            header = Header(float(row["sample_rate_hz"]), float(row["diameter_cm"]),
+                            float(row["height_cm"]), str(row["routine"]),
+                            {"started_at": str(row["started_at"]),
+                             "session_id": str(session_id)})
+        except (TypeError, ValueError):
+            raise DamagedSession(session_id, "its rate, diameter or height is not a number") \
+                from None
+        if not np.isfinite(raw).all() or (np.diff(raw[:, 0]) <= 0).any():
+            raise DamagedSession(session_id, "its raw samples are not finite or go back in time")
         return Recording(header, raw)
 
     def raw_samples(self, session_id: int) -> Array:
         """The session's stored samples, ``(n, 7)`` in recording column order."""
-        blocks = [
-            unpack(r["data"], r["t0_s"]) for r in self.db.query(
-                "SELECT t0_s, data FROM raw_blocks WHERE session_id = ? ORDER BY seq",
-                [session_id])
-        ]
+        blocks = []
+        with self._reading(session_id):
+            rows = list(self.db.query(
+                "SELECT seq, t0_s, samples, data FROM raw_blocks WHERE session_id = ? "
+                "ORDER BY seq", [session_id]))
+        for r in rows:
+            try:
+                blocks.append(unpack(r["data"], float(r["t0_s"]), int(r["samples"])))
+            except (zlib.error, ValueError, TypeError) as exc:
+                raise DamagedSession(session_id, f"raw block {r['seq']}: {exc}") from None
         return np.concatenate(blocks) if blocks else np.empty((0, 7))
+
+    def check(self) -> tuple[list[str], dict[int, str]]:
+        """SQLite's integrity check, and every session whose values cannot be read back."""
+        try:
+            problems = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            problems = [explain(exc)]
+        damaged: dict[int, str] = {}
+        try:
+            ids = [r[0] for r in self.db.execute("SELECT id FROM sessions ORDER BY id")]
+        except sqlite3.DatabaseError as exc:
+            return [*problems, f"the session list cannot be read: {explain(exc)}"], damaged
+        for session_id in ids:
+            try:
+                self.session_detail(session_id)
+                self.recording(session_id)
+            except DamagedSession as exc:
+                damaged[session_id] = exc.what
+        return [p for p in problems if p != "ok"], damaged
+
+    @contextmanager
+    def _reading(self, session_id: int | None = None) -> Iterator[None]:
+        """A read that meets a damaged page fails in one line, naming the session it was for."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if session_id is not None and "malformed" in str(exc):
+                raise DamagedSession(session_id, "its pages in the database file are damaged "
+                                     "(roller check)") from None
+            raise StoreError(f"{self.path}: {explain(exc)}") from None
+
+
+def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list[float]:
+    """A stored row's times, which must be finite numbers."""
+    values = []
+    for name in names:
+        value = row[name]
+        if not isinstance(value, int | float) or not np.isfinite(value):
+            raise DamagedSession(session_id, f"a {what}'s {name} is {quote(value)}")
+        values.append(float(value))
+    return values
 
 
 def open_store(path: Path | None = None) -> Store:
-    """Open (creating and migrating as needed) the store; refuse what is not ours to change."""
+    """Open (creating and migrating as needed) the store; refuse what is not ours to change.
+    A store that cannot be written (a read-only mount) is opened for reading only."""
     path = path or default_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(path, timeout=2.0)
+        conn, read_only = _connect(path)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
@@ -289,12 +453,13 @@ def open_store(path: Path | None = None) -> Store:
             " upgrade roller"
         )
     db = sqlite_utils.Database(conn)
-    store = Store(db, path)
     try:
         if version < SCHEMA_VERSION:
-            if version == 0 and db.table_names():
-                raise StoreError(f"{path}: an SQLite file, but not a roller store")
-            migrate(db, version)
+            if read_only:
+                raise StoreError(f"{path}: read-only, and made by an older roller: open it "
+                                 "once where it can be written, to bring it up to date")
+            migrate(db, path)
+            _owner_only(path)
             log.info("store %s migrated from schema %d to %d", path, version, SCHEMA_VERSION)
         db.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as exc:
@@ -303,4 +468,40 @@ def open_store(path: Path | None = None) -> Store:
     except StoreError:
         conn.close()
         raise
-    return store
+    return Store(db, path, read_only)
+
+
+def _connect(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """A connection, and whether it is read-only. A new store and its directory are made
+    readable by their owner only: sessions are health data."""
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        conn = sqlite3.connect(path, timeout=WAIT_S)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if os.access(path, os.W_OK):
+            return conn, False
+        conn.close()
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc) and "readonly" not in str(exc):
+            raise
+    # A read-only file or mount: WAL needs a writable directory, unless SQLite is told that
+    # nothing will change the file while we read it.
+    for mode in ("mode=ro", "immutable=1"):
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True,
+                                   timeout=WAIT_S)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn, True
+        except sqlite3.OperationalError:
+            continue
+    raise sqlite3.OperationalError("unable to open database file")
+
+
+def _owner_only(path: Path) -> None:
+    """A store made by an older roller was readable by every local user; no longer."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tracker.body import ROUTINES
 from tracker.schedule import Rolled
+from tracker.store.errors import quote
 
 
 @dataclass(frozen=True)
@@ -28,19 +32,48 @@ class SessionRow:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SessionRow:
+        """A stored row; :class:`ValueError` naming the first value that cannot be right."""
+        if row["routine"] not in ROUTINES:
+            raise ValueError(f"its routine is {quote(row['routine'])}")
+        try:
+            ZoneInfo(row["zone"])
+        except (ValueError, TypeError, OSError, ZoneInfoNotFoundError):
+            raise ValueError(f"its time zone is {quote(row['zone'])}") from None
         return cls(
-            id=row["id"], routine=row["routine"], status=row["status"],
-            started_at=datetime.fromisoformat(row["started_at"]),
-            ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
-            zone=row["zone"], duration_s=row["duration_s"] or 0.0,
-            active_s=row["active_s"] or 0.0, strokes=row["strokes"] or 0,
-            cadence_cpm=row["cadence_cpm"] or 0.0, lumbar_events=row["lumbar_events"] or 0,
-            glutes_active_s=row["glutes_active_s"] or 0.0, override=bool(row["override"]),
+            id=row["id"], routine=row["routine"], status=str(row["status"]),
+            started_at=_moment(row, "started_at"),
+            ended_at=_moment(row, "ended_at") if row["ended_at"] else None,
+            zone=row["zone"], duration_s=_number(row, "duration_s"),
+            active_s=_number(row, "active_s"), strokes=int(_number(row, "strokes")),
+            cadence_cpm=_number(row, "cadence_cpm"),
+            lumbar_events=int(_number(row, "lumbar_events")),
+            glutes_active_s=_number(row, "glutes_active_s"), override=bool(row["override"]),
             verdict=row["verdict"],
         )
 
     def rolled(self) -> Rolled:
         return Rolled(self.started_at, self.zone, self.routine, self.glutes_active_s)
+
+
+def _moment(row: dict[str, Any], name: str) -> datetime:
+    value = row[name]
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"its {name} is {quote(value)}, not a time") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"its {name} is {quote(value)}, a time without its zone")
+    return moment
+
+
+def _number(row: dict[str, Any], name: str) -> float:
+    """A summary figure: missing is 0 (not yet checkpointed); anything else must be finite."""
+    value = row[name]
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"its {name} is {quote(value)}, not a number")
+    return float(value)
 
 
 @dataclass(frozen=True)

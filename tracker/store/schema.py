@@ -7,8 +7,11 @@ one transaction, when a store is opened.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlite_utils
+
+from tracker.store.errors import StoreError, atomic
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -76,16 +79,34 @@ def _v6(db: sqlite_utils.Database) -> None:
         db.table("devices").add_column(column, str)
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    """Who records a live session (:mod:`tracker.store.owner`), and the fingerprint of an
+    imported file, so the same file imported again is recognised."""
+    db.table("sessions").add_column("owner", str)
+    db.table("sessions").add_column("digest", str)
+    db.table("sessions").create_index(["digest"])
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(db: sqlite_utils.Database, version: int) -> None:
-    """Bring a store at schema ``version`` up to :data:`SCHEMA_VERSION` in one transaction
-    (the caller turns SQLite's failures into one line)."""
+def migrate(db: sqlite_utils.Database, path: Path) -> None:
+    """Bring a store up to :data:`SCHEMA_VERSION` in one transaction. The version is read
+    again inside it, so two programs opening a new store at once migrate it once."""
+    _ours(db, path)  # before WAL mode changes the file
     db.enable_wal()
-    with db.atomic():
+    with atomic(db, path):
+        version = _ours(db, path)
         for step in MIGRATIONS[version:]:
             step(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _ours(db: sqlite_utils.Database, path: Path) -> int:
+    """The store's schema version; another program's SQLite file is refused untouched."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0 and db.table_names():
+        raise StoreError(f"{path}: an SQLite file, but not a roller store")
+    return version

@@ -1,0 +1,69 @@
+"""Who records a live session: a lock the operating system holds for the recording process.
+
+Each live session names an owner; the owner holds an exclusive lock on a small file beside
+the database (``roller.db.locks/<owner>.lock``). The operating system releases that lock
+when the process ends, however it ends (exit, crash, ``kill -9``, power cut), so any other
+program can tell a session being recorded from one left behind, without clocks or
+heartbeats: the status word ``live`` alone says nothing about whether anyone is still there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+
+class Owners:
+    """The owners of a store's live sessions, and the locks this process holds."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.dir = db_path.with_name(db_path.name + ".locks")
+        self._held: dict[str, FileLock] = {}
+
+    def claim(self) -> str:
+        """A new owner, locked by this process until :meth:`release` or the process ends."""
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        token = uuid.uuid4().hex
+        lock = FileLock(self._file(token), mode=0o600)
+        lock.acquire(timeout=0)
+        self._held[token] = lock
+        return token
+
+    def release(self, token: str) -> None:
+        lock = self._held.pop(token, None)
+        if lock is not None:
+            lock.release()
+            with contextlib.suppress(OSError):
+                self._file(token).unlink()
+
+    def release_all(self) -> None:
+        for token in list(self._held):
+            self.release(token)
+
+    def gone(self, token: str | None) -> bool:
+        """Whether the owner of a live session has ended (a session from before owners had
+        none). When it cannot be told (a read-only directory), the owner is taken as alive."""
+        if not token or not token.isalnum():
+            return True
+        if token in self._held:
+            return False
+        path = self._file(token)
+        if not path.exists():
+            return True
+        probe = FileLock(path)
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            return False
+        except OSError:
+            return False
+        probe.release()
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return True
+
+    def _file(self, token: str) -> Path:
+        return self.dir / f"{token}.lock"
