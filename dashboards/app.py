@@ -7,6 +7,8 @@ at ``redraw_hz`` and redraws, so there is never one message per IMU sample.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from dashboards.body_map import BodyMap
 from dashboards.calibrate import CalibrationScreen
@@ -94,6 +97,21 @@ class RollerApp(App[None]):
             self.push_screen(SafetyScreen(), self._acknowledge)
         if self.autostart:
             self.start_or_refuse()
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):  # a service manager or a closed terminal
+            if hasattr(signal, name):
+                loop.add_signal_handler(getattr(signal, name), self.call_later,
+                                        self.action_quit)
+
+    async def action_quit(self) -> None:
+        """Quit; a session under way is ended and stored first, as when it is stopped."""
+        if self.session is not None and self.result is None:
+            self.session.end("stopped")
+            for worker in list(self.workers):
+                if worker.name == "session":
+                    with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                        await worker.wait()
+        self.exit()
 
     def _acknowledge(self, _: bool | None) -> None:
         self.acknowledged.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class Analysis:
-    """What happened in one session; times are in the recording's clock."""
+    """What happened in one session; times are on the sensor's clock, ``start_s`` at the
+    first sample (:meth:`to_json` gives them from 0 there)."""
 
     routine: str
     start_s: float
@@ -61,26 +62,31 @@ class Analysis:
         return totals
 
     def to_json(self) -> dict[str, Any]:
+        """The ``roller-analysis/1`` object. Its times are session time: seconds from the
+        first sample, whatever the sensor's clock read then (docs/recording-format.md)."""
+
+        def t(seconds: float) -> float:
+            return round(seconds - self.start_s, 3)
+
         return {
             "format": FORMAT,
             "routine": self.routine,
             "duration_s": round(self.duration_s, 3),
             "active_s": round(self.active_s, 3),
             "paused_s": round(self.paused_s, 3),
-            "pauses": [[round(a, 3), round(b, 3)] for a, b in self.pauses],
+            "pauses": [[t(a), t(b)] for a, b in self.pauses],
             "strokes": self.strokes,
             "cadence_cpm": round(self.cadence_cpm, 2),
             "segments": [
-                {"region": s.region, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3)}
+                {"region": s.region, "start_s": t(s.start_s), "end_s": t(s.end_s)}
                 for s in self.segments
             ],
             "lumbar_events": [
-                {"start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3),
-                 "alert_s": round(e.alert_s, 3)}
+                {"start_s": t(e.start_s), "end_s": t(e.end_s), "alert_s": t(e.alert_s)}
                 for e in self.lumbar_events
             ],
             "track": {
-                "t_s": [round(t, 3) for t in self.track_t_s],
+                "t_s": [t(x) for x in self.track_t_s],
                 "s_cm": [round(s, 2) for s in self.track_s_cm],
             },
         }

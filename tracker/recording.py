@@ -165,15 +165,15 @@ def _header(values: dict[str, tuple[str, int]], source: str, end_line: int) -> H
         try:
             number = float(text)
         except ValueError:
-            raise RecordingError(source, line, f"{key}={text!r} is not a number") from None
+            raise RecordingError(source, line, f"{key}={_quote(text)} is not a number") from None
         if not (low <= number <= high):  # also refuses nan
-            raise RecordingError(source, line, f"{key}={text} is outside {low:g}..{high:g}")
+            raise RecordingError(source, line,
+                                 f"{key}={_quote(text)} is outside {low:g}..{high:g}")
         numbers[key] = number
     routine, line = values["routine"]
     if routine not in ROUTINES:
-        raise RecordingError(
-            source, line, f"unknown routine {routine!r}, expected one of {', '.join(ROUTINES)}"
-        )
+        raise RecordingError(source, line, f"unknown routine {_quote(routine)}, expected one "
+                             f"of {', '.join(ROUTINES)}")
     extra = {k: v for k, (v, _) in values.items() if k not in REQUIRED_KEYS}
     return Header(
         sample_rate_hz=numbers["sample_rate_hz"],
@@ -197,6 +197,7 @@ def _samples(lines: list[str], source: str, first_line: int) -> npt.NDArray[np.f
             array = None
     if array is None or array.shape[1] != len(COLUMNS) or not np.isfinite(array).all():
         array = _samples_carefully(lines, source, first_line)
+    _storable(array, source, first_line)
     t_s = array[:, 0]
     if len(t_s) < 2:
         raise RecordingError(
@@ -211,6 +212,34 @@ def _samples(lines: list[str], source: str, first_line: int) -> npt.NDArray[np.f
             f"timestamp {t_s[row]:.4f} s is not after the previous {t_s[row - 1]:.4f} s",
         )
     return array
+
+
+#: The largest magnitude a stored (float32) sample keeps.
+FLOAT32_MAX: Final = float(np.finfo(np.float32).max)
+#: Times are seconds on the sensor's clock: beyond this they lose the 0.1 ms the format keeps.
+MAX_T_S: Final = 1e9
+#: The finest time step the format writes (``%.4f``), and the fastest sensor rate it allows.
+MIN_STEP_S: Final = 1e-4
+
+
+def _storable(array: npt.NDArray[np.float64], source: str, first_line: int) -> None:
+    """Refuse what would not survive the store and an export: values beyond float32, times
+    beyond the clock's range, and time steps finer than the format writes."""
+    too_big = np.flatnonzero((np.abs(array) > FLOAT32_MAX).any(axis=1))
+    if too_big.size:
+        row = int(too_big[0])
+        raise RecordingError(source, first_line + row, "a value is beyond what a 32-bit sample "
+                             "holds (3.4e38)")
+    far = np.flatnonzero(np.abs(array[:, 0]) > MAX_T_S)
+    if far.size:
+        raise RecordingError(source, first_line + int(far[0]),
+                             f"t_s is beyond +-{MAX_T_S:g} s")
+    steps = np.diff(array[:, 0])
+    fine = np.flatnonzero((steps > 0) & (steps < MIN_STEP_S - 1e-9))  # back: reported below
+    if fine.size:
+        row = int(fine[0]) + 1
+        raise RecordingError(source, first_line + row, f"t_s is less than {MIN_STEP_S * 1000:g} "
+                             "ms after the previous sample (finer than the format keeps)")
 
 
 def _samples_carefully(lines: list[str], source: str, first_line: int) -> npt.NDArray[np.float64]:
@@ -230,28 +259,77 @@ def _samples_carefully(lines: list[str], source: str, first_line: int) -> npt.ND
                 value = float(cell)
             except ValueError:
                 raise RecordingError(
-                    source, number, f"{name} is {cell.strip()!r}, not a number"
+                    source, number, f"{name} is {_quote(cell.strip())}, not a number"
                 ) from None
             if not math.isfinite(value):
                 raise RecordingError(
-                    source, number, f"{name} is {cell.strip()}, not a finite number"
+                    source, number, f"{name} is {_quote(cell.strip(), bare=True)}, not a finite "
+                    "number"
                 )
             row.append(value)
         rows.append(row)
     return np.array(rows, dtype=float).reshape(-1, len(COLUMNS))
 
 
+#: How each column is written: to the precision the sensors have (0.1 ms, 10 µg, 0.1 mdps).
+_FORMATS = ["%.4f", "%.5f", "%.5f", "%.5f", "%.4f", "%.4f", "%.4f"]
+
+
+def _quote(text: str, bare: bool = False) -> str:
+    """A cell as an error shows it: never more than a few words of a huge one."""
+    if len(text) <= 40:
+        return text if bare else repr(text)
+    return f"{text[:40]}... ({len(text)} characters)"
+
+
 def format_recording(header: Header, samples: npt.NDArray[np.float64]) -> str:
     """The text of a recording (the inverse of :func:`parse`, to the written precision)."""
     body = io.StringIO()
-    np.savetxt(body, samples, fmt=["%.4f", "%.5f", "%.5f", "%.5f", "%.4f", "%.4f", "%.4f"],
-               delimiter=",")
+    np.savetxt(body, samples, fmt=_FORMATS, delimiter=",")
     return "\n".join(header.lines()) + "\n" + body.getvalue()
 
 
+def target(path: Path | str) -> Path:
+    """Where writing ``path`` lands: through a symbolic link to its file; a device, pipe or
+    directory is refused (writing would replace it, or never end)."""
+    resolved = Path(path).resolve()
+    if resolved.exists() and not resolved.is_file():
+        raise RecordingError(str(path), None, "not a regular file; give a file name to write")
+    return resolved
+
+
 def write(path: Path | str, header: Header, samples: npt.NDArray[np.float64]) -> None:
-    """Write a recording atomically, so an interrupted write never leaves half a file."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(format_recording(header, samples), encoding="utf-8")
-    partial.replace(path)
+    """Write a recording atomically, so an interrupted write never leaves half a file; a
+    symbolic link keeps pointing at the written file."""
+    final = target(path)
+    partial = final.with_name(final.name + ".partial")
+    try:
+        partial.write_text(format_recording(header, samples), encoding="utf-8")
+        partial.replace(final)
+    except OSError as exc:
+        raise RecordingError(str(path), None, f"cannot write: {exc.strerror or exc}") from None
+
+
+class RecordingWriter:
+    """A recording written as the samples arrive, so a crash keeps everything up to it.
+    The file is opened at once, so a path that cannot be written fails before a session."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        try:
+            self._file = target(path).open("w", encoding="utf-8")
+        except OSError as exc:
+            raise RecordingError(self.path, None, f"cannot write: {exc.strerror or exc}") \
+                from None
+        self.begun = False
+
+    def begin(self, header: Header) -> None:
+        self._file.write("\n".join(header.lines()) + "\n")
+        self.begun = True
+
+    def append(self, samples: npt.NDArray[np.float64]) -> None:
+        np.savetxt(self._file, samples, fmt=_FORMATS, delimiter=",")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

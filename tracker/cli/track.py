@@ -25,6 +25,7 @@ from tracker.devices.ble import BleError
 from tracker.live.bridged import bridged
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
+from tracker.recording import RecordingWriter
 from tracker.report import summary_table
 from tracker.schedule import Verdict
 from tracker.simulation import SIM_ADDRESSES, sim_roller
@@ -95,6 +96,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
     """Stream from the roller, analyse live, store the session, print its summary."""
     with clean_errors():
         settings.mqtt.check()
+        writer = RecordingWriter(record) if record else None
     with store_of(settings) as store:
         address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
         if not address:
@@ -134,7 +136,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             live = LiveSession(settings, store, routine, address, show, scanner, client,
                                source="sim" if sim else "live", verdict=verdict.value,
                                override=override and verdict is not Verdict.ALLOWED,
-                               record=record, rate_hz=int(rate_hz), profile=device,
+                               record=writer, rate_hz=int(rate_hz), profile=device,
                                mounting=mounting, clock=clock)
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
@@ -155,6 +157,9 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 result = asyncio.run(main())
         except BleError as exc:
             fail(str(exc), 1)
+        finally:
+            if writer is not None:
+                writer.close()
     if tty:
         click.echo(err=True)
     if as_json:
@@ -172,7 +177,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
     battery = result.info.battery_pct
     console.print(f"link: {result.info.rate_hz} Hz in force; {stats.packets} packets, "
                   f"{stats.lost} lost ({stats.loss_pct:.1f} %), {stats.malformed} malformed, "
-                  f"{stats.torn} torn, {stats.unknown} unknown, {result.gaps} outage(s); "
+                  f"{stats.torn} torn, {stats.unknown} unknown, {result.gaps} outage(s), "
+                  f"{stats.restarts} device restart(s); "
                   f"battery {'-' if battery is None else battery} %")
     for warning in result.warnings:
         console.print(f"[bold red]warning:[/] {warning}")

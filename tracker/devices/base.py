@@ -29,6 +29,7 @@ class LinkStats:
     malformed: int = 0
     unknown: int = 0  # well-formed frames of a kind we do not use
     torn: int = 0  # frames split across notifications (some profiles can tell)
+    restarts: int = 0  # the device started again (its counters from zero) mid-session
 
     @property
     def loss_pct(self) -> float:

@@ -147,25 +147,38 @@ def decode_command(data: bytes) -> tuple[Command, int | None]:
     return command, None
 
 
+#: The device clock wraps only from its last seconds to its first; any other jump back of
+#: more than :data:`RESTART_BACK_US` is the device starting again.
+WRAP_MARGIN_US: Final = 60_000_000
+RESTART_BACK_US: Final = 1_000_000
+
+
 class StreamDecoder:
     """Turns notifications into timed samples; counts lost and malformed packets.
 
     The sequence number (16 bits) and the device clock (32-bit microseconds, about 72 min)
-    both wrap; both are unwrapped against the previous packet. A malformed packet is
-    counted, logged and dropped: it never stops the stream.
+    both wrap; both are unwrapped against the previous packet. A device that restarts
+    (battery swapped, firmware reset) begins both again from zero: its clock jumps back
+    without being near the end of its range. That starts a new stream within the session,
+    placed after the old one by the time between their packets' arrivals, instead of every
+    later packet being dropped as stale. A malformed packet is counted, logged and dropped:
+    it never stops the stream.
     """
 
     def __init__(self, rate_hz: int) -> None:
         self.rate_hz = rate_hz
         self.stats = LinkStats()
         self._seq: int | None = None
-        self._clock_us: int | None = None  # unwrapped time of the previous packet
-        self._wraps = 0
+        self._raw_us = 0  # the previous packet's clock as sent
+        self._clock_us = 0  # ... unwrapped, and placed after any earlier streams
+        self._offset_us = 0  # added to the device clock: its wraps and restarts
+        self._arrival_s = 0.0
 
     def feed(self, data: bytes, arrival_s: float = 0.0) -> tuple[Array, Array, Array] | None:
         """Samples (t_s, accel_g, gyro_dps) of one notification, or None when dropped.
 
-        Packets carry the device's own clock, so ``arrival_s`` is not needed.
+        The device's own clock times the samples; ``arrival_s`` only places the stream of
+        a restarted device after the one before.
         """
         try:
             packet = decode_packet(bytes(data))
@@ -173,24 +186,33 @@ class StreamDecoder:
             self.stats.malformed += 1
             log.warning("dropped a malformed packet: %s", exc)
             return None
-        if self._seq is not None:
+        if self._seq is not None and self._restarted(packet):
+            self.stats.restarts += 1
+            log.warning("the roller started again (its clock went back to %.1f s): a new "
+                        "stream in the same session", packet.t0_us / 1e6)
+            gap_us = max(int((arrival_s - self._arrival_s) * 1e6), int(1e6 / self.rate_hz))
+            self._offset_us = self._clock_us + gap_us - packet.t0_us
+        elif self._seq is not None:
             step = (packet.seq - self._seq) % SEQ_MOD
             if step == 0 or step > SEQ_MOD // 2:
                 self.stats.malformed += 1
                 log.warning("dropped a repeated or stale packet (seq %d)", packet.seq)
                 return None
             self.stats.lost += step - 1
-        self._seq = packet.seq
+            if packet.t0_us < self._raw_us:  # the clock wrapped
+                self._offset_us += CLOCK_MOD_US
+        self._seq, self._raw_us, self._arrival_s = packet.seq, packet.t0_us, arrival_s
         self.stats.packets += 1
-        clock = packet.t0_us + self._wraps * CLOCK_MOD_US
-        if self._clock_us is not None and clock < self._clock_us - CLOCK_MOD_US // 2:
-            self._wraps += 1
-            clock += CLOCK_MOD_US
-        self._clock_us = clock
+        self._clock_us = packet.t0_us + self._offset_us
         count = len(packet.raw)
-        t_s = clock / 1e6 + np.arange(count) / self.rate_hz
+        t_s = self._clock_us / 1e6 + np.arange(count) / self.rate_hz
         accel, gyro = from_raw(packet.raw)
         return t_s, accel, gyro
+
+    def _restarted(self, packet: Packet) -> bool:
+        back_us = self._raw_us - packet.t0_us
+        wrapped = self._raw_us > CLOCK_MOD_US - WRAP_MARGIN_US and packet.t0_us < WRAP_MARGIN_US
+        return back_us > RESTART_BACK_US and not wrapped
 
 
 PROFILE = Profile(

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,7 @@ from tracker.devices.base import LinkStats
 from tracker.devices.ble import DeviceInfo, Link, LinkEvents
 from tracker.estimate import LiveState, SessionEstimator
 from tracker.live.recorder import Recorder
-from tracker.recording import Header, write
+from tracker.recording import Header, RecordingWriter
 from tracker.status import Identity, Status
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
@@ -84,7 +83,7 @@ class Result:
         }
         data["link"] = {"packets": self.link.packets, "lost": self.link.lost,
                         "malformed": self.link.malformed, "unknown": self.link.unknown,
-                        "torn": self.link.torn,
+                        "torn": self.link.torn, "restarts": self.link.restarts,
                         "loss_pct": round(self.link.loss_pct, 2), "gaps": self.gaps}
         data["warnings"] = list(self.warnings)
         data["store_failure"] = self.store_failure
@@ -103,7 +102,7 @@ class LiveSession:
     source: str = "live"
     verdict: str | None = None
     override: bool = False
-    record: Path | None = None
+    record: RecordingWriter | None = None  # the stream, written as it arrives
     rate_hz: int = 100
     profile: Profile = roller_profile.PROFILE
     mounting: Mounting | None = None  # the device's calibration
@@ -114,7 +113,6 @@ class LiveSession:
     warning: str | None = None
     diameter_cm: float | None = None
     _axis: AxisCheck | None = None
-    _samples: list[Array] = field(default_factory=list)
     _link_state: tuple[str, int] = ("connecting", 0)
     _identity: Identity | None = None  # who the device said it is, once live
     _last_status: float = -1e9
@@ -133,8 +131,6 @@ class LiveSession:
             watchdog.cancel()
         reason = self._end or reason
         analysis = self.recorder.finish(reason) if self.recorder else None
-        if self.record and self._samples:
-            self._write_recording(link.info)
         warnings = ((self.warning,) if self.warning else ()) + link.advice()
         recorder = self.recorder
         return Result(recorder.session_id if recorder else None, analysis, reason, link.info,
@@ -157,7 +153,7 @@ class LiveSession:
             log.warning("%s", self.warning)
         state = self.recorder.feed(t_s, accel_g, gyro_dps)
         if self.record:
-            self._samples.append(np.column_stack([t_s, accel_g, gyro_dps]))
+            self._write_recording(np.column_stack([t_s, accel_g, gyro_dps]))
         now = asyncio.get_running_loop().time()
         if state.alerts_s or now - self._last_status >= self.status_every_s:
             self._last_status = now
@@ -216,10 +212,19 @@ class LiveSession:
                 if reason == "still":
                     self.end("still")
 
-    def _write_recording(self, info: DeviceInfo) -> None:
-        """The stream in the roller's axes (calibration applied), as roller-imu v1."""
+    def _write_recording(self, samples: Array) -> None:
+        """The stream in the roller's axes (calibration applied), as roller-imu v1; a disk
+        that fails stops the recording file, never the session."""
         assert self.record is not None and self.diameter_cm is not None
-        header = Header(info.rate_hz or self._link.rate_hz, self.diameter_cm,
-                        self.settings.body.height_cm, self.routine,
-                        {"source": self.source, "device": info.address, "profile": info.profile})
-        write(self.record, header, np.concatenate(self._samples))
+        try:
+            if not self.record.begun:
+                info = self._link.info
+                self.record.begin(Header(
+                    info.rate_hz or self._link.rate_hz, self.diameter_cm,
+                    self.settings.body.height_cm, self.routine,
+                    {"source": self.source, "device": info.address, "profile": info.profile}))
+            self.record.append(samples)
+        except OSError as exc:
+            self.warning = f"--record {self.record.path} stopped: {exc.strerror or exc}"
+            log.warning("%s", self.warning)
+            self.record = None
