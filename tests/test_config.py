@@ -34,7 +34,7 @@ def test_missing_user_file_means_defaults(tmp_path: Path, monkeypatch: pytest.Mo
     [
         ("[mqttt]\nport = 1\n", "unknown section"),
         ("[user]\nheight_cm = 'tall'\n", "must be a float"),
-        ("[user]\nheight_cm = 20\n", "not a human standing height"),
+        ("[user]\nheight_cm = 20\n", "height_cm must be 50 to 272"),
     ],
 )
 def test_bad_files(tmp_path: Path, text: str, message: str) -> None:

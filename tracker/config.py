@@ -21,7 +21,7 @@ import platformdirs
 from tracker.body import Body
 from tracker.estimate.session import EstimatorConfig
 from tracker.lifecycle import Lifecycle
-from tracker.limits import within
+from tracker.limits import quote, within
 from tracker.mqtt.settings import MqttSettings
 from tracker.schedule import Rules
 
@@ -79,7 +79,7 @@ def _zone_of_localtime() -> str:
 def _known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 
@@ -101,8 +101,10 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
     user = dict(table["user"])
     zone = user.pop("timezone") or local_zone(env)
     if not _known_zone(zone):
-        raise ConfigError(f"configuration: unknown time zone {zone!r}")
+        raise ConfigError(f"configuration: [user] timezone {quote(zone)} is not an IANA time "
+                          "zone, e.g. \"Europe/Berlin\"")
     try:
+        within("[user] height_cm", user["height_cm"], 50.0, 272.0)
         return Settings(
             body=Body(**user),
             zone=zone,
@@ -160,15 +162,11 @@ def _typed(value: Any, default: Any, where: str) -> Any:
     if isinstance(default, float) and isinstance(value, int):
         value = float(value)
     if not isinstance(value, type(default)):
-        raise ConfigError(f"{where} must be a {type(default).__name__}, not {_quote(value)}")
+        raise ConfigError(f"{where} must be a {type(default).__name__}, not {quote(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where} must be a finite number, not {value}")
     return value
 
-
-def _quote(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:40]}..."
 
 
 def _from_env(base: Table, env: Mapping[str, str]) -> Table:
@@ -193,5 +191,5 @@ def _env_value(name: str, text: str, default: Any) -> Any:
         if isinstance(default, float):
             return float(text)
     except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a {type(default).__name__}") from None
+        raise ConfigError(f"{name}={quote(text)} is not a {type(default).__name__}") from None
     return text

@@ -1,5 +1,6 @@
-"""Ranges of configuration values: each is checked where it is read, in one line that names
-the key and what it accepts."""
+"""Ranges of configuration values, each checked where it is read in one line that names the
+key and what it accepts; and how any message quotes a value it refuses (never all of a
+50 MB one)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,16 @@ def check_ranges(section: str, settings: Any, ranges: dict[str, tuple[float, flo
     """Every named field of a settings dataclass within its range."""
     for key, (low, high) in ranges.items():
         within(f"[{section}] {key}", getattr(settings, key), low, high)
+
+
+#: The most of a value a message quotes.
+QUOTE_CHARS = 40
+
+
+def quote(value: object, bare: bool = False) -> str:
+    """``value`` as a one-line message shows it: ``repr`` (or the plain text, ``bare``),
+    cut to :data:`QUOTE_CHARS` with the length of what was left out."""
+    text = str(value) if bare else repr(value)
+    if len(text) <= QUOTE_CHARS:
+        return text
+    return f"{text[:QUOTE_CHARS]}... ({len(str(value))} characters)"

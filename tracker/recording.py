@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.body import ROUTINES
+from tracker.limits import quote
 
 MAGIC: Final = "# roller-imu v1"
 COLUMNS: Final[tuple[str, ...]] = ("t_s", "ax_g", "ay_g", "az_g", "gx_dps", "gy_dps", "gz_dps")
@@ -165,14 +166,14 @@ def _header(values: dict[str, tuple[str, int]], source: str, end_line: int) -> H
         try:
             number = float(text)
         except ValueError:
-            raise RecordingError(source, line, f"{key}={_quote(text)} is not a number") from None
+            raise RecordingError(source, line, f"{key}={quote(text)} is not a number") from None
         if not (low <= number <= high):  # also refuses nan
             raise RecordingError(source, line,
-                                 f"{key}={_quote(text)} is outside {low:g}..{high:g}")
+                                 f"{key}={quote(text)} is outside {low:g}..{high:g}")
         numbers[key] = number
     routine, line = values["routine"]
     if routine not in ROUTINES:
-        raise RecordingError(source, line, f"unknown routine {_quote(routine)}, expected one "
+        raise RecordingError(source, line, f"unknown routine {quote(routine)}, expected one "
                              f"of {', '.join(ROUTINES)}")
     extra = {k: v for k, (v, _) in values.items() if k not in REQUIRED_KEYS}
     return Header(
@@ -259,11 +260,11 @@ def _samples_carefully(lines: list[str], source: str, first_line: int) -> npt.ND
                 value = float(cell)
             except ValueError:
                 raise RecordingError(
-                    source, number, f"{name} is {_quote(cell.strip())}, not a number"
+                    source, number, f"{name} is {quote(cell.strip())}, not a number"
                 ) from None
             if not math.isfinite(value):
                 raise RecordingError(
-                    source, number, f"{name} is {_quote(cell.strip(), bare=True)}, not a finite "
+                    source, number, f"{name} is {quote(cell.strip(), bare=True)}, not a finite "
                     "number"
                 )
             row.append(value)
@@ -273,13 +274,6 @@ def _samples_carefully(lines: list[str], source: str, first_line: int) -> npt.ND
 
 #: How each column is written: to the precision the sensors have (0.1 ms, 10 µg, 0.1 mdps).
 _FORMATS = ["%.4f", "%.5f", "%.5f", "%.5f", "%.4f", "%.4f", "%.4f"]
-
-
-def _quote(text: str, bare: bool = False) -> str:
-    """A cell as an error shows it: never more than a few words of a huge one."""
-    if len(text) <= 40:
-        return text if bare else repr(text)
-    return f"{text[:40]}... ({len(text)} characters)"
 
 
 def format_recording(header: Header, samples: npt.NDArray[np.float64]) -> str:

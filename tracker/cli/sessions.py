@@ -22,11 +22,12 @@ from tracker.cli.store import db_option, enforce, store_of, warn_damaged
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
 from tracker.estimate import SessionEstimator, analyze
+from tracker.limits import quote
 from tracker.live.recorder import store_recording
 from tracker.recording import Recording, format_recording, read
 from tracker.report import clock, position_chart
 from tracker.schedule import Verdict, score, week_start, week_status
-from tracker.store.errors import DamagedSession, quote
+from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
 
 

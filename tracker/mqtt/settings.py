@@ -7,7 +7,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracker.limits import check_ranges
+from tracker.limits import check_ranges, quote
 
 
 class MqttConfigError(ValueError):
@@ -40,7 +40,8 @@ class MqttSettings:
 
     def __post_init__(self) -> None:
         if self.protocol not in ("3.1.1", "5"):
-            raise ValueError(f"[mqtt] protocol must be \"3.1.1\" or \"5\", not {self.protocol!r}")
+            raise ValueError(f"[mqtt] protocol must be \"3.1.1\" or \"5\", not "
+                             f"{quote(self.protocol)}")
         check_ranges("mqtt", self, {"port": (1, 65535), "outbox_max_events": (1, 10**7),
                                     "outbox_max_age_days": (0.01, 3650),
                                     "replay_per_s": (0.1, 10**6)})

@@ -32,6 +32,7 @@ import sqlite_utils
 from tracker.analysis import Analysis, LumbarEvent, Segment
 from tracker.calibration import Mounting
 from tracker.events import summary
+from tracker.limits import quote
 from tracker.recording import Header, Recording
 from tracker.schedule import glutes_active_s
 from tracker.status import Identity
@@ -43,7 +44,6 @@ from tracker.store.errors import (
     UnknownSession,
     atomic,
     explain,
-    quote,
 )
 from tracker.store.outbox import Outbox
 from tracker.store.owner import Owners

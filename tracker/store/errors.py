@@ -17,8 +17,6 @@ import sqlite_utils
 
 #: How long a write waits for another program's transaction before it gives up (s).
 WAIT_S = 10.0
-#: The most of a stored value an error message quotes.
-QUOTE_CHARS = 40
 
 
 class StoreError(RuntimeError):
@@ -77,9 +75,3 @@ def explain(exc: sqlite3.Error) -> str:
     if "disk is full" in text or "disk I/O" in text or "database or disk is full" in text:
         return f"cannot write: {text}"
     return text
-
-
-def quote(value: object) -> str:
-    """A stored value as an error message may show it: never more than a few words."""
-    text = repr(value)
-    return text if len(text) <= QUOTE_CHARS else f"{text[:QUOTE_CHARS]}... ({len(text)} chars)"

@@ -9,8 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.body import ROUTINES
+from tracker.limits import quote
 from tracker.schedule import Rolled
-from tracker.store.errors import quote
 
 
 @dataclass(frozen=True)
