@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -225,3 +227,24 @@ def test_a_sensor_that_moved_in_its_roller_is_flagged(tmp_path: Path) -> None:
             await wait_for(lambda: "calibrated axis" in str(link.render()), 30)
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("how", ["q", "SIGTERM", "SIGHUP"])
+def test_quitting_or_a_signal_mid_session_stores_it_as_ended(tmp_path: Path, how: str) -> None:
+    app = make_app(tmp_path, "upper_back", seconds=600, speed=1)
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            app.start_or_refuse()
+            await wait_for(lambda: app.session is not None and app.session.recorder, 30)
+            if how == "q":
+                await pilot.press("q")
+            else:
+                os.kill(os.getpid(), getattr(signal, how))
+            await wait_for(lambda: not app.is_running, 30)
+
+    asyncio.run(main())
+    store = open_store(tmp_path / "r.db")
+    [row] = store.sessions()
+    assert (row.status, store.db.execute("SELECT end_reason FROM sessions").fetchone()[0]) \
+        == ("complete", "stopped")

@@ -130,7 +130,10 @@ def test_mqtt_5(roller: Run, broker: Broker, tmp_path: Path, protocol: str) -> N
     assert result.returncode == 0 and "MQTT 5" in result.stdout
 
 
-def test_home_assistant_restart_gets_discovery_again(broker: Broker, tmp_path: Path) -> None:
+@pytest.mark.parametrize("births", [1, 30])
+def test_home_assistant_restart_gets_discovery_again_once(broker: Broker, tmp_path: Path,
+                                                         births: int) -> None:
+    """A flood of birth messages (a flapping Home Assistant) is answered once, not once each."""
     import sys
     import time
 
@@ -142,7 +145,8 @@ def test_home_assistant_restart_gets_discovery_again(broker: Broker, tmp_path: P
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(3.0)
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t",
-                    "homeassistant/status", "-m", "online"], check=True)
+                    "homeassistant/status", "-l"], input="online\n" * births, text=True,
+                   check=True)
     time.sleep(6.0)  # 1-5 s of random delay, then discovery again
     configs = sub.stop()
     proc.wait(timeout=30)
