@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.mqtt
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.devices
+	$(BIN)/python -m bench.memory
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

@@ -13,6 +13,7 @@ from tracker.body import Body
 from tracker.estimate import analyze
 from tracker.report import clock, position_chart
 from tracker.store.database import Store
+from tracker.store.errors import StoreError
 
 
 class HistoryScreen(Screen[None]):
@@ -37,6 +38,9 @@ class HistoryScreen(Screen[None]):
                           clock(row.duration_s), clock(row.active_s), str(row.strokes),
                           f"{row.cadence_cpm:.0f}", str(row.lumbar_events), verdict,
                           key=str(row.id))
+        for session_id, what in self.store.damaged.items():
+            self.notify(f"session {session_id} is damaged: {what} (roller check)",
+                        severity="warning", timeout=10)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
@@ -58,6 +62,12 @@ class SessionScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        try:
+            self._show()
+        except StoreError as exc:  # a damaged session: say so, the others stay readable
+            self.query_one("#detail", Static).update(str(exc))
+
+    def _show(self) -> None:
         row = self.store.session(self.session_id)
         segments, events = self.store.session_detail(self.session_id)
         lines = [f"session {row.id}: {row.routine.replace('_', ' ')}, {clock(row.duration_s)}, "

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -106,22 +108,37 @@ class Recording:
         return digest.hexdigest()
 
 
+#: Sample lines parsed at a time: memory stays flat however long the file is.
+CHUNK_ROWS: Final = 20_000
+Chunks = Iterator[npt.NDArray[np.float64]]
+
+
 def read(path: Path | str) -> Recording:
     """Read and validate a recording file."""
-    path = Path(path)
+    with opened(path) as (header, chunks):
+        return Recording(header, np.concatenate(list(chunks)))
+
+
+@contextmanager
+def opened(path: Path | str) -> Iterator[tuple[Header, Chunks]]:
+    """A recording file's header, and its samples in chunks of :data:`CHUNK_ROWS` as they
+    are read and validated: what analysing a file of any length needs."""
+    source = str(path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as raw:
+            _refuse_binary(raw.read(4096), source)
+            raw.seek(0)
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None)
+            lines = _decoded(text, source)
+            header, first = _parse_header(lines, source)
+            yield header, _chunks(lines, source, first)
     except OSError as exc:
-        raise RecordingError(str(path), None, exc.strerror or str(exc)) from None
-    return parse_bytes(data, str(path))
+        raise RecordingError(source, None, exc.strerror or str(exc)) from None
 
 
 def parse_bytes(data: bytes, source: str = "<recording>") -> Recording:
     """Decode and parse; a binary file is refused before any parsing."""
-    if not data.strip():
-        raise RecordingError(source, None, "empty file, expected a roller-imu v1 recording")
-    if b"\x00" in data[:4096]:
-        raise RecordingError(source, None, "binary file, expected a roller-imu v1 CSV recording")
+    _refuse_binary(data[:4096] if data.strip() else b"", source)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -132,28 +149,68 @@ def parse_bytes(data: bytes, source: str = "<recording>") -> Recording:
 
 def parse(text: str, source: str = "<recording>") -> Recording:
     """Parse the text of a recording; raise :class:`RecordingError` on the first problem."""
-    lines = text.splitlines()
-    if not lines or not text.strip():
+    lines = iter(text.splitlines())
+    header, first = _parse_header(lines, source)
+    return Recording(header, np.concatenate(list(_chunks(lines, source, first))))
+
+
+def _refuse_binary(head: bytes, source: str) -> None:
+    if not head.strip():
         raise RecordingError(source, None, "empty file, expected a roller-imu v1 recording")
-    if lines[0].strip() != MAGIC:
+    if b"\x00" in head:
+        raise RecordingError(source, None, "binary file, expected a roller-imu v1 CSV recording")
+
+
+def _decoded(text: io.TextIOWrapper, source: str) -> Iterator[str]:
+    number = 0
+    try:
+        for line in text:
+            number += 1
+            yield line.rstrip("\n")
+    except UnicodeDecodeError:
+        raise RecordingError(source, number + 1, "not UTF-8 text (is this a binary file?)") \
+            from None
+
+
+def _parse_header(lines: Iterator[str], source: str) -> tuple[Header, int]:
+    """The magic line, the ``# key=value`` lines and the column line; the number of the first
+    sample line."""
+    first = next(lines, None)
+    if first is None or not first.strip():
+        raise RecordingError(source, None if first is None else 1,
+                             "empty file, expected a roller-imu v1 recording")
+    if first.strip() != MAGIC:
         raise RecordingError(source, 1, f"expected '{MAGIC}' as the first line")
     values: dict[str, tuple[str, int]] = {}  # key: (value, line number)
-    number = 1
-    while number < len(lines) and lines[number].startswith("#"):
-        key, sep, value = lines[number][1:].partition("=")
+    number = 2
+    line = next(lines, None)
+    while line is not None and line.startswith("#"):
+        key, sep, value = line[1:].partition("=")
         if not sep or not key.strip():
-            raise RecordingError(source, number + 1, "header line must be '# key=value'")
-        values[key.strip()] = (value.strip(), number + 1)
+            raise RecordingError(source, number, "header line must be '# key=value'")
+        values[key.strip()] = (value.strip(), number)
         number += 1
-    header = _header(values, source, number + 1)
-    if number >= len(lines):
-        raise RecordingError(source, number + 1, f"missing column line '{','.join(COLUMNS)}'")
-    columns = [c.strip() for c in lines[number].split(",")]
-    if tuple(columns) != COLUMNS:
-        raise RecordingError(source, number + 1, f"expected columns '{','.join(COLUMNS)}'")
-    first_data_line = number + 2
-    samples = _samples(lines[number + 1 :], source, first_data_line)
-    return Recording(header, samples)
+        line = next(lines, None)
+    header = _header(values, source, number)
+    if line is None:
+        raise RecordingError(source, number, f"missing column line '{','.join(COLUMNS)}'")
+    if tuple(c.strip() for c in line.split(",")) != COLUMNS:
+        raise RecordingError(source, number, f"expected columns '{','.join(COLUMNS)}'")
+    return header, number + 1
+
+
+def _chunks(lines: Iterator[str], source: str, first_line: int) -> Chunks:
+    """Validated samples, :data:`CHUNK_ROWS` lines at a time; times must rise across chunks."""
+    number, total, last_t = first_line, 0, None
+    while batch := list(itertools.islice(lines, CHUNK_ROWS)):
+        array = _samples(batch, source, number, last_t)
+        number += len(batch)
+        if len(array):
+            total += len(array)
+            last_t = float(array[-1, 0])
+            yield array
+    if total < 2:
+        raise RecordingError(source, number, f"{total} sample(s): need at least 2")
 
 
 def _header(values: dict[str, tuple[str, int]], source: str, end_line: int) -> Header:
@@ -185,12 +242,14 @@ def _header(values: dict[str, tuple[str, int]], source: str, end_line: int) -> H
     )
 
 
-def _samples(lines: list[str], source: str, first_line: int) -> npt.NDArray[np.float64]:
-    """Parse sample lines quickly with NumPy, and precisely (to name the line) on failure."""
+def _samples(lines: list[str], source: str, first_line: int,
+             last_t: float | None) -> npt.NDArray[np.float64]:
+    """Parse sample lines quickly with NumPy, and precisely (to name the line) on failure;
+    ``last_t`` is the time of the sample before these."""
     while lines and not lines[-1].strip():
         lines = lines[:-1]
     array: npt.NDArray[np.float64] | None = None
-    # Blank lines inside would shift NumPy's row numbers: those files take the careful path.
+    # Blank lines inside would shift NumPy's row numbers: those lines take the careful path.
     if lines and all(lines):
         try:
             array = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=",", ndmin=2)
@@ -198,18 +257,17 @@ def _samples(lines: list[str], source: str, first_line: int) -> npt.NDArray[np.f
             array = None
     if array is None or array.shape[1] != len(COLUMNS) or not np.isfinite(array).all():
         array = _samples_carefully(lines, source, first_line)
-    _storable(array, source, first_line)
-    t_s = array[:, 0]
-    if len(t_s) < 2:
-        raise RecordingError(
-            source, first_line + len(lines), f"{len(t_s)} sample(s): need at least 2"
-        )
+    if not len(array):
+        return array
+    t_s = array[:, 0] if last_t is None else np.concatenate([[last_t], array[:, 0]])
+    shift = 0 if last_t is None else 1  # rows of ``t_s`` before this chunk's first
+    _storable(array, t_s, source, first_line - shift)
     backwards = np.flatnonzero(np.diff(t_s) <= 0)
     if backwards.size:
         row = int(backwards[0]) + 1
         raise RecordingError(
             source,
-            first_line + row,
+            first_line - shift + row,
             f"timestamp {t_s[row]:.4f} s is not after the previous {t_s[row - 1]:.4f} s",
         )
     return array
@@ -223,19 +281,20 @@ MAX_T_S: Final = 1e9
 MIN_STEP_S: Final = 1e-4
 
 
-def _storable(array: npt.NDArray[np.float64], source: str, first_line: int) -> None:
+def _storable(array: npt.NDArray[np.float64], t_s: npt.NDArray[np.float64], source: str,
+              first_line: int) -> None:
     """Refuse what would not survive the store and an export: values beyond float32, times
-    beyond the clock's range, and time steps finer than the format writes."""
+    beyond the clock's range, and time steps finer than the format writes. ``t_s`` may
+    start with the sample before ``array`` (whose lines start at ``first_line`` + 1)."""
+    offset = first_line + len(t_s) - len(array)
     too_big = np.flatnonzero((np.abs(array) > FLOAT32_MAX).any(axis=1))
     if too_big.size:
-        row = int(too_big[0])
-        raise RecordingError(source, first_line + row, "a value is beyond what a 32-bit sample "
-                             "holds (3.4e38)")
+        raise RecordingError(source, offset + int(too_big[0]), "a value is beyond what a "
+                             "32-bit sample holds (3.4e38)")
     far = np.flatnonzero(np.abs(array[:, 0]) > MAX_T_S)
     if far.size:
-        raise RecordingError(source, first_line + int(far[0]),
-                             f"t_s is beyond +-{MAX_T_S:g} s")
-    steps = np.diff(array[:, 0])
+        raise RecordingError(source, offset + int(far[0]), f"t_s is beyond +-{MAX_T_S:g} s")
+    steps = np.diff(t_s)
     fine = np.flatnonzero((steps > 0) & (steps < MIN_STEP_S - 1e-9))  # back: reported below
     if fine.size:
         row = int(fine[0]) + 1

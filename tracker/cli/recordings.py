@@ -14,7 +14,8 @@ from tracker.cli.errors import BAD_INPUT, clean_errors
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.estimate import analyze as run
-from tracker.recording import RecordingError, read
+from tracker.estimate import analyze_chunks
+from tracker.recording import RecordingError, opened
 from tracker.report import summary_table
 from tracker.simulation import simulate_recording, write_simulation
 
@@ -28,7 +29,8 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
     failed = False
     for path in files:
         try:
-            analysis = run(read(path), settings.estimator)
+            with opened(path) as (header, chunks):
+                analysis = analyze_chunks(header, chunks, settings.estimator)
         except RecordingError as exc:
             click.echo(f"roller: error: {exc}", err=True)
             failed = True

@@ -4,6 +4,12 @@ Feed samples in chunks of any size to :class:`SessionEstimator`; a whole recordi
 same code fed one chunk (:func:`analyze`).
 """
 
-from tracker.estimate.session import EstimatorConfig, LiveState, SessionEstimator, analyze
+from tracker.estimate.session import (
+    EstimatorConfig,
+    LiveState,
+    SessionEstimator,
+    analyze,
+    analyze_chunks,
+)
 
-__all__ = ["EstimatorConfig", "LiveState", "SessionEstimator", "analyze"]
+__all__ = ["EstimatorConfig", "LiveState", "SessionEstimator", "analyze", "analyze_chunks"]

@@ -6,6 +6,7 @@ region segments and lumbar alerts at every sample -> strokes and pauses on a 20 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ from tracker.estimate.lumbar import LumbarWatch
 from tracker.estimate.motion import Decimator, PauseDetector, StrokeCounter
 from tracker.estimate.rotation import FusionConfig, RotationEstimator
 from tracker.limits import check_ranges
-from tracker.recording import Recording
+from tracker.recording import Header, Recording
 
 Array = npt.NDArray[np.float64]
 MOTION_RATE_HZ = 20.0
@@ -182,9 +183,19 @@ def analyze(
     recording: Recording, config: EstimatorConfig | None = None, body: Body | None = None
 ) -> Analysis:
     """Analyse a whole recording: the streaming estimator fed everything at once."""
-    h = recording.header
+    return analyze_chunks(recording.header, [recording.samples], config, body)
+
+
+def analyze_chunks(
+    header: Header, chunks: Iterable[Array], config: EstimatorConfig | None = None,
+    body: Body | None = None,
+) -> Analysis:
+    """Analyse a recording as it is read, chunk by chunk (:func:`tracker.recording.opened`):
+    memory stays flat however long it is."""
+    h = header
     estimator = SessionEstimator(
         h.routine, body or Body(h.user_height_cm), h.roller_diameter_cm, h.sample_rate_hz, config
     )
-    estimator.feed(recording.t_s, recording.accel_g, recording.gyro_dps)
+    for samples in chunks:
+        estimator.feed(samples[:, 0], samples[:, 1:4], samples[:, 4:7])
     return estimator.finish()
