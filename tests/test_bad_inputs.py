@@ -256,3 +256,35 @@ def test_a_time_step_finer_than_the_format_is_refused() -> None:
         parse(text)
     with pytest.raises(RecordingError, match="32-bit"):
         parse(text.replace("0.10001,0,0,1", "0.2,1e300,0,1"))
+
+
+def test_a_refused_session_leaves_an_existing_recording_untouched(roller: Run,
+                                                                  tmp_path: Path) -> None:
+    rec = tmp_path / "keep.csv"
+    rec.write_text("precious")
+    result = roller("--db", str(tmp_path / "r.db"), "track", "--record", str(rec))
+    assert_one_line_error(result, "no roller paired")
+    assert rec.read_text() == "precious"
+
+
+def test_a_small_step_back_of_the_clock_is_not_a_wrap() -> None:
+    decoder = StreamDecoder(100)
+    kept = [decoder.feed(d) for d in [*packets(0, 500_000, 1), *packets(1, 540_000, 1),
+                                      *packets(2, 510_000, 1)]]
+    assert kept[2] is None and decoder.stats.malformed == 1
+    assert max(float(k[0][-1]) for k in kept if k is not None) < 1.0
+
+
+def test_one_owner_by_any_path_to_the_store(tmp_path: Path) -> None:
+    real = tmp_path / "real.db"
+    store = open_store(real)
+    store.start_session(SessionStart("upper_back", datetime.now(UTC), "UTC", "sim", 100.0,
+                                     15.0, 175.0, 0.0))
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    other = subprocess.run(
+        [sys.executable, "-c", "from pathlib import Path; from tracker.store.database import "
+         f"open_store; print(open_store(Path({str(link)!r})).close_interrupted())"],
+        capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == "[]"
+    store.close()

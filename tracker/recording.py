@@ -17,10 +17,12 @@ problem is a :class:`RecordingError` that names the file, the line and what is w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
 import math
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -365,24 +367,35 @@ def write(path: Path | str, header: Header, samples: npt.NDArray[np.float64]) ->
 
 class RecordingWriter:
     """A recording written as the samples arrive, so a crash keeps everything up to it.
-    The file is opened at once, so a path that cannot be written fails before a session."""
+    The path is checked at once (a path that cannot be written fails before a session); an
+    existing file is replaced only when the first samples arrive."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        try:
-            self._file = target(path).open("w", encoding="utf-8")
-        except OSError as exc:
-            raise RecordingError(self.path, None, f"cannot write: {exc.strerror or exc}") \
-                from None
-        self.begun = False
+        self._target = target(path)
+        folder = self._target.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK) or (
+                self._target.exists() and not os.access(self._target, os.W_OK)):
+            raise RecordingError(self.path, None, "cannot write: no such directory, or no "
+                                 "permission")
+        self._file: io.TextIOWrapper | None = None
+
+    @property
+    def begun(self) -> bool:
+        return self._file is not None
 
     def begin(self, header: Header) -> None:
+        self._file = self._target.open("w", encoding="utf-8")
         self._file.write("\n".join(header.lines()) + "\n")
-        self.begun = True
 
     def append(self, samples: npt.NDArray[np.float64]) -> None:
+        assert self._file is not None
         np.savetxt(self._file, samples, fmt=_FORMATS, delimiter=",")
         self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
+        """Close; a disk that fails now has already been reported by :meth:`append`."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None

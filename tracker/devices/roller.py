@@ -198,9 +198,13 @@ class StreamDecoder:
                 self.stats.malformed += 1
                 log.warning("dropped a repeated or stale packet (seq %d)", packet.seq)
                 return None
-            self.stats.lost += step - 1
-            if packet.t0_us < self._raw_us:  # the clock wrapped
+            if packet.t0_us < self._raw_us:
+                if not self._wrapped(packet):
+                    self.stats.malformed += 1
+                    log.warning("dropped a packet whose clock went back (seq %d)", packet.seq)
+                    return None
                 self._offset_us += CLOCK_MOD_US
+            self.stats.lost += step - 1
         self._seq, self._raw_us, self._arrival_s = packet.seq, packet.t0_us, arrival_s
         self.stats.packets += 1
         self._clock_us = packet.t0_us + self._offset_us
@@ -209,10 +213,12 @@ class StreamDecoder:
         accel, gyro = from_raw(packet.raw)
         return t_s, accel, gyro
 
+    def _wrapped(self, packet: Packet) -> bool:
+        return self._raw_us > CLOCK_MOD_US - WRAP_MARGIN_US and packet.t0_us < WRAP_MARGIN_US
+
     def _restarted(self, packet: Packet) -> bool:
         back_us = self._raw_us - packet.t0_us
-        wrapped = self._raw_us > CLOCK_MOD_US - WRAP_MARGIN_US and packet.t0_us < WRAP_MARGIN_US
-        return back_us > RESTART_BACK_US and not wrapped
+        return back_us > RESTART_BACK_US and not self._wrapped(packet)
 
 
 PROFILE = Profile(

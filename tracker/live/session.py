@@ -227,4 +227,5 @@ class LiveSession:
         except OSError as exc:
             self.warning = f"--record {self.record.path} stopped: {exc.strerror or exc}"
             log.warning("%s", self.warning)
+            self.record.close()
             self.record = None

@@ -64,7 +64,7 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: Path, read_only: bool = False) -> None:
         self.db, self.path, self.read_only = db, path, read_only
         self.outbox = Outbox(db, path)
-        self.owners = Owners(path)
+        self.owners = Owners(path.resolve())  # one lock folder, by any path to the file
         #: Sessions the last read skipped because they are damaged: id -> what is damaged.
         self.damaged: dict[int, str] = {}
 
