@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from firmware_sim.session import simulate
-from tracker.recording import format_recording
+from tracker.recording import RecordingWriter
 
 HOURS = (1, 4)
 PIECE_S = 600.0
@@ -28,14 +28,13 @@ def write_long(path: Path, hours: float) -> None:
     piece = sim.samples.copy()
     piece[:, 0] -= piece[0, 0]
     step = PIECE_S + 1.0 / 200.0
-    with path.open("w", encoding="utf-8") as f:
-        text = format_recording(sim.header, piece[:0])
-        f.write(text)
-        for k in range(int(hours * 3600 / PIECE_S)):
-            shifted = piece.copy()
-            shifted[:, 0] += k * step
-            f.write(format_recording(sim.header, shifted).split("\n", len(
-                sim.header.lines()))[-1])
+    writer = RecordingWriter(path)
+    writer.begin(sim.header)
+    for k in range(int(hours * 3600 / PIECE_S)):
+        shifted = piece.copy()
+        shifted[:, 0] += k * step
+        writer.append(shifted)
+    writer.close()
 
 
 #: Runs the command and reports the process's own high-water mark (VmHWM: since exec,

@@ -80,6 +80,10 @@ class Header:
         pairs = [*known.items(), *((k, v) for k, v in self.extra.items() if k not in known)]
         return [MAGIC, *(f"# {k}={v}" for k, v in pairs), ",".join(COLUMNS)]
 
+    def text(self) -> str:
+        """The header lines as they open a file."""
+        return "\n".join(self.lines()) + "\n"
+
 
 @dataclass(frozen=True)
 class Recording:
@@ -341,7 +345,7 @@ def format_recording(header: Header, samples: npt.NDArray[np.float64]) -> str:
     """The text of a recording (the inverse of :func:`parse`, to the written precision)."""
     body = io.StringIO()
     np.savetxt(body, samples, fmt=_FORMATS, delimiter=",")
-    return "\n".join(header.lines()) + "\n" + body.getvalue()
+    return header.text() + body.getvalue()
 
 
 def target(path: Path | str) -> Path:
@@ -386,7 +390,7 @@ class RecordingWriter:
 
     def begin(self, header: Header) -> None:
         self._file = self._target.open("w", encoding="utf-8")
-        self._file.write("\n".join(header.lines()) + "\n")
+        self._file.write(header.text())
 
     def append(self, samples: npt.NDArray[np.float64]) -> None:
         assert self._file is not None

@@ -117,7 +117,7 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
     with store_of(settings) as store:
         rows = store.sessions(since=start, last=limit)
         total = store.count()
-        warn_damaged(store)
+        warn_damaged(store.damaged)
     if as_json:
         for row in rows:
             click.echo(json.dumps(_row_json(row), separators=(",", ":")))
@@ -200,7 +200,7 @@ def schedule(settings: Settings) -> None:
     """This week at a glance: what was rolled each day, the glute quota, the next glute day."""
     with store_of(settings) as store:
         history_rows = [s.rolled() for s in store.sessions()]
-        warn_damaged(store)
+        warn_damaged(store.damaged)
     status = week_status(history_rows, datetime.now(UTC), settings.zone, settings.rules)
     table = Table(title=f"week of {status.week_start:%a %d %b %Y}")
     for day in status.days:
@@ -243,7 +243,7 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
             output.write(format_recording(recording.header, recording.samples))
             return
         rows = [store.session(i) for i in ids] if ids else store.sessions()
-        warn_damaged(store)
+        warn_damaged(store.damaged)
     records = [_row_json(r) for r in rows]
     if fmt == "json":
         for record in records:
@@ -278,8 +278,7 @@ def reanalyze(settings: Settings, ids: tuple[int, ...], every: bool) -> None:
                     continue
                 store.replace_analysis(session_id, analyze(recording, settings.estimator))
                 done += 1
-        store.damaged = damaged
-        warn_damaged(store)
+        warn_damaged(damaged)
     click.echo(f"re-analysed {done} of {len(targets)} sessions", err=True)
     if damaged:
         sys.exit(1)

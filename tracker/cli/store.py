@@ -40,9 +40,9 @@ def store_of(settings: Settings) -> Iterator[Store]:
             store.close()
 
 
-def warn_damaged(store: Store) -> None:
-    """The sessions the last read skipped, one line each; the others were shown."""
-    for session_id, what in store.damaged.items():
+def warn_damaged(damaged: dict[int, str]) -> None:
+    """Damaged sessions a command skipped, one line each; the others were shown."""
+    for session_id, what in damaged.items():
         click.echo(f"roller: warning: session {session_id} is damaged: {what} (roller check)",
                    err=True)
 

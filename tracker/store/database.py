@@ -65,11 +65,13 @@ class Store:
         self.db, self.path, self.read_only = db, path, read_only
         self.outbox = Outbox(db, path)
         self.owners = Owners(path.resolve())  # one lock folder, by any path to the file
+        self._owned: dict[int, str] = {}  # this process's live sessions: id -> owner
         #: Sessions the last read skipped because they are damaged: id -> what is damaged.
         self.damaged: dict[int, str] = {}
 
     def close(self) -> None:
         self.owners.release_all()
+        self._owned.clear()
         self.db.close()
 
     def _writing(self, wait_s: float = WAIT_S) -> AbstractContextManager[sqlite_utils.Database]:
@@ -88,6 +90,7 @@ class Store:
         except BaseException:
             self.owners.release(owner)
             raise
+        self._owned[session_id] = owner
         self.outbox.ring()
         return session_id
 
@@ -146,11 +149,8 @@ class Store:
         with self._writing(wait_s) as db:
             self._checkpoint(db, session_id, analysis, raw, at, status, end_reason, link_gaps,
                              alerts, device)
-        if status != "live":
-            owner = self.db.execute("SELECT owner FROM sessions WHERE id = ?",
-                                    [session_id]).fetchone()
-            if owner and owner[0]:
-                self.owners.release(owner[0])
+        if status != "live" and session_id in self._owned:
+            self.owners.release(self._owned.pop(session_id))
         if alerts or status != "live":
             self.outbox.ring()
 

@@ -72,6 +72,6 @@ def explain(exc: sqlite3.Error) -> str:
         return "the database stayed locked by another program; try again"
     if "readonly" in text or "read-only" in text:
         return "cannot write: the database is read-only"
-    if "disk is full" in text or "disk I/O" in text or "database or disk is full" in text:
+    if "disk is full" in text or "disk I/O" in text:
         return f"cannot write: {text}"
     return text

@@ -56,9 +56,7 @@ class Owners:
         probe = FileLock(path)
         try:
             probe.acquire(timeout=0)
-        except Timeout:
-            return False
-        except OSError:
+        except (Timeout, OSError):  # held, or cannot be told: alive
             return False
         probe.release()
         with contextlib.suppress(OSError):
