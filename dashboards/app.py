@@ -30,7 +30,7 @@ from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
 from dashboards.schedule import ScheduleScreen
 from tracker.config import Settings
 from tracker.live.admission import check_start
-from tracker.live.bridged import bridged
+from tracker.live.bridged import bridged, obey
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
 from tracker.schedule import Verdict, week_status
@@ -211,8 +211,9 @@ class RollerApp(App[None]):
             override=self.override and verdict is not Verdict.ALLOWED, rate_hz=self.rate_hz,
             profile=profile, mounting=mounting, clock=source.clock)
         async with bridged(self.settings, self.store, source.address, profile,
-                           self.routine) as bridge:
+                           "dashboard") as bridge:
             self.bridge = bridge
+            obey(bridge, self.session)
             await self._run_session(source)
         self.bridge = None
         self.redraw()
@@ -247,7 +248,7 @@ class RollerApp(App[None]):
             self._warned = status.warning  # once: the calibration no longer fits
             self.notify(status.warning, title="Calibration", severity="warning", timeout=30)
         if self.bridge is not None:
-            self.bridge.follow(status)
+            self.bridge.follow(self.session.address, status)
 
     def _live_screen(self) -> LiveScreen | None:
         """The live screen, when it can be drawn on (not before its first compose, nor while

@@ -57,8 +57,11 @@ class SimulatedRoller:
         protocol_version: int = p.PROTOCOL_VERSION,
         profile: str = "roller",
         distance_cm: float = 60.0,
+        lead_s: float = 0.0,
+        tail_s: float = 0.0,
     ) -> None:
-        """``routine="calibrate"`` simulates the calibration step over ``distance_cm``."""
+        """``routine="calibrate"`` simulates the calibration step over ``distance_cm``; the
+        roller lies still ``lead_s`` before the session's rolling and ``tail_s`` after."""
         self.firmware: Firmware = FIRMWARE[profile](protocol_version=protocol_version)
         self.address, self.name, self.rssi = address, name or self.firmware.name, rssi
         self.speed, self.faults = speed, faults or Faults()
@@ -73,7 +76,8 @@ class SimulatedRoller:
             self.samples, self.conditions = simulate_calibration(
                 np.reshape(axes, (3, 3)), distance_cm, seed, rate, conditions)
         else:
-            self.session = simulate(routine, scenario, seconds, seed, conditions, height_cm)
+            self.session = simulate(routine, scenario, seconds, seed, conditions, height_cm,
+                                   lead_s=lead_s, tail_s=tail_s)
             self.samples, self.conditions = self.session.samples, conditions
         self.firmware.diameter_cm = conditions.diameter_cm
         self.link_down_until = -1.0  # session time until which the roller is unreachable
@@ -127,6 +131,10 @@ class SimulatedRoller:
     def disconnected(self) -> None:
         self._on_drop = None
         self._subscribers.clear()
+
+    def sleep(self) -> None:
+        """The firmware sleeps (it has lain still): the link drops and it stops advertising."""
+        self._drop_link(float("inf"))
 
     def _drop_link(self, seconds: float) -> None:
         log.info("simulated link drop for %.1f s at %.1f s", seconds, self._clock_s)

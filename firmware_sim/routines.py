@@ -46,9 +46,12 @@ class _Script:
 
 
 def script(
-    routine: str, scenario: str, seconds: float, body: Body, rng: np.random.Generator
+    routine: str, scenario: str, seconds: float, body: Body, rng: np.random.Generator,
+    lead_s: float = 0.0, tail_s: float = 0.0,
 ) -> list[Move]:
-    """Moves for one session of ``routine`` lasting ``seconds``, starting at its landmark."""
+    """Moves for one session of ``routine`` lasting ``seconds``, starting at its landmark;
+    the roller lies still for ``lead_s`` before the rolling and ``tail_s`` after it (a
+    roller that woke and waits, one left on the mat)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}, expected one of {', '.join(SCENARIOS)}")
     bounds = body.bounds_cm
@@ -57,17 +60,17 @@ def script(
     lumbar_top, lumbar_bottom = body.lumbar_cm
     landmark = body.landmark_cm(routine)
     sc = _Script(landmark, rng, slip=rng.uniform(-0.03, 0.03))
-    sc.hold(rng.uniform(0.3, 1.5))
+    sc.hold(rng.uniform(0.3, 1.5) + lead_s)
     strays_from = {2: "down", 4: "up"}.get(region) if scenario != "clean" else None
     deliberate_lumbar = scenario == "lumbar"
-    while sc.t_s < seconds:
+    while sc.t_s < seconds - tail_s:
         if deliberate_lumbar and sc.t_s > seconds / 3:
             _bout(sc, lumbar_top + 2.0, lumbar_bottom - 2.0, rng.uniform(15, 30), None, body)
             deliberate_lumbar = False
         else:
             _bout(sc, lo, hi, rng.uniform(30, 60), strays_from, body)
         sc.hold(rng.uniform(10, 20), sway_cm=rng.uniform(0.05, 0.2))  # a tight spot
-    sc.hold(5.0)  # the trajectory covers the whole recording
+    sc.hold(5.0 + tail_s)  # the trajectory covers the whole recording
     return sc.moves
 
 

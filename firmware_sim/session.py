@@ -75,16 +75,19 @@ def simulate(
     conditions: Conditions | None = None,
     height_cm: float = 175.0,
     sample_rate_hz: float | None = None,
+    lead_s: float = 0.0,
+    tail_s: float = 0.0,
 ) -> SimulatedSession:
     """Simulate one session of ``routine``; the same arguments always give the same session.
 
     Without ``conditions``, the roller and link are drawn at random (from ``seed``) within
-    the specified ranges, at ``sample_rate_hz`` if given.
+    the specified ranges, at ``sample_rate_hz`` if given. The roller lies still for
+    ``lead_s`` before rolling and ``tail_s`` after (both within ``seconds``).
     """
     rng = np.random.default_rng(seed)
     conditions = conditions or Conditions.realistic(rng, seconds, sample_rate_hz)
     body = Body(height_cm)
-    moves = script(routine, scenario, seconds, body, rng)
+    moves = script(routine, scenario, seconds, body, rng, lead_s, tail_s)
     trajectory = Trajectory(moves, conditions.effective_radius_cm, rng.uniform(-np.pi, np.pi))
     t = sample_times(conditions, seconds, rng)
     kin = trajectory.at(t)

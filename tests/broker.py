@@ -84,7 +84,8 @@ class Broker:
         self.start()
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {"ROLLER_MQTT_HOST": "127.0.0.1", "ROLLER_MQTT_PORT": str(self.port), **extra}
+        return {"ROLLER_MQTT_HOST": "127.0.0.1", "ROLLER_MQTT_PORT": str(self.port),
+                "ROLLER_MQTT_BRIDGE_ID": "test", **extra}
 
 
 def create(folder: Path) -> Broker:

@@ -8,21 +8,22 @@ from pathlib import Path
 import yaml
 
 from tracker.devices import PROFILES
-from tracker.mqtt.messages import Topics, device_block, device_id, discovery_configs
+from tracker.mqtt.messages import BridgeTopics, device_block, discovery_configs
 from tracker.status import Identity
 
 EXAMPLES = Path(__file__).parent.parent / "dashboards" / "homeassistant"
 
 
 def announced(device: str) -> set[str]:
-    topics = Topics("roller", "homeassistant", device)
+    topics = BridgeTopics("roller", "homeassistant", "test").roller(device)
     return {config["default_entity_id"] for _, config in
             discovery_configs(topics, Identity(device, "roller", "roller project", "roller"))}
 
 
 def entity_ids(node: object) -> set[str]:
     text = yaml.safe_dump(node)
-    return set(re.findall(r"\b(?:binary_sensor|sensor|event)\.roller_[a-z0-9_]+", text))
+    return set(re.findall(r"\b(?:binary_sensor|sensor|event|select|switch|button)\."
+                          r"roller_[a-z0-9_]+", text))
 
 
 def test_examples_parse_and_use_announced_entities() -> None:
@@ -38,7 +39,7 @@ def test_examples_parse_and_use_announced_entities() -> None:
 
 def test_each_sensor_is_its_own_device_with_its_own_name() -> None:
     witmotion = PROFILES["witmotion"]
-    blocks = [device_block(Topics("roller", "homeassistant", device_id(address)),
+    blocks = [device_block(BridgeTopics("roller", "homeassistant", "test").roller(address),
                            witmotion.identity(address, Identity(address, name)))
               for address, name in (("df:be:12:20:70:8c", "WT901BLE68"),
                                     ("DF:BE:12:20:70:8D", ""))]
@@ -48,9 +49,9 @@ def test_each_sensor_is_its_own_device_with_its_own_name() -> None:
     assert (blocks[0]["manufacturer"], blocks[0]["model"]) == ("WitMotion", "BWT901BLECL")
     assert "sw_version" not in blocks[0]  # unknown: not "unknown"
     said = Identity("C0:FF:EE:00:00:01", "roller-sim", "roller project", "roller-sim", "sim-1.0")
-    ours = device_block(Topics("roller", "homeassistant", "c0ffee000001"),
+    ours = device_block(BridgeTopics("roller", "homeassistant", "test").roller("c0ffee000001"),
                         PROFILES["roller"].identity(said.address, said))
     assert ours["sw_version"] == "sim-1.0" and ours["model"] == "roller-sim"
     uuid = "7E2A1C3B-0F5D-4E8A-9B61-2C4D5E6F7A8B"  # macOS: no MAC, so no connection
-    assert "connections" not in device_block(Topics("roller", "homeassistant", "x"),
-                                             PROFILES["movesense"].identity(uuid))
+    elsewhere = BridgeTopics("roller", "homeassistant", "t").roller("x")
+    assert "connections" not in device_block(elsewhere, PROFILES["movesense"].identity(uuid))

@@ -17,19 +17,24 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 # Keys and value types Home Assistant documents for MQTT discovery of each component
 # (https://www.home-assistant.io/integrations/binary_sensor.mqtt/, sensor.mqtt, event.mqtt,
 # and the shared device/origin blocks). A misspelt key fails the test.
+# (and select.mqtt, switch.mqtt, button.mqtt for the commands).
 COMMON = {"name": str, "unique_id": str, "default_entity_id": str, "device": dict,
           "origin": dict, "qos": int, "state_topic": str, "availability_topic": str,
-          "payload_available": str, "payload_not_available": str, "icon": str,
+          "availability": list, "availability_mode": str, "icon": str,
           "entity_category": str, "device_class": str, "value_template": str}
 DOCUMENTED = {
     "binary_sensor": COMMON | {"payload_on": str, "payload_off": str},
     "sensor": COMMON | {"unit_of_measurement": str, "state_class": str, "options": list},
     "event": COMMON | {"event_types": list},
+    "select": COMMON | {"command_topic": str, "options": list},
+    "switch": COMMON | {"command_topic": str, "payload_on": str, "payload_off": str},
+    "button": COMMON | {"command_topic": str, "payload_press": str},
 }
 DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
-          "sw_version": str, "connections": list}
+          "sw_version": str, "connections": list, "via_device": str}
 ORIGIN = {"name": str, "sw_version": str, "support_url": str}
-ENTITIES = 11
+ENTITIES = 14  # a roller's
+BRIDGE_ENTITIES = 5
 
 
 def events(received: list[tuple[str, str]]) -> list[dict[str, object]]:
@@ -48,20 +53,24 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
     ids = [e["event_id"] for e in events(received)]
     assert len(ids) == len(set(ids)) and ids == sorted(ids)  # UUIDv7: unique and ordered
     configs = [(t, json.loads(p)) for t, p in received if t.startswith("homeassistant/")]
-    assert len(configs) == ENTITIES, "\n".join(t for t, _ in received)
+    assert len(configs) == ENTITIES + BRIDGE_ENTITIES, "\n".join(t for t, _ in received)
     for topic, config in configs:
         component = topic.split("/")[1]
         for key, value in config.items():
             assert key in DOCUMENTED[component], f"{topic}: {key} is not a documented key"
             assert isinstance(value, DOCUMENTED[component][key]), f"{topic}: {key}"
-        assert set(config["device"]) == set(DEVICE) and set(config["origin"]) == set(ORIGIN)
-        assert all(isinstance(config["device"][k], t) for k, t in DEVICE.items())
+        assert set(config["device"]) <= set(DEVICE) and set(config["origin"]) == set(ORIGIN)
+        assert all(isinstance(v, DEVICE[k]) for k, v in config["device"].items())
+        if "roller_bridge_test" not in topic:  # a roller: gated on the bridge and itself
+            assert set(config["device"]) == set(DEVICE)
+            assert config["availability_mode"] == "all" and config["availability"][0] == {
+                "topic": "roller/bridge/test/state"}
         assert "object_id" not in config
     states = [json.loads(p) for t, p in received if t.endswith("/state") and
               t.startswith("roller/c0")]
     assert states[-1]["session_active"] is False and states[-1]["last_session_strokes"] > 0
     assert set(states[0]) == set(states[-1])  # every key always present
-    assert received[-1] == ("roller/bridge/state", "offline")
+    assert received[-1] == ("roller/bridge/test/state", "offline")
 
 
 def test_events_queued_while_offline_go_out_later_marked_replayed(
@@ -81,7 +90,7 @@ def test_events_queued_while_offline_go_out_later_marked_replayed(
     assert kinds[0] == "session_started" and kinds[-1] == "session_ended"
     assert all(e["replayed"] is True for e in got)
     again = roller("--db", db, "mqtt", "status", env=broker.env())
-    assert "0 events queued" in again.stdout  # each went out once
+    assert "0 events sent, 0 queued" in again.stdout  # each went out once
 
 
 def test_wrong_password_is_one_line(roller: Run, broker: Broker, tmp_path: Path) -> None:
@@ -150,7 +159,7 @@ def test_home_assistant_restart_gets_discovery_again_once(broker: Broker, tmp_pa
     time.sleep(6.0)  # 1-5 s of random delay, then discovery again
     configs = sub.stop()
     proc.wait(timeout=30)
-    assert len(configs) == 2 * ENTITIES
+    assert len(configs) == 2 * (ENTITIES + BRIDGE_ENTITIES)
 
 
 def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path) -> None:

@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracker.live.source import Source
 from tracker.recording import Recording, write
@@ -72,3 +73,17 @@ def sim_roller(
     AIR[roller.address] = roller
     return Source(roller.address, SimScanner, SimClient, roller.finished, profile,
                   roller.air_time)
+
+
+def sim_household(count: int, seed: int, speed: float, height_cm: float, **habits: Any
+                  ) -> tuple[list[Source], Callable[[], Coroutine[Any, Any, None]]]:
+    """``count`` simulated rollers that wake, are rolled and sleep at random (``roller gateway
+    --sim``; ``habits`` as :class:`firmware_sim.household.Habits`): their sources, and their
+    lives to run beside the gateway."""
+    from firmware_sim import household
+    from firmware_sim.bleak_backend import SimClient, SimScanner
+
+    sources = [Source(address, SimScanner, SimClient, profile="roller")
+               for address in household.addresses(count)]
+    how = household.Habits(**habits)
+    return sources, lambda: household.live(count, how, seed, speed, height_cm)

@@ -40,3 +40,5 @@ class Status:
     battery_pct: int | None
     warning: str | None = None
     identity: Identity | None = None  # once the link has been live
+    recording: bool = False  # a session is in progress (the gateway waits for rolling)
+    routine: str | None = None  # the session's, while recording

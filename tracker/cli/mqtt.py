@@ -10,6 +10,7 @@ from tracker.cli.errors import fail
 from tracker.cli.store import store_of
 from tracker.config import Settings
 from tracker.devices import PROFILES
+from tracker.live.holds import hold_bridge
 from tracker.mqtt.settings import MqttConfigError
 
 
@@ -22,21 +23,18 @@ def mqtt(settings: Settings) -> None:
 
 
 def run_action(settings: Settings, action: str, device: str | None = None) -> str:
+    """Connect as a client of its own (no will, no state: a gateway or session running
+    beside it is not disturbed), do ``action``, leave."""
     from tracker.mqtt.bridge import Bridge
 
     with store_of(settings) as store:
-        if action == "discovery" and store.paired() is None:
+        paired = store.paired_all()
+        if action == "discovery" and not paired:
             fail("no roller paired: run roller pair first")
 
         async def main() -> str:
-            known = store.paired()
-            identity = None
-            if known is not None:
-                stored = store.device(known)
-                profile = PROFILES[stored[0] if stored else "roller"]
-                identity = profile.identity(known, store.identity(known))
-            bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, known,
-                            identity)
+            bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, owner=False,
+                            client_id=settings.mqtt.client_id_for("mqtt"))
             stop = asyncio.Event()
             result: list[str] = []
 
@@ -46,7 +44,12 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                 client = bridge.client
                 assert client is not None
                 if action == "discovery":
-                    topics = await bridge.publish_discovery(client)
+                    topics = []
+                    for address in paired:
+                        stored = store.device(address)
+                        profile = PROFILES[stored[0] if stored else "roller"]
+                        topics += await bridge.publish_discovery(
+                            client, address, profile.identity(address, store.identity(address)))
                     result.append(f"published {len(topics)} discovery configs")
                 elif action == "purge":
                     topics = store.outbox.discovery_topics(device)
@@ -55,12 +58,14 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                     store.outbox.forget_discovery(topics)
                     result.append(f"cleared {len(topics)} retained discovery configs")
                 else:
+                    # Nobody else sends the outbox (no gateway, no session): send it now.
+                    sent = await bridge.drain(client) if hold_bridge(store, "mqtt") else 0
                     s = settings.mqtt
                     result.append(
                         f"broker {s.host}:{s.port}, MQTT {s.protocol}, "
                         f"auth {'user ' + s.username if s.username else 'anonymous'}, "
-                        f"TLS {'on' if s.tls or s.ca_file else 'off'}, "
-                        f"{store.outbox.count()} events queued; connected")
+                        f"TLS {'on' if s.tls or s.ca_file else 'off'}, bridge {s.bridge}, "
+                        f"{sent} events sent, {store.outbox.count()} queued; connected")
                 stop.set()
 
             actor = asyncio.get_running_loop().create_task(act())
@@ -81,14 +86,15 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
 @mqtt.command()
 @click.pass_obj
 def status(settings: Settings) -> None:
-    """Connect; print broker, protocol, auth, TLS and the events queued."""
+    """Connect; print broker, protocol, auth, TLS and the events queued; send them when no
+    gateway or session is running to do it."""
     click.echo(run_action(settings, "status"))
 
 
 @mqtt.command()
 @click.pass_obj
 def discovery(settings: Settings) -> None:
-    """Publish Home Assistant discovery again."""
+    """Publish Home Assistant discovery of every paired roller again."""
     click.echo(run_action(settings, "discovery"))
 
 

@@ -3,10 +3,12 @@ closed, errors in one line), and the schedule's refusal of a glute session."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -14,8 +16,13 @@ import click
 from tracker.cli.errors import clean_errors, fail
 from tracker.config import Settings
 from tracker.live.admission import check_start
+from tracker.live.holds import hold_bridge
+from tracker.mqtt.settings import MqttConfigError
 from tracker.schedule import Verdict
 from tracker.store.database import Store, open_store
+from tracker.store.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 
 def _use_db(ctx: click.Context, _: click.Parameter, path: Path | None) -> None:
@@ -48,11 +55,30 @@ def warn_damaged(damaged: dict[int, str]) -> None:
 
 
 def enforce(store: Store, settings: Settings, routine: str, at: datetime,
-            override: bool) -> Verdict:
-    """Refuse a glute session that is too soon or over quota, unless overridden."""
+            override: bool, address: str | None = None) -> Verdict:
+    """Refuse a glute session that is too soon or over quota, unless overridden; the refusal
+    goes out on the roller's event topic at once (through the bridge's owner, or by this
+    process when there is none)."""
     verdict, allowed, why = check_start(store, settings.rules, settings.zone, routine, at)
     if verdict is not Verdict.ALLOWED and not override:
-        store.outbox.record_refusal(routine, verdict.value, allowed.isoformat(), at)
+        queued_at = datetime.now(UTC)
+        store.outbox.record_refusal(routine, verdict.value, allowed.isoformat(), at, address)
+        send_queued(store, settings, queued_at)
         fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "
              "use --override to store it anyway")
     return verdict
+
+
+def send_queued(store: Store, settings: Settings, since: datetime) -> None:
+    """Send what the outbox holds now, when no other process owns the bridge (which would
+    send it within a second); a broker that does not answer within 5 s leaves it queued."""
+    if not settings.mqtt.enabled or not hold_bridge(store, "track"):
+        return
+    from tracker.mqtt.bridge import Bridge
+
+    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, owner=True,
+                    client_id=settings.mqtt.client_id_for("track"))
+    try:
+        asyncio.run(asyncio.wait_for(bridge.send_queued(since), 5))
+    except (TimeoutError, MqttConfigError, StoreError) as exc:  # it stays queued
+        log.warning("the refusal waits in the outbox: %s", exc)

@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -22,7 +22,8 @@ from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.devices import PROFILES, Profile
 from tracker.devices.ble import BleError
-from tracker.live.bridged import bridged
+from tracker.live.bridged import bridged, obey
+from tracker.live.holds import Held, hold_roller
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
 from tracker.recording import RecordingWriter
@@ -31,6 +32,9 @@ from tracker.schedule import Verdict
 from tracker.simulation import SIM_ADDRESSES, sim_roller
 from tracker.status import Status
 from tracker.store.database import Store
+
+if TYPE_CHECKING:
+    from tracker.mqtt.bridge import Bridge
 
 #: Every way a person or the system asks a session to end: each ends it stopped and stored.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
@@ -102,7 +106,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         if not address:
             fail("no roller paired: run roller pair (or roller track --sim)")
         device, mounting = _device(store, address, profile, sim)
-        verdict = enforce(store, settings, routine, datetime.now(UTC), override)
+        hold(store, address, "track")
+        verdict = enforce(store, settings, routine, datetime.now(UTC), override, address)
         tty = sys.stderr.isatty()
 
         def show(status: Status, extra: str = "") -> None:
@@ -111,18 +116,18 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
 
         async def main() -> Result:
-            async with bridged(settings, store, address, device, routine) as bridge:
+            async with bridged(settings, store, address, device, "track") as bridge:
 
                 def on_status(status: Status) -> None:
                     if bridge is None:
                         show(status)
                         return
                     show(status, f"  mqtt {bridge.describe()}")
-                    bridge.follow(status)
+                    bridge.follow(address, status)
 
-                return await track_session(on_status)
+                return await track_session(on_status, bridge)
 
-        async def track_session(show: Any) -> Result:
+        async def track_session(show: Any, bridge: Bridge | None) -> Result:
             assert address is not None
             scanner = client = None
             clock = time.monotonic
@@ -138,6 +143,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                                override=override and verdict is not Verdict.ALLOWED,
                                record=writer, rate_hz=int(rate_hz), profile=device,
                                mounting=mounting, clock=clock)
+            obey(bridge, live)
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
                 loop.add_signal_handler(signum, live.end, "stopped")
@@ -186,6 +192,15 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         fail(f"not stored: {result.store_failure}", 1)
 
 
+def hold(store: Store, address: str, role: str) -> None:
+    """This process holds the roller, or one line says who does (the gateway, another
+    session) and the command ends."""
+    try:
+        hold_roller(store, address, role)
+    except Held as exc:
+        fail(str(exc), 1)
+
+
 def _device(store: Store, address: str, profile: str | None, sim: bool,
             ) -> tuple[Profile, Mounting | None]:
     """The device's profile and calibration, or a clear line telling what to do first."""
@@ -216,6 +231,7 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
         target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
         if not target:
             fail("no roller paired: run roller pair (or roller dashboard --sim)")
+        hold(store, target, "dashboard")
 
         def sensor(sim_routine: str, **faults: Any) -> Source:
             assert target is not None

@@ -151,7 +151,7 @@ class Link:
             except (TimeoutError, BleakError, OSError) as exc:
                 if self.gaps == 0 and not self._live:
                     raise BleError(explain(exc)) from None  # never connected: say why
-                log.info("reconnect attempt %d failed: %s", attempt, explain(exc))
+                log.debug("reconnect attempt %d failed: %s", attempt, explain(exc))
                 dropped = True
             if not dropped:
                 break

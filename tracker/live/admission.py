@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from tracker.schedule import Rules, Verdict, glute_days, next_allowed, verdict_on
 from tracker.store.database import Store
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a session starts as: its routine, the schedule's verdict, and whether the person
+    overrode a refusal."""
+
+    routine: str
+    verdict: str | None = None
+    override: bool = False
 
 
 def check_start(store: Store, rules: Rules, zone: str, routine: str, at: datetime

@@ -5,6 +5,12 @@ directly (decoding and estimating a packet takes well under a millisecond), a wa
 the session after the configured still time, and the status callback is throttled.
 Samples are turned into the roller's axes by the device's calibration (if it has one) before
 anything else sees them, and the first rolling re-checks that calibration.
+
+``roller track`` records from the first sample to the end. The gateway (``repeat``) keeps
+the link and records session after session: each starts when rolling starts (with the few
+seconds before it, so the first stroke counts), is admitted or refused by the schedule
+then, and ends as any session does; after a session or a refusal it waits until the roller
+has rested as long as a session's still end before it watches for rolling again.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -29,6 +35,8 @@ from tracker.devices import roller as roller_profile
 from tracker.devices.base import LinkStats
 from tracker.devices.ble import DeviceInfo, Link, LinkEvents
 from tracker.estimate import LiveState, SessionEstimator
+from tracker.estimate.rolling import RollingStart
+from tracker.live.admission import Admission
 from tracker.live.recorder import Recorder
 from tracker.recording import Header, RecordingWriter
 from tracker.status import Identity, Status
@@ -38,6 +46,8 @@ from tracker.store.rows import SessionStart
 
 log = logging.getLogger(__name__)
 Array = npt.NDArray[np.float64]
+#: The gateway starts a session this much before rolling was recognised (s).
+PREROLL_S = 3.0
 
 
 class NotCalibrated(ValueError):
@@ -109,9 +119,18 @@ class LiveSession:
     clock: Callable[[], float] = time.monotonic  # when notifications arrive
     status_every_s: float = 0.5
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Sessions one after another, each from when rolling starts (the gateway's way).
+    repeat: bool = False
+    #: Asked when a repeated session is about to start; None refuses it.
+    admit: Callable[[], Admission | None] | None = None
+    #: Each repeated session's result, as it ends.
+    on_result: Callable[[Result], None] = lambda result: None
     recorder: Recorder | None = None
     warning: str | None = None
     diameter_cm: float | None = None
+    _rolling: RollingStart = field(default_factory=RollingStart)
+    _preroll: list[Array] = field(default_factory=list)
+    _resting: bool = False  # after a session or a refusal: wait until the roller rests
     _axis: AxisCheck | None = None
     _link_state: tuple[str, int] = ("connecting", 0)
     _identity: Identity | None = None  # who the device said it is, once live
@@ -129,24 +148,52 @@ class LiveSession:
             reason = await link.run(self.stop)
         finally:
             watchdog.cancel()
-        reason = self._end or reason
-        analysis = self.recorder.finish(reason) if self.recorder else None
+        return self._finish(self._end or reason)
+
+    def _finish(self, reason: str) -> Result:
+        """End the session in progress (if any) and say how it went."""
+        recorder, self.recorder = self.recorder, None
+        analysis = recorder.finish(reason) if recorder else None
+        link = self._link
         warnings = ((self.warning,) if self.warning else ()) + link.advice()
-        recorder = self.recorder
-        return Result(recorder.session_id if recorder else None, analysis, reason, link.info,
-                      link.decoder.stats, link.gaps, self.diameter_cm, warnings,
-                      recorder.failure if recorder else None)
+        result = Result(recorder.session_id if recorder else None, analysis, reason, link.info,
+                        link.decoder.stats, link.gaps, self.diameter_cm, warnings,
+                        recorder.failure if recorder else None)
+        if recorder is not None and self.repeat:
+            self.on_result(result)
+        return result
 
     def end(self, reason: str) -> None:
-        """End the session (``stopped`` by the user, or ``still``)."""
+        """End the session (``stopped`` by the user, or ``still``), and the link."""
         self._end = self._end or reason
         self.stop.set()
+
+    def end_session(self, reason: str = "stopped") -> bool:
+        """End the session in progress but, repeating, keep the link for the next one;
+        whether there was one to end."""
+        if not self.repeat:
+            self.end(reason)
+            return True
+        if self.recorder is None:
+            return False
+        self._finish(reason)
+        self._resting = True
+        self._emit(None)
+        return True
 
     def _on_samples(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> None:
         if self.mounting is not None:
             accel_g, gyro_dps = self.mounting.apply(accel_g, gyro_dps)
         if self.recorder is None:
-            self.recorder = self._start(float(t_s[0]))
+            if self.repeat:
+                began = self._rolling_began(t_s, accel_g, gyro_dps)
+                if began is None:
+                    self._throttled(None)
+                    return
+                t_s, accel_g, gyro_dps, admission = began
+            else:
+                admission = Admission(self.routine, self.verdict, self.override)
+            self.recorder = self._start(float(t_s[0]), float(t_s[-1]), admission)
         if self._axis is not None and self._axis.feed(gyro_dps) and self._axis.wrong:
             self.warning = (f"the roller turns {self._axis.off_deg:.0f} deg away from its "
                             "calibrated axis: has the sensor moved? run roller calibrate")
@@ -154,25 +201,55 @@ class LiveSession:
         state = self.recorder.feed(t_s, accel_g, gyro_dps)
         if self.record:
             self._write_recording(np.column_stack([t_s, accel_g, gyro_dps]))
+        self._throttled(state, urgent=bool(state.alerts_s))
+
+    def _throttled(self, state: LiveState | None, urgent: bool = False) -> None:
+        """Status every :attr:`status_every_s`, and at once when urgent (an alert)."""
         now = asyncio.get_running_loop().time()
-        if state.alerts_s or now - self._last_status >= self.status_every_s:
+        if urgent or now - self._last_status >= self.status_every_s:
             self._last_status = now
             self._emit(state)
 
-    def _start(self, clock_start_s: float) -> Recorder:
+    def _rolling_began(self, t_s: Array, accel_g: Array, gyro_dps: Array
+                       ) -> tuple[Array, Array, Array, Admission] | None:
+        """Repeating, between sessions: the samples to start one with (the last
+        :data:`PREROLL_S` and these) and its admission, once rolling has begun and the
+        schedule admits it; else None."""
+        self._preroll.append(np.column_stack([t_s, accel_g, gyro_dps]))
+        while len(self._preroll) > 1 and self._preroll[1][0, 0] <= t_s[-1] - PREROLL_S:
+            self._preroll.pop(0)
+        rolling = self._rolling.feed(t_s, gyro_dps)
+        if self._resting:
+            self._resting = self._rolling.rested_s() < self.settings.lifecycle.end_after_still_s
+            return None
+        if not rolling:
+            return None
+        admission = self.admit() if self.admit else Admission(self.routine)
+        if admission is None:  # refused: the admitter said so
+            self._resting = True
+            self._rolling.reset()
+            return None
+        block = np.concatenate(self._preroll)
+        self._preroll.clear()
+        self._rolling.reset()
+        return block[:, 0], block[:, 1:4], block[:, 4:7], admission
+
+    def _start(self, clock_start_s: float, clock_now_s: float, admission: Admission
+               ) -> Recorder:
         info = self._link.info
         rate_hz = info.rate_hz or self._link.rate_hz
         measured = self.mounting.diameter_cm if self.mounting else None
         self.diameter_cm = measured or info.diameter_cm or self.settings.diameter_cm
         self._axis = AxisCheck(rate_hz)
         body = self.settings.body
+        started_at = datetime.now(UTC) - timedelta(seconds=clock_now_s - clock_start_s)
         start = SessionStart(
-            routine=self.routine, started_at=datetime.now(UTC), zone=self.settings.zone,
+            routine=admission.routine, started_at=started_at, zone=self.settings.zone,
             source=self.source, sample_rate_hz=rate_hz, diameter_cm=self.diameter_cm,
             height_cm=body.height_cm, clock_start_s=clock_start_s, device=self.address,
-            override=self.override, verdict=self.verdict,
+            override=admission.override, verdict=admission.verdict,
         )
-        estimator = SessionEstimator(self.routine, body, self.diameter_cm, rate_hz,
+        estimator = SessionEstimator(admission.routine, body, self.diameter_cm, rate_hz,
                                      self.settings.estimator)
         return Recorder(self.store, start, estimator, self.settings.lifecycle)
 
@@ -195,11 +272,13 @@ class LiveSession:
 
     def _emit(self, state: LiveState | None) -> None:
         recorder_state = state or (self.recorder.estimator.last_state if self.recorder else None)
-        failure = self.recorder.failure if self.recorder else None
+        recorder = self.recorder
+        failure = recorder.failure if recorder else None
         warning = f"not stored yet: {failure}" if failure else self.warning
         self.on_status(Status(self._link_state[0], self._link_state[1], recorder_state,
                               self._link.decoder.stats.loss_pct, self._link.info.battery_pct,
-                              warning, self._identity))
+                              warning, self._identity, recorder is not None,
+                              recorder.start.routine if recorder else None))
 
     async def _watch(self) -> None:
         """End the session once the roller has lain still for the configured time."""
@@ -210,7 +289,7 @@ class LiveSession:
                 wall = datetime.now(UTC)
                 reason = self.recorder.ending.due(wall, state.t_s)
                 if reason == "still":
-                    self.end("still")
+                    self.end_session("still")
 
     def _write_recording(self, samples: Array) -> None:
         """The stream in the roller's axes (calibration applied), as roller-imu v1; a disk
@@ -219,9 +298,10 @@ class LiveSession:
         try:
             if not self.record.begun:
                 info = self._link.info
+                assert self.recorder is not None
                 self.record.begin(Header(
                     info.rate_hz or self._link.rate_hz, self.diameter_cm,
-                    self.settings.body.height_cm, self.routine,
+                    self.settings.body.height_cm, self.recorder.start.routine,
                     {"source": self.source, "device": info.address, "profile": info.profile}))
             self.record.append(samples)
         except OSError as exc:

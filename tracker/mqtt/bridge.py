@@ -1,10 +1,16 @@
-"""The MQTT bridge: Home Assistant discovery, retained state, and events from the outbox.
+"""The MQTT bridge: Home Assistant discovery, retained state, events from the outbox, commands.
 
-One asyncio task on the program's loop (aiomqtt, no thread). Each connection attempt gets a
-fresh client, so paho's in-memory queue never re-sends what the outbox replays; events are
+One asyncio task on the program's loop (aiomqtt, no thread) publishes any number of rollers
+(``roller gateway`` all it watches, ``roller track`` its one). Each connection attempt gets
+a fresh client, so paho's in-memory queue never re-sends what the outbox replays; events are
 marked sent only after the broker's PUBACK (a QoS 1 publish returns then). Reconnects back
-off exponentially with jitter, 1-60 s. ``offline`` is the last will, and published by us
-before a clean disconnect.
+off exponentially with jitter, 1-60 s.
+
+Exactly one process per store *owns* the bridge (whichever holds its lock): it alone
+publishes the bridge's state (``offline`` is its last will), its device, and the outbox, so
+no event goes out twice. A process beside it is a *guest*: it publishes its own roller's
+state, and its will takes only that roller offline; its events go out through the owner,
+which looks at the outbox every second.
 """
 
 from __future__ import annotations
@@ -15,14 +21,26 @@ import json
 import logging
 import random
 import socket
-from collections.abc import Coroutine
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiomqtt
 
 from tracker import __version__
-from tracker.mqtt.messages import Topics, device_id, discovery_configs, encode, state_payload
+from tracker.mqtt.messages import (
+    BridgeTopics,
+    Command,
+    CommandError,
+    Topics,
+    bridge_configs,
+    discovery_configs,
+    encode,
+    parse_command,
+    state_payload,
+)
 from tracker.mqtt.settings import MqttConfigError, MqttSettings
 from tracker.schedule import Rules, week_status
 from tracker.status import Identity, Status
@@ -50,52 +68,90 @@ def explain(exc: Exception, settings: MqttSettings) -> str:
 
 #: Home Assistant's birth messages are answered at most once in this long (s).
 BIRTH_QUIET_S = 60.0
+#: After a roller's discovery, its state and events wait this long (s): Home Assistant
+#: subscribes to a new entity's topics about 130 ms after its config arrives, and an event
+#: sent before then is lost to it.
+SETTLE_S = 1.0
+#: The owner looks for events other processes queued this often (s).
+OUTBOX_POLL_S = 1.0
+#: State is published at most this often per roller (s), unless urgent.
+STATE_EVERY_S = 1.0
+#: How often the day is looked at (s), so the schedule's entities turn over at midnight.
+TICK_S = 30.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Channel:
+    """One roller as the bridge publishes it."""
+
+    address: str
+    topics: Topics
+    identity: Identity | None  # None until it is known who the device is
+    live: dict[str, Any] = field(default_factory=dict)  # what is live now
+    dirty: bool = True
+    urgent: bool = False
+    last_state_at: float = -1e9
+    discovered: Identity | None = None  # published on this connection
+    ready_at: float = 0.0  # loop time from which Home Assistant listens to its topics
 
 
 class Bridge:
-    """Publishes the store's outbox and the roller's state to one broker, for as long as it
+    """Publishes the store's outbox and its rollers' state to one broker, for as long as it
     runs; never stops tracking when the broker is away."""
 
-    def __init__(self, settings: MqttSettings, store: Store, rules: Rules, zone: str,
-                 address: str | None = None, identity: Identity | None = None,
-                 routine: str | None = None) -> None:
+    def __init__(self, settings: MqttSettings, store: Store, rules: Rules, zone: str, *,
+                 owner: bool, client_id: str,
+                 now: Callable[[], datetime] = _utc_now, tick_s: float = TICK_S) -> None:
         self.settings, self.store, self.rules, self.zone = settings, store, rules, zone
-        self.address = address
-        #: The roller's device in Home Assistant; None until it is known who the device is
-        #: (discovery waits for it, so Home Assistant never sees a placeholder first).
-        self.identity = identity
-        self.topics = Topics(settings.base_topic, settings.discovery_prefix,
-                             device_id(self.address or "local"))
-        self.routine = routine
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.owner, self.client_id = owner, client_id
+        #: Takes a checked command for a watched roller (the gateway's, a session's end).
+        self.on_command: Callable[[str, Command], None] | None = None
+        self.now, self.tick_s = now, tick_s
+        self.topics = BridgeTopics(settings.base_topic, settings.discovery_prefix,
+                                   settings.bridge)
+        self.channels: dict[str, Channel] = {}
         self.connected = False
         self.last_error: str | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._doorbell = asyncio.Event()
         self._draining = asyncio.Lock()  # one drain at a time: no event goes out twice
-        self._connected_at = datetime.now(UTC)
+        self._connected_at = _utc_now()
         self._client: aiomqtt.Client | None = None
-        self._live_state: dict[str, Any] = {}
-        self._state_dirty = asyncio.Event()
-        self._state_urgent = False
-        self._last_state_at = 0.0
-        self._available = False
+        self._dirty = asyncio.Event()
+        self._info_dirty = True
         self._births = asyncio.Event()  # Home Assistant said it (re)started
         self._discovering = asyncio.Lock()
-        self._discovered: Identity | None = None  # published on this connection
-        store.outbox.on_queued = self.ring
+        if owner:
+            store.outbox.on_queued = self.ring
 
     # -- what the rest of the program tells the bridge --------------------------------
+
+    def watch(self, address: str, identity: Identity | None = None, **state: Any) -> Channel:
+        """Publish ``address`` from now on: available, with ``state`` (idle values)."""
+        channel = Channel(address, self.topics.roller(address), identity, dict(state))
+        self.channels[address] = channel
+        self._info_dirty = True
+        self._mark(channel, urgent=True)
+        self._spawn(self._rediscover(channel))
+        return channel
 
     def ring(self) -> None:
         """New events in the outbox."""
         self._doorbell.set()
 
-    def update(self, urgent: bool = False, **state: Any) -> None:
-        """Live state changed (region, lumbar contact, ...); urgent skips the throttle."""
-        if any(self._live_state.get(k) != v for k, v in state.items()):
-            self._live_state.update(state)
-            self._state_urgent = urgent or self._state_urgent
-            self._state_dirty.set()
+    def update(self, address: str, urgent: bool = False, **state: Any) -> None:
+        """A roller's live state changed (region, lumbar contact, ...); urgent skips the
+        throttle."""
+        channel = self.channels[address]
+        if any(channel.live.get(k) != v for k, v in state.items()):
+            if "connected" in state and state["connected"] != channel.live.get("connected"):
+                self._info_dirty = True
+            channel.live.update(state)
+            self._mark(channel, urgent)
 
     @property
     def client(self) -> aiomqtt.Client | None:
@@ -106,61 +162,62 @@ class Bridge:
         """``connected``, or ``offline, N queued``: for status lines."""
         return "connected" if self.connected else f"offline, {self.store.outbox.count()} queued"
 
-    def follow(self, status: Status) -> None:
-        """Mirror a live session's status: availability, state, the live topic; and who the
+    def follow(self, address: str, status: Status) -> None:
+        """Mirror a live session's status: the link, state, the live topic; and who the
         device turned out to be, when that is news to Home Assistant."""
-        self.set_available(status.link == "live")
-        if status.identity is not None and status.identity != self.identity:
-            self.identity = status.identity
-            self._spawn(self._rediscover())
-        s = status.state
+        channel = self.channels[address]
+        if status.identity is not None and status.identity != channel.identity:
+            channel.identity = status.identity
+            self._spawn(self._rediscover(channel))
+        s = status.state if status.recording else None
         lumbar = bool(s and s.lumbar)
-        self.update(urgent=lumbar != bool(self._live_state.get("lumbar_contact")),
-                    session_active=True, routine=self.routine,
+        self.update(address, urgent=lumbar != bool(channel.live.get("lumbar_contact"))
+                    or status.recording != bool(channel.live.get("session_active")),
+                    connected=status.link == "live", session_active=status.recording,
+                    routine=status.routine if status.recording else None,
                     region=s.region if s else None, lumbar_contact=lumbar,
                     battery_pct=status.battery_pct)
         if s and self.settings.live and self._client is not None:  # at most twice a second
-            self._spawn(self.publish_live(s.region, s.s_cm))
+            self._spawn(self.publish_live(channel, s.region, s.s_cm))
+
+    def session_over(self, address: str) -> None:
+        """Idle values: no session, no region, no lumbar contact."""
+        self.update(address, urgent=True, session_active=False, lumbar_contact=False,
+                    region=None, routine=None)
+
+    def _mark(self, channel: Channel, urgent: bool = False) -> None:
+        channel.dirty = True
+        channel.urgent = channel.urgent or urgent
+        self._dirty.set()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
+        try:
+            task = asyncio.get_running_loop().create_task(work)
+        except RuntimeError:  # no loop yet: the connection's announcement does it
+            work.close()
+            return
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _rediscover(self) -> None:
-        if self._client is not None:
-            with contextlib.suppress(aiomqtt.MqttError):
-                await self._discover(self._client)
-
-    async def _discover(self, client: aiomqtt.Client) -> None:
-        """Discovery for who the device is now, once per connection: the connection's
-        announcement and a device that just said who it is may both ask at once."""
-        async with self._discovering:
-            if self.settings.discovery and self.identity and self.identity != self._discovered:
-                self._discovered = self.identity
-                await self.publish_discovery(client)
-
-    def session_over(self) -> None:
-        self.update(urgent=True, session_active=False, lumbar_contact=False, region=None)
-        self.set_available(False)
-
-    def set_available(self, available: bool) -> None:
-        if available != self._available:
-            self._available = available
-            self._state_dirty.set()
-
     # -- the connection loop ---------------------------------------------------------
 
-    def _client_for_attempt(self) -> aiomqtt.Client:
+    def _will(self) -> aiomqtt.Will | None:
+        if self.owner:
+            return aiomqtt.Will(self.topics.state, "offline", qos=1, retain=True)
+        if self.channels:  # a guest's one roller
+            channel = next(iter(self.channels.values()))
+            return aiomqtt.Will(channel.topics.availability, "offline", qos=1, retain=True)
+        return None
+
+    def _client_for_attempt(self, will: bool = True) -> aiomqtt.Client:
         s = self.settings
         return aiomqtt.Client(
             s.host, s.port, username=s.username or None, password=s.secret(),
-            identifier=s.client_id or f"roller-{socket.gethostname()}",
+            identifier=self.client_id,
             protocol=aiomqtt.ProtocolVersion.V5 if s.protocol == "5"
             else aiomqtt.ProtocolVersion.V311,
-            will=aiomqtt.Will(self.topics.bridge_state, "offline", qos=1, retain=True),
-            tls_context=s.tls_context(), tls_insecure=s.insecure or None,
-            timeout=10, keepalive=30,
+            will=self._will() if will else None, tls_context=s.tls_context(),
+            tls_insecure=s.insecure or None, timeout=10, keepalive=30,
         )
 
     async def run(self, stop: asyncio.Event, once: bool = False) -> None:
@@ -171,12 +228,12 @@ class Bridge:
             try:
                 async with self._client_for_attempt() as client:
                     self._client, self.connected, self.last_error = client, True, None
-                    self._discovered = None
-                    self._connected_at = datetime.now(UTC)
+                    self._connected_at = _utc_now()
+                    for channel in self.channels.values():
+                        channel.discovered = None
                     delay = 1.0
                     await self._serve(client, stop)
-                    await client.publish(self.topics.bridge_state, "offline", qos=1,
-                                         retain=True)
+                    await self._sign_off(client)
                     return
             except aiomqtt.MqttError as exc:
                 self.last_error = explain(exc, self.settings)
@@ -189,50 +246,120 @@ class Bridge:
                 await asyncio.wait_for(stop.wait(), delay * random.uniform(0.5, 1.0))
             delay = min(60.0, delay * 2)
 
+    async def send_queued(self, since: datetime) -> int:
+        """Connect once, send the outbox, leave: no will, no state, no announcement (a
+        command that queued an event and ends). Events queued from ``since`` on are new."""
+        try:
+            async with self._client_for_attempt(will=False) as client:
+                self._connected_at = since
+                return await self.drain(client)
+        except aiomqtt.MqttError as exc:
+            raise MqttConfigError(explain(exc, self.settings)) from None
+
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         await client.subscribe(self.topics.ha_status, qos=1)
+        # Commands: the owner takes every roller's, a guest its own.
+        for topic in [self.topics.commands] if self.owner else \
+                [c.topics.command("+") for c in self.channels.values()]:
+            await client.subscribe(topic, qos=1)
         await self._announce(client)
-        tasks = [asyncio.create_task(self._drain_forever(client)),
-                 asyncio.create_task(self._state_forever(client)),
-                 asyncio.create_task(self._listen(client)),
-                 asyncio.create_task(self._answer_births(client))]
+        work = [self._state_forever(client), self._listen(client), self._days_forever(),
+                self._answer_births(client)]
+        if self.owner:
+            work.append(self._drain_forever(client))
+        tasks = [asyncio.create_task(w) for w in work]
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not stopper and task.exception():
                     raise task.exception()  # type: ignore[misc]
-            await self.drain(client)  # what the session's end queued goes out first
+            if self.owner:
+                await self.drain(client)  # what the sessions' ends queued goes out first
         finally:
             for task in [*tasks, stopper]:
                 task.cancel()
             await asyncio.gather(*tasks, stopper, return_exceptions=True)
-        # Then the final state: a state update still in flight was cancelled above, so
-        # none can land after this one and undo "the session is over".
-        await self._publish_state(client)
+
+    async def _sign_off(self, client: aiomqtt.Client) -> None:
+        """The final states (a state update still in flight was cancelled, so none can land
+        after these and undo "the session is over"), then nobody watches the rollers."""
+        for channel in self.channels.values():
+            await self._publish_state(client, channel, available=False)
+        if self.owner:
+            await client.publish(self.topics.state, "offline", qos=1, retain=True)
 
     async def _announce(self, client: aiomqtt.Client) -> None:
-        """Bridge online, info, discovery, availability and state: on every connect."""
-        await client.publish(self.topics.bridge_state, "online", qos=1, retain=True)
-        await client.publish(self.topics.bridge_info, encode({
-            "version": __version__, "host": socket.gethostname(),
-            "outbox_pending": self.store.outbox.count()}), qos=1, retain=True)
-        await self._discover(client)  # nobody known yet: no entities yet
-        await self._publish_state(client)
+        """Bridge online, its info and device, each roller's discovery and state: on every
+        connect, and after Home Assistant restarts."""
+        if self.owner:
+            await client.publish(self.topics.state, "online", qos=1, retain=True)
+            await self._publish_info(client)
+            if self.settings.discovery:
+                for topic, config in bridge_configs(self.topics, socket.gethostname()):
+                    await client.publish(topic, encode(config), qos=1, retain=True)
+        for channel in list(self.channels.values()):
+            await self._discover(client, channel)
+            self._mark(channel, urgent=True)
 
-    async def publish_discovery(self, client: aiomqtt.Client) -> list[str]:
-        assert self.identity is not None
+    async def _rediscover(self, channel: Channel) -> None:
+        if self._client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._discover(self._client, channel)
+
+    async def _discover(self, client: aiomqtt.Client, channel: Channel) -> None:
+        """Discovery for who the device is now, once per connection (the announcement and
+        a device that just said who it is may both ask at once); its state and events wait
+        :data:`SETTLE_S` after it."""
+        async with self._discovering:
+            if self.settings.discovery and channel.identity and \
+                    channel.identity != channel.discovered:
+                channel.discovered = channel.identity
+                await self.publish_discovery(client, channel.address, channel.identity)
+                channel.ready_at = asyncio.get_running_loop().time() + SETTLE_S
+
+    async def publish_discovery(self, client: aiomqtt.Client, address: str,
+                                identity: Identity) -> list[str]:
         topics = []
-        for topic, config in discovery_configs(self.topics, self.identity):
+        for topic, config in discovery_configs(self.topics.roller(address), identity):
             await client.publish(topic, encode(config), qos=1, retain=True)
             topics.append(topic)
-        self.store.outbox.remember_discovery(self.identity.address, topics)
+        self.store.outbox.remember_discovery(address, topics)
         return topics
+
+    def _ready(self, channel: Channel | None) -> float:
+        """Seconds until Home Assistant listens to a roller's topics (0: now)."""
+        if channel is None or not self.settings.discovery:
+            return 0.0
+        if channel.discovered is None:
+            return SETTLE_S  # not announced yet: it will be once it says who it is
+        return max(0.0, channel.ready_at - asyncio.get_running_loop().time())
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            if str(message.topic) == self.topics.ha_status and message.payload == b"online":
-                self._births.set()
+            topic = str(message.topic)
+            if topic == self.topics.ha_status:
+                if message.payload == b"online":
+                    self._births.set()
+            else:
+                self._command(topic, message.payload, message.retain)
+
+    def _command(self, topic: str, payload: Any, retained: bool) -> None:
+        """A command from Home Assistant: taken, or one warning and ignored; it never ends
+        the bridge or a session."""
+        try:
+            if retained:  # would act again on every reconnect
+                raise CommandError(f"{topic}: a retained command is not taken")
+            command = parse_command(self.settings.base_topic, topic, bytes(payload or b""))
+            channel = next((c for c in self.channels.values()
+                            if c.topics.device == command.device), None)
+            if channel is None or self.on_command is None:
+                raise CommandError(f"{topic}: no roller {command.device} is watched here")
+        except CommandError as exc:
+            log.warning("ignored a command: %s", exc)
+            return
+        log.info("command for %s: %s %s", channel.address, command.what, command.value)
+        self.on_command(channel.address, command)
 
     async def _answer_births(self, client: aiomqtt.Client) -> None:
         """Home Assistant's birth message: announce again 1-5 s later (it restarted). A flood
@@ -241,15 +368,39 @@ class Bridge:
             await self._births.wait()
             await asyncio.sleep(random.uniform(1.0, 5.0))
             self._births.clear()
-            self._discovered = None
+            for channel in self.channels.values():
+                channel.discovered = None
             await self._announce(client)
             await asyncio.sleep(BIRTH_QUIET_S)
+
+    async def _days_forever(self) -> None:
+        """Every roller's state again when the local day turns (and so the week): the
+        schedule's entities change at midnight with no session needed."""
+        zone = ZoneInfo(self.zone)
+
+        def today() -> date:
+            return self.now().astimezone(zone).date()
+
+        day = today()
+        while True:
+            now = self.now().astimezone(zone)
+            midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
+                                        zone)
+            await asyncio.sleep(min(self.tick_s, (midnight - now).total_seconds() + 0.5))
+            if (new := today()) != day:
+                day = new
+                log.info("a new day (%s): the schedule's state again", day)
+                for channel in self.channels.values():
+                    self._mark(channel, urgent=True)
 
     async def _drain_forever(self, client: aiomqtt.Client) -> None:
         while True:
             self._doorbell.clear()
-            await self.drain(client)
-            await self._doorbell.wait()
+            if await self.drain(client):
+                self._info_dirty = True
+                self._dirty.set()
+            with contextlib.suppress(TimeoutError):  # others' events, too
+                await asyncio.wait_for(self._doorbell.wait(), OUTBOX_POLL_S)
 
     async def drain(self, client: aiomqtt.Client) -> int:
         """Publish queued events in order, each marked sent after its PUBACK. An event queued
@@ -268,9 +419,11 @@ class Bridge:
                 created = datetime.fromisoformat(row["created_at"])
                 payload["replayed"] = created < self._connected_at
                 address = payload.pop("device", None)
-                topic = Topics(s.base_topic, s.discovery_prefix,
-                               device_id(address or "local")).event
-                await client.publish(topic, encode(payload), qos=1, retain=False)
+                channel = self.channels.get(address) if address else None
+                if wait := self._ready(channel):  # until Home Assistant listens
+                    await asyncio.sleep(wait)
+                await client.publish(self.topics.roller(address or "local").event,
+                                     encode(payload), qos=1, retain=False)
                 self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
                 sent += 1
                 if payload["replayed"] and s.replay_per_s > 0:
@@ -278,34 +431,55 @@ class Bridge:
         return sent
 
     async def _state_forever(self, client: aiomqtt.Client) -> None:
+        """Each roller's state on change: at most once a :data:`STATE_EVERY_S` unless
+        urgent, and never before Home Assistant listens to it."""
         loop = asyncio.get_running_loop()
         while True:
-            await self._state_dirty.wait()
-            wait = 1.0 - (loop.time() - self._last_state_at)
-            if wait > 0 and not self._state_urgent:
-                await asyncio.sleep(wait)  # at most once a second, unless urgent
-            self._state_dirty.clear()
-            self._state_urgent = False
-            await self._publish_state(client)
+            await self._dirty.wait()
+            self._dirty.clear()
+            waits = []
+            for channel in [c for c in self.channels.values() if c.dirty]:
+                wait = max(self._ready(channel), 0.0 if channel.urgent else
+                           STATE_EVERY_S - (loop.time() - channel.last_state_at))
+                if wait > 0:
+                    waits.append(wait)
+                    continue
+                channel.dirty = channel.urgent = False
+                await self._publish_state(client, channel)
+            if self._info_dirty and self.owner:
+                self._info_dirty = False
+                await self._publish_info(client)
+            if waits:
+                await asyncio.sleep(min(waits))
+                self._dirty.set()
 
-    async def _publish_state(self, client: aiomqtt.Client) -> None:
-        self._last_state_at = asyncio.get_running_loop().time()
-        state = self.state()
-        await client.publish(self.topics.availability,
-                             "online" if self._available else "offline", qos=1, retain=True)
-        await client.publish(self.topics.state, encode(state), qos=1, retain=True)
+    async def _publish_info(self, client: aiomqtt.Client) -> None:
+        await client.publish(self.topics.info, encode({
+            "version": __version__, "host": socket.gethostname(),
+            "outbox_pending": self.store.outbox.count(), "rollers_known": len(self.channels),
+            "rollers_connected": sum(bool(c.live.get("connected"))
+                                     for c in self.channels.values())}), qos=1, retain=True)
 
-    def state(self) -> dict[str, Any]:
-        """The flat state, rebuilt from the store plus what is live now."""
-        rows = self.store.sessions(last=30)
+    async def _publish_state(self, client: aiomqtt.Client, channel: Channel,
+                             available: bool = True) -> None:
+        channel.last_state_at = asyncio.get_running_loop().time()
+        await client.publish(channel.topics.availability,
+                             "online" if available else "offline", qos=1, retain=True)
+        await client.publish(channel.topics.state, encode(self.state(channel)), qos=1,
+                             retain=True)
+
+    def state(self, channel: Channel) -> dict[str, Any]:
+        """A roller's flat state, rebuilt from the store plus what is live now."""
+        now = self.now()
+        rows = self.store.sessions(last=30, device=channel.address)
         finished = [r for r in rows if r.status != "live"]
         last = finished[-1] if finished else None
         week = week_status([r.rolled() for r in self.store.sessions(
-            since=datetime.now(UTC) - timedelta(days=8))], datetime.now(UTC), self.zone,
-            self.rules)
-        live = self._live_state
+            since=now - timedelta(days=8))], now, self.zone, self.rules)
+        live = channel.live
         return state_payload(
             session_active=bool(live.get("session_active")),
+            connected=bool(live.get("connected")),
             routine=live.get("routine"), region=live.get("region"),
             lumbar_contact=bool(live.get("lumbar_contact")),
             last_session_duration_s=round(last.duration_s, 1) if last else None,
@@ -317,12 +491,13 @@ class Bridge:
             glute_sessions_this_week=week.done, schedule_status=str(week.status),
             next_glute_day=week.next_allowed.isoformat(),
             battery_pct=live.get("battery_pct"),
+            next_routine=live.get("next_routine"),
+            override_next=bool(live.get("override_next")),
         )
 
-    async def publish_live(self, region: str, s_cm: float) -> None:
+    async def publish_live(self, channel: Channel, region: str, s_cm: float) -> None:
         """Region and position (QoS 0, never queued)."""
         if self._client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
-                await self._client.publish(self.topics.live, encode(
+                await self._client.publish(channel.topics.live, encode(
                     {"region": region, "s_cm": round(s_cm, 1)}), qos=0)
-

@@ -12,17 +12,22 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tracker import __version__
-from tracker.body import REGIONS
+from tracker.body import REGIONS, ROUTINES
 from tracker.events import EVENT_TYPES
+from tracker.limits import quote
 from tracker.status import Identity
 
 STATUSES: Final = ("on_track", "behind", "done", "over")
 STATE_KEYS: Final = (
-    "session_active", "routine", "region", "lumbar_contact", "last_session_duration_s",
-    "last_session_active_s", "last_session_strokes", "last_session_cadence_cpm",
-    "last_session_ended_at", "glute_sessions_this_week", "schedule_status", "next_glute_day",
-    "battery_pct",
+    "session_active", "connected", "routine", "region", "lumbar_contact",
+    "last_session_duration_s", "last_session_active_s", "last_session_strokes",
+    "last_session_cadence_cpm", "last_session_ended_at", "glute_sessions_this_week",
+    "schedule_status", "next_glute_day", "battery_pct", "next_routine", "override_next",
 )
+#: Commands a roller takes on ``<base>/<device>/set/<what>``, and the payloads each accepts.
+COMMANDS: Final = {"routine": ROUTINES, "override": ("ON", "OFF"), "end": ("END",)}
+#: A command payload longer than this is refused unread (the longest valid one is 10 bytes).
+MAX_COMMAND_BYTES: Final = 64
 
 
 def device_id(address: str) -> str:
@@ -31,41 +36,106 @@ def device_id(address: str) -> str:
 
 
 @dataclass(frozen=True)
-class Topics:
+class BridgeTopics:
+    """The bridge's own topics: one bridge per store (``[mqtt] bridge_id``)."""
+
     base: str
     discovery_prefix: str
-    device: str  # device_id
-
-    @property
-    def bridge_state(self) -> str:
-        return f"{self.base}/bridge/state"
-
-    @property
-    def bridge_info(self) -> str:
-        return f"{self.base}/bridge/info"
-
-    @property
-    def availability(self) -> str:
-        return f"{self.base}/{self.device}/availability"
+    bridge: str  # the bridge id
 
     @property
     def state(self) -> str:
-        return f"{self.base}/{self.device}/state"
+        return f"{self.base}/bridge/{self.bridge}/state"
 
     @property
-    def event(self) -> str:
-        return f"{self.base}/{self.device}/event"
+    def info(self) -> str:
+        return f"{self.base}/bridge/{self.bridge}/info"
 
     @property
-    def live(self) -> str:
-        return f"{self.base}/{self.device}/live"
+    def commands(self) -> str:
+        """Every roller's commands (a subscription filter)."""
+        return f"{self.base}/+/set/+"
 
     @property
     def ha_status(self) -> str:
         return f"{self.discovery_prefix}/status"
 
+    @property
+    def device(self) -> str:
+        """The bridge's device in Home Assistant, which each roller's names as its way in."""
+        return f"roller_bridge_{self.bridge}"
+
     def discovery(self, component: str, object_id: str) -> str:
-        return f"{self.discovery_prefix}/{component}/roller_{self.device}/{object_id}/config"
+        return f"{self.discovery_prefix}/{component}/{self.device}/{object_id}/config"
+
+    def roller(self, address: str) -> Topics:
+        return Topics(self, device_id(address))
+
+
+@dataclass(frozen=True)
+class Topics:
+    """One roller's topics, under its bridge."""
+
+    bridge: BridgeTopics
+    device: str  # device_id
+
+    def _own(self, leaf: str) -> str:
+        return f"{self.bridge.base}/{self.device}/{leaf}"
+
+    @property
+    def availability(self) -> str:
+        return self._own("availability")
+
+    @property
+    def state(self) -> str:
+        return self._own("state")
+
+    @property
+    def event(self) -> str:
+        return self._own("event")
+
+    @property
+    def live(self) -> str:
+        return self._own("live")
+
+    def command(self, what: str) -> str:
+        return self._own(f"set/{what}")
+
+    def discovery(self, component: str, object_id: str) -> str:
+        return (f"{self.bridge.discovery_prefix}/{component}/roller_{self.device}/{object_id}"
+                "/config")
+
+
+class CommandError(ValueError):
+    """A command that cannot be taken: said in one line, for one warning."""
+
+
+@dataclass(frozen=True)
+class Command:
+    device: str  # device_id
+    what: str  # routine, override, end
+    value: str
+
+
+def parse_command(base: str, topic: str, payload: bytes) -> Command:
+    """A command from ``<base>/<device>/set/<what>``; :class:`CommandError` for anything
+    else (unknown command or value, not text, too long). Pure, and never raises otherwise."""
+    parts = topic.split("/")
+    if len(parts) != len(base.split("/")) + 3 or not topic.startswith(base + "/") \
+            or parts[-2] != "set" or parts[-1] not in COMMANDS:
+        raise CommandError(f"{quote(topic)} is not a command topic (known: "
+                           f"{', '.join(COMMANDS)})")
+    what = parts[-1]
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise CommandError(f"{topic}: a payload of {len(payload)} bytes is not a command")
+    try:
+        value = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CommandError(f"{topic}: the payload is not text") from None
+    if value not in COMMANDS[what]:
+        raise CommandError(f"{topic}: {quote(value)} is not one of "
+                           f"{', '.join(COMMANDS[what])}")
+    return Command(parts[-3], what, value)
 
 
 def state_payload(**values: Any) -> dict[str, Any]:
@@ -86,62 +156,100 @@ class Entity:
     object_id: str
     name: str
     config: dict[str, Any]
-    live: bool  # gated on the bridge's availability
+
+
+def _value(key: str) -> str:
+    return f"{{{{ value_json.{key} }}}}"
+
+
+def _on_off(key: str) -> str:
+    return f"{{{{ 'ON' if value_json.{key} else 'OFF' }}}}"
 
 
 def _entities(topics: Topics) -> list[Entity]:
     state = topics.state
-
-    def value(key: str) -> str:
-        return f"{{{{ value_json.{key} }}}}"
-
-    def on_off(key: str) -> str:
-        return f"{{{{ 'ON' if value_json.{key} else 'OFF' }}}}"
-
     return [
         Entity("binary_sensor", "lumbar_contact", "Lumbar contact", {
-            "state_topic": state, "value_template": on_off("lumbar_contact"),
-            "device_class": "problem", "icon": "mdi:human-handsdown"}, live=True),
+            "state_topic": state, "value_template": _on_off("lumbar_contact"),
+            "device_class": "problem", "icon": "mdi:human-handsdown"}),
         Entity("binary_sensor", "session_active", "Session active", {
-            "state_topic": state, "value_template": on_off("session_active"),
-            "device_class": "running"}, live=True),
+            "state_topic": state, "value_template": _on_off("session_active"),
+            "device_class": "running"}),
         Entity("binary_sensor", "link", "Roller link", {
-            "state_topic": topics.availability, "payload_on": "online",
-            "payload_off": "offline", "device_class": "connectivity",
-            "entity_category": "diagnostic"}, live=False),
+            "state_topic": state, "value_template": _on_off("connected"),
+            "device_class": "connectivity", "entity_category": "diagnostic"}),
         Entity("sensor", "region", "Region", {
-            "state_topic": state, "value_template": value("region"),
-            "device_class": "enum", "options": list(REGIONS)}, live=True),
+            "state_topic": state, "value_template": _value("region"),
+            "device_class": "enum", "options": list(REGIONS)}),
         Entity("sensor", "last_session_duration", "Last session duration", {
-            "state_topic": state, "value_template": value("last_session_duration_s"),
-            "device_class": "duration", "unit_of_measurement": "s"}, live=False),
+            "state_topic": state, "value_template": _value("last_session_duration_s"),
+            "device_class": "duration", "unit_of_measurement": "s"}),
         Entity("sensor", "last_session_cadence", "Last session cadence", {
-            "state_topic": state, "value_template": value("last_session_cadence_cpm"),
-            "unit_of_measurement": "cpm", "icon": "mdi:sine-wave"}, live=False),
+            "state_topic": state, "value_template": _value("last_session_cadence_cpm"),
+            "unit_of_measurement": "cpm", "icon": "mdi:sine-wave"}),
         Entity("sensor", "glute_sessions_week", "Glute sessions this week", {
-            "state_topic": state, "value_template": value("glute_sessions_this_week"),
-            "state_class": "measurement", "icon": "mdi:calendar-week"}, live=False),
+            "state_topic": state, "value_template": _value("glute_sessions_this_week"),
+            "state_class": "measurement", "icon": "mdi:calendar-week"}),
         Entity("sensor", "schedule_status", "Schedule status", {
-            "state_topic": state, "value_template": value("schedule_status"),
-            "device_class": "enum", "options": list(STATUSES)}, live=False),
+            "state_topic": state, "value_template": _value("schedule_status"),
+            "device_class": "enum", "options": list(STATUSES)}),
         Entity("sensor", "next_glute_day", "Next glute day", {
-            "state_topic": state, "value_template": value("next_glute_day"),
-            "device_class": "date", "icon": "mdi:calendar-arrow-right"}, live=False),
+            "state_topic": state, "value_template": _value("next_glute_day"),
+            "device_class": "date", "icon": "mdi:calendar-arrow-right"}),
         Entity("sensor", "battery", "Battery", {
-            "state_topic": state, "value_template": value("battery_pct"),
+            "state_topic": state, "value_template": _value("battery_pct"),
             "device_class": "battery", "unit_of_measurement": "%",
-            "entity_category": "diagnostic"}, live=False),
+            "entity_category": "diagnostic"}),
         Entity("event", "session_event", "Session event", {
-            "state_topic": topics.event, "event_types": list(EVENT_TYPES)}, live=True),
+            "state_topic": topics.event, "event_types": list(EVENT_TYPES)}),
+        Entity("select", "next_routine", "Next session's routine", {
+            "command_topic": topics.command("routine"), "state_topic": state,
+            "value_template": _value("next_routine"), "options": list(ROUTINES),
+            "icon": "mdi:format-list-checks"}),
+        Entity("switch", "glute_override", "Override the glute schedule once", {
+            "command_topic": topics.command("override"), "state_topic": state,
+            "value_template": _on_off("override_next"), "payload_on": "ON",
+            "payload_off": "OFF", "icon": "mdi:calendar-alert"}),
+        Entity("button", "end_session", "End the session", {
+            "command_topic": topics.command("end"), "payload_press": "END",
+            "icon": "mdi:stop-circle-outline"}),
     ]
+
+
+def _bridge_entities(topics: BridgeTopics) -> list[Entity]:
+    info = topics.info
+    return [
+        Entity("binary_sensor", "connection_state", "Connection state", {
+            "state_topic": topics.state, "payload_on": "online", "payload_off": "offline",
+            "device_class": "connectivity", "entity_category": "diagnostic"}),
+        Entity("sensor", "version", "Version", {
+            "state_topic": info, "value_template": _value("version"),
+            "icon": "mdi:information-outline", "entity_category": "diagnostic"}),
+        Entity("sensor", "rollers_known", "Rollers known", {
+            "state_topic": info, "value_template": _value("rollers_known"),
+            "state_class": "measurement", "icon": "mdi:counter"}),
+        Entity("sensor", "rollers_connected", "Rollers connected", {
+            "state_topic": info, "value_template": _value("rollers_connected"),
+            "state_class": "measurement", "icon": "mdi:bluetooth-connect"}),
+        Entity("sensor", "outbox_pending", "Events waiting", {
+            "state_topic": info, "value_template": _value("outbox_pending"),
+            "state_class": "measurement", "icon": "mdi:tray-full",
+            "entity_category": "diagnostic"}),
+    ]
+
+
+ORIGIN: Final = {"name": "roller", "sw_version": __version__,
+                 "support_url": "https://github.com/roller-project/roller"}
 
 
 def device_block(topics: Topics, identity: Identity) -> dict[str, Any]:
     """Home Assistant's device: the sensor's own name, maker, model and firmware, and its
-    Bluetooth MAC (so the device registry joins it with what Bluetooth integrations see)."""
+    Bluetooth MAC (so the device registry joins it with what Bluetooth integrations see),
+    reached through the bridge's device."""
     device: dict[str, Any] = {
         "identifiers": [f"roller_{topics.device}"], "name": identity.name,
         "manufacturer": identity.manufacturer, "model": identity.model,
+        "via_device": topics.bridge.device,
     }
     if identity.firmware:
         device["sw_version"] = identity.firmware
@@ -151,21 +259,33 @@ def device_block(topics: Topics, identity: Identity) -> dict[str, Any]:
 
 
 def discovery_configs(topics: Topics, identity: Identity) -> list[tuple[str, dict[str, Any]]]:
-    """One retained config per entity, with the full device block and origin."""
+    """One retained config per entity, with the full device block and origin. Every entity
+    is available only while both the bridge and the roller's watcher say ``online``
+    (Zigbee2MQTT's way), so a crashed gateway never leaves a roller shown connected."""
+    availability = {"availability": [{"topic": topics.bridge.state},
+                                     {"topic": topics.availability}],
+                    "availability_mode": "all"}
     device = device_block(topics, identity)
-    origin = {"name": "roller", "sw_version": __version__,
-              "support_url": "https://github.com/roller-project/roller"}
+    return [(topics.discovery(e.component, e.object_id),
+             _config(e, f"roller_{topics.device}", device) | availability)
+            for e in _entities(topics)]
+
+
+def bridge_configs(topics: BridgeTopics, host: str) -> list[tuple[str, dict[str, Any]]]:
+    """The bridge's own device: its connection, version, rollers and waiting events."""
+    device = {"identifiers": [topics.device], "name": f"Roller gateway {topics.bridge}",
+              "manufacturer": "roller project", "model": f"roller gateway on {host}",
+              "sw_version": __version__}
     configs = []
-    for entity in _entities(topics):
-        config = {
-            "name": entity.name,
-            "unique_id": f"roller_{topics.device}_{entity.object_id}",
-            "default_entity_id": f"{entity.component}.roller_{topics.device}_{entity.object_id}",
-            "device": device, "origin": origin, "qos": 1, **entity.config,
-        }
-        if entity.live:
-            config["availability_topic"] = topics.bridge_state
-            config["payload_available"] = "online"
-            config["payload_not_available"] = "offline"
+    for entity in _bridge_entities(topics):
+        config = _config(entity, topics.device, device)
+        if entity.object_id != "connection_state":  # which says so itself
+            config["availability_topic"] = topics.state
         configs.append((topics.discovery(entity.component, entity.object_id), config))
     return configs
+
+
+def _config(entity: Entity, prefix: str, device: dict[str, Any]) -> dict[str, Any]:
+    return {"name": entity.name, "unique_id": f"{prefix}_{entity.object_id}",
+            "default_entity_id": f"{entity.component}.{prefix}_{entity.object_id}",
+            "device": device, "origin": ORIGIN, "qos": 1, **entity.config}

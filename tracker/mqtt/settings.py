@@ -3,6 +3,9 @@ commands that never publish do not import an MQTT client."""
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,7 @@ class MqttSettings:
     key_file: str = ""
     insecure: bool = False
     client_id: str = ""
+    bridge_id: str = ""
     outbox_max_events: int = 10000
     outbox_max_age_days: float = 30.0
     replay_per_s: float = 200.0
@@ -51,8 +55,25 @@ class MqttSettings:
                     or topic.startswith(("/", "$")) or topic.endswith("/"):
                 raise ValueError(f"[mqtt] {key} must be 1 to 100 characters without + # or a "
                                  "leading $ or slash, nor a trailing slash")
-        if len(self.client_id) > 128 or not self.client_id.isprintable():
-            raise ValueError("[mqtt] client_id must be at most 128 printable characters")
+        if len(self.client_id) > 100 or not self.client_id.isprintable():
+            raise ValueError("[mqtt] client_id must be at most 100 printable characters")
+        if self.bridge_id and not re.fullmatch(r"[a-z0-9_-]{1,64}", self.bridge_id):
+            raise ValueError(f"[mqtt] bridge_id must be 1 to 64 of a-z 0-9 _ -, not "
+                             f"{quote(self.bridge_id)}")
+
+    @property
+    def bridge(self) -> str:
+        """This store's bridge in topics and Home Assistant: ``bridge_id``, else the host's
+        name (lower case, topic-safe)."""
+        return self.bridge_id or re.sub(r"[^a-z0-9_-]", "", socket.gethostname().lower())[
+            :64] or "roller"
+
+    def client_id_for(self, role: str) -> str:
+        """Every process its own client id (``roller-<host>-gateway-<pid>``): a broker
+        disconnects a client when another connects with the same id, so a command run beside
+        the gateway would knock it off and fire its will."""
+        prefix = self.client_id or f"roller-{socket.gethostname()}"
+        return f"{prefix}-{role}-{os.getpid()}"
 
     @property
     def enabled(self) -> bool:

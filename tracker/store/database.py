@@ -241,10 +241,11 @@ class Store:
     # -- devices -------------------------------------------------------------------------
 
     def pair(self, address: str, name: str, at: datetime, profile: str = "roller") -> None:
-        """Remember a roller as the one to use (only one is paired at a time)."""
+        """Pair a roller: ``roller gateway`` watches every paired one, and ``roller track``
+        uses the one paired last unless told otherwise (``paired`` counts up: 0 is unpaired)."""
         with self._writing() as db:
-            db.execute("UPDATE devices SET paired = 0")
-            self._seen(db, address, name, at, paired=1, profile=profile)
+            order = db.execute("SELECT coalesce(max(paired), 0) + 1 FROM devices").fetchone()[0]
+            self._seen(db, address, name, at, paired=order, profile=profile)
 
     def calibrate(self, address: str, name: str, profile: str, mounting: Mounting,
                   at: datetime) -> None:
@@ -298,8 +299,15 @@ class Store:
             db.execute("UPDATE devices SET paired = 0 WHERE address = ?", [address])
 
     def paired(self) -> str | None:
-        row = self.db.execute("SELECT address FROM devices WHERE paired = 1").fetchone()
+        """The roller paired last: the one to use when none is named."""
+        row = self.db.execute("SELECT address FROM devices WHERE paired > 0 "
+                              "ORDER BY paired DESC LIMIT 1").fetchone()
         return str(row[0]) if row else None
+
+    def paired_all(self) -> list[str]:
+        """Every paired roller, in the order they were paired."""
+        return [str(r[0]) for r in self.db.execute(
+            "SELECT address FROM devices WHERE paired > 0 ORDER BY paired")]
 
     def devices(self) -> list[dict[str, Any]]:
         return list(self.db.query(
@@ -308,11 +316,14 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def sessions(self, since: datetime | None = None, last: int | None = None
-                 ) -> list[SessionRow]:
-        """Sessions oldest first: all, those from ``since`` on, or the ``last`` few. A damaged
-        session is skipped and named in :attr:`damaged`."""
-        where, args = ("started_at >= ?", [iso(since)]) if since else (None, [])
+    def sessions(self, since: datetime | None = None, last: int | None = None,
+                 device: str | None = None) -> list[SessionRow]:
+        """Sessions oldest first: all, those from ``since`` on, or the ``last`` few; of one
+        ``device``, if given. A damaged session is skipped and named in :attr:`damaged`."""
+        clauses = [(c, v) for c, v in (("started_at >= ?", since and iso(since)),
+                                       ("device = ?", device)) if v]
+        where = " AND ".join(c for c, _ in clauses) or None
+        args = [v for _, v in clauses]
         found = []
         self.damaged = {}
         with self._reading():

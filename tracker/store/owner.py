@@ -1,10 +1,15 @@
-"""Who records a live session: a lock the operating system holds for the recording process.
+"""Who records a live session, and who holds a roller or the MQTT bridge: locks the operating
+system holds for the process.
 
 Each live session names an owner; the owner holds an exclusive lock on a small file beside
 the database (``roller.db.locks/<owner>.lock``). The operating system releases that lock
 when the process ends, however it ends (exit, crash, ``kill -9``, power cut), so any other
 program can tell a session being recorded from one left behind, without clocks or
 heartbeats: the status word ``live`` alone says nothing about whether anyone is still there.
+
+The same locks, by name, say which process holds a roller (``roller gateway`` watches every
+paired one; ``roller track`` the one it streams from) and which publishes the MQTT bridge's
+state and will: exactly one process per store, whichever started first.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class Owners:
     def release(self, token: str) -> None:
         lock = self._held.pop(token, None)
         if lock is not None:
+            with contextlib.suppress(OSError):
+                self._who(token).unlink()
             lock.release()
             with contextlib.suppress(OSError):
                 self._file(token).unlink()
@@ -63,5 +70,27 @@ class Owners:
             path.unlink()
         return True
 
+    def hold(self, name: str, who: str) -> str | None:
+        """Hold the lock ``name`` (a roller, the MQTT bridge) for this process's life; None
+        when it is ours now, else who holds it (as they said, e.g. ``roller gateway, pid 7``)."""
+        if name in self._held:
+            return None
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        lock = FileLock(self._file(name), mode=0o600)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            try:
+                return self._who(name).read_text(encoding="utf-8").strip() or "another program"
+            except (OSError, UnicodeDecodeError):
+                return "another program"
+        self._held[name] = lock
+        with contextlib.suppress(OSError):
+            self._who(name).write_text(who + "\n", encoding="utf-8")
+        return None
+
     def _file(self, token: str) -> Path:
         return self.dir / f"{token}.lock"
+
+    def _who(self, name: str) -> Path:
+        return self.dir / f"{name}.who"

@@ -1,0 +1,107 @@
+"""``roller gateway``: the always-on process beside the mat (docs/gateway.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import click
+
+from tracker.body import ROUTINES
+from tracker.cli.errors import clean_errors, fail
+from tracker.cli.store import db_option, store_of
+from tracker.cli.track import STOP_SIGNALS, hold
+from tracker.cli.types import SEED, Finite
+from tracker.config import Settings
+from tracker.live.gateway import Gateway
+from tracker.live.holds import hold_bridge
+from tracker.live.session import NotCalibrated
+from tracker.live.source import Source
+from tracker.simulation import sim_household
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option("--routine", type=click.Choice(ROUTINES), default="upper_back",
+              show_default=True, help="Each roller's routine until Home Assistant picks one.")
+@click.option("--sim", "sim_count", type=click.IntRange(1, 16),
+              help="Run N simulated rollers that wake, are rolled and sleep at random.")
+@click.option("--speed", type=Finite(0.1, 1000), default=1.0, show_default=True,
+              help="Simulator: times real time.")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--sim-asleep", type=(Finite(0, 86400), Finite(0, 86400)), hidden=True,
+              help="Simulator: seconds asleep between sessions (least, most).")
+@click.option("--sim-rolling", type=(Finite(5, 86400), Finite(5, 86400)), hidden=True,
+              help="Simulator: seconds of rolling a session (least, most).")
+@click.option("--sim-sessions", type=click.IntRange(0, 10**6), default=0, hidden=True,
+              help="Simulator: sessions each roller rolls (0: for ever).")
+@db_option
+@click.pass_obj
+def gateway(settings: Settings, routine: str, sim_count: int | None, speed: float, seed: int,
+            sim_asleep: tuple[float, float] | None, sim_rolling: tuple[float, float] | None,
+            sim_sessions: int) -> None:
+    """Watch every paired roller, track each session by itself, keep Home Assistant current.
+
+    Runs in the foreground and logs to stderr; SIGTERM or Ctrl-C ends it, each session in
+    progress stored as stopped.
+    """
+    logging.getLogger("tracker").setLevel(min(logging.INFO,
+                                              logging.getLogger().getEffectiveLevel()))
+    with clean_errors():
+        settings.mqtt.check()
+    with store_of(settings) as store:
+        life = None
+        if sim_count:
+            habits: dict[str, Any] = {"sessions": sim_sessions, "routine": routine}
+            habits |= {"asleep_s": sim_asleep} if sim_asleep else {}
+            habits |= {"rolling_s": sim_rolling} if sim_rolling else {}
+            sources, life = sim_household(sim_count, seed, speed, settings.body.height_cm,
+                                          **habits)
+        else:
+            sources = [Source(address) for address in store.paired_all()]
+        if not sources:
+            fail("no roller paired: run roller pair (once for each roller), or try "
+                 "roller gateway --sim 3")
+        for source in sources:
+            hold(store, source.address, "gateway")
+
+        async def main() -> int:
+            bridge = None
+            if settings.mqtt.enabled:
+                from tracker.mqtt.bridge import Bridge
+
+                bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone,
+                                owner=hold_bridge(store, "gateway"),
+                                client_id=settings.mqtt.client_id_for("gateway"))
+            try:
+                watching = Gateway(settings, store, sources, routine, bridge)
+            except NotCalibrated as exc:
+                fail(f"{exc} (roller calibrate --address ADDRESS)")
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, stop.set)
+            signed_off = asyncio.Event()  # after the sessions' ends are queued
+            publishing = loop.create_task(bridge.run(signed_off)) if bridge else None
+            living = loop.create_task(life()) if life else None
+            log.info("watching %d roller(s): %s", len(sources),
+                     ", ".join(s.address for s in sources))
+            results = await watching.run(stop)
+            signed_off.set()
+            if living is not None:
+                living.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await living
+            if publishing is not None:
+                await asyncio.wait_for(publishing, 15)
+            return len(results)
+
+        with clean_errors():
+            sessions = asyncio.run(main())
+    log.info("gateway stopped after %d session(s)", sessions)
+
+
+COMMANDS = [gateway]

@@ -1,0 +1,163 @@
+"""The always-on gateway: every watched roller, a session whenever it rolls, Home Assistant kept
+current all day.
+
+Each roller has its own watch on the one event loop: connect when it is in range (a roller
+advertises when motion wakes it), record a session each time rolling starts (the routine
+and schedule override Home Assistant chose for it), and, when it sleeps or leaves, look for
+it again. The watches share nothing but the store and the bridge, so no roller waits for
+another. Commands from Home Assistant arrive through the bridge (:meth:`Gateway.command`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING
+
+from tracker.config import Settings
+from tracker.devices.ble import BleError
+from tracker.live.admission import Admission, check_start
+from tracker.live.bridged import known_identity
+from tracker.live.session import LiveSession, Result, resolve_device
+from tracker.live.source import Source
+from tracker.schedule import Verdict
+from tracker.status import Status
+from tracker.store.database import Store
+from tracker.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from tracker.mqtt.bridge import Bridge
+    from tracker.mqtt.messages import Command
+
+log = logging.getLogger(__name__)
+#: Between looks for a roller that is not in range (s); each look scans for 5 s.
+LOOK_EVERY_S = 2.0
+
+
+@dataclass
+class Plan:
+    """What a roller's next session will be, as Home Assistant (or the default) chose."""
+
+    routine: str
+    override: bool = False  # roll glutes once although the schedule says not now
+
+
+class Gateway:
+    def __init__(self, settings: Settings, store: Store, sources: list[Source],
+                 routine: str, bridge: Bridge | None = None) -> None:
+        self.settings, self.store, self.sources, self.bridge = settings, store, sources, bridge
+        self.plans = {source.address: Plan(routine) for source in sources}
+        #: Each roller's profile and calibration (:class:`NotCalibrated` here, not later).
+        self.devices = {s.address: resolve_device(store, s.address, s.profile) for s in sources}
+        self.lives: dict[str, LiveSession] = {}
+        self.results: list[Result] = []
+        self._stop = asyncio.Event()
+        if bridge is not None:
+            bridge.on_command = self.command
+            for address, (profile, _) in self.devices.items():
+                bridge.watch(address, known_identity(store, address, profile),
+                             **self._idle(address))
+
+    def _idle(self, address: str) -> dict[str, object]:
+        plan = self.plans[address]
+        return {"connected": False, "session_active": False, "region": None,
+                "lumbar_contact": False, "next_routine": plan.routine,
+                "override_next": plan.override}
+
+    async def run(self, stop: asyncio.Event) -> list[Result]:
+        """Watch every roller until ``stop``; then end each session in progress as
+        ``stopped`` and return every session's result."""
+        watches = [asyncio.create_task(self._watch(source)) for source in self.sources]
+        await stop.wait()
+        self._stop.set()
+        for live in list(self.lives.values()):
+            live.end("stopped")
+        await asyncio.gather(*watches)
+        return self.results
+
+    async def _watch(self, source: Source) -> None:
+        address = source.address
+        profile, mounting = self.devices[address]
+        missing = False
+        while not self._stop.is_set():
+            live = LiveSession(
+                self.settings, self.store, self.plans[address].routine, address,
+                partial(self._status, address), source.scanner_backend, source.client_backend,
+                source="sim" if source.client_backend else "live", profile=profile,
+                mounting=mounting, clock=source.clock, repeat=True,
+                admit=partial(self._admit, address), on_result=partial(self._ended, address))
+            self.lives[address] = live
+            try:
+                await live.run()
+                missing = False
+            except BleError as exc:
+                if not missing:  # said once, until it is found again
+                    log.info("%s: %s; looking for it every %.0f s", address, exc, LOOK_EVERY_S)
+                missing = True
+            finally:
+                self.lives.pop(address, None)
+                if self.bridge is not None:
+                    self.bridge.update(address, connected=False)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), LOOK_EVERY_S)
+
+    def _status(self, address: str, status: Status) -> None:
+        if self.bridge is not None:
+            self.bridge.follow(address, status)
+
+    def _admit(self, address: str) -> Admission | None:
+        """Rolling has started: the session it is, or None when the schedule refuses it
+        (the refusal goes out on the roller's event topic at once)."""
+        plan = self.plans[address]
+        now = datetime.now(UTC)
+        try:
+            verdict, allowed, why = check_start(self.store, self.settings.rules,
+                                                self.settings.zone, plan.routine, now)
+            if verdict is not Verdict.ALLOWED and not plan.override:
+                self.store.outbox.record_refusal(plan.routine, verdict.value,
+                                                 allowed.isoformat(), now, address)
+                log.warning("%s: %s session refused (%s); next allowed %s", address,
+                            plan.routine, why, allowed)
+                return None
+        except StoreError as exc:  # the schedule cannot be read: track rather than refuse
+            log.warning("%s: cannot check the schedule (%s): recording anyway", address, exc)
+            return Admission(plan.routine)
+        override = plan.override and verdict is not Verdict.ALLOWED
+        if plan.override:
+            plan.override = False  # once
+            self._tell(address, override_next=False)
+        log.info("%s: %s session started", address, plan.routine)
+        return Admission(plan.routine, verdict.value, override)
+
+    def _ended(self, address: str, result: Result) -> None:
+        self.results.append(result)
+        a = result.analysis
+        log.info("%s: session %s ended (%s): %s", address, result.session_id,
+                 result.end_reason, f"{a.duration_s:.0f} s, {a.strokes} strokes, "
+                 f"{len(a.lumbar_events)} lumbar contacts" if a else "no samples")
+        if result.store_failure:
+            log.error("%s: session not stored: %s", address, result.store_failure)
+        if self.bridge is not None:
+            self.bridge.session_over(address)
+
+    def _tell(self, address: str, **state: object) -> None:
+        if self.bridge is not None:
+            self.bridge.update(address, urgent=True, **state)
+
+    def command(self, address: str, command: Command) -> None:
+        """A command from Home Assistant (already checked by the bridge)."""
+        plan = self.plans[address]
+        if command.what == "routine":
+            plan.routine = command.value
+            self._tell(address, next_routine=plan.routine)
+        elif command.what == "override":
+            plan.override = command.value == "ON"
+            self._tell(address, override_next=plan.override)
+        elif command.what == "end":
+            live = self.lives.get(address)
+            if live is None or not live.end_session("stopped"):
+                log.warning("%s: no session in progress to end", address)
