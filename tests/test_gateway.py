@@ -1,0 +1,220 @@
+"""``roller gateway``: simulated rollers through the real bleak client, a real mosquitto, a real
+SQLite file; the gateway as its own process, stopped by signals or killed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.broker import Broker
+from tests.conftest import Subscriber
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+HOUSEHOLD = ["C0:FF:EE:00:01:01", "C0:FF:EE:00:01:02", "C0:FF:EE:00:01:03"]
+
+
+@contextmanager
+def gateway(tmp_path: Path, *args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """``roller gateway`` running as its own process; killed if the test leaves it running."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"), "gateway", *args],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
+def rows(db: Path, sql: str) -> list[sqlite3.Row]:
+    """Read the store as another program would (it may not exist yet)."""
+    if not db.exists():
+        return []
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    connection.row_factory = sqlite3.Row
+    try:
+        return connection.execute(sql).fetchall()
+    except sqlite3.OperationalError:  # not created yet
+        return []
+    finally:
+        connection.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    return err
+
+
+SIM = {"ROLLER_SESSION_END_AFTER_STILL_S": "25"}  # holds are 10-20 s: they never end one
+
+
+def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Broker,
+                                                       tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q",
+                            "1", "-F", "%U %t %p", "-t", "roller/#", "-t", "homeassistant/#"],
+                           stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    env = broker.env() | SIM
+    with gateway(tmp_path, "--sim", "3", "--speed", "20", "--sim-asleep", "2", "6",
+                 "--sim-rolling", "40", "60", "--sim-sessions", "1", env=env) as proc:
+        wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'live'")) >= 2,
+                 60, "sessions in progress")
+        # The CLI beside it: reads, asks the broker, and is told who holds a roller.
+        assert roller("--db", str(db), "history", env=env).returncode == 0
+        status = roller("--db", str(db), "mqtt", "status", env=env)
+        assert status.returncode == 0 and "0 events sent" in status.stdout  # not its job
+        held = roller("--db", str(db), "track", "--sim", "--address", HOUSEHOLD[0], env=env)
+        assert held.returncode == 1 and "held by roller gateway (pid" in held.stderr
+        assert len(held.stderr.strip().splitlines()) == 1
+        wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'complete'"))
+                 == 3, 90, "three finished sessions")
+        log = stop(proc)
+    time.sleep(0.5)
+    sub.terminate()
+    out, _ = sub.communicate(timeout=10)
+    sessions = rows(db, "SELECT device, status, end_reason FROM sessions")
+    assert sorted(r["device"] for r in sessions) == HOUSEHOLD, log
+    assert {(r["status"], r["end_reason"]) for r in sessions} == {("complete", "still")}
+    received = [line.split(" ", 2) for line in out.splitlines()]
+    for address in HOUSEHOLD:
+        device = address.replace(":", "").lower()
+        kinds = [json.loads(p)["event_type"] for _, t, p in received
+                 if t == f"roller/{device}/event"]
+        assert kinds[0] == "session_started" and kinds[-1] == "session_ended", kinds
+        configs = [float(at) for at, t, _ in received if f"roller_{device}/" in t]
+        started = next(float(at) for at, t, p in received if t == f"roller/{device}/event")
+        assert configs and started - max(configs) >= 0.9  # Home Assistant listens by then
+    bridge = [p for _, t, p in received if t == "roller/bridge/test/state"]
+    assert bridge == ["online", "offline"]  # the CLI never spoke for the bridge
+    states = [json.loads(p) for _, t, p in received if t.endswith("/state") and "/c0" in t]
+    assert states[-1]["session_active"] is False and states[-1]["next_routine"] == "upper_back"
+
+
+def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    device = HOUSEHOLD[0].replace(":", "").lower()
+
+    def publish(leaf: str, payload: str, *flags: str) -> None:
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                        "-t", f"roller/{device}/{leaf}", "-m", payload, *flags], check=True)
+
+    publish("set/end", "END", "-r")  # retained, waiting: it would act on every reconnect
+    with gateway(tmp_path, "--sim", "1", "--speed", "10", "--sim-asleep", "40", "40",
+                 "--sim-rolling", "30", "30", "--sim-sessions", "1",
+                 env=broker.env() | SIM) as proc:
+        Subscriber(broker.port, f"roller/{device}/state").stop()  # it has said it is there
+        time.sleep(1.0)
+        publish("set/routine", "armpits")  # unknown value
+        publish("set/routine", "x" * 10_000)  # huge
+        publish("set/override", "MAYBE")  # wrong value
+        publish("set/selfdestruct", "now")  # no such command
+        publish("set/end", "END")  # no session to end: said, ignored
+        publish("set/routine", "glutes")
+        wait_for(lambda: bool(rows(db, "SELECT id FROM sessions WHERE status = 'live'")), 60,
+                 "a session")
+        publish("set/end", "END")
+        wait_for(lambda: bool(rows(db, "SELECT id FROM sessions WHERE status = 'complete'")),
+                 30, "the session ended from Home Assistant")
+        assert proc.poll() is None  # nothing ended the gateway
+        state = Subscriber(broker.port, f"roller/{device}/state").stop()
+        log = stop(proc)
+    session = rows(db, "SELECT routine, end_reason FROM sessions")
+    assert [tuple(r) for r in session] == [("glutes", "stopped")], log
+    ignored = [line for line in log.splitlines() if "ignored a command" in line]
+    assert len(ignored) == 5, log
+    assert "no session in progress to end" in log
+    assert json.loads(state[0][1])["next_routine"] == "glutes"
+
+
+def test_kill_9_mid_session_loses_at_most_a_checkpoint_and_it_goes_on(
+        roller: Run, tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    env = SIM | {"ROLLER_SESSION_CHECKPOINT_S": "2"}
+    args = ("--sim", "2", "--sim-asleep", "0", "1", "--sim-rolling", "120", "120")
+    with gateway(tmp_path, *args, env=env) as proc:
+        wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'live' "
+                                      "AND duration_s >= 4")) == 2, 60, "two checkpoints")
+        time.sleep(1.3)
+        killed_at = datetime.now(UTC)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=10)
+    assert roller("--db", str(db), "history", env=env).returncode == 0
+    interrupted = rows(db, "SELECT id, started_at, duration_s, status FROM sessions")
+    assert [r["status"] for r in interrupted] == ["interrupted"] * 2
+    for row in interrupted:
+        recorded_s = (killed_at - datetime.fromisoformat(row["started_at"])).total_seconds()
+        assert recorded_s - row["duration_s"] <= 2.0 + 0.5, dict(row)
+    with gateway(tmp_path, *args, env=env) as proc:
+        wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'live'")) == 2,
+                 60, "the restarted gateway's sessions")
+        stop(proc)
+    after = rows(db, "SELECT status, end_reason FROM sessions WHERE id > 2")
+    assert [tuple(r) for r in after] == [("complete", "stopped")] * 2
+
+
+def test_the_schedule_turns_over_at_midnight_and_at_the_week(roller: Run, broker: Broker,
+                                                             tmp_path: Path) -> None:
+    """No session: the clock alone moves the schedule's entities."""
+    from tracker.config import load
+    from tracker.mqtt.bridge import Bridge
+    from tracker.status import Identity
+    from tracker.store.database import open_store
+
+    glutes = tmp_path / "g.csv"
+    assert roller("simulate", "--routine", "glutes", "--seconds", "120",
+                  "-o", str(glutes)).returncode == 0
+    imported = roller("--db", str(tmp_path / "r.db"), "import", str(glutes),
+                      "--at", "2026-11-21T10:00:00+00:00", env={"TZ": "UTC"})
+    assert imported.returncode == 0, imported.stderr
+    settings = load(None, broker.env() | {"TZ": "UTC"})
+    clock = [datetime(2026, 11, 21, 23, 59, 58, tzinfo=UTC)]  # Saturday
+
+    async def main() -> None:
+        store = open_store(tmp_path / "r.db")
+        bridge = Bridge(settings.mqtt, store, settings.rules, "UTC", owner=True,
+                        client_id="roller-test-clock", now=lambda: clock[0], tick_s=0.2)
+        bridge.watch("C0:FF:EE:00:01:01", Identity("C0:FF:EE:00:01:01", "roller-sim"),
+                     connected=False)
+        done = asyncio.Event()
+        task = asyncio.create_task(bridge.run(done))
+        await asyncio.sleep(2.0)
+        clock[0] = datetime(2026, 11, 22, 0, 0, 2, tzinfo=UTC)  # Sunday
+        await asyncio.sleep(1.5)
+        clock[0] = datetime(2026, 11, 23, 0, 0, 2, tzinfo=UTC)  # Monday: a new week
+        await asyncio.sleep(1.5)
+        done.set()
+        await task
+        store.close()
+
+    sub = Subscriber(broker.port, "roller/c0ffee000101/state")
+    asyncio.run(main())
+    states = [json.loads(p) for _, p in sub.stop()]
+    days = [(s["glute_sessions_this_week"], s["next_glute_day"]) for s in states]
+    assert days[0] == (1, "2026-11-23")  # Saturday's glutes; Sunday is a rest day
+    assert (1, "2026-11-23") in days[1:-1]  # Sunday: published again, same week
+    assert days[-1] == (0, "2026-11-23")  # Monday: the week's count starts again
+    assert len(states) >= 3
