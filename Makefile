@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.devices
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.gateway
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

@@ -34,8 +34,9 @@ async def alert_arrivals(port: int, folder: Path) -> list[float]:
     roller = SimulatedRoller(scenario="stray", seconds=900, seed=12, speed=30)
     AIR[roller.address] = roller
     arrived: list[float] = []
-    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, roller.address,
-                    PROFILES["roller"].identity(roller.address))
+    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, owner=True,
+                    client_id="roller-bench")
+    bridge.watch(roller.address, PROFILES["roller"].identity(roller.address))
     stop = asyncio.Event()
     bridge_task = asyncio.create_task(bridge.run(stop))
     async with aiomqtt.Client("127.0.0.1", port) as sub:
@@ -74,7 +75,8 @@ async def drain_backlog(port: int, folder: Path, count: int) -> tuple[float, int
             store.outbox.enqueue(store.db, "lumbar_contact_alert", None,
                                  datetime.now(UTC).isoformat(), "C0:FF:EE:00:00:01",
                                  s_cm=float(i))
-    bridge = Bridge(mqtt, store, settings.rules, settings.zone, None)
+    bridge = Bridge(mqtt, store, settings.rules, settings.zone, owner=True,
+                    client_id="roller-bench")
     stop = asyncio.Event()
     task = asyncio.create_task(bridge.run(stop))
     begin = time.perf_counter()

@@ -28,6 +28,7 @@ class Habits:
     tail_s: float = 75.0  # left still on the mat before the firmware sleeps
     sessions: int = 0  # each roller's; 0: for ever
     routine: str = "upper_back"
+    scenarios: tuple[str, ...] = ("clean", "stray")  # drawn for each session
 
 
 def addresses(count: int) -> list[str]:
@@ -48,7 +49,7 @@ async def _life(address: str, rng: np.random.Generator, habits: Habits, speed: f
         await asyncio.sleep(rng.uniform(*habits.asleep_s) / speed)
         lead, rolling = rng.uniform(*habits.lead_s), rng.uniform(*habits.rolling_s)
         roller = SimulatedRoller(
-            address=address, routine=habits.routine, scenario=str(rng.choice(["clean", "stray"])),
+            address=address, routine=habits.routine, scenario=str(rng.choice(habits.scenarios)),
             seconds=lead + rolling + habits.tail_s, seed=int(rng.integers(2**31)), speed=speed,
             height_cm=height_cm, lead_s=lead, tail_s=habits.tail_s)
         AIR[address] = roller

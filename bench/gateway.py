@@ -1,0 +1,88 @@
+"""``roller gateway`` figures: CPU share of one core for 1, 4 and 7 simulated rollers at 100 Hz
+in real time (headless, the simulated rollers' own work included), and the lumbar alert to
+subscriber delay with 7 rollers rolling at once.
+
+Starts a real mosquitto (as the tests do). Run: ``make bench`` (or ``python -m bench.gateway``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import aiomqtt
+import numpy as np
+
+from bench.alert_clock import alerts_raised
+from tests.broker import create
+from tracker.config import load
+from tracker.live.gateway import Gateway
+from tracker.mqtt.bridge import Bridge
+from tracker.simulation import sim_household
+from tracker.store.database import open_store
+
+
+async def run(count: int, seconds: float, port: int, folder: Path,
+              scenarios: tuple[str, ...]) -> tuple[float, list[float], int]:
+    """CPU share of one core, alert arrival times, sessions stored."""
+    settings = load(env={"ROLLER_MQTT_HOST": "127.0.0.1", "ROLLER_MQTT_PORT": str(port)})
+    store = open_store(folder / f"gateway{count}.db")
+    sources, life = sim_household(count, seed=count, speed=1.0, height_cm=175.0,
+                                  asleep_s=(0.0, 1.0), rolling_s=(seconds, seconds),
+                                  scenarios=scenarios)
+    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, owner=True,
+                    client_id=f"roller-bench-{count}")
+    gateway = Gateway(settings, store, sources, "upper_back", bridge)
+    arrived: list[float] = []
+    stop, signed_off = asyncio.Event(), asyncio.Event()
+    async with aiomqtt.Client("127.0.0.1", port) as sub:
+        await sub.subscribe("roller/+/event", qos=1)
+
+        async def listen() -> None:
+            async for message in sub.messages:
+                if b"lumbar_contact_alert" in bytes(message.payload):  # type: ignore[arg-type]
+                    arrived.append(time.perf_counter())
+
+        tasks = [asyncio.create_task(w) for w in (listen(), life(), bridge.run(signed_off))]
+        watching = asyncio.create_task(gateway.run(stop))
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+        stop.set()
+        results = await watching
+        await asyncio.sleep(0.5)
+        signed_off.set()
+        for task in tasks[:2]:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    store.close()
+    return share, arrived, len(results)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = create(Path(tmp) / "broker")
+        broker.start()
+        try:
+            for count, seconds in ((1, 30.0), (4, 30.0)):
+                share, _, stored = asyncio.run(run(count, seconds, broker.port, Path(tmp),
+                                                   ("clean",)))
+                print(f"{count} roller(s) at 100 Hz for {seconds:.0f} s: CPU {100 * share:.1f} % "
+                      f"of one core ({100 * share / count:.1f} % a roller), {stored} sessions")
+            with alerts_raised() as raised:
+                share, arrived, stored = asyncio.run(run(7, 90.0, broker.port, Path(tmp),
+                                                         ("stray", "lumbar")))
+            print(f"7 rollers at 100 Hz for 90 s: CPU {100 * share:.1f} % of one core "
+                  f"({100 * share / 7:.1f} % a roller), {stored} sessions")
+            delays = [1000 * (b - a) for a, b in zip(raised, arrived, strict=False)]
+            print(f"lumbar alert to subscriber with 7 rollers ({len(delays)} alerts): "
+                  f"p50 {np.median(delays):.1f} ms, p99 {np.percentile(delays, 99):.1f} ms, "
+                  f"max {max(delays):.1f} ms")
+        finally:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
