@@ -224,3 +224,19 @@ def test_unknown_host_is_one_line(roller: Run, tmp_path: Path) -> None:
                     env={"ROLLER_MQTT_HOST": "no-such-host.invalid"})
     assert result.returncode == 1 and "is unknown" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_refused_glute_session_is_said_on_the_rollers_topic_at_once(
+        roller: Run, broker: Broker, tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    glutes = tmp_path / "g.csv"
+    assert roller("simulate", "--routine", "glutes", "--seconds", "120",
+                  "-o", str(glutes)).returncode == 0
+    assert roller("--db", db, "import", str(glutes)).returncode == 0  # today: glutes done
+    sub = Subscriber(broker.port, "roller/+/event")
+    refused = roller("--db", db, "track", "--sim", "--routine", "glutes", env=broker.env())
+    assert refused.returncode == 2 and "glute session refused" in refused.stderr
+    got = [(t, json.loads(p)) for t, p in sub.stop()]
+    refusals = [(t, e) for t, e in got if e["event_type"] == "schedule_refused"]
+    assert [t for t, _ in refusals] == ["roller/c0ffee000001/event"]
+    assert refusals[0][1]["replayed"] is False

@@ -251,7 +251,8 @@ class Bridge:
         command that queued an event and ends). Events queued from ``since`` on are new."""
         try:
             async with self._client_for_attempt(will=False) as client:
-                self._connected_at = since
+                # The outbox keeps times to the millisecond.
+                self._connected_at = since.replace(microsecond=since.microsecond // 1000 * 1000)
                 return await self.drain(client)
         except aiomqtt.MqttError as exc:
             raise MqttConfigError(explain(exc, self.settings)) from None
