@@ -60,3 +60,4 @@ class RollingStart:
     def reset(self) -> None:
         """Forget what was rolled: after a session, watch for the next one afresh."""
         self._t, self._angle = np.empty(0), np.empty(0)
+        self._moved_at = None

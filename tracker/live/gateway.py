@@ -76,7 +76,7 @@ class Gateway:
         self._stop.set()
         for live in list(self.lives.values()):
             live.end("stopped")
-        await asyncio.gather(*watches)
+        await asyncio.gather(*watches, return_exceptions=True)
         return self.results
 
     async def _watch(self, source: Source) -> None:
@@ -98,6 +98,8 @@ class Gateway:
                 if not missing:  # said once, until it is found again
                     log.info("%s: %s; looking for it every %.0f s", address, exc, LOOK_EVERY_S)
                 missing = True
+            except Exception:  # one roller's failure never ends the others' watch, or its own
+                log.exception("%s: the link failed; looking for it again", address)
             finally:
                 self.lives.pop(address, None)
                 if self.bridge is not None:

@@ -146,6 +146,9 @@ class LiveSession:
         watchdog = asyncio.get_running_loop().create_task(self._watch())
         try:
             reason = await link.run(self.stop)
+        except BaseException:
+            self._finish("disconnected")  # the link failed after a reconnect: store what is
+            raise
         finally:
             watchdog.cancel()
         return self._finish(self._end or reason)
@@ -178,6 +181,7 @@ class LiveSession:
             return False
         self._finish(reason)
         self._resting = True
+        self._rolling.reset()
         self._emit(None)
         return True
 

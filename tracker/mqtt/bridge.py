@@ -21,6 +21,7 @@ import json
 import logging
 import random
 import socket
+import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +46,7 @@ from tracker.mqtt.settings import MqttConfigError, MqttSettings
 from tracker.schedule import Rules, week_status
 from tracker.status import Identity, Status
 from tracker.store.database import Store
+from tracker.store.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +242,10 @@ class Bridge:
                 if once:
                     raise MqttConfigError(self.last_error) from None
                 log.warning("%s; retrying in %.0f s", self.last_error, delay)
+            except (StoreError, sqlite3.Error) as exc:  # busy or failing store: try again
+                self.last_error = f"the store: {exc}"
+                log.warning("MQTT bridge paused by %s; retrying in %.0f s", self.last_error,
+                            delay)
             finally:
                 self._client, self.connected = None, False
             with contextlib.suppress(TimeoutError):
