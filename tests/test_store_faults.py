@@ -82,8 +82,7 @@ def test_a_live_session_is_left_alone_until_its_process_is_killed(roller: Run,
 def test_two_tracks_and_a_loop_of_commands_on_one_store_all_finish(
         roller: Run, tmp_path: Path, recording_file: Path) -> None:
     db = tmp_path / "roller.db"
-    tracks = [track(tmp_path, db, "--seconds", "60", "--speed", "6", "--seed", str(seed),
-                    "--address", f"C0:FF:EE:00:00:1{seed}")  # two rollers: one each
+    tracks = [track(tmp_path, db, "--seconds", "60", "--speed", "6", "--seed", str(seed))
               for seed in (1, 2)]
     imported = 0
     while any(p.poll() is None for p in tracks):

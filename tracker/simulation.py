@@ -56,18 +56,17 @@ SIM_ADDRESSES = {"roller": SIM_ADDRESS, "witmotion": "C0:FF:EE:00:00:02",
 def sim_roller(
     routine: str, scenario: str, seconds: float, seed: int, speed: float, height_cm: float,
     loss: float = 0.0, corrupt_every: int = 0, drops: tuple[tuple[float, float], ...] = (),
-    profile: str = "roller", distance_cm: float = 60.0, address: str | None = None,
+    profile: str = "roller", distance_cm: float = 60.0,
 ) -> Source:
     """Put a simulated sensor in the air (``--sim``); call inside the running event loop.
 
-    ``profile`` chooses which device it presents itself as (at its own address, or
-    ``address``); ``routine="calibrate"`` makes it go through the calibration step instead
-    of a session on the body.
+    ``profile`` chooses which device it presents itself as; ``routine="calibrate"`` makes
+    it go through the calibration step instead of a session on the body.
     """
     from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
     from firmware_sim.peripheral import Faults, SimulatedRoller
 
-    roller = SimulatedRoller(address=address or SIM_ADDRESSES[profile], routine=routine,
+    roller = SimulatedRoller(address=SIM_ADDRESSES[profile], routine=routine,
                              scenario=scenario, seconds=seconds, seed=seed, speed=speed,
                              height_cm=height_cm, faults=Faults(loss, corrupt_every, drops),
                              profile=profile, distance_cm=distance_cm)

@@ -88,8 +88,8 @@ def _status_line(status: Status) -> str:
 @click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
 @click.option("--rate", "rate_hz", type=click.Choice(["25", "50", "100", "200"]), default="100",
               show_default=True, help="Sample rate to ask the roller for (Hz).")
-@click.option("--address", help="Roller to use [default: the one paired last; with --sim, "
-              "where the simulated roller appears].")
+@click.option("--address", help="Roller to use [default: the paired one; the simulator "
+              "with --sim].")
 @_sim_options
 @db_option
 @click.pass_obj
@@ -135,7 +135,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             if sim:
                 roller = sim_roller(routine, scenario, seconds, seed, speed,
                                     settings.body.height_cm, sim_loss, sim_corrupt_every,
-                                    sim_drop, device.name, address=address)
+                                    sim_drop, device.name)
                 scanner, client = roller.scanner_backend, roller.client_backend
                 finished, clock = roller.finished, roller.clock
             live = LiveSession(settings, store, routine, address, show, scanner, client,
