@@ -1,4 +1,5 @@
-"""When did the estimator raise each lumbar alert? (perf_counter times, for delay figures)."""
+"""When did the estimator raise each lumbar alert, and when did each reach a subscriber?
+(perf_counter times, for delay figures)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import aiomqtt
 
 from tracker.estimate.session import SessionEstimator
 
@@ -27,3 +30,10 @@ def alerts_raised() -> Iterator[list[float]]:
         yield raised
     finally:
         SessionEstimator.feed = feed  # type: ignore[method-assign]
+
+
+async def alerts_arriving(client: aiomqtt.Client, arrived: list[float]) -> None:
+    """Note the moment each lumbar alert reaches ``client`` (subscribe it to the events)."""
+    async for message in client.messages:
+        if b"lumbar_contact_alert" in bytes(message.payload):  # type: ignore[arg-type]
+            arrived.append(time.perf_counter())

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiomqtt
 import numpy as np
 
-from bench.alert_clock import alerts_raised
+from bench.alert_clock import alerts_arriving, alerts_raised
 from tests.broker import create
 from tracker.config import load
 from tracker.live.gateway import Gateway
@@ -39,13 +39,8 @@ async def run(count: int, seconds: float, port: int, folder: Path,
     stop, signed_off = asyncio.Event(), asyncio.Event()
     async with aiomqtt.Client("127.0.0.1", port) as sub:
         await sub.subscribe("roller/+/event", qos=1)
-
-        async def listen() -> None:
-            async for message in sub.messages:
-                if b"lumbar_contact_alert" in bytes(message.payload):  # type: ignore[arg-type]
-                    arrived.append(time.perf_counter())
-
-        tasks = [asyncio.create_task(w) for w in (listen(), life(), bridge.run(signed_off))]
+        tasks = [asyncio.create_task(w) for w in (alerts_arriving(sub, arrived), life(),
+                                                  bridge.run(signed_off))]
         watching = asyncio.create_task(gateway.run(stop))
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await asyncio.sleep(seconds)

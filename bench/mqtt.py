@@ -15,7 +15,7 @@ from pathlib import Path
 import aiomqtt
 import numpy as np
 
-from bench.alert_clock import alerts_raised
+from bench.alert_clock import alerts_arriving, alerts_raised
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tests.broker import create
@@ -41,13 +41,7 @@ async def alert_arrivals(port: int, folder: Path) -> list[float]:
     bridge_task = asyncio.create_task(bridge.run(stop))
     async with aiomqtt.Client("127.0.0.1", port) as sub:
         await sub.subscribe("roller/+/event", qos=1)
-
-        async def listen() -> None:
-            async for message in sub.messages:
-                if b"lumbar_contact_alert" in bytes(message.payload):  # type: ignore[arg-type]
-                    arrived.append(time.perf_counter())
-
-        listener = asyncio.create_task(listen())
+        listener = asyncio.create_task(alerts_arriving(sub, arrived))
         session = LiveSession(settings, store, "upper_back", roller.address,
                               scanner_backend=SimScanner, client_backend=SimClient,
                               source="sim")

@@ -59,14 +59,10 @@ class Gateway:
         if bridge is not None:
             bridge.on_command = self.command
             for address, (profile, _) in self.devices.items():
-                bridge.watch(address, known_identity(store, address, profile),
-                             **self._idle(address))
+                plan = self.plans[address]  # the rest starts idle: no session, no region
+                bridge.watch(address, known_identity(store, address, profile), connected=False,
+                             next_routine=plan.routine, override_next=plan.override)
 
-    def _idle(self, address: str) -> dict[str, object]:
-        plan = self.plans[address]
-        return {"connected": False, "session_active": False, "region": None,
-                "lumbar_contact": False, "next_routine": plan.routine,
-                "override_next": plan.override}
 
     async def run(self, stop: asyncio.Event) -> list[Result]:
         """Watch every roller until ``stop``; then end each session in progress as
