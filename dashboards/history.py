@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from tracker.body import Body
 from tracker.estimate import analyze
-from tracker.report import clock, position_chart
+from tracker.report import clock, near_lumbar, position_chart
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 
@@ -69,12 +69,13 @@ class SessionScreen(Screen[None]):
 
     def _show(self) -> None:
         row = self.store.session(self.session_id)
-        segments, events = self.store.session_detail(self.session_id)
+        detail = self.store.session_detail(self.session_id)
         lines = [f"session {row.id}: {row.routine.replace('_', ' ')}, {clock(row.duration_s)}, "
                  f"{row.strokes} strokes, {row.lumbar_events} lumbar event(s)", ""]
-        lines += [f"  {clock(s.start_s)}-{clock(s.end_s)}  {s.region}" for s in segments[:20]]
-        lines += [f"  lumbar {clock(e.start_s)}-{clock(e.end_s)} (alert {clock(e.alert_s)})"
-                  for e in events]
+        lines += [f"  {clock(s.start_s)}-{clock(s.end_s)}  {s.region}"
+                  for s in detail.segments[:20]]
+        cautions = detail.caution_events if row.caution_events is not None else None
+        lines += [f"  {line}" for line in near_lumbar(detail.lumbar_events, cautions)]
         detail = self.query_one("#detail", Static)
         recording = self.store.recording(self.session_id)
         if recording is None:

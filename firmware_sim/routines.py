@@ -18,18 +18,28 @@ from tracker.body import Body
 SCENARIOS: Final = ("clean", "stray", "lumbar")
 #: The region each routine works on.
 TARGET_REGION: Final = {"upper_back": 2, "glutes": 4, "hamstrings": 5, "calves": 6}
-_EDGE_MARGIN_CM: Final = 2.0
 
 
 class _Script:
     """Accumulates moves while keeping track of time, position and the last stroke direction."""
 
-    def __init__(self, start_cm: float, rng: np.random.Generator, slip: float) -> None:
+    def __init__(self, start_cm: float, rng: np.random.Generator, slip: float,
+                 stroke_s: tuple[float, float] | None) -> None:
         self.moves: list[Move] = []
         self.t_s = 0.0
         self.s_cm = start_cm
         self.rng = rng
         self.slip = slip  # the recording's systematic slip; each move adds a little of its own
+        self.stroke_s = stroke_s
+
+    def stroke_duration(self, distance_cm: float, speed_cm_s: float, steady: bool = False) -> float:
+        """How long a one-way stroke takes: the person's own pace if they have one, else
+        the distance at about the bout's speed (exactly it, ``steady``)."""
+        if self.stroke_s:
+            return float(self.rng.uniform(*self.stroke_s))
+        if steady:
+            return max(0.4, distance_cm / speed_cm_s)
+        return max(0.35, distance_cm / (speed_cm_s * self.rng.uniform(0.85, 1.15)))
 
     def glide(self, to_cm: float, duration_s: float) -> None:
         slip = self.slip + self.rng.normal(0.0, 0.004)
@@ -47,19 +57,23 @@ class _Script:
 
 def script(
     routine: str, scenario: str, seconds: float, body: Body, rng: np.random.Generator,
-    lead_s: float = 0.0, tail_s: float = 0.0,
+    lead_s: float = 0.0, tail_s: float = 0.0, placement_cm: float = 0.0,
+    stroke_s: tuple[float, float] | None = None, margin_cm: float = 2.0,
 ) -> list[Move]:
-    """Moves for one session of ``routine`` lasting ``seconds``, starting at its landmark;
-    the roller lies still for ``lead_s`` before the rolling and ``tail_s`` after it (a
-    roller that woke and waits, one left on the mat)."""
+    """Moves for one session of ``routine`` lasting ``seconds``, starting ``placement_cm``
+    from its landmark (positive: toward the feet); the roller lies still for ``lead_s``
+    before the rolling and ``tail_s`` after it (a roller that woke and waits, one left on
+    the mat). A one-way stroke takes ``stroke_s`` (a range, s) if given, as people really
+    roll; else strokes run at a brisk 8-25 cm/s. Strokes keep ``margin_cm`` inside the
+    routine's region, strays aside."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}, expected one of {', '.join(SCENARIOS)}")
     bounds = body.bounds_cm
     region = TARGET_REGION[routine]
-    lo, hi = bounds[region] + _EDGE_MARGIN_CM, bounds[region + 1] - _EDGE_MARGIN_CM
+    lo, hi = bounds[region] + margin_cm, bounds[region + 1] - margin_cm
     lumbar_top, lumbar_bottom = body.lumbar_cm
     landmark = body.landmark_cm(routine)
-    sc = _Script(landmark, rng, slip=rng.uniform(-0.03, 0.03))
+    sc = _Script(landmark + placement_cm, rng, rng.uniform(-0.03, 0.03), stroke_s)
     sc.hold(rng.uniform(0.3, 1.5) + lead_s)
     strays_from = {2: "down", 4: "up"}.get(region) if scenario != "clean" else None
     deliberate_lumbar = scenario == "lumbar"
@@ -90,7 +104,7 @@ def _bout(
         if stray and rng.random() < 0.015:
             depth = rng.uniform(2.0, 5.0)
             target = lumbar_top + depth if stray == "down" else lumbar_bottom - depth
-            sc.glide(target, max(0.4, abs(target - sc.s_cm) / speed))
+            sc.glide(target, sc.stroke_duration(abs(target - sc.s_cm), speed, steady=True))
             sc.hold(rng.uniform(0.6, 1.5))
             down = stray == "up"
             continue
@@ -98,6 +112,5 @@ def _bout(
         target = float(np.clip(centre + (half if down else -half), lo, hi))
         if abs(target - sc.s_cm) < 2.5:
             target = float(np.clip(sc.s_cm + (3.0 if down else -3.0), lo - 1.0, hi + 1.0))
-        duration = max(0.35, abs(target - sc.s_cm) / (speed * rng.uniform(0.85, 1.15)))
-        sc.glide(target, duration)
+        sc.glide(target, sc.stroke_duration(abs(target - sc.s_cm), speed))
         down = not down

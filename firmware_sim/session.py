@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from firmware_sim.imu import Conditions, measure, sample_times
 from firmware_sim.motion import Move, Trajectory
+from firmware_sim.person import Person
 from firmware_sim.routines import script
 from tracker.body import Body
 from tracker.recording import Header
@@ -77,17 +78,24 @@ def simulate(
     sample_rate_hz: float | None = None,
     lead_s: float = 0.0,
     tail_s: float = 0.0,
+    person: Person | None = None,
 ) -> SimulatedSession:
     """Simulate one session of ``routine``; the same arguments always give the same session.
 
     Without ``conditions``, the roller and link are drawn at random (from ``seed``) within
     the specified ranges, at ``sample_rate_hz`` if given. The roller lies still for
-    ``lead_s`` before rolling and ``tail_s`` after (both within ``seconds``).
+    ``lead_s`` before rolling and ``tail_s`` after (both within ``seconds``). A ``person``
+    puts the roller off its landmark, compresses the foam with their weight and rolls at
+    their own pace; without one, the roller starts exactly at the landmark.
     """
     rng = np.random.default_rng(seed)
     conditions = conditions or Conditions.realistic(rng, seconds, sample_rate_hz)
+    person = person or Person()
+    if person.mass_kg is not None:
+        conditions = replace(conditions, compression=person.compression(rng))
     body = Body(height_cm)
-    moves = script(routine, scenario, seconds, body, rng, lead_s, tail_s)
+    moves = script(routine, scenario, seconds, body, rng, lead_s, tail_s,
+                   person.placement_cm, person.stroke_s, person.keep_off_cm)
     trajectory = Trajectory(moves, conditions.effective_radius_cm, rng.uniform(-np.pi, np.pi))
     t = sample_times(conditions, seconds, rng)
     kin = trajectory.at(t)

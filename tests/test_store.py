@@ -122,8 +122,10 @@ def test_session_round_trip_and_raw_samples(tmp_path: Path,
     (row,) = store.sessions()
     assert row.status == "complete" and row.strokes == analysis.strokes
     assert row.lumbar_events == len(analysis.lumbar_events) > 0
-    segments, events = store.session_detail(row.id)
-    assert len(segments) == len(analysis.segments)
+    detail = store.session_detail(row.id)
+    assert len(detail.segments) == len(analysis.segments)
+    assert len(detail.caution_events) == row.caution_events == len(analysis.caution_events)
+    events = detail.lumbar_events
     assert events[0].alert_s == pytest.approx(analysis.lumbar_events[0].alert_s - x[0, 0])
     raw = store.raw_samples(row.id)
     np.testing.assert_allclose(raw, x, rtol=1e-6, atol=1e-4)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 FORMAT = "roller-analysis/1"
@@ -15,6 +15,15 @@ class LumbarEvent:
     start_s: float
     end_s: float
     alert_s: float
+
+
+@dataclass(frozen=True)
+class CautionEvent:
+    """A stretch of time the contact was possibly in the lumbar band: its uncertainty
+    interval reached it (:mod:`tracker.estimate.uncertainty`)."""
+
+    start_s: float
+    end_s: float
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,8 @@ class Analysis:
     lumbar_events: list[LumbarEvent]
     track_t_s: list[float]
     track_s_cm: list[float]
+    track_s_sd_cm: list[float] = field(default_factory=list)  # beside track_s_cm
+    caution_events: list[CautionEvent] = field(default_factory=list)
 
     @property
     def paused_s(self) -> float:
@@ -85,8 +96,12 @@ class Analysis:
                 {"start_s": t(e.start_s), "end_s": t(e.end_s), "alert_s": t(e.alert_s)}
                 for e in self.lumbar_events
             ],
+            "caution_events": [
+                {"start_s": t(e.start_s), "end_s": t(e.end_s)} for e in self.caution_events
+            ],
             "track": {
                 "t_s": [t(x) for x in self.track_t_s],
                 "s_cm": [round(s, 2) for s in self.track_s_cm],
+                "s_sd_cm": [round(s, 2) for s in self.track_s_sd_cm],
             },
         }

@@ -20,6 +20,7 @@ import platformdirs
 
 from tracker.body import Body
 from tracker.estimate.session import EstimatorConfig
+from tracker.estimate.uncertainty import Uncertainty
 from tracker.lifecycle import Lifecycle
 from tracker.limits import quote, within
 from tracker.mqtt.settings import MqttSettings
@@ -108,7 +109,8 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
         return Settings(
             body=Body(**user),
             zone=zone,
-            estimator=EstimatorConfig(**table["estimator"]),
+            estimator=EstimatorConfig(**table["estimator"],
+                                      uncertainty=Uncertainty(**table["uncertainty"])),
             rules=Rules(**table["schedule"]),
             lifecycle=Lifecycle(**table["session"]),
             mqtt=MqttSettings(**table["mqtt"]),

@@ -9,13 +9,29 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from tracker.analysis import Analysis
 from tracker.schedule import glutes_active_s
 
-EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_contact_alert",
-                      "schedule_refused", "schedule_override")
+EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_caution",
+                      "lumbar_contact_alert", "schedule_refused", "schedule_override")
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A lumbar caution or alert as it was raised: it goes out at once, with where the
+    contact was estimated to be and how uncertain that was."""
+
+    event_type: str  # lumbar_caution or lumbar_contact_alert
+    at: datetime
+    s_cm: float
+    s_sd_cm: float
+
+    def details(self) -> dict[str, float]:
+        return {"s_cm": round(self.s_cm, 1), "s_sd_cm": round(self.s_sd_cm, 1)}
 
 
 def uuid7() -> str:
@@ -40,4 +56,5 @@ def summary(a: Analysis) -> dict[str, Any]:
     return {"routine": a.routine, "duration_s": round(a.duration_s, 1),
             "active_s": round(a.active_s, 1), "paused_s": round(a.paused_s, 1),
             "strokes": a.strokes, "cadence_cpm": round(a.cadence_cpm, 1),
-            "lumbar_events": len(a.lumbar_events), "glutes_active_s": round(glutes_active_s(a), 1)}
+            "lumbar_events": len(a.lumbar_events), "caution_events": len(a.caution_events),
+            "glutes_active_s": round(glutes_active_s(a), 1)}

@@ -7,7 +7,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from tracker.analysis import Analysis
+from tracker.analysis import Analysis, CautionEvent, LumbarEvent
 from tracker.body import Body
 
 
@@ -15,6 +15,23 @@ def clock(seconds: float) -> str:
     """``m:ss.s`` for a time since the session started."""
     minutes, tenths = divmod(round(max(0.0, seconds) * 10), 600)
     return f"{minutes}:{tenths / 10:04.1f}"
+
+
+def near_lumbar(alerts: list[LumbarEvent], cautions: list[CautionEvent] | None,
+                origin_s: float = 0.0) -> list[str]:
+    """Lumbar contacts (red) and cautions (yellow) as markup lines in time order; times from
+    ``origin_s``. ``cautions`` None: analysed before cautions existed."""
+    lines = [(e.start_s, f"[red]contact {clock(e.start_s - origin_s)}-"
+                         f"{clock(e.end_s - origin_s)} (alert {clock(e.alert_s - origin_s)})[/red]")
+             for e in alerts]
+    lines += [(e.start_s, f"[yellow]caution {clock(e.start_s - origin_s)}-"
+                          f"{clock(e.end_s - origin_s)}[/yellow]") for e in cautions or []]
+    if cautions is None:
+        lines.append((float("inf"), "cautions not assessed (analysed before they existed: "
+                                    "roller reanalyze)"))
+    if not lines:
+        return ["[green]no contact, no caution[/green]"]
+    return [text for _, text in sorted(lines, key=lambda line: line[0])]
 
 
 def summary_table(analysis: Analysis, title: str) -> Table:
@@ -28,15 +45,8 @@ def summary_table(analysis: Analysis, title: str) -> Table:
     table.add_row("strokes", f"{a.strokes}  ({a.cadence_cpm:.0f} cycles/min)")
     regions = ", ".join(f"{name} {t:.0f} s" for name, t in a.time_in_regions().items())
     table.add_row("regions", regions)
-    if a.lumbar_events:
-        lines = [
-            f"[red]{clock(e.start_s - a.start_s)}-{clock(e.end_s - a.start_s)}"
-            f" (alert at {clock(e.alert_s - a.start_s)})[/red]"
-            for e in a.lumbar_events
-        ]
-        table.add_row("[red]lumbar[/red]", "\n".join(lines))
-    else:
-        table.add_row("lumbar", "[green]no contact[/green]")
+    table.add_row("lower back", "\n".join(near_lumbar(a.lumbar_events, a.caution_events,
+                                                    a.start_s)))
     return table
 
 

@@ -25,7 +25,7 @@ from tracker.estimate import SessionEstimator, analyze
 from tracker.limits import quote
 from tracker.live.recorder import store_recording
 from tracker.recording import Recording, format_recording, read
-from tracker.report import clock, position_chart
+from tracker.report import clock, near_lumbar, position_chart
 from tracker.schedule import Verdict, score, week_start, week_status
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
@@ -164,7 +164,7 @@ def session_show(settings: Settings, session_id: int) -> None:
     """Summary, segments, lumbar events and a position-over-time chart."""
     with store_of(settings) as store:
         row = store.session(session_id)
-        segments, events = store.session_detail(session_id)
+        detail = store.session_detail(session_id)
         recording = store.recording(session_id)
     console = Console()
     title = f"session {row.id}: {row.routine.replace('_', ' ')}, " \
@@ -174,11 +174,10 @@ def session_show(settings: Settings, session_id: int) -> None:
     table.add_row("active", clock(row.active_s))
     table.add_row("strokes", f"{row.strokes} ({row.cadence_cpm:.0f} cycles/min)")
     table.add_row("segments", ", ".join(
-        f"{s.region} {clock(s.start_s)}-{clock(s.end_s)}" for s in segments[:12])
-        + (f", ... {len(segments) - 12} more" if len(segments) > 12 else ""))
-    table.add_row("lumbar", "\n".join(
-        f"[red]{clock(e.start_s)}-{clock(e.end_s)} (alert {clock(e.alert_s)})[/red]"
-        for e in events) or "[green]no contact[/green]")
+        f"{s.region} {clock(s.start_s)}-{clock(s.end_s)}" for s in detail.segments[:12])
+        + (f", ... {len(detail.segments) - 12} more" if len(detail.segments) > 12 else ""))
+    cautions = detail.caution_events if row.caution_events is not None else None
+    table.add_row("lower back", "\n".join(near_lumbar(detail.lumbar_events, cautions)))
     if recording is not None:
         a = analyze(recording, settings.estimator)
         guide = score(a, settings.rules)

@@ -32,6 +32,7 @@ import numpy.typing as npt
 Array = npt.NDArray[np.float64]
 G_M_S2 = 9.80665
 LONG_GAP_S = 0.25  # beyond this, integrating the rate across a gap is no better than a guess
+TURNING_RAD_S = 0.1  # slower than this (0.5 cm/s on a 10 cm roller) the roller is not turning
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ class RotationEstimator:
         # Samples of the block still open: time, d, omega, gap variance, gyro integral.
         self._pending: tuple[Array, ...] = (np.empty(0),) * 5
         self._centre = 0.0  # where the rotation has been lately (rad, absolute)
+        self._direction = 0.0  # which way the roller last turned (sign of the rate) ...
+        self._turning_since = 0.0  # ... and since when
+        self._stroke_s = 0.0  # how long the last finished one-way stroke lasted
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> Array:
         """Rotation since the first sample (rad, +x right-hand) at each of these samples."""
@@ -126,16 +130,38 @@ class RotationEstimator:
         dt = np.diff(t_s, prepend=t_prev)
         w_before = np.concatenate(([w_prev], omega[:-1]))
         step = 0.5 * (omega + w_before) * dt
-        if dt[0] > LONG_GAP_S:
+        if dt[0] > LONG_GAP_S and not self._steady_across(dt[0]):
             # The gyro knows nothing of a long gap. The person was rolling back and forth, so
             # guess the roller is back at the centre of its recent motion: gravity after the
-            # gap then picks the whole turn nearest to it.
+            # gap then picks the whole turn nearest to it. Unless the strokes are slower than
+            # the gap is long: the trapezoid across it is the better guess then, as a slow
+            # stroke or a long glide can carry the roller over half a turn from the centre.
             step[0] = self._centre - (integral_prev + self._correction_at(float(t_s[0])))
+        self._follow_direction(t_s, omega)
         integral = integral_prev + np.cumsum(step)
         d = np.unwrap(np.concatenate(([d_prev], theta - integral)))[1:]
         gap_var = np.where(dt > self._gap_s, _gap_variance(dt), 0.0)
         self._last = (float(t_s[-1]), float(omega[-1]), float(integral[-1]), float(d[-1]))
         return integral + self._blocks(t_s, d, omega, gap_var, integral)
+
+    def _steady_across(self, gap_s: float) -> bool:
+        """Whether the person's strokes (the last one finished, or the one under way) last
+        longer than the gap: then it holds at most one turn back, near which the roller is
+        slow, and the rate at its two ends tells best how far the roller went."""
+        under_way_s = self._last[0] - self._turning_since
+        return self._direction != 0 and max(self._stroke_s, under_way_s) >= gap_s
+
+    def _follow_direction(self, t_s: Array, omega: Array) -> None:
+        turning = np.abs(omega) > TURNING_RAD_S
+        signs = np.sign(omega[turning])
+        if not signs.size:
+            return
+        flips = t_s[turning][np.diff(signs, prepend=self._direction or signs[0]) != 0]
+        if flips.size:
+            starts = np.concatenate(([self._turning_since], flips))
+            self._stroke_s = float(starts[-1] - starts[-2])
+            self._turning_since = float(flips[-1])
+        self._direction = float(signs[-1])
 
     def _correction_at(self, t_s: float) -> float:
         f = self._filter

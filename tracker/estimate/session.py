@@ -1,7 +1,8 @@
 """One session's analysis, fed samples as they arrive.
 
-The chain per chunk: rotation (gyro and gravity) -> contact position along the body ->
-region segments and lumbar alerts at every sample -> strokes and pauses on a 20 Hz track.
+The chain per chunk: rotation (gyro and gravity) -> contact position along the body and its
+uncertainty -> region segments, lumbar cautions and alerts at every sample -> strokes and
+pauses on a 20 Hz track.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tracker.body import REGIONS, Body
 from tracker.estimate.lumbar import LumbarWatch
 from tracker.estimate.motion import Decimator, PauseDetector, StrokeCounter
 from tracker.estimate.rotation import FusionConfig, RotationEstimator
+from tracker.estimate.uncertainty import CautionWatch, PositionSpread, Uncertainty
 from tracker.limits import check_ranges
 from tracker.recording import Header, Recording
 
@@ -33,14 +35,17 @@ class EstimatorConfig:
     pause_speed_cm_s: float = 1.0
     pause_min_s: float = 3.0
     lumbar_alert_depth_cm: float = 1.0
+    lumbar_caution_sd: float = 2.0
     track_rate_hz: float = 10.0
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    uncertainty: Uncertainty = field(default_factory=Uncertainty)
 
     def __post_init__(self) -> None:
         check_ranges("estimator", self, {
             "stroke_min_cm": (0.1, 100), "stroke_reversal_cm": (0.01, 50),
             "pause_speed_cm_s": (0.01, 100), "pause_min_s": (0.1, 600),
-            "lumbar_alert_depth_cm": (0, 10), "track_rate_hz": (0.1, 100)})
+            "lumbar_alert_depth_cm": (0, 10), "lumbar_caution_sd": (0, 5),
+            "track_rate_hz": (0.1, 100)})
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,12 @@ class LiveState:
 
     t_s: float
     s_cm: float
+    s_sd_cm: float  # the position's standard deviation
     region: str
     lumbar: bool
     alerts_s: list[float]  # lumbar alerts raised by this chunk
+    caution: bool  # the contact is possibly in the lumbar band
+    cautions_s: list[float]  # cautions raised by this chunk
     strokes: int
     active_s: float
     paused_s: float
@@ -81,12 +89,14 @@ class SessionEstimator:
         self._rotation = RotationEstimator(self._radius_cm, sample_rate_hz, cfg.fusion)
         top, bottom = body.lumbar_cm
         self._lumbar = LumbarWatch(top, bottom, cfg.lumbar_alert_depth_cm)
+        self._spread = PositionSpread(cfg.uncertainty, self._start_cm)
+        self._caution = CautionWatch(top, bottom, cfg.lumbar_caution_sd)
         self._strokes = StrokeCounter(cfg.stroke_min_cm, cfg.stroke_reversal_cm)
         self._pauses = PauseDetector(cfg.pause_speed_cm_s, cfg.pause_min_s,
                                      reach=max(1, round(0.125 * MOTION_RATE_HZ)))
         self._motion_grid = Decimator(MOTION_RATE_HZ)
         self._track_grid = Decimator(cfg.track_rate_hz)
-        self._track: tuple[list[float], list[float]] = ([], [])
+        self._track: tuple[list[float], list[float], list[float]] = ([], [], [])
         self._segments: list[Segment] = []
         self._region = -1
         self._region_since = 0.0
@@ -107,8 +117,10 @@ class SessionEstimator:
         if self._t_first is None:
             self._t_first = float(t_s[0])
         s_cm = self._start_cm - self._radius_cm * rotation_rad
+        sd_cm = self._spread.update(s_cm)
         self._update_regions(t_s, s_cm)
         alerts = self._lumbar.update(t_s, s_cm)
+        cautions = self._caution.update(t_s, s_cm, sd_cm)
         picks = self._motion_grid.pick(t_s)
         t_pick, s_pick = t_s[picks].tolist(), s_cm[picks].tolist()
         self._strokes.update(s_pick)
@@ -116,6 +128,7 @@ class SessionEstimator:
         track = self._track_grid.pick(t_s)
         self._track[0].extend(t_s[track].tolist())
         self._track[1].extend(s_cm[track].tolist())
+        self._track[2].extend(sd_cm[track].tolist())
         now = float(t_s[-1])
         elapsed = now - self._t_first
         paused = self._pauses.paused_s
@@ -126,9 +139,12 @@ class SessionEstimator:
         self._state = LiveState(
             t_s=float(t_s[-1]),
             s_cm=float(s_cm[-1]),
+            s_sd_cm=float(sd_cm[-1]),
             region=REGIONS[self._region],
             lumbar=self._lumbar.active,
             alerts_s=alerts,
+            caution=self._caution.active,
+            cautions_s=cautions,
             strokes=self._strokes.total,
             active_s=elapsed - paused,
             paused_s=paused,
@@ -168,6 +184,8 @@ class SessionEstimator:
             lumbar_events=self._lumbar.so_far(end),
             track_t_s=list(self._track[0]),
             track_s_cm=list(self._track[1]),
+            track_s_sd_cm=list(self._track[2]),
+            caution_events=self._caution.so_far(end),
         )
 
     def finish(self) -> Analysis:
@@ -176,6 +194,7 @@ class SessionEstimator:
             raise ValueError("a session needs at least one sample")
         self._pauses.finish()
         self._lumbar.finish(self._state.t_s)
+        self._caution.finish(self._state.t_s)
         return self.snapshot()
 
 

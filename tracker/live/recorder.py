@@ -1,6 +1,6 @@
 """A session from start to end: the estimator, raw samples, and checkpoints to the store.
 
-The session's summary, segments, lumbar events and new raw samples are written every
+The session's summary, segments, lumbar events and cautions and new raw samples are written every
 ``checkpoint_s`` of session time (5 s by default) in one transaction, so a crash, kill -9 or
 power cut loses at most that much; the next command closes such a session as ``interrupted``
 with what was checkpointed. When it is due to end is :mod:`tracker.lifecycle`'s.
@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from tracker.analysis import Analysis
 from tracker.estimate.session import LiveState, SessionEstimator
+from tracker.events import Moment
 from tracker.lifecycle import Ending, Lifecycle
 from tracker.recording import Recording
 from tracker.store.database import Store
@@ -56,7 +57,7 @@ class Recorder:
         self.failure: str | None = None
         self._raw: list[Array] = []
         self._blocks: list[tuple[int, Array]] = []  # not yet written
-        self._alerts: list[tuple[datetime, float]] = []  # not yet written
+        self._moments: list[Moment] = []  # cautions and alerts not yet written
         self._seq = 0
         self._last_checkpoint_s = start.clock_start_s
         self._write(lambda: self._begin(LIVE_WAIT_S))
@@ -66,8 +67,9 @@ class Recorder:
         self.ending.contact(state.t_s, state.s_cm)
         if self.lifecycle.keep_raw:
             self._raw.append(np.column_stack([t_s, accel_g, gyro_dps]))
-        if state.alerts_s:  # an alert goes out at once, not at the next checkpoint
-            self._alerts += [(self._wall(t), state.s_cm) for t in state.alerts_s]
+        moments = raised(state, self._wall)
+        if moments:  # cautions and alerts go out at once, not at the next checkpoint
+            self._moments += moments
             self.checkpoint()
         elif state.t_s - self._last_checkpoint_s >= self.lifecycle.checkpoint_s:
             self.checkpoint()
@@ -105,9 +107,9 @@ class Recorder:
         assert self.session_id is not None
         end = analysis.start_s + analysis.duration_s
         self.store.checkpoint(self.session_id, analysis, self._blocks, self._wall(end), status,
-                              reason, self.ending.gaps, self._alerts, self.start.device,
+                              reason, self.ending.gaps, self._moments, self.start.device,
                               wait_s)
-        self._blocks, self._alerts = [], []
+        self._blocks, self._moments = [], []
 
     def _write(self, write: Callable[[], None]) -> None:
         """Write now, or keep everything for the next try and say why once."""
@@ -135,12 +137,27 @@ def store_recording(store: Store, start: SessionStart, estimator: SessionEstimat
     state = estimator.feed(recording.t_s, recording.accel_g, recording.gyro_dps)
     analysis = estimator.finish()
     origin = start.clock_start_s
-    alerts = [(start.started_at + timedelta(seconds=t - origin),
-               float(np.interp(t, analysis.track_t_s, analysis.track_s_cm)))
-              for t in state.alerts_s]
+    moments = raised(state, lambda t: start.started_at + timedelta(seconds=t - origin),
+                     analysis)
     window = (recording.t_s - recording.t_s[0]) // lifecycle.checkpoint_s
     edges = np.flatnonzero(np.diff(window)) + 1
     pieces = [b for b in np.split(recording.samples, edges) if len(b)] \
         if lifecycle.keep_raw else []
     blocks = list(enumerate(pieces))
-    return store.store_session(start, analysis, blocks, alerts, "imported", digest)
+    return store.store_session(start, analysis, blocks, moments, "imported", digest)
+
+
+def raised(state: LiveState, wall: Callable[[float], datetime],
+           analysis: Analysis | None = None) -> list[Moment]:
+    """The cautions and alerts a chunk raised, in time order. Each carries the latest
+    position, or the position at its moment from ``analysis``'s track (a whole file is
+    one chunk)."""
+    def where(t_s: float) -> tuple[float, float]:
+        if analysis is None:
+            return state.s_cm, state.s_sd_cm
+        return (float(np.interp(t_s, analysis.track_t_s, analysis.track_s_cm)),
+                float(np.interp(t_s, analysis.track_t_s, analysis.track_s_sd_cm)))
+
+    moments = [(t, "lumbar_caution") for t in state.cautions_s]
+    moments += [(t, "lumbar_contact_alert") for t in state.alerts_s]
+    return [Moment(kind, wall(t), *where(t)) for t, kind in sorted(moments)]

@@ -29,9 +29,9 @@ import numpy.typing as npt
 import platformdirs
 import sqlite_utils
 
-from tracker.analysis import Analysis, LumbarEvent, Segment
+from tracker.analysis import Analysis, CautionEvent, LumbarEvent, Segment
 from tracker.calibration import Mounting
-from tracker.events import summary
+from tracker.events import Moment, summary
 from tracker.limits import quote
 from tracker.recording import Header, Recording
 from tracker.schedule import glutes_active_s
@@ -47,10 +47,12 @@ from tracker.store.errors import (
 )
 from tracker.store.outbox import Outbox
 from tracker.store.owner import Owners
-from tracker.store.rows import SessionRow, SessionStart
+from tracker.store.rows import Detail, SessionRow, SessionStart
 from tracker.store.schema import SCHEMA_VERSION, migrate
 
 log = logging.getLogger(__name__)
+#: A session's own rows besides its raw samples, rewritten with each analysis.
+DETAIL_TABLES = ("segments", "lumbar_events", "caution_events")
 Array = npt.NDArray[np.float64]
 
 
@@ -95,14 +97,14 @@ class Store:
         return session_id
 
     def store_session(self, start: SessionStart, analysis: Analysis,
-                      raw: list[tuple[int, Array]], alerts: Sequence[tuple[datetime, float]],
+                      raw: list[tuple[int, Array]], moments: Sequence[Moment],
                       end_reason: str, digest: str | None = None) -> int:
         """A whole finished session (an import) in one transaction: all of it, or nothing."""
         end = start.started_at + timedelta(seconds=analysis.duration_s)
         with self._writing() as db:
             session_id = self._insert(db, start, "live", None, digest)
             self._checkpoint(db, session_id, analysis, raw, end, "complete", end_reason, None,
-                             alerts, start.device)
+                             moments, start.device)
         self.outbox.ring()
         return session_id
 
@@ -126,7 +128,7 @@ class Store:
             "diameter_cm": start.diameter_cm, "height_cm": start.height_cm,
             "clock_start_s": start.clock_start_s, "override": int(start.override),
             "verdict": start.verdict, "checkpoint_at": iso(start.started_at),
-            "link_gaps": "[]", "owner": owner, "digest": digest,
+            "link_gaps": "[]", "owner": owner, "digest": digest, "caution_events": 0,
         })
         assert table.last_pk is not None
         session_id = int(table.last_pk)
@@ -141,27 +143,26 @@ class Store:
     def checkpoint(self, session_id: int, analysis: Analysis, raw: list[tuple[int, Array]],
                    at: datetime, status: str = "live", end_reason: str | None = None,
                    link_gaps: list[tuple[datetime, datetime | None]] | None = None,
-                   alerts: Sequence[tuple[datetime, float]] = (),
+                   moments: Sequence[Moment] = (),
                    device: str | None = None, wait_s: float = WAIT_S) -> None:
         """Replace the session's summary, segments and events; append raw sample blocks;
         queue the MQTT events this change causes, in the same transaction. A session that
         ends is no longer owned."""
         with self._writing(wait_s) as db:
             self._checkpoint(db, session_id, analysis, raw, at, status, end_reason, link_gaps,
-                             alerts, device)
+                             moments, device)
         if status != "live" and session_id in self._owned:
             self.owners.release(self._owned.pop(session_id))
-        if alerts or status != "live":
+        if moments or status != "live":
             self.outbox.ring()
 
     def _checkpoint(self, db: sqlite_utils.Database, session_id: int, analysis: Analysis,
                     raw: list[tuple[int, Array]], at: datetime, status: str,
                     end_reason: str | None,
                     link_gaps: list[tuple[datetime, datetime | None]] | None,
-                    alerts: Sequence[tuple[datetime, float]], device: str | None) -> None:
-        for alert_at, s_cm in alerts:
-            self.outbox.enqueue(db, "lumbar_contact_alert", session_id, iso(alert_at), device,
-                                s_cm=round(s_cm, 1))
+                    moments: Sequence[Moment], device: str | None) -> None:
+        for m in moments:
+            self.outbox.enqueue(db, m.event_type, session_id, iso(m.at), device, **m.details())
         if status != "live":
             self.outbox.enqueue(db, "session_ended", session_id, iso(at), device,
                                 end_reason=end_reason, summary=summary(analysis))
@@ -191,10 +192,11 @@ class Store:
             "duration_s": a.duration_s, "active_s": a.active_s, "paused_s": a.paused_s,
             "strokes": a.strokes, "cadence_cpm": a.cadence_cpm,
             "glutes_active_s": glutes_active_s(a), "lumbar_events": len(a.lumbar_events),
+            "caution_events": len(a.caution_events),
             "pauses": json.dumps([[p0 - origin, p1 - origin] for p0, p1 in a.pauses]),
         })
-        db.execute("DELETE FROM segments WHERE session_id = ?", [session_id])
-        db.execute("DELETE FROM lumbar_events WHERE session_id = ?", [session_id])
+        for table in DETAIL_TABLES:
+            db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
         db.table("segments").insert_all(
             {"session_id": session_id, "region": s.region, "start_s": s.start_s - origin,
              "end_s": s.end_s - origin} for s in a.segments
@@ -202,6 +204,10 @@ class Store:
         db.table("lumbar_events").insert_all(
             {"session_id": session_id, "start_s": e.start_s - origin, "end_s": e.end_s - origin,
              "alert_s": e.alert_s - origin} for e in a.lumbar_events
+        )
+        db.table("caution_events").insert_all(
+            {"session_id": session_id, "start_s": e.start_s - origin, "end_s": e.end_s - origin}
+            for e in a.caution_events
         )
 
     def close_interrupted(self) -> list[int]:
@@ -227,7 +233,7 @@ class Store:
         if row["status"] == "live" and not self.owners.gone(row["owner"]):
             raise UnknownSession(f"session {session_id} is being recorded now: end it first")
         with self._writing() as db:
-            for table in ("segments", "lumbar_events", "raw_blocks"):
+            for table in (*DETAIL_TABLES, "raw_blocks"):
                 db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
             db.execute("DELETE FROM outbox WHERE session_id = ? AND sent_at IS NULL",
                        [session_id])
@@ -359,18 +365,22 @@ class Store:
         except (ValueError, TypeError, KeyError) as exc:
             raise DamagedSession(row.get("id", 0), str(exc)) from None
 
-    def session_detail(self, session_id: int) -> tuple[list[Segment], list[LumbarEvent]]:
+    def session_detail(self, session_id: int) -> Detail:
         self.session(session_id)
+
+        def rows(table: str) -> Iterator[dict[str, Any]]:
+            return self.db.query(f"SELECT * FROM {table} WHERE session_id = ? ORDER BY start_s",
+                                 [session_id])
+
         with self._reading(session_id):
-            segments = [Segment(r["region"], *_times(session_id, "segment", r, "start_s",
-                                                     "end_s"))
-                        for r in self.db.query("SELECT * FROM segments WHERE session_id = ? "
-                                               "ORDER BY start_s", [session_id])]
-            events = [LumbarEvent(*_times(session_id, "lumbar event", r, "start_s", "end_s",
-                                          "alert_s"))
-                      for r in self.db.query("SELECT * FROM lumbar_events WHERE session_id = ?"
-                                             " ORDER BY start_s", [session_id])]
-        return segments, events
+            return Detail(
+                [Segment(r["region"], *_times(session_id, "segment", r, "start_s", "end_s"))
+                 for r in rows("segments")],
+                [LumbarEvent(*_times(session_id, "lumbar event", r, "start_s", "end_s",
+                                     "alert_s")) for r in rows("lumbar_events")],
+                [CautionEvent(*_times(session_id, "caution", r, "start_s", "end_s"))
+                 for r in rows("caution_events")],
+            )
 
     def recording(self, session_id: int) -> Recording | None:
         """The session's raw samples as a recording (None when fewer than two were kept):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tracker.analysis import CautionEvent, LumbarEvent, Segment
 from tracker.body import ROUTINES
 from tracker.limits import quote
 from tracker.schedule import Rolled
@@ -26,6 +27,7 @@ class SessionRow:
     strokes: int
     cadence_cpm: float
     lumbar_events: int
+    caution_events: int | None  # None: analysed before cautions existed
     glutes_active_s: float
     override: bool
     verdict: str | None
@@ -47,12 +49,23 @@ class SessionRow:
             active_s=_number(row, "active_s"), strokes=int(_number(row, "strokes")),
             cadence_cpm=_number(row, "cadence_cpm"),
             lumbar_events=int(_number(row, "lumbar_events")),
+            caution_events=None if row.get("caution_events") is None
+            else int(_number(row, "caution_events")),
             glutes_active_s=_number(row, "glutes_active_s"), override=bool(row["override"]),
             verdict=row["verdict"],
         )
 
     def rolled(self) -> Rolled:
         return Rolled(self.started_at, self.zone, self.routine, self.glutes_active_s)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A session's timeline, in session time: regions, lumbar contacts, cautions."""
+
+    segments: list[Segment]
+    lumbar_events: list[LumbarEvent]
+    caution_events: list[CautionEvent]
 
 
 def _moment(row: dict[str, Any], name: str) -> datetime:

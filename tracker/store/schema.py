@@ -87,8 +87,17 @@ def _v7(db: sqlite_utils.Database) -> None:
     db.table("sessions").create_index(["digest"])
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    """Lumbar cautions (the contact possibly in the band). Sessions analysed before they
+    existed keep NULL, "not assessed", until ``roller reanalyze``: never a silent zero."""
+    db.table("sessions").add_column("caution_events", int)
+    db.table("caution_events").create({"session_id": int, "start_s": float, "end_s": float},
+                                      foreign_keys=[("session_id", "sessions", "id")])
+    db.table("caution_events").create_index(["session_id"])
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,46 @@
+"""The person on the roller: the parts of the world that depend on who rolls.
+
+Nobody puts a roller exactly "under the shoulder blades": a start a few centimetres off is
+normal, and nothing in the roller can see it. Foam compresses more under a heavier body, so
+the roller's effective radius shrinks by a few percent. And left to themselves people roll
+far faster than the 2-4 s a one-way stroke that studies use; trained, they roll 1-4 s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Foam compression (fraction of the radius) per kg of body on it, for a medium roller;
+#: firm and soft foams range half to one and a half times this.
+COMPRESSION_PER_KG = 0.0005
+#: How long people take for a one-way stroke when they roll as taught (s).
+TAUGHT_STROKE_S = (1.0, 4.0)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who rolls. The defaults are the ideal person of the old simulator: exactly on the
+    landmark, the roller's own compression, brisk strokes."""
+
+    placement_cm: float = 0.0  # where the roller really starts, from the landmark (+: feet)
+    mass_kg: float | None = None  # None: the roller's own compression stands
+    stroke_s: tuple[float, float] | None = None  # a one-way stroke's duration, a range
+    keep_off_cm: float = 2.0  # how close strokes come to the edges of the area rolled
+
+    @classmethod
+    def realistic(
+        cls, rng: np.random.Generator, height_cm: float, placement_sd_cm: float = 2.5
+    ) -> Person:
+        """A person drawn at random: placement error normally distributed, a body mass
+        index of 19-32, and the taught pace."""
+        bmi = rng.uniform(19.0, 32.0)
+        return cls(float(rng.normal(0.0, placement_sd_cm)) if placement_sd_cm else 0.0,
+                   bmi * (height_cm / 100) ** 2, TAUGHT_STROKE_S)
+
+    def compression(self, rng: np.random.Generator) -> float:
+        """How much this person's weight compresses a roller's foam (of its radius)."""
+        if self.mass_kg is None:
+            raise ValueError("compression needs the person's mass")
+        return float(COMPRESSION_PER_KG * self.mass_kg * rng.uniform(0.5, 1.5))

@@ -1,0 +1,134 @@
+"""How far the position estimate may be off, and the caution that follows from it.
+
+Every position is measured from where the routine says the roller starts, so the largest
+error is the one no sensor sees: where the person really put it. Three independent sources,
+added as variances (docs/estimator.md gives the reasoning for each default):
+
+- **placement**: the start is off by a few centimetres, the same all session;
+- **scale**: foam compresses under the body and the body slides a little on the roller, so
+  one turn moves the contact a few percent more or less than the nominal radius says; the
+  error grows with the distance from the start;
+- **slip**: small shifts of the body on the mat add up like a random walk, so the error
+  grows with the square root of the distance rolled.
+
+The caution is raised while the interval ``s ± caution_sd * sd`` reaches the lumbar band:
+the contact is *possibly* there. The alert (:mod:`tracker.estimate.lumbar`) still needs the
+estimate itself inside: *probably* there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from tracker.analysis import CautionEvent
+from tracker.limits import check_ranges
+
+Array = npt.NDArray[np.float64]
+
+#: A caution ends once the interval is this far (cm) clear of the band again ...
+CLEAR_CM = 1.0
+#: ... and has stayed clear this long (s): a person working just above the band gets one
+#: caution for the bout, not one at the bottom of every stroke (a stroke cycle is 2-8 s).
+CLEAR_S = 5.0
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The error model's sizes; ``[estimator]`` in the configuration file."""
+
+    placement_sd_cm: float = 2.5
+    scale_sd_percent: float = 4.0
+    slip_sd_cm_per_10m: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_ranges("uncertainty", self, {
+            "placement_sd_cm": (0, 20), "scale_sd_percent": (0, 30),
+            "slip_sd_cm_per_10m": (0, 20)})
+
+    def sd_cm(self, displacement_cm: Array, travel_cm: Array) -> Array:
+        """Standard deviation of the position, given how far the contact is from its start
+        and how far it has rolled since."""
+        scale = self.scale_sd_percent / 100 * displacement_cm
+        slip_var = self.slip_sd_cm_per_10m**2 * travel_cm / 1000.0
+        return np.sqrt(self.placement_sd_cm**2 + scale**2 + slip_var)
+
+
+@dataclass
+class PositionSpread:
+    """Streaming standard deviation of the position, for a session starting at ``start_cm``."""
+
+    model: Uncertainty
+    start_cm: float
+    travel_cm: float = 0.0
+    _last_cm: float | None = None
+
+    def update(self, s_cm: Array) -> Array:
+        previous = s_cm[0] if self._last_cm is None else self._last_cm
+        steps = np.abs(np.diff(s_cm, prepend=previous))
+        travel = self.travel_cm + np.cumsum(steps)
+        self.travel_cm, self._last_cm = float(travel[-1]), float(s_cm[-1])
+        return self.model.sd_cm(np.abs(s_cm - self.start_cm), travel)
+
+
+@dataclass
+class CautionWatch:
+    """Streaming caution over the band ``[top_cm, bottom_cm]``: on while ``s ± level * sd``
+    reaches it; off once the interval has been :data:`CLEAR_CM` clear for :data:`CLEAR_S`,
+    dated from when it cleared."""
+
+    top_cm: float
+    bottom_cm: float
+    level_sd: float = 2.0
+    events: list[CautionEvent] = field(default_factory=list)
+    _since: float | None = None  # start of the caution under way
+    _clear_since: float | None = None  # when its interval last cleared the band
+
+    @property
+    def active(self) -> bool:
+        return self._since is not None
+
+    def update(self, t_s: Array, s_cm: Array, sd_cm: Array) -> list[float]:
+        """Feed positions and their spread; return the times of cautions raised."""
+        reach = self.level_sd * sd_cm
+        gap = np.maximum(self.top_cm - (s_cm + reach), (s_cm - reach) - self.bottom_cm)
+        near, clear = np.flatnonzero(gap <= 0), np.flatnonzero(gap > CLEAR_CM)
+        raised: list[float] = []
+        i, n = 0, len(t_s)
+        while i < n:
+            if self._since is None:
+                i = _first(near, i, n)
+                if i < n:
+                    self._since, self._clear_since = float(t_s[i]), None
+                    raised.append(self._since)
+            elif self._clear_since is None:
+                i = _first(clear, i, n)
+                if i < n:
+                    self._clear_since = float(t_s[i])
+            else:
+                back = _first(near, i, n)
+                i = min(back, max(i, int(np.searchsorted(t_s, self._clear_since + CLEAR_S))))
+                if i < back:
+                    self.events.append(CautionEvent(self._since, self._clear_since))
+                    self._since = None
+                if i < n:
+                    self._clear_since = None
+        return raised
+
+    def so_far(self, now_s: float) -> list[CautionEvent]:
+        """Finished cautions, plus the one under way (ending ``now_s`` for now)."""
+        if self._since is None:
+            return list(self.events)
+        return [*self.events, CautionEvent(self._since, self._clear_since or now_s)]
+
+    def finish(self, end_s: float) -> list[CautionEvent]:
+        self.events, self._since, self._clear_since = self.so_far(end_s), None, None
+        return self.events
+
+
+def _first(indices: npt.NDArray[np.intp], start: int, n: int) -> int:
+    """The first of the sorted ``indices`` from ``start`` on, or ``n`` if none."""
+    k = int(np.searchsorted(indices, start))
+    return int(indices[k]) if k < len(indices) else n
