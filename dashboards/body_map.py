@@ -26,14 +26,16 @@ def _half_width(fraction: float) -> int:
 
 class BodyMap(Widget):
     """Regions shaded (thoracic green, glutes green when due, lumbar red), the contact as a
-    bright marker with the last few seconds of travel as a trail. Colours come from the
-    theme's variables, so every theme (and a 256-colour terminal) shows them."""
+    bright marker with the last few seconds of travel as a trail, and beside it a bar over
+    where it may be (± 2 standard deviations). Colours come from the theme's variables, so
+    every theme (and a 256-colour terminal) shows them."""
 
     DEFAULT_CSS = """
     BodyMap { width: 28; height: 1fr; min-height: 16; }
     """
 
     s_cm: reactive[float | None] = reactive(None)
+    sd_cm: reactive[float] = reactive(0.0)
     flash: reactive[bool] = reactive(False)
     glutes_due: reactive[bool] = reactive(True)
 
@@ -42,9 +44,9 @@ class BodyMap(Widget):
         self.body = body
         self.trail: deque[float] = deque(maxlen=trail_points)
 
-    def move(self, s_cm: float) -> None:
+    def move(self, s_cm: float, sd_cm: float = 0.0) -> None:
         self.trail.append(s_cm)
-        self.s_cm = s_cm
+        self.s_cm, self.sd_cm = s_cm, sd_cm
 
     def render(self) -> Text:
         colours = self.app.theme_variables
@@ -52,6 +54,9 @@ class BodyMap(Widget):
         per_row = self.body.height_cm / rows
         contact = None if self.s_cm is None else int(self.s_cm / per_row)
         trail = {int(s / per_row) for s in self.trail}
+        spread = range(0) if self.s_cm is None else range(
+            int((self.s_cm - 2 * self.sd_cm) / per_row),
+            int((self.s_cm + 2 * self.sd_cm) / per_row) + 1)
         shade = {
             "thoracic": colours.get("success", "green"),
             "lumbar": colours.get("error", "red"),
@@ -59,7 +64,7 @@ class BodyMap(Widget):
             else colours.get("panel", "grey"),
         }
         text = Text()
-        centre = 8  # the widest part (the hips) is 7 cells each side; labels go right
+        centre = 7  # the widest part (the hips) is 7 cells each side; the spread bar left
         for row in range(rows):
             fraction = (row + 0.5) / rows
             region = REGIONS[int(self.body.region_index(fraction * self.body.height_cm))]
@@ -69,8 +74,9 @@ class BodyMap(Widget):
                 colour = colours.get("warning", "yellow")
             body = Style(bgcolor=colour)
             marker = "●" if row == contact else ("·" if row in trail else " ")
-            line = " " * max(0, centre - half)
-            text.append(line)
+            text.append("┃" if row in spread else " ",
+                        Style(color=colours.get("warning", "yellow"), bold=True))
+            text.append(" " * max(0, centre - half))
             text.append(" " * (half - 1), body)
             text.append(marker * 2 if marker.strip() else "  ",
                         body + Style(color=colours.get("foreground", "white"), bold=True))

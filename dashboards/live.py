@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, Label, Sparkline, Static
 
 from dashboards.body_map import BodyMap
 from tracker.body import Body
+from tracker.guidance import ALERT, CAUTION, PLACEMENT
 from tracker.report import clock
 from tracker.status import Status
 
@@ -19,11 +20,16 @@ from tracker.status import Status
 class AlertBanner(Static):
     """Full width, red, impossible to miss; hidden while the contact is off the lumbar band."""
 
-    MESSAGE = ("LOWER BACK: roll back up to the shoulder blades, or switch to glutes. "
-               "The lumbar spine has no ribs to protect it.")
+    def __init__(self) -> None:
+        super().__init__(ALERT, id="alert")
+
+
+class CautionBanner(Static):
+    """Yellow, one line: the contact is possibly in the lumbar band (its uncertainty reaches
+    it); hidden while it is clear, and while the alert says more."""
 
     def __init__(self) -> None:
-        super().__init__(self.MESSAGE, id="alert")
+        super().__init__(CAUTION, id="caution")
 
 
 class Guide(Label):
@@ -55,10 +61,12 @@ class LiveScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield AlertBanner()
+        yield CautionBanner()
         with Horizontal():
             yield BodyMap(self.body, id="map")
             with Vertical(id="figures"):
                 yield Label(f"routine {self.routine.replace('_', ' ')}", id="routine")
+                yield Label(PLACEMENT[self.routine], id="placement")
                 yield Label("region -", id="region")
                 yield Label("session 0:00.0   active 0:00.0   paused 0:00.0", id="clock")
                 yield Label("strokes 0   cadence 0 cycles/min", id="strokes")
@@ -81,8 +89,11 @@ class LiveScreen(Screen[None]):
         s = status.state
         if s is None:
             return
-        self.query_one(BodyMap).move(s.s_cm)
-        self.query_one("#region", Label).update(f"region {s.region}  ({s.s_cm:.1f} cm)")
+        self.query_one(BodyMap).move(s.s_cm, s.s_sd_cm)
+        self.query_one("#placement", Label).display = s.strokes == 0  # until rolling begins
+        self.query_one(CautionBanner).display = s.caution and not s.lumbar
+        self.query_one("#region", Label).update(
+            f"region {s.region}  ({s.s_cm:.1f} ± {s.s_sd_cm:.1f} cm)")
         elapsed = s.active_s + s.paused_s
         self.query_one("#clock", Label).update(
             f"session {clock(elapsed)}   active {clock(s.active_s)}   paused {clock(s.paused_s)}")

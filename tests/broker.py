@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,3 +94,35 @@ def create(folder: Path) -> Broker:
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(folder / "passwords"), "roller",
                     "s3cret"], check=True, capture_output=True)
     return Broker(folder, free_port(), free_port(), free_port(), make_certificates(folder))
+
+
+class Subscriber:
+    """An independent MQTT client (mosquitto_sub) recording what arrives, ``-v`` lines by
+    default or in ``output_format`` (its ``-F``). Into a file, line by line: a pipe that
+    nobody reads until the end fills at 64 KB and stalls it, and what its stdio buffer holds
+    is lost when it is ended with SIGTERM."""
+
+    def __init__(self, port: int, *topics: str, output_format: str | None = None,
+                 client_id: str | None = "roller-test-sub") -> None:
+        args = ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1"]
+        if client_id:  # a persistent session: what arrives between two of them is kept
+            args += ["-i", client_id, "-c"]
+        args += ["-F", output_format] if output_format else ["-v"]
+        for topic in topics:
+            args += ["-t", topic]
+        self.output = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by stop)
+        self.process = subprocess.Popen(args, stdout=self.output, text=True)
+        time.sleep(0.3)
+
+    def stop_text(self) -> str:
+        """Everything received, as mosquitto_sub wrote it."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.output.seek(0)
+        with self.output:
+            return self.output.read()
+
+    def stop(self) -> list[tuple[str, str]]:
+        """(topic, payload) of everything received (``-v`` lines)."""
+        return [tuple(line.split(" ", 1)) if " " in line else (line, "")  # type: ignore[misc]
+                for line in self.stop_text().splitlines()]

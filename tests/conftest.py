@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,19 +50,3 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     server.stop()
 
 
-class Subscriber:
-    """An independent MQTT client (mosquitto_sub) recording what arrives."""
-
-    def __init__(self, port: int, *topics: str) -> None:
-        args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-v", "-q", "1",
-                "-i", "roller-test-sub", "-c"]
-        for topic in topics:
-            args += ["-t", topic]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        time.sleep(0.3)
-
-    def stop(self) -> list[tuple[str, str]]:
-        self.process.terminate()
-        out, _ = self.process.communicate(timeout=10)
-        return [tuple(line.split(" ", 1)) if " " in line else (line, "")  # type: ignore[misc]
-                for line in out.splitlines()]

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Broker
-from tests.conftest import Subscriber
+from tests.broker import Broker, Subscriber
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 HOUSEHOLD = ["C0:FF:EE:00:01:01", "C0:FF:EE:00:01:02", "C0:FF:EE:00:01:03"]
@@ -74,10 +73,8 @@ SIM = {"ROLLER_SESSION_END_AFTER_STILL_S": "25"}  # holds are 10-20 s: they neve
 def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Broker,
                                                        tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q",
-                            "1", "-F", "%U %t %p", "-t", "roller/#", "-t", "homeassistant/#"],
-                           stdout=subprocess.PIPE, text=True)
-    time.sleep(0.3)
+    sub = Subscriber(broker.port, "roller/#", "homeassistant/#", output_format="%U %t %p",
+                     client_id=None)
     env = broker.env() | SIM
     with gateway(tmp_path, "--sim", "3", "--speed", "20", "--sim-asleep", "2", "6",
                  "--sim-rolling", "40", "60", "--sim-sessions", "1", env=env) as proc:
@@ -94,8 +91,7 @@ def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Brok
                  == 3, 90, "three finished sessions")
         log = stop(proc)
     time.sleep(0.5)
-    sub.terminate()
-    out, _ = sub.communicate(timeout=10)
+    out = sub.stop_text()
     sessions = rows(db, "SELECT device, status, end_reason FROM sessions")
     assert sorted(r["device"] for r in sessions) == HOUSEHOLD, log
     assert {(r["status"], r["end_reason"]) for r in sessions} == {("complete", "still")}

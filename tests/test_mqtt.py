@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Broker
-from tests.conftest import Subscriber
+from tests.broker import Broker, Subscriber
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -33,7 +32,7 @@ DOCUMENTED = {
 DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
           "sw_version": str, "connections": list, "via_device": str}
 ORIGIN = {"name": str, "sw_version": str, "support_url": str}
-ENTITIES = 14  # a roller's
+ENTITIES = 15  # a roller's
 BRIDGE_ENTITIES = 5
 
 
@@ -50,6 +49,13 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
     kinds = [e["event_type"] for e in events(received)]
     assert kinds[0] == "session_started" and kinds[-1] == "session_ended"
     assert "lumbar_contact_alert" in kinds
+    # A caution comes before each alert, and both say where and how surely.
+    assert kinds.index("lumbar_caution") < kinds.index("lumbar_contact_alert")
+    for event in events(received):
+        if event["event_type"] in {"lumbar_caution", "lumbar_contact_alert"}:
+            assert event["s_sd_cm"] >= 2.5 and event["s_cm"] > 0
+    assert any(json.loads(p)["lumbar_caution"] for t, p in received
+               if t.endswith("/state") and t.startswith("roller/c0"))
     ids = [e["event_id"] for e in events(received)]
     assert len(ids) == len(set(ids)) and ids == sorted(ids)  # UUIDv7: unique and ordered
     configs = [(t, json.loads(p)) for t, p in received if t.startswith("homeassistant/")]

@@ -66,6 +66,7 @@ def test_migrates_from_every_older_version(tmp_path: Path, version: int) -> None
     assert len(store.sessions()) == (1 if version else 0)
     for row in store.db.table("sessions").rows:  # what each migration adds, filled in
         assert row["link_gaps"] == "[]" or version >= 2
+        assert row["caution_events"] is None  # not assessed, never a silent 0
     assert all(d["paired"] == 0 for d in store.db.table("devices").rows)
 
 

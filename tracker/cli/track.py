@@ -22,6 +22,7 @@ from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.devices import PROFILES, Profile
 from tracker.devices.ble import BleError
+from tracker.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
 from tracker.live.bridged import bridged, obey
 from tracker.live.holds import Held, hold_roller
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
@@ -71,10 +72,12 @@ def _status_line(status: Status) -> str:
     if status.battery_pct is not None:
         parts.append(f"battery {status.battery_pct}%")
     if s:
-        parts += [f"{s.region:<10}", f"{s.s_cm:5.1f} cm", f"{s.strokes} strokes",
-                  f"{s.cadence_cpm:3.0f} cpm"]
+        parts += [f"{s.region:<10}", f"{s.s_cm:5.1f} ±{s.s_sd_cm:3.1f} cm",
+                  f"{s.strokes} strokes", f"{s.cadence_cpm:3.0f} cpm"]
         if s.lumbar:
-            parts.append("LOWER BACK: roll back up, or switch to glutes")
+            parts.append(ALERT_SHORT)
+        elif s.caution:
+            parts.append(CAUTION_SHORT)
     if status.warning:
         parts.append(f"WARNING: {status.warning}")
     return "  ".join(parts)
@@ -109,6 +112,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         hold(store, address, "track")
         verdict = enforce(store, settings, routine, datetime.now(UTC), override, address)
         tty = sys.stderr.isatty()
+        if tty:
+            click.echo(f"{PLACEMENT[routine]}\n", err=True)
 
         def show(status: Status, extra: str = "") -> None:
             if tty:

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 
 from tracker import __version__
+from tracker.estimate import LiveState
 from tracker.mqtt.messages import (
     BridgeTopics,
     Command,
@@ -172,20 +173,21 @@ class Bridge:
             channel.identity = status.identity
             self._spawn(self._rediscover(channel))
         s = status.state if status.recording else None
-        lumbar = bool(s and s.lumbar)
+        lumbar, caution = bool(s and s.lumbar), bool(s and s.caution)
         self.update(address, urgent=lumbar != bool(channel.live.get("lumbar_contact"))
+                    or caution != bool(channel.live.get("lumbar_caution"))
                     or status.recording != bool(channel.live.get("session_active")),
                     connected=status.link == "live", session_active=status.recording,
                     routine=status.routine if status.recording else None,
                     region=s.region if s else None, lumbar_contact=lumbar,
-                    battery_pct=status.battery_pct)
+                    lumbar_caution=caution, battery_pct=status.battery_pct)
         if s and self.settings.live and self._client is not None:  # at most twice a second
-            self._spawn(self.publish_live(channel, s.region, s.s_cm))
+            self._spawn(self.publish_live(channel, s))
 
     def session_over(self, address: str) -> None:
-        """Idle values: no session, no region, no lumbar contact."""
+        """Idle values: no session, no region, no lumbar contact or caution."""
         self.update(address, urgent=True, session_active=False, lumbar_contact=False,
-                    region=None, routine=None)
+                    lumbar_caution=False, region=None, routine=None)
 
     def _mark(self, channel: Channel, urgent: bool = False) -> None:
         channel.dirty = True
@@ -489,6 +491,7 @@ class Bridge:
             connected=bool(live.get("connected")),
             routine=live.get("routine"), region=live.get("region"),
             lumbar_contact=bool(live.get("lumbar_contact")),
+            lumbar_caution=bool(live.get("lumbar_caution")),
             last_session_duration_s=round(last.duration_s, 1) if last else None,
             last_session_active_s=round(last.active_s, 1) if last else None,
             last_session_strokes=last.strokes if last else None,
@@ -502,9 +505,10 @@ class Bridge:
             override_next=bool(live.get("override_next")),
         )
 
-    async def publish_live(self, channel: Channel, region: str, s_cm: float) -> None:
-        """Region and position (QoS 0, never queued)."""
+    async def publish_live(self, channel: Channel, state: LiveState) -> None:
+        """Region, position and its standard deviation (QoS 0, never queued)."""
         if self._client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await self._client.publish(channel.topics.live, encode(
-                    {"region": region, "s_cm": round(s_cm, 1)}), qos=0)
+                    {"region": state.region, "s_cm": round(state.s_cm, 1),
+                     "s_sd_cm": round(state.s_sd_cm, 1)}), qos=0)

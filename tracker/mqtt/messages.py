@@ -19,7 +19,7 @@ from tracker.status import Identity
 
 STATUSES: Final = ("on_track", "behind", "done", "over")
 STATE_KEYS: Final = (
-    "session_active", "connected", "routine", "region", "lumbar_contact",
+    "session_active", "connected", "routine", "region", "lumbar_contact", "lumbar_caution",
     "last_session_duration_s", "last_session_active_s", "last_session_strokes",
     "last_session_cadence_cpm", "last_session_ended_at", "glute_sessions_this_week",
     "schedule_status", "next_glute_day", "battery_pct", "next_routine", "override_next",
@@ -172,6 +172,9 @@ def _entities(topics: Topics) -> list[Entity]:
         Entity("binary_sensor", "lumbar_contact", "Lumbar contact", {
             "state_topic": state, "value_template": _on_off("lumbar_contact"),
             "device_class": "problem", "icon": "mdi:human-handsdown"}),
+        Entity("binary_sensor", "lumbar_caution", "Nearing the lower back", {
+            "state_topic": state, "value_template": _on_off("lumbar_caution"),
+            "device_class": "safety", "icon": "mdi:alert-outline"}),
         Entity("binary_sensor", "session_active", "Session active", {
             "state_topic": state, "value_template": _on_off("session_active"),
             "device_class": "running"}),
