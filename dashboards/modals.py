@@ -72,6 +72,9 @@ class SummaryScreen(ModalScreen[None]):
                         f"{a.cadence_cpm:.0f} cycles/min")
             yield Label(f"lumbar contact: {len(a.lumbar_events)} time(s)" if a.lumbar_events
                         else "no lumbar contact: well done")
+            if a.caution_events:
+                yield Label(f"nearing the lower back: {len(a.caution_events)} time(s), "
+                            "the roller may have been a few cm lower than shown")
             yield Static(AFTER.get(a.routine, ""))
             yield Button("Close", id="close", variant="primary")
 

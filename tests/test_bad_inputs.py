@@ -81,6 +81,8 @@ def test_any_configuration_value_loads_or_is_one_clear_error(
     ("[mqtt]\ndiscovery_prefix = \"\"\n", "discovery_prefix"),
     ("[mqtt]\noutbox_max_events = -5\n", "outbox_max_events"),
     ("[session]\ncheckpoint_s = 0\n", "checkpoint_s must be 0.5 to 600"),
+    ("[uncertainty]\nplacement_sd_cm = -1\n", "[uncertainty] placement_sd_cm must be 0 to 20"),
+    ("[estimator]\nlumbar_caution_sd = 9\n", "[estimator] lumbar_caution_sd must be 0 to 5"),
     ("[session]\nend_after_still_s = nan\n", "finite"),
     (f"[mqtt]\nclient_id = \"{'c' * 70_000}\"\n", "client_id"),
 ])

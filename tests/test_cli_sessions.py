@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,20 @@ def test_show_and_schedule(roller: Run, tmp_path: Path, glutes_file: Path) -> No
     assert_one_line_error(roller("--db", db, "session", "show", "7"), "no session 7")
     schedule = roller("--db", db, "schedule")
     assert schedule.returncode == 0 and "next glute session" in schedule.stdout
+
+
+def test_a_session_analysed_before_cautions_says_so_until_reanalysed(
+    roller: Run, tmp_path: Path, glutes_file: Path
+) -> None:
+    db = tmp_path / "roller.db"
+    roller("--db", str(db), "import", str(glutes_file))
+    with sqlite3.connect(db) as conn:  # as schema 8 leaves a session of an older store
+        conn.execute("UPDATE sessions SET caution_events = NULL")
+        conn.execute("DELETE FROM caution_events")
+    assert "cautions not assessed" in roller("--db", str(db), "session", "show", "1").stdout
+    assert roller("--db", str(db), "reanalyze", "1").returncode == 0
+    show = roller("--db", str(db), "session", "show", "1").stdout
+    assert "lower back" in show and "not assessed" not in show
 
 
 def test_a_corrupt_database_is_one_line_and_untouched(roller: Run, tmp_path: Path) -> None:

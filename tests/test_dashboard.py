@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from textual.widgets import Label
 
 from dashboards.app import RollerApp
 from dashboards.calibrate import CalibrationScreen
-from dashboards.live import AlertBanner
+from dashboards.live import AlertBanner, CautionBanner
 from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
@@ -54,8 +55,14 @@ def test_a_glute_session_that_strays_raises_and_clears_the_banner(tmp_path: Path
 
     async def main() -> None:
         async with app.run_test(size=(100, 32)) as pilot:
-            banner = app.get_screen("live").query_one(AlertBanner)
+            live = app.get_screen("live")
+            banner, caution = live.query_one(AlertBanner), live.query_one(CautionBanner)
+            placement = live.query_one("#placement", Label)
+            assert placement.display and "buttocks" in str(placement.render())
+            await wait_for(lambda: caution.display, 30)  # the caution comes first ...
+            assert not banner.display and not placement.display  # ... once rolling
             await wait_for(lambda: banner.display, 30)
+            assert not caution.display  # the alert says more
             await wait_for(lambda: not banner.display, 10)
             await wait_for(lambda: isinstance(app.screen, SummaryScreen), 30)
             await pilot.press("enter")

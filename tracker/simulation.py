@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +18,25 @@ if TYPE_CHECKING:
     from firmware_sim.session import SimulatedSession
 
 
+@dataclass(frozen=True)
+class Who:
+    """The simulated person, for ``roller simulate``: where they put the roller (cm from
+    the landmark, + toward the feet), their weight (compresses the foam) and their pace."""
+
+    placement_cm: float = 0.0
+    mass_kg: float | None = None
+    taught_pace: bool = False  # 1-4 s a one-way stroke; else brisk, as people roll untaught
+
+
 def run(
     routine: str, scenario: str, seconds: float, seed: int, rate_hz: float | None,
-    height_cm: float,
+    height_cm: float, who: Who = Who(),
 ) -> SimulatedSession:
+    from firmware_sim.person import TAUGHT_STROKE_S, Person
     from firmware_sim.session import simulate
 
-    return simulate(routine, scenario, seconds, seed, None, height_cm, rate_hz)
+    person = Person(who.placement_cm, who.mass_kg, TAUGHT_STROKE_S if who.taught_pace else None)
+    return simulate(routine, scenario, seconds, seed, None, height_cm, rate_hz, person=person)
 
 
 def simulate_recording(
@@ -37,13 +50,14 @@ def simulate_recording(
 
 def write_simulation(
     output: Path, routine: str, scenario: str, seconds: float, seed: int,
-    rate_hz: float | None, height_cm: float,
+    rate_hz: float | None, height_cm: float, who: Who = Who(),
 ) -> Path:
     """Write a simulated recording and its ground truth beside it; return the truth's path."""
-    sim = run(routine, scenario, seconds, seed, rate_hz, height_cm)
+    sim = run(routine, scenario, seconds, seed, rate_hz, height_cm, who)
     write(output, sim.header, sim.samples)
     truth_path = output.with_name(output.name.removesuffix(".csv") + ".truth.json")
-    truth_path.write_text(json.dumps(sim.truth.to_json(sim.conditions)) + "\n", encoding="utf-8")
+    truth = sim.truth.to_json(sim.conditions) | {"person": asdict(who)}
+    truth_path.write_text(json.dumps(truth) + "\n", encoding="utf-8")
     return truth_path
 
 

@@ -17,7 +17,7 @@ from tracker.estimate import analyze as run
 from tracker.estimate import analyze_chunks
 from tracker.recording import RecordingError, opened
 from tracker.report import summary_table
-from tracker.simulation import simulate_recording, write_simulation
+from tracker.simulation import Who, simulate_recording, write_simulation
 
 
 @click.command()
@@ -51,16 +51,25 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--rate", "rate_hz", type=click.Choice(["25", "50", "100", "200"]),
               help="Sample rate (Hz) [default: random with the seed].")
+@click.option("--placement-cm", type=Finite(-20, 20), default=0.0, show_default=True,
+              help="Where the person puts the roller, from the routine's landmark "
+              "(+: toward the feet); the analysis assumes the landmark.")
+@click.option("--mass-kg", type=Finite(30, 250),
+              help="The person's weight, which compresses the foam [default: the roller's].")
+@click.option("--pace", type=click.Choice(["brisk", "taught"]), default="brisk",
+              show_default=True, help="taught: 1-4 s a one-way stroke, as people are taught.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Recording to write; the ground truth goes beside it as NAME.truth.json.")
 @click.pass_obj
 def simulate(settings: Settings, routine: str, scenario: str, seconds: float, seed: int,
-             rate_hz: str | None, output: Path) -> None:
+             rate_hz: str | None, placement_cm: float, mass_kg: float | None, pace: str,
+             output: Path) -> None:
     """Simulate a session on the virtual roller and write it as a recording."""
     with clean_errors():
         truth_path = write_simulation(
             output, routine, scenario, seconds, seed,
             float(rate_hz) if rate_hz else None, settings.body.height_cm,
+            Who(placement_cm, mass_kg, pace == "taught"),
         )
     click.echo(f"wrote {output} and {truth_path}", err=True)
 
