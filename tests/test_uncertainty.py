@@ -10,8 +10,15 @@ from hypothesis import strategies as st
 
 from firmware_sim.person import Person
 from firmware_sim.session import simulate
+from tracker.analysis import CautionEvent
 from tracker.estimate import analyze
-from tracker.estimate.uncertainty import CLEAR_S, CautionWatch, PositionSpread, Uncertainty
+from tracker.estimate.uncertainty import (
+    CLEAR_CM,
+    CLEAR_S,
+    CautionWatch,
+    PositionSpread,
+    Uncertainty,
+)
 from tracker.recording import Recording
 
 TOP, BOTTOM = 57.75, 75.25  # the lumbar band of a 175 cm person
@@ -57,18 +64,35 @@ def test_a_caution_from_below_for_the_glutes() -> None:
     assert len(watch.update(np.arange(80) / 20, s, np.full_like(s, 2.5))) == 1
 
 
-@given(st.lists(st.integers(1, 300), min_size=1, max_size=8))
-def test_chunks_do_not_change_the_cautions(cuts: list[int]) -> None:
-    t, s = bout([53.0, 40.0, 40.0, 40.0, 55.0, 60.0, 40.0, 40.0, 40.0, 54.0])
-    sd = np.full_like(s, 2.5)
-    whole = CautionWatch(TOP, BOTTOM)
-    whole.update(t, s, sd)
-    pieces = CautionWatch(TOP, BOTTOM)
-    edges = sorted({min(c, len(t)) for c in np.cumsum(cuts)})
+def one_at_a_time(t: np.ndarray, s: np.ndarray, sd: np.ndarray) -> list[CautionEvent]:
+    """The caution's definition, sample by sample: what the vectorised watch must equal."""
+    events, since, cleared = [], None, None
+    for t_s, s_cm, sd_cm in zip(t.tolist(), s.tolist(), sd.tolist(), strict=True):
+        gap = max(TOP - (s_cm + 2 * sd_cm), (s_cm - 2 * sd_cm) - BOTTOM)
+        if since is None:
+            since, cleared = (t_s, None) if gap <= 0 else (None, None)
+        elif cleared is None:
+            cleared = t_s if gap > CLEAR_CM else None
+        elif gap <= 0:
+            cleared = None
+        elif t_s >= cleared + CLEAR_S:
+            events.append(CautionEvent(since, cleared))
+            since = cleared = None
+    return events + ([CautionEvent(since, cleared or float(t[-1]))] if since is not None else [])
+
+
+@given(st.lists(st.floats(40, 80), min_size=2, max_size=200), st.floats(0.05, 2.0),
+       st.lists(st.integers(1, 50), max_size=6))
+def test_the_watch_is_its_definition_whatever_the_chunks(
+        points: list[float], step_s: float, cuts: list[int]) -> None:
+    s = np.array(points)
+    t, sd = np.arange(len(s)) * step_s, np.full(len(s), 2.5)
+    watch = CautionWatch(TOP, BOTTOM, level_sd=2.0)
+    edges = sorted({min(c, len(t)) for c in np.cumsum(cuts).tolist()})
     for a, b in zip([0, *edges], [*edges, len(t)], strict=True):
         if b > a:
-            pieces.update(t[a:b], s[a:b], sd[a:b])
-    assert pieces.finish(t[-1]) == whole.finish(t[-1])
+            watch.update(t[a:b], s[a:b], sd[a:b])
+    assert watch.finish(float(t[-1])) == one_at_a_time(t, s, sd)
 
 
 @pytest.mark.parametrize(("routine", "placement_cm"), [("upper_back", 5.0),
