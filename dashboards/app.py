@@ -26,7 +26,7 @@ from dashboards.calibrate import CalibrationScreen
 from dashboards.devices import DevicesScreen
 from dashboards.history import HistoryScreen
 from dashboards.live import LiveScreen
-from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
+from dashboards.modals import PersonScreen, RefusalScreen, SafetyScreen, SummaryScreen
 from dashboards.schedule import ScheduleScreen
 from tracker.config import Settings
 from tracker.live.admission import check_start
@@ -68,8 +68,12 @@ class RollerApp(App[None]):
                  redraw_hz: float = 12.0, acknowledged: Path | None = None,
                  rate_hz: int = 100, autostart: bool = True,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 calibration: Callable[[], Source] | None = None) -> None:
+                 calibration: Callable[[], Source] | None = None,
+                 configured: Settings | None = None) -> None:
         super().__init__()
+        #: The configuration's own settings, when whoever is rolling is to be asked (nobody
+        #: was named); ``settings`` are then the person's chosen.
+        self.configured = configured
         self.calibration = calibration  # the sensor to calibrate (the simulator's, with --sim)
         self.settings, self.store, self.routine = settings, store, routine
         self.source, self.override, self.redraw_hz = source, override, redraw_hz
@@ -86,17 +90,19 @@ class RollerApp(App[None]):
     def on_mount(self) -> None:
         self.install_screen(LiveScreen(self.settings.body, self.routine, self.redraw_hz),
                             "live")
-        self.install_screen(ScheduleScreen(self.store, self.settings.rules,
-                                           self.settings.zone, self.clock), "schedule")
-        self.install_screen(HistoryScreen(self.store), "history")
+        self.install_screen(ScheduleScreen(self.store, lambda: self.settings, self.clock),
+                            "schedule")
+        self.install_screen(HistoryScreen(self.store, self._person_id), "history")
         self.install_screen(DevicesScreen(self.store, self._scanner, self._battery), "devices")
         self.push_screen("live")
         self.set_interval(1 / self.redraw_hz, self.redraw)
         self.call_after_refresh(self._show_glutes_due)
-        if not self.acknowledged.exists():
-            self.push_screen(SafetyScreen(), self._acknowledge)
-        if self.autostart:
+        if self.configured is not None and len(self.store.people.all()) > 1:
+            self.ask_who(then_start=self.autostart)
+        elif self.autostart:
             self.start_or_refuse()
+        if not self.acknowledged.exists():  # on top: safety first, then who is rolling
+            self.push_screen(SafetyScreen(), self._acknowledge)
         loop = asyncio.get_running_loop()
         for name in ("SIGTERM", "SIGHUP"):  # a service manager or a closed terminal
             if hasattr(signal, name):
@@ -117,6 +123,29 @@ class RollerApp(App[None]):
         self.acknowledged.parent.mkdir(parents=True, exist_ok=True)
         self.acknowledged.write_text(f"{datetime.now(UTC).isoformat()}\n")
 
+    def _person_id(self) -> int | None:
+        return self.settings.person.id if self.settings.person else None
+
+    def ask_who(self, then_start: bool = False) -> None:
+        """Who is rolling: their height shapes the body map and the lumbar band, and the
+        session, schedule and history are theirs."""
+        if self.session is not None and self.result is None:
+            self.notify("stop the session first (Stop the session, in the palette)")
+            return
+        configured = self.configured or self.settings
+
+        def chosen(person_id: int | None) -> None:
+            if person_id is not None:
+                self.settings = configured.for_person(self.store.people.by_id(person_id))
+                if (screen := self._live_screen()) is not None:
+                    screen.use_body(self.settings.body)
+                self.sub_title = self.settings.person.name if self.settings.person else ""
+                self.call_after_refresh(self._show_glutes_due)
+            if then_start:
+                self.start_or_refuse()
+
+        self.push_screen(PersonScreen(self.store.people.all(), self._person_id()), chosen)
+
     def get_system_commands(self, screen: Screen[Any]) -> Any:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Live", "The session as it happens", self.action_live)
@@ -128,6 +157,8 @@ class RollerApp(App[None]):
         yield SystemCommand("Devices", "Scan, pair, forget rollers; use the simulator",
                             lambda: self.switch_screen("devices"))
         yield SystemCommand("New session", "Start rolling again", self.action_new_session)
+        yield SystemCommand("Who is rolling", "Choose the person the sessions are for",
+                            self.ask_who)
         yield SystemCommand("Calibrate", "Learn how the sensor sits in its roller",
                             self.action_calibrate)
         yield SystemCommand("Stop the session", "End and store it", self.action_stop)
@@ -177,8 +208,8 @@ class RollerApp(App[None]):
     # -- the session -------------------------------------------------------------------
 
     def start_or_refuse(self) -> None:
-        verdict, next_day, why = check_start(self.store, self.settings.rules,
-                                             self.settings.zone, self.routine, self.clock())
+        verdict, next_day, why = check_start(self.store, self.settings, self.routine,
+                                             self.clock())
         if verdict is Verdict.ALLOWED or self.override:
             self.start(verdict)
             return
@@ -265,7 +296,8 @@ class RollerApp(App[None]):
         """Shade the glutes green on the body map while a glute session is due and allowed."""
         if (screen := self._live_screen()) is None:
             return
-        week = week_status([s.rolled() for s in self.store.sessions(last=30)],
+        week = week_status([s.rolled() for s in self.store.sessions(
+            last=30, person=self._person_id())],
                            self.clock(), self.settings.zone, self.settings.rules)
         screen.query_one(BodyMap).glutes_due = week.due > 0 and week.verdict is Verdict.ALLOWED
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from textual.app import ComposeResult
@@ -17,9 +18,12 @@ from tracker.store.errors import StoreError
 
 
 class HistoryScreen(Screen[None]):
-    def __init__(self, store: Store) -> None:
+    """Sessions of whoever is rolling (``whose`` gives their id when it is shown; None:
+    everyone's)."""
+
+    def __init__(self, store: Store, whose: Callable[[], int | None] = lambda: None) -> None:
         super().__init__(id="history")
-        self.store = store
+        self.store, self.whose = store, whose
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -31,7 +35,7 @@ class HistoryScreen(Screen[None]):
         table.clear(columns=True)
         table.add_columns("date", "routine", "time", "active", "strokes", "cpm", "lumbar",
                           "schedule")
-        for row in reversed(self.store.sessions(last=200)):
+        for row in reversed(self.store.sessions(last=200, person=self.whose())):
             local = row.started_at.astimezone(ZoneInfo(row.zone))
             verdict = "override" if row.override else (row.verdict or "")
             table.add_row(f"{local:%a %d %b %H:%M}", row.routine.replace("_", " "),

@@ -78,6 +78,12 @@ class LiveScreen(Screen[None]):
                 yield Label("mqtt: off", id="mqtt")
         yield Footer()
 
+    def use_body(self, body: Body) -> None:
+        """Another person's body: the map's regions and lumbar band move with their height."""
+        self.body = body
+        self.query_one(BodyMap).body = body
+        self.query_one(BodyMap).refresh()
+
     def show(self, status: Status, mqtt: str) -> None:
         self.query_one("#link", Label).update(
             f"link: {status.link}" + (f" #{status.attempt}" if status.link == "reconnecting"

@@ -1,13 +1,16 @@
-"""Modal screens: safety first, the schedule's refusal, and the card after a session."""
+"""Modal screens: safety first, who is rolling, the schedule's refusal, and the card after a
+session."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from tracker.analysis import Analysis
+from tracker.people import Person
 from tracker.report import clock
 
 SAFETY = """Before you roll your back
@@ -38,6 +41,30 @@ class SafetyScreen(ModalScreen[bool]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(True)
+
+
+class PersonScreen(ModalScreen[int]):
+    """Who is rolling? The household's people; dismisses with the chosen one's id."""
+
+    def __init__(self, people: list[Person], current: int | None = None) -> None:
+        super().__init__()
+        self.people, self.current = people, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Who is rolling?")
+            yield OptionList(*(Option(p.name, id=str(p.id)) for p in self.people),
+                             id="people")
+
+    def on_mount(self) -> None:
+        ids = [p.id for p in self.people]
+        options = self.query_one(OptionList)
+        options.highlighted = ids.index(self.current) if self.current in ids else 0
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        assert event.option.id is not None
+        self.dismiss(int(event.option.id))
 
 
 class RefusalScreen(ModalScreen[bool]):

@@ -9,15 +9,18 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
-from tracker.schedule import Rules, week_status
+from tracker.config import Settings
+from tracker.schedule import week_status
 from tracker.store.database import Store
 
 
 class ScheduleScreen(Screen[None]):
-    def __init__(self, store: Store, rules: Rules, zone: str,
+    """The week of whoever is rolling: ``whose`` gives their settings when it is shown."""
+
+    def __init__(self, store: Store, whose: Callable[[], Settings],
                  clock: Callable[[], datetime]) -> None:
         super().__init__(id="schedule")
-        self.store, self.rules, self.zone, self.clock = store, rules, zone, clock
+        self.store, self.whose, self.clock = store, whose, clock
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -30,8 +33,12 @@ class ScheduleScreen(Screen[None]):
         self.refresh_week()
 
     def refresh_week(self) -> None:
-        history = [s.rolled() for s in self.store.sessions()]
-        week = week_status(history, self.clock(), self.zone, self.rules)
+        settings = self.whose()
+        person = settings.person.id if settings.person else None
+        history = [s.rolled() for s in self.store.sessions(person=person)]
+        week = week_status(history, self.clock(), settings.zone, settings.rules)
+        if settings.person:
+            self.sub_title = settings.person.name
         table = self.query_one(DataTable)
         table.clear(columns=True)
         for day in week.days:
@@ -41,7 +48,7 @@ class ScheduleScreen(Screen[None]):
             table.add_row(*(routines[row].replace("_", " ") if row < len(routines) else ""
                             for routines in week.days.values()))
         quota = self.query_one("#quota", Label)
-        quota.update(f"glutes {week.done} of {self.rules.glute_sessions_per_week} done, "
+        quota.update(f"glutes {week.done} of {settings.rules.glute_sessions_per_week} done, "
                      f"{week.due} due, {week.days_left} day(s) left: "
                      f"{week.status.replace('_', ' ')}")
         for status in ("on_track", "behind", "done", "over"):

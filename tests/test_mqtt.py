@@ -34,6 +34,7 @@ DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
 ORIGIN = {"name": str, "sw_version": str, "support_url": str}
 ENTITIES = 15  # a roller's
 BRIDGE_ENTITIES = 5
+PERSON_ENTITIES = 5  # each person's
 
 
 def events(received: list[tuple[str, str]]) -> list[dict[str, object]]:
@@ -59,7 +60,8 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
     ids = [e["event_id"] for e in events(received)]
     assert len(ids) == len(set(ids)) and ids == sorted(ids)  # UUIDv7: unique and ordered
     configs = [(t, json.loads(p)) for t, p in received if t.startswith("homeassistant/")]
-    assert len(configs) == ENTITIES + BRIDGE_ENTITIES, "\n".join(t for t, _ in received)
+    assert len(configs) == ENTITIES + BRIDGE_ENTITIES + PERSON_ENTITIES, \
+        "\n".join(t for t, _ in received)
     for topic, config in configs:
         component = topic.split("/")[1]
         for key, value in config.items():
@@ -67,7 +69,8 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
             assert isinstance(value, DOCUMENTED[component][key]), f"{topic}: {key}"
         assert set(config["device"]) <= set(DEVICE) and set(config["origin"]) == set(ORIGIN)
         assert all(isinstance(v, DEVICE[k]) for k, v in config["device"].items())
-        if "roller_bridge_test" not in topic:  # a roller: gated on the bridge and itself
+        if "roller_bridge_test" not in topic and "roller_person_" not in topic:
+            # a roller: gated on the bridge and itself
             assert set(config["device"]) == set(DEVICE)
             assert config["availability_mode"] == "all" and config["availability"][0] == {
                 "topic": "roller/bridge/test/state"}
@@ -77,6 +80,8 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
     assert states[-1]["session_active"] is False and states[-1]["last_session_strokes"] > 0
     assert set(states[0]) == set(states[-1])  # every key always present
     assert received[-1] == ("roller/bridge/test/state", "offline")
+    (person,) = [json.loads(p) for t, p in received if t.startswith("roller/person/")][-1:]
+    assert person["name"] == "me" and person["sessions_this_week"] == 1
 
 
 def test_events_queued_while_offline_go_out_later_marked_replayed(
@@ -165,7 +170,7 @@ def test_home_assistant_restart_gets_discovery_again_once(broker: Broker, tmp_pa
     time.sleep(6.0)  # 1-5 s of random delay, then discovery again
     configs = sub.stop()
     proc.wait(timeout=30)
-    assert len(configs) == 2 * (ENTITIES + BRIDGE_ENTITIES)
+    assert len(configs) == 2 * (ENTITIES + BRIDGE_ENTITIES + PERSON_ENTITIES)
 
 
 def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path) -> None:

@@ -68,6 +68,11 @@ def test_migrates_from_every_older_version(tmp_path: Path, version: int) -> None
         assert row["link_gaps"] == "[]" or version >= 2
         assert row["caution_events"] is None  # not assessed, never a silent 0
     assert all(d["paired"] == 0 for d in store.db.table("devices").rows)
+    # Everybody's sessions under one person, who follows the configuration in everything.
+    (person,) = store.people.all()
+    assert (person.name, person.height_cm, person.zone, dict(person.rules)) == ("me", None,
+                                                                                 None, {})
+    assert {r.person_id for r in store.sessions()} <= {person.id}
 
 
 def unchanged_after(path: Path, error: str) -> None:

@@ -10,7 +10,7 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from tracker.estimate.uncertainty import Uncertainty
 from tracker.lifecycle import Lifecycle
 from tracker.limits import quote, within
 from tracker.mqtt.settings import MqttSettings
+from tracker.people import Person
 from tracker.schedule import Rules
 
 ENV_PREFIX = "ROLLER_"
@@ -58,12 +59,22 @@ class Settings:
     redraw_hz: float  # the dashboard's redraw rate
     db_path: str  # empty: the platform data directory
     diameter_cm: float = 15.0  # of the roller a sensor that does not report it sits in
+    person: Person | None = None  # whose these are; None: the configuration's own
+
+    def for_person(self, person: Person) -> Settings:
+        """The configuration as ``person`` has it: their height, zone and schedule rules
+        where they set them. Call it on the configuration's own settings."""
+        try:
+            return replace(self, body=person.body(self.body), zone=person.zone or self.zone,
+                           rules=person.schedule(self.rules), person=person)
+        except ValueError as exc:  # a rule out of its range, kept from an older roller
+            raise ConfigError(f"{person.name}: {exc}") from None
 
 
 def local_zone(env: Mapping[str, str]) -> str:
     """This computer's IANA zone name: TZ, else /etc/localtime's target, else UTC."""
     for candidate in (env.get("TZ", "").lstrip(":"), _zone_of_localtime()):
-        if candidate and _known_zone(candidate):
+        if candidate and known_zone(candidate):
             return candidate
     return "UTC"
 
@@ -77,7 +88,7 @@ def _zone_of_localtime() -> str:
     return name if sep else ""
 
 
-def _known_zone(name: str) -> bool:
+def known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -101,7 +112,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
     _merge(table, _from_env(table, env), "environment")
     user = dict(table["user"])
     zone = user.pop("timezone") or local_zone(env)
-    if not _known_zone(zone):
+    if not known_zone(zone):
         raise ConfigError(f"configuration: [user] timezone {quote(zone)} is not an IANA time "
                           "zone, e.g. \"Europe/Berlin\"")
     try:

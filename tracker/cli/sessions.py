@@ -18,7 +18,7 @@ from rich.table import Table
 
 from tracker.body import Body
 from tracker.cli.errors import clean_errors, fail
-from tracker.cli.store import db_option, enforce, store_of, warn_damaged
+from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
 from tracker.estimate import SessionEstimator, analyze
@@ -40,12 +40,15 @@ def _local(moment: datetime, zone: str) -> datetime:
 @click.option("--at", "at", help="When the session started (ISO 8601; local time if no "
               "offset) [default: header started_at, else the file's time less its duration].")
 @click.option("--override", is_flag=True, help="Store a glute session the schedule refuses.")
+@person_option
 @db_option
 @click.pass_obj
-def import_(settings: Settings, files: tuple[Path, ...], at: str | None, override: bool) -> None:
+def import_(settings: Settings, files: tuple[Path, ...], at: str | None, override: bool,
+            person: str | None) -> None:
     """Store recordings as sessions, each in one transaction (all of it or nothing); a
     recording already stored with the same start is recognised and skipped."""
     with store_of(settings) as store:
+        settings = whose(store, settings, person)
         for path in files:
             with clean_errors():
                 recording = read(path)
@@ -63,6 +66,7 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
                 sample_rate_hz=h.sample_rate_hz, diameter_cm=h.roller_diameter_cm,
                 height_cm=h.user_height_cm, clock_start_s=float(recording.t_s[0]),
                 override=override and verdict is not Verdict.ALLOWED, verdict=verdict.value,
+                person_id=settings.person.id if settings.person else None,
             )
             estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                                          h.sample_rate_hz, settings.estimator)
@@ -101,37 +105,48 @@ def _start_time(recording: Recording, path: Path, at: str | None, zone: str) -> 
               help="Show only the most recent sessions (unless --week, --since or --all).")
 @click.option("--all", "every", is_flag=True, help="Every session.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
+@click.option("--person", "person", metavar="NAME", help="Only their sessions [default: "
+              "everyone's].")
 @db_option
 @click.pass_obj
 def history(settings: Settings, week: bool, since: datetime | None, last: int, every: bool,
-            as_json: bool) -> None:
+            as_json: bool, person: str | None) -> None:
     """Stored sessions, oldest first."""
-    zone = ZoneInfo(settings.zone)
+    with store_of(settings) as store:
+        who = whose(store, settings, person)
+        names = {p.id: p.name for p in store.people.all()}
+    zone = ZoneInfo(who.zone)
     start: datetime | None = None
     if week:
         today = datetime.now(zone).date()
-        start = datetime.combine(week_start(today, settings.rules), datetime.min.time(), zone)
+        start = datetime.combine(week_start(today, who.rules), datetime.min.time(), zone)
     elif since:
         start = since.replace(tzinfo=zone)
     limit = None if (start or every or as_json) else last
+    only = who.person.id if person and who.person else None
     with store_of(settings) as store:
-        rows = store.sessions(since=start, last=limit)
-        total = store.count()
+        rows = store.sessions(since=start, last=limit, person=only)
+        total = len(store.people.session_ids(who.person)) if only and who.person \
+            else store.count()
         warn_damaged(store.damaged)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(_row_json(row), separators=(",", ":")))
+            click.echo(json.dumps(_row_json(row, names), separators=(",", ":")))
         return
     title = f"{len(rows)} sessions" + (f" (the last of {total}; --all for every one)"
                                        if len(rows) < total and limit else "")
     table = Table(title=title, box=box.SIMPLE, padding=(0, 1), pad_edge=False)
     table.caption = "* glute schedule overridden; ! interrupted (saved up to its last checkpoint)"
-    for name in ("id", "started", "routine", "time", "active", "strokes", "cpm", "lumbar"):
-        table.add_column(name, justify="left" if name in {"started", "routine"} else "right",
-                         no_wrap=True)
+    several = len(names) > 1 and not only
+    columns = ("id", "started", *(("person",) if several else ()), "routine", "time", "active",
+               "strokes", "cpm", "lumbar")
+    for name in columns:
+        table.add_column(name, justify="left" if name in {"started", "person", "routine"}
+                         else "right", no_wrap=True)
     for row in rows:
         table.add_row(
             str(row.id), _local(row.started_at, row.zone).strftime("%a %d %b %H:%M"),
+            *((names.get(row.person_id, "?"),) if several else ()),
             _routine_note(row), clock(row.duration_s), clock(row.active_s),
             str(row.strokes),
             f"{row.cadence_cpm:.0f}",
@@ -145,8 +160,9 @@ def _routine_note(row: SessionRow) -> str:
     return row.routine.replace("_", " ") + marks
 
 
-def _row_json(row: SessionRow) -> dict[str, object]:
+def _row_json(row: SessionRow, names: dict[int, str]) -> dict[str, object]:
     data = asdict(row)
+    data["person"] = names.get(row.person_id)
     data["started_at"] = row.started_at.isoformat()
     data["ended_at"] = row.ended_at.isoformat() if row.ended_at else None
     return data
@@ -193,15 +209,18 @@ def session_show(settings: Settings, session_id: int) -> None:
 
 
 @click.command()
+@person_option
 @db_option
 @click.pass_obj
-def schedule(settings: Settings) -> None:
+def schedule(settings: Settings, person: str | None) -> None:
     """This week at a glance: what was rolled each day, the glute quota, the next glute day."""
     with store_of(settings) as store:
-        history_rows = [s.rolled() for s in store.sessions()]
+        settings = whose(store, settings, person)
+        assert settings.person is not None
+        history_rows = [s.rolled() for s in store.sessions(person=settings.person.id)]
         warn_damaged(store.damaged)
     status = week_status(history_rows, datetime.now(UTC), settings.zone, settings.rules)
-    table = Table(title=f"week of {status.week_start:%a %d %b %Y}")
+    table = Table(title=f"{settings.person.name}: week of {status.week_start:%a %d %b %Y}")
     for day in status.days:
         mark = " (today)" if day == status.today else ""
         table.add_column(f"{day:%a %d}{mark}")
@@ -228,11 +247,16 @@ def _day_name(day: date, today: date) -> str:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "imu-csv"]), default="csv",
               show_default=True, help="imu-csv: one session's raw samples as roller-imu v1.")
 @click.option("-o", "--output", type=click.File("w"), default="-", help="[default: stdout]")
+@click.option("--person", "person", metavar="NAME", help="Only their sessions [default: "
+              "everyone's].")
 @db_option
 @click.pass_obj
-def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIOBase) -> None:
+def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIOBase,
+           person: str | None) -> None:
     """Sessions as CSV or JSON (all, or the given IDs); or one session as a recording."""
     with store_of(settings) as store:
+        only = whose(store, settings, person).person if person else None
+        names = {p.id: p.name for p in store.people.all()}
         if fmt == "imu-csv":
             if len(ids) != 1:
                 fail("--format imu-csv exports exactly one session: give its ID")
@@ -241,9 +265,12 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
                 fail(f"session {ids[0]} has no raw samples (was [session] keep_raw off?)")
             output.write(format_recording(recording.header, recording.samples))
             return
-        rows = [store.session(i) for i in ids] if ids else store.sessions()
+        rows = [store.session(i) for i in ids] if ids else store.sessions(
+            person=only.id if only else None)
+        if only:
+            rows = [r for r in rows if r.person_id == only.id]
         warn_damaged(store.damaged)
-    records = [_row_json(r) for r in rows]
+    records = [_row_json(r, names) for r in rows]
     if fmt == "json":
         for record in records:
             output.write(json.dumps(record) + "\n")

@@ -36,6 +36,19 @@ db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path)
                          help="Session database (as roller --db).")
 
 
+#: ``--person NAME`` on every command that works for one person.
+person_option = click.option("--person", "person", metavar="NAME",
+                             help="Whose sessions [default: the roller's person, else the "
+                             "store's default; roller people list].")
+
+
+def whose(store: Store, settings: Settings, name: str | None,
+          device: str | None = None) -> Settings:
+    """The settings of the person named, else of ``device``'s person, else the default's."""
+    with clean_errors():
+        return settings.for_person(store.people.resolve(name, device))
+
+
 @contextmanager
 def store_of(settings: Settings) -> Iterator[Store]:
     with clean_errors():
@@ -59,7 +72,7 @@ def enforce(store: Store, settings: Settings, routine: str, at: datetime,
     """Refuse a glute session that is too soon or over quota, unless overridden; the refusal
     goes out on the roller's event topic at once (through the bridge's owner, or by this
     process when there is none)."""
-    verdict, allowed, why = check_start(store, settings.rules, settings.zone, routine, at)
+    verdict, allowed, why = check_start(store, settings, routine, at)
     if verdict is not Verdict.ALLOWED and not override:
         queued_at = datetime.now(UTC)
         store.outbox.record_refusal(routine, verdict.value, allowed.isoformat(), at, address)

@@ -17,7 +17,7 @@ from rich.console import Console
 from tracker.body import ROUTINES
 from tracker.calibration import Mounting
 from tracker.cli.errors import clean_errors, fail
-from tracker.cli.store import db_option, enforce, store_of
+from tracker.cli.store import db_option, enforce, person_option, store_of, whose
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.devices import PROFILES, Profile
@@ -93,12 +93,14 @@ def _status_line(status: Status) -> str:
               show_default=True, help="Sample rate to ask the roller for (Hz).")
 @click.option("--address", help="Roller to use [default: the paired one; the simulator "
               "with --sim].")
+@person_option
 @_sim_options
 @db_option
 @click.pass_obj
 def track(settings: Settings, routine: str, as_json: bool, record: Path | None, override: bool,
-          rate_hz: str, address: str | None, sim: bool, profile: str | None, scenario: str,
-          seconds: float, seed: int, speed: float, sim_loss: float, sim_corrupt_every: int,
+          rate_hz: str, address: str | None, person: str | None, sim: bool,
+          profile: str | None, scenario: str, seconds: float, seed: int, speed: float,
+          sim_loss: float, sim_corrupt_every: int,
           sim_drop: tuple[tuple[float, float], ...]) -> None:
     """Stream from the roller, analyse live, store the session, print its summary."""
     with clean_errors():
@@ -108,6 +110,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
         if not address:
             fail("no roller paired: run roller pair (or roller track --sim)")
+        settings = whose(store, settings, person, address)
         device, mounting = _device(store, address, profile, sim)
         hold(store, address, "track")
         verdict = enforce(store, settings, routine, datetime.now(UTC), override, address)
@@ -220,12 +223,13 @@ def _device(store: Store, address: str, profile: str | None, sim: bool,
 @click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
 @click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
 @click.option("--address", help="Roller to use [default: the paired one].")
+@person_option
 @_sim_options
 @db_option
 @click.pass_obj
-def dashboard(settings: Settings, routine: str, override: bool, address: str | None, sim: bool,
-              profile: str | None, scenario: str, seconds: float, seed: int, speed: float,
-              sim_loss: float, sim_corrupt_every: int,
+def dashboard(settings: Settings, routine: str, override: bool, address: str | None,
+              person: str | None, sim: bool, profile: str | None, scenario: str,
+              seconds: float, seed: int, speed: float, sim_loss: float, sim_corrupt_every: int,
               sim_drop: tuple[tuple[float, float], ...]) -> None:
     """The live terminal dashboard: body map, lumbar alerts, schedule, history."""
     from dashboards.app import RollerApp
@@ -236,6 +240,8 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
         target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
         if not target:
             fail("no roller paired: run roller pair (or roller dashboard --sim)")
+        configured = settings
+        settings = whose(store, settings, person, target)
         hold(store, target, "dashboard")
 
         def sensor(sim_routine: str, **faults: Any) -> Source:
@@ -253,7 +259,7 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
             return sensor("calibrate")
 
         RollerApp(settings, store, routine, source, override, redraw_hz=settings.redraw_hz,
-                  calibration=calibration).run()
+                  calibration=calibration, configured=None if person else configured).run()
 
 
 COMMANDS = [track, dashboard]

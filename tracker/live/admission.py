@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from tracker.schedule import Rules, Verdict, glute_days, next_allowed, verdict_on
+from tracker.config import Settings
+from tracker.schedule import Verdict, glute_days, next_allowed, verdict_on
 from tracker.store.database import Store
 
 
@@ -20,14 +21,17 @@ class Admission:
     override: bool = False
 
 
-def check_start(store: Store, rules: Rules, zone: str, routine: str, at: datetime
+def check_start(store: Store, settings: Settings, routine: str, at: datetime
                 ) -> tuple[Verdict, date, str]:
-    """The verdict for starting ``routine`` at ``at``, the next day glutes are allowed, and
-    why not (empty when allowed)."""
-    day = at.astimezone(ZoneInfo(zone)).date()
+    """The verdict for ``settings.person`` (else everybody's sessions) starting ``routine``
+    at ``at``, the next day glutes are allowed, and why not (empty when allowed)."""
+    rules = settings.rules
+    day = at.astimezone(ZoneInfo(settings.zone)).date()
     if routine != "glutes":
         return Verdict.ALLOWED, day, ""
-    days = glute_days([s.rolled() for s in store.sessions() if s.started_at < at], rules)
+    person = settings.person.id if settings.person else None
+    days = glute_days([s.rolled() for s in store.sessions(person=person)
+                       if s.started_at < at], rules)
     verdict = verdict_on(day, days, rules)
     why = {
         Verdict.ALLOWED: "",

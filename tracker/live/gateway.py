@@ -81,7 +81,7 @@ class Gateway:
         missing = False
         while not self._stop.is_set():
             live = LiveSession(
-                self.settings, self.store, self.plans[address].routine, address,
+                self._whose(address), self.store, self.plans[address].routine, address,
                 partial(self._status, address), source.scanner_backend, source.client_backend,
                 source="sim" if source.client_backend else "live", profile=profile,
                 mounting=mounting, clock=source.clock, repeat=True,
@@ -103,6 +103,11 @@ class Gateway:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), LOOK_EVERY_S)
 
+    def _whose(self, address: str) -> Settings:
+        """The settings of the roller's person (``roller people default NAME --roller``),
+        asked each time the roller is found, so a change takes effect at its next wake."""
+        return self.settings.for_person(self.store.people.default(address))
+
     def _status(self, address: str, status: Status) -> None:
         if self.bridge is not None:
             self.bridge.follow(address, status)
@@ -113,8 +118,8 @@ class Gateway:
         plan = self.plans[address]
         now = datetime.now(UTC)
         try:
-            verdict, allowed, why = check_start(self.store, self.settings.rules,
-                                                self.settings.zone, plan.routine, now)
+            verdict, allowed, why = check_start(self.store, self._whose(address),
+                                                plan.routine, now)
             if verdict is not Verdict.ALLOWED and not plan.override:
                 self.store.outbox.record_refusal(plan.routine, verdict.value,
                                                  allowed.isoformat(), now, address)

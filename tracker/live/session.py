@@ -252,6 +252,7 @@ class LiveSession:
             source=self.source, sample_rate_hz=rate_hz, diameter_cm=self.diameter_cm,
             height_cm=body.height_cm, clock_start_s=clock_start_s, device=self.address,
             override=admission.override, verdict=admission.verdict,
+            person_id=self.settings.person.id if self.settings.person else None,
         )
         estimator = SessionEstimator(admission.routine, body, self.diameter_cm, rate_hz,
                                      self.settings.estimator)

@@ -41,13 +41,17 @@ from tracker.mqtt.messages import (
     discovery_configs,
     encode,
     parse_command,
+    person_configs,
+    person_payload,
     state_payload,
 )
 from tracker.mqtt.settings import MqttConfigError, MqttSettings
-from tracker.schedule import Rules, week_status
+from tracker.people import Person
+from tracker.schedule import Rules, WeekStatus, week_status
 from tracker.status import Identity, Status
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
+from tracker.store.rows import SessionRow
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +130,7 @@ class Bridge:
         self._client: aiomqtt.Client | None = None
         self._dirty = asyncio.Event()
         self._info_dirty = True
+        self._people_dirty = True  # every person's week, again (a session ended, a new day)
         self._births = asyncio.Event()  # Home Assistant said it (re)started
         self._discovering = asyncio.Lock()
         if owner:
@@ -307,6 +312,14 @@ class Bridge:
             if self.settings.discovery:
                 for topic, config in bridge_configs(self.topics, socket.gethostname()):
                     await client.publish(topic, encode(config), qos=1, retain=True)
+                for person in self.store.people.all():
+                    configs = person_configs(self.topics.person(person.uid), person.name)
+                    for topic, config in configs:
+                        await client.publish(topic, encode(config), qos=1, retain=True)
+                    # purge clears them, as it clears each roller's
+                    self.store.outbox.remember_discovery(f"person:{person.uid}",
+                                                         [t for t, _ in configs])
+            self._people_dirty = True
         for channel in list(self.channels.values()):
             await self._discover(client, channel)
             self._mark(channel, urgent=True)
@@ -399,6 +412,7 @@ class Bridge:
             if (new := today()) != day:
                 day = new
                 log.info("a new day (%s): the schedule's state again", day)
+                self._people_dirty = True
                 for channel in self.channels.values():
                     self._mark(channel, urgent=True)
 
@@ -406,10 +420,13 @@ class Bridge:
         while True:
             self._doorbell.clear()
             if await self.drain(client):
-                self._info_dirty = True
+                self._info_dirty = self._people_dirty = True
                 self._dirty.set()
-            with contextlib.suppress(TimeoutError):  # others' events, too
-                await asyncio.wait_for(self._doorbell.wait(), OUTBOX_POLL_S)
+            # Others' events, too. Not wait_for: on Python 3.11 it swallows a cancellation
+            # that meets the doorbell ringing, and the bridge would never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(OUTBOX_POLL_S):
+                    await self._doorbell.wait()
 
     async def drain(self, client: aiomqtt.Client) -> int:
         """Publish queued events in order, each marked sent after its PUBACK. An event queued
@@ -458,6 +475,11 @@ class Bridge:
             if self._info_dirty and self.owner:
                 self._info_dirty = False
                 await self._publish_info(client)
+            if self._people_dirty and self.owner:
+                self._people_dirty = False
+                for person in self.store.people.all():
+                    await client.publish(self.topics.person(person.uid).state,
+                                         encode(self.person_state(person)), qos=1, retain=True)
             if waits:
                 await asyncio.sleep(min(waits))
                 self._dirty.set()
@@ -483,8 +505,7 @@ class Bridge:
         rows = self.store.sessions(last=30, device=channel.address)
         finished = [r for r in rows if r.status != "live"]
         last = finished[-1] if finished else None
-        week = week_status([r.rolled() for r in self.store.sessions(
-            since=now - timedelta(days=8))], now, self.zone, self.rules)
+        week, _ = self._week(self.store.people.default(channel.address), now)
         live = channel.live
         return state_payload(
             session_active=bool(live.get("session_active")),
@@ -504,6 +525,28 @@ class Bridge:
             next_routine=live.get("next_routine"),
             override_next=bool(live.get("override_next")),
         )
+
+    def person_state(self, person: Person) -> dict[str, Any]:
+        """A person's week: their glute quota, and what they rolled on any roller."""
+        week, rows = self._week(person, self.now())
+        mine = [r for r in rows if r.started_at.astimezone(ZoneInfo(r.zone)).date()
+                >= week.week_start]
+        ended = [r.ended_at for r in rows if r.ended_at is not None]
+        return person_payload(
+            name=person.name, glute_sessions_this_week=week.done,
+            glute_sessions_per_week=person.schedule(self.rules).glute_sessions_per_week,
+            schedule_status=str(week.status), next_glute_day=week.next_allowed.isoformat(),
+            sessions_this_week=len(mine),
+            rolling_s_this_week=round(sum(r.active_s for r in mine), 1),
+            lumbar_contacts_this_week=sum(r.lumbar_events for r in mine),
+            last_session_ended_at=max(ended).isoformat() if ended else None)
+
+    def _week(self, person: Person, now: datetime) -> tuple[WeekStatus, list[SessionRow]]:
+        """``person``'s week as their own zone and rules have it, and their sessions of the
+        last eight days (enough for the week and its rest-day rule)."""
+        rows = self.store.sessions(since=now - timedelta(days=8), person=person.id)
+        return week_status([r.rolled() for r in rows], now, person.zone or self.zone,
+                           person.schedule(self.rules)), rows
 
     async def publish_live(self, channel: Channel, state: LiveState) -> None:
         """Region, position and its standard deviation (QoS 0, never queued)."""

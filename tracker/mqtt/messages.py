@@ -24,6 +24,12 @@ STATE_KEYS: Final = (
     "last_session_cadence_cpm", "last_session_ended_at", "glute_sessions_this_week",
     "schedule_status", "next_glute_day", "battery_pct", "next_routine", "override_next",
 )
+#: A person's own state (``<base>/person/<uid>/state``): their week, whatever roller they use.
+PERSON_KEYS: Final = (
+    "name", "glute_sessions_this_week", "glute_sessions_per_week", "schedule_status",
+    "next_glute_day", "sessions_this_week", "rolling_s_this_week",
+    "lumbar_contacts_this_week", "last_session_ended_at",
+)
 #: Commands a roller takes on ``<base>/<device>/set/<what>``, and the payloads each accepts.
 COMMANDS: Final = {"routine": ROUTINES, "override": ("ON", "OFF"), "end": ("END",)}
 #: A command payload longer than this is refused unread (the longest valid one is 10 bytes).
@@ -70,6 +76,28 @@ class BridgeTopics:
 
     def roller(self, address: str) -> Topics:
         return Topics(self, device_id(address))
+
+    def person(self, uid: str) -> PersonTopics:
+        return PersonTopics(self, uid)
+
+
+@dataclass(frozen=True)
+class PersonTopics:
+    """One person's topics: by their ``uid``, so a rename keeps their entities."""
+
+    bridge: BridgeTopics
+    uid: str
+
+    @property
+    def state(self) -> str:
+        return f"{self.bridge.base}/person/{self.uid}/state"
+
+    @property
+    def device(self) -> str:
+        return f"roller_person_{self.uid}"
+
+    def discovery(self, component: str, object_id: str) -> str:
+        return f"{self.bridge.discovery_prefix}/{component}/{self.device}/{object_id}/config"
 
 
 @dataclass(frozen=True)
@@ -146,6 +174,14 @@ def state_payload(**values: Any) -> dict[str, Any]:
     return {key: values.get(key) for key in STATE_KEYS}
 
 
+def person_payload(**values: Any) -> dict[str, Any]:
+    """A person's state: every key always present, null when unknown."""
+    unknown = set(values) - set(PERSON_KEYS)
+    if unknown:
+        raise ValueError(f"not person keys: {sorted(unknown)}")
+    return {key: values.get(key) for key in PERSON_KEYS}
+
+
 def encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -217,6 +253,39 @@ def _entities(topics: Topics) -> list[Entity]:
             "command_topic": topics.command("end"), "payload_press": "END",
             "icon": "mdi:stop-circle-outline"}),
     ]
+
+
+def _person_entities(topics: PersonTopics) -> list[Entity]:
+    state = topics.state
+    return [
+        Entity("sensor", "glute_sessions_week", "Glute sessions this week", {
+            "state_topic": state, "value_template": _value("glute_sessions_this_week"),
+            "state_class": "measurement", "icon": "mdi:calendar-week"}),
+        Entity("sensor", "schedule_status", "Schedule status", {
+            "state_topic": state, "value_template": _value("schedule_status"),
+            "device_class": "enum", "options": list(STATUSES)}),
+        Entity("sensor", "next_glute_day", "Next glute day", {
+            "state_topic": state, "value_template": _value("next_glute_day"),
+            "device_class": "date", "icon": "mdi:calendar-arrow-right"}),
+        Entity("sensor", "lumbar_contacts_week", "Lumbar contacts this week", {
+            "state_topic": state, "value_template": _value("lumbar_contacts_this_week"),
+            "state_class": "measurement", "icon": "mdi:human-handsdown"}),
+        Entity("sensor", "rolling_time_week", "Rolling this week", {
+            "state_topic": state, "value_template": _value("rolling_s_this_week"),
+            "device_class": "duration", "unit_of_measurement": "s",
+            "state_class": "measurement"}),
+    ]
+
+
+def person_configs(topics: PersonTopics, name: str) -> list[tuple[str, dict[str, Any]]]:
+    """A person as a Home Assistant device of their own, reached through the bridge: their
+    week, whichever roller they use. Unique ids come from the uid, so a rename keeps them."""
+    device = {"identifiers": [topics.device], "name": f"{name} (roller)",
+              "manufacturer": "roller project", "model": "person",
+              "via_device": topics.bridge.device}
+    return [(topics.discovery(e.component, e.object_id),
+             _config(e, topics.device, device) | {"availability_topic": topics.bridge.state})
+            for e in _person_entities(topics)]
 
 
 def _bridge_entities(topics: BridgeTopics) -> list[Entity]:

@@ -47,6 +47,7 @@ from tracker.store.errors import (
 )
 from tracker.store.outbox import Outbox
 from tracker.store.owner import Owners
+from tracker.store.people import People
 from tracker.store.rows import Detail, SessionRow, SessionStart
 from tracker.store.schema import SCHEMA_VERSION, migrate
 
@@ -66,6 +67,7 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: Path, read_only: bool = False) -> None:
         self.db, self.path, self.read_only = db, path, read_only
         self.outbox = Outbox(db, path)
+        self.people = People(db, self._writing)
         self.owners = Owners(path.resolve())  # one lock folder, by any path to the file
         self._owned: dict[int, str] = {}  # this process's live sessions: id -> owner
         #: Sessions the last read skipped because they are damaged: id -> what is damaged.
@@ -129,6 +131,7 @@ class Store:
             "clock_start_s": start.clock_start_s, "override": int(start.override),
             "verdict": start.verdict, "checkpoint_at": iso(start.started_at),
             "link_gaps": "[]", "owner": owner, "digest": digest, "caution_events": 0,
+            "person_id": start.person_id or self.people.default(start.device).id,
         })
         assert table.last_pk is not None
         session_id = int(table.last_pk)
@@ -229,15 +232,37 @@ class Store:
 
     def delete_session(self, session_id: int) -> None:
         """A session, its raw samples and its unsent events, gone for good."""
+        self._not_recording(session_id)
+        with self._writing() as db:
+            self._delete(db, session_id)
+
+    def remove_person(self, name: str, purge: bool = False) -> int:
+        """Remove someone; with ``purge``, their sessions and raw samples too (how many is
+        returned), else only while they have none."""
+        person = self.people.named(name)
+        ids = self.people.session_ids(person)
+        if ids and not purge:
+            raise UnknownSession(f"{person.name} has {len(ids)} session(s): remove them too "
+                                 "with --purge, or keep the person")
+        for session_id in ids:
+            self._not_recording(session_id)
+        with self._writing() as db:
+            for session_id in ids:
+                self._delete(db, session_id)
+            self.people.remove(person, db)
+        return len(ids)
+
+    def _not_recording(self, session_id: int) -> None:
         row = self._row(session_id)
         if row["status"] == "live" and not self.owners.gone(row["owner"]):
             raise UnknownSession(f"session {session_id} is being recorded now: end it first")
-        with self._writing() as db:
-            for table in (*DETAIL_TABLES, "raw_blocks"):
-                db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
-            db.execute("DELETE FROM outbox WHERE session_id = ? AND sent_at IS NULL",
-                       [session_id])
-            db.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+
+    @staticmethod
+    def _delete(db: sqlite_utils.Database, session_id: int) -> None:
+        for table in (*DETAIL_TABLES, "raw_blocks"):
+            db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
+        db.execute("DELETE FROM outbox WHERE session_id = ? AND sent_at IS NULL", [session_id])
+        db.execute("DELETE FROM sessions WHERE id = ?", [session_id])
 
     def imported_as(self, digest: str) -> int | None:
         """The session a file with this fingerprint was imported as, if it was."""
@@ -323,11 +348,13 @@ class Store:
     # -- reading -------------------------------------------------------------------------
 
     def sessions(self, since: datetime | None = None, last: int | None = None,
-                 device: str | None = None) -> list[SessionRow]:
+                 device: str | None = None, person: int | None = None) -> list[SessionRow]:
         """Sessions oldest first: all, those from ``since`` on, or the ``last`` few; of one
-        ``device``, if given. A damaged session is skipped and named in :attr:`damaged`."""
+        ``device`` and one ``person`` (an id), if given. A damaged session is skipped and
+        named in :attr:`damaged`."""
         clauses = [(c, v) for c, v in (("started_at >= ?", since and iso(since)),
-                                       ("device = ?", device)) if v]
+                                       ("device = ?", device), ("person_id = ?", person))
+                   if v]
         where = " AND ".join(c for c, _ in clauses) or None
         args = [v for _, v in clauses]
         found = []

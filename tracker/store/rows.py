@@ -31,6 +31,7 @@ class SessionRow:
     glutes_active_s: float
     override: bool
     verdict: str | None
+    person_id: int
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SessionRow:
@@ -52,7 +53,7 @@ class SessionRow:
             caution_events=None if row.get("caution_events") is None
             else int(_number(row, "caution_events")),
             glutes_active_s=_number(row, "glutes_active_s"), override=bool(row["override"]),
-            verdict=row["verdict"],
+            verdict=row["verdict"], person_id=int(_number(row, "person_id")),
         )
 
     def rolled(self) -> Rolled:
@@ -104,3 +105,4 @@ class SessionStart:
     device: str | None = None
     override: bool = False
     verdict: str | None = None
+    person_id: int | None = None  # None: the roller's person, else the store's default

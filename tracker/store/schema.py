@@ -6,11 +6,13 @@ one transaction, when a store is opened.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
+from tracker.people import FIRST_PERSON
 from tracker.store.errors import StoreError, atomic
 
 
@@ -96,8 +98,29 @@ def _v8(db: sqlite_utils.Database) -> None:
     db.table("caution_events").create_index(["session_id"])
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """People sharing a roller (:mod:`tracker.people`). Every store has at least one: the
+    first, who owns every session from before people existed and follows the configuration
+    in everything, as that store did. A roller may have a default person."""
+    db.table("people").create(
+        {"id": int, "uid": str, "name": str, "height_cm": float, "zone": str, "rules": str,
+         "is_default": int, "created_at": str},
+        pk="id", not_null={"uid", "name", "rules", "is_default"},
+        defaults={"rules": "{}", "is_default": 0})
+    db.execute("CREATE UNIQUE INDEX people_name ON people (name COLLATE NOCASE)")
+    db.execute("CREATE UNIQUE INDEX people_uid ON people (uid)")
+    db.execute("INSERT INTO people (uid, name, is_default, created_at) VALUES "
+               "(?, ?, 1, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+               [secrets.token_hex(4), FIRST_PERSON])
+    db.table("sessions").add_column("person_id", int)
+    db.execute("UPDATE sessions SET person_id = (SELECT id FROM people)")
+    db.table("sessions").create_index(["person_id", "started_at"])
+    db.table("devices").add_column("person_id", int)
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,77 @@
+"""People who share a roller: each with their own height, time zone and glute schedule.
+
+The body model scales with standing height and the schedule is personal, so a household
+sharing one roller needs one profile each. What a person leaves unset follows the
+configuration (``[user]``, ``[schedule]``): the profile made for a store from before people
+existed sets nothing, so it behaves exactly as that store did. Pure: names are checked and
+profiles resolved here; the store keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Final
+
+from tracker.body import Body
+from tracker.limits import quote
+from tracker.schedule import Rules
+
+#: The profile a store from before people existed gives all its sessions, and the first
+#: session of a new store makes when nobody else exists.
+FIRST_PERSON: Final = "me"
+_NAME = re.compile(r"[^\W_][\w .'-]{0,31}", re.UNICODE)
+#: The ``[schedule]`` keys a person may set for themselves.
+PERSONAL_RULES: Final = tuple(f.name for f in fields(Rules))
+
+
+class PersonError(ValueError):
+    """A name or setting a person cannot have."""
+
+
+def check_name(name: str) -> str:
+    """A person's name: 1-32 letters, digits, spaces, ``.'-_``, starting with a letter or
+    digit; it appears in topics only through the person's ``uid``, so any script is fine."""
+    name = name.strip()
+    if not _NAME.fullmatch(name):
+        raise PersonError(f"{quote(name)} is not a name: 1-32 letters, digits, spaces or "
+                          ".'-_, starting with a letter or digit")
+    return name
+
+
+@dataclass(frozen=True)
+class Person:
+    """One profile. ``None`` (and rules left out) means "as the configuration says"."""
+
+    id: int
+    uid: str  # stable across renames: Home Assistant's unique ids are made from it
+    name: str
+    height_cm: float | None = None
+    zone: str | None = None
+    rules: Mapping[str, Any] = field(default_factory=dict)  # [schedule] keys set for them
+
+    def body(self, default: Body) -> Body:
+        return Body(self.height_cm) if self.height_cm is not None else default
+
+    def schedule(self, default: Rules) -> Rules:
+        """The configuration's rules with this person's own on top."""
+        try:
+            return replace(default, **self.rules)
+        except TypeError:
+            unknown = sorted(set(self.rules) - set(PERSONAL_RULES))
+            raise PersonError(f"{self.name}: unknown schedule rule(s) {', '.join(unknown)}"
+                              ) from None
+
+    def describe(self, default: Body, default_zone: str, default_rules: Rules) -> str:
+        """One line: height, zone and glute quota, saying which come from the configuration."""
+        rules = self.schedule(default_rules)
+
+        def own(value: str, mine: bool) -> str:
+            return value if mine else f"{value} (configured)"
+
+        height = own(f"{self.body(default).height_cm:g} cm", self.height_cm is not None)
+        zone = own(self.zone or default_zone, self.zone is not None)
+        quota = own(f"{rules.glute_sessions_per_week}x a week",
+                    "glute_sessions_per_week" in self.rules)
+        return f"{height}, {zone}, glutes {quota}"

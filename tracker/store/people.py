@@ -1,0 +1,136 @@
+"""The people in a store: add, rename, remove, and whose a session is when nobody says.
+
+A session belongs to the person named for it (``--person``), else to its roller's person
+(``roller people default NAME --roller ADDRESS``), else to the store's default person. A
+store always has someone: the migration makes the first (:data:`FIRST_PERSON`), and the
+last person cannot be removed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from tracker.limits import quote
+from tracker.people import PERSONAL_RULES, Person, PersonError, check_name
+from tracker.store.codec import iso
+from tracker.store.errors import StoreError, UnknownSession
+
+Writing = Callable[[], AbstractContextManager[sqlite_utils.Database]]
+
+
+class UnknownPerson(UnknownSession):
+    """A name nobody in the store has."""
+
+
+class People:
+    """The store's ``people`` table. Reached as ``Store.people``."""
+
+    def __init__(self, db: sqlite_utils.Database, writing: Writing) -> None:
+        self.db, self._writing = db, writing
+
+    def all(self) -> list[Person]:
+        return [_person(r) for r in self.db.query("SELECT * FROM people ORDER BY id")]
+
+    def named(self, name: str) -> Person:
+        rows = list(self.db.query("SELECT * FROM people WHERE name = ? COLLATE NOCASE",
+                                  [name.strip()]))
+        if not rows:
+            known = ", ".join(p.name for p in self.all())
+            raise UnknownPerson(f"nobody called {quote(name)} (people: {known}; add one "
+                                "with roller people add NAME)")
+        return _person(rows[0])
+
+    def by_id(self, person_id: int) -> Person:
+        rows = list(self.db.query("SELECT * FROM people WHERE id = ?", [person_id]))
+        if not rows:
+            raise UnknownPerson(f"no person {person_id} in the store")
+        return _person(rows[0])
+
+    def default(self, device: str | None = None) -> Person:
+        """Whose a session is when nobody is named: the roller's person, else the store's."""
+        row = self.db.execute(
+            "SELECT p.id FROM people p JOIN devices d ON d.person_id = p.id "
+            "WHERE d.address = ?", [device]).fetchone() if device else None
+        row = row or self.db.execute(
+            "SELECT id FROM people ORDER BY is_default DESC, id LIMIT 1").fetchone()
+        if row is None:
+            raise StoreError("the store has nobody in it: add someone with roller people add")
+        return self.by_id(int(row[0]))
+
+    def resolve(self, name: str | None, device: str | None = None) -> Person:
+        return self.named(name) if name else self.default(device)
+
+    def add(self, name: str, height_cm: float | None = None, zone: str | None = None,
+            rules: Mapping[str, Any] | None = None) -> Person:
+        name = check_name(name)
+        unknown = sorted(set(rules or {}) - set(PERSONAL_RULES))
+        if unknown:
+            raise PersonError(f"unknown schedule rule(s): {', '.join(unknown)}")
+        with self._writing() as db:
+            self._free(db, name)
+            db.execute("INSERT INTO people (uid, name, height_cm, zone, rules, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       [secrets.token_hex(4), name, height_cm, zone,
+                        json.dumps(dict(rules or {})), iso(datetime.now(UTC))])
+        return self.named(name)
+
+    def rename(self, old: str, new: str) -> Person:
+        """A new name; the person's ``uid`` (and so their Home Assistant entities) stays."""
+        person, new = self.named(old), check_name(new)
+        with self._writing() as db:
+            if new.casefold() != person.name.casefold():
+                self._free(db, new)
+            db.execute("UPDATE people SET name = ? WHERE id = ?", [new, person.id])
+        return self.by_id(person.id)
+
+    def make_default(self, name: str, device: str | None = None) -> Person:
+        """The store's default person, or ``device``'s (which must be known)."""
+        person = self.named(name)
+        with self._writing() as db:
+            if device is None:
+                db.execute("UPDATE people SET is_default = (id = ?)", [person.id])
+            elif not db.execute("UPDATE devices SET person_id = ? WHERE address = ?",
+                                [person.id, device]).rowcount:
+                raise UnknownSession(f"no roller {device} is known (roller devices lists them)")
+        return person
+
+    def session_ids(self, person: Person) -> list[int]:
+        return [int(r[0]) for r in self.db.execute(
+            "SELECT id FROM sessions WHERE person_id = ? ORDER BY id", [person.id])]
+
+    def remove(self, person: Person, db: sqlite_utils.Database) -> None:
+        """Delete ``person`` inside the caller's transaction, once their sessions are gone."""
+        if db.execute("SELECT count(*) FROM people").fetchone()[0] <= 1:
+            raise PersonError(f"{person.name} is the only person: a store keeps someone "
+                              "(rename them instead)")
+        db.execute("UPDATE devices SET person_id = NULL WHERE person_id = ?", [person.id])
+        db.execute("DELETE FROM people WHERE id = ?", [person.id])
+        if not db.execute("SELECT count(*) FROM people WHERE is_default = 1").fetchone()[0]:
+            db.execute("UPDATE people SET is_default = 1 WHERE id = (SELECT min(id) FROM "
+                       "people)")
+
+    @staticmethod
+    def _free(db: sqlite_utils.Database, name: str) -> None:
+        taken = db.execute("SELECT name FROM people WHERE name = ? COLLATE NOCASE",
+                           [name]).fetchone()
+        if taken:
+            raise PersonError(f"{quote(taken[0])} is already someone's name")
+
+
+def _person(row: dict[str, Any]) -> Person:
+    try:
+        rules = json.loads(row["rules"])
+    except (TypeError, ValueError):
+        rules = None
+    if not isinstance(rules, dict):
+        raise StoreError(f"the schedule rules of {quote(row['name'])} are damaged: "
+                         f"{quote(row['rules'])}")
+    return Person(id=int(row["id"]), uid=str(row["uid"]), name=str(row["name"]),
+                  height_cm=row["height_cm"], zone=row["zone"] or None, rules=rules)
