@@ -10,26 +10,26 @@ from typing import Any
 
 import aiomqtt
 
-from tracker.estimate.session import SessionEstimator
+from tracker.estimate import AreaEstimator
 
 
 @contextmanager
 def alerts_raised() -> Iterator[list[float]]:
     """Record the moment each chunk that raises an alert leaves the estimator."""
     raised: list[float] = []
-    feed = SessionEstimator.feed
+    feed = AreaEstimator.feed
 
-    def timed_feed(self: SessionEstimator, *args: Any) -> Any:
+    def timed_feed(self: AreaEstimator, *args: Any) -> Any:
         state = feed(self, *args)
         if state.alerts_s:
             raised.append(time.perf_counter())
         return state
 
-    SessionEstimator.feed = timed_feed  # type: ignore[method-assign]
+    AreaEstimator.feed = timed_feed  # type: ignore[method-assign]
     try:
         yield raised
     finally:
-        SessionEstimator.feed = feed  # type: ignore[method-assign]
+        AreaEstimator.feed = feed  # type: ignore[method-assign]
 
 
 async def alerts_arriving(client: aiomqtt.Client, arrived: list[float]) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from firmware_sim.session import SimulatedSession, simulate
 from tracker.analysis import Analysis
 from tracker.body import REGIONS, ROUTINES, Body
-from tracker.estimate import SessionEstimator
+from tracker.estimate import AreaEstimator
 from tracker.recording import write
 
 SCENARIOS = ("clean", "stray", "stray", "lumbar")
@@ -60,8 +60,8 @@ def corpus(count: int) -> list[SimulatedSession]:
 
 def run_estimator(sim: SimulatedSession, exact: bool) -> tuple[Analysis, float]:
     h = sim.header
-    est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
-                           h.sample_rate_hz)
+    est = AreaEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                        h.sample_rate_hz)
     t, x = sim.samples[:, 0], sim.samples
     start = time.perf_counter()
     if exact:

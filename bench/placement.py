@@ -33,7 +33,7 @@ from firmware_sim.person import Person
 from firmware_sim.session import SimulatedSession, simulate
 from tracker.analysis import Analysis
 from tracker.body import Body
-from tracker.estimate import EstimatorConfig, SessionEstimator
+from tracker.estimate import AreaEstimator, EstimatorConfig
 from tracker.estimate.rotation import RotationEstimator
 
 PLACEMENT_SD_CM = 2.5
@@ -106,7 +106,7 @@ def analyses(sim: SimulatedSession, levels: tuple[float, ...]) -> dict[float, An
                                  EstimatorConfig().fusion).feed(t, x[:, 1:4], x[:, 4:7])
     out = {}
     for level in levels:
-        est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+        est = AreaEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                                h.sample_rate_hz, EstimatorConfig(lumbar_caution_sd=level))
         est.feed_rotation(t, rotation)
         out[level] = est.finish()

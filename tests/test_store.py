@@ -58,7 +58,8 @@ def test_migrates_from_every_older_version(tmp_path: Path, version: int) -> None
         migrate(db)
     if version:  # a store in use: its sessions must come through
         db.table("sessions").insert({"routine": "glutes", "status": "complete", "zone": "UTC",
-                                     "started_at": "2026-01-05T18:00:00.000+00:00"})
+                                     "started_at": "2026-01-05T18:00:00.000+00:00",
+                                     **({"person_id": 1} if version >= 9 else {})})
     db.execute(f"PRAGMA user_version = {version}")
     db.close()
     store = open_store(path)
@@ -67,6 +68,7 @@ def test_migrates_from_every_older_version(tmp_path: Path, version: int) -> None
     for row in store.db.table("sessions").rows:  # what each migration adds, filled in
         assert row["link_gaps"] == "[]" or version >= 2
         assert row["caution_events"] is None  # not assessed, never a silent 0
+        assert row["areas"] == "glutes" or version >= 10  # one part, its routine
     assert all(d["paired"] == 0 for d in store.db.table("devices").rows)
     # Everybody's sessions under one person, who follows the configuration in everything.
     (person,) = store.people.all()

@@ -1,4 +1,11 @@
-"""The result of analysing a session: the ``roller-analysis/1`` object."""
+"""The result of analysing a session: the ``roller-analysis/1`` object.
+
+A session is one or more parts, each an area rolled from its own start landmark; between two
+parts the person lifts the roller and places it at the next area (a lift: not rolling, so
+neither active nor paused). ``parts`` and ``lifts`` were added to ``roller-analysis/1``
+without changing what the other fields mean: a reader that ignores them still reads the whole
+session's figures (docs/recording-format.md).
+"""
 
 from __future__ import annotations
 
@@ -36,6 +43,18 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One area rolled within a session: from the first sample rolled at its landmark to its
+    last; ``asked_s`` is when it was asked for (the session's start, or a switch)."""
+
+    routine: str
+    asked_s: float
+    start_s: float
+    end_s: float
+    strokes: int
+
+
+@dataclass(frozen=True)
 class Analysis:
     """What happened in one session; times are on the sensor's clock, ``start_s`` at the
     first sample (:meth:`to_json` gives them from 0 there)."""
@@ -51,14 +70,45 @@ class Analysis:
     track_s_cm: list[float]
     track_s_sd_cm: list[float] = field(default_factory=list)  # beside track_s_cm
     caution_events: list[CautionEvent] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)  # empty: one part, the whole session
+    lifts: list[tuple[float, float]] = field(default_factory=list)  # between parts
 
     @property
     def paused_s(self) -> float:
         return sum(b - a for a, b in self.pauses)
 
     @property
+    def lifted_s(self) -> float:
+        return sum(b - a for a, b in self.lifts)
+
+    @property
     def active_s(self) -> float:
-        return self.duration_s - self.paused_s
+        return self.duration_s - self.paused_s - self.lifted_s
+
+    @property
+    def areas(self) -> list[Part]:
+        """The parts: those analysed, or the whole session as its only one."""
+        return self.parts or [Part(self.routine, self.start_s, self.start_s,
+                                   self.start_s + self.duration_s, self.strokes)]
+
+    def part(self, index: int) -> Analysis:
+        """One part on its own, as if it were a session: everything inside its span."""
+        p = self.areas[index]
+
+        def inside(start_s: float) -> bool:
+            return p.start_s <= start_s <= p.end_s
+
+        picks = [i for i, t in enumerate(self.track_t_s) if p.start_s <= t <= p.end_s]
+        return Analysis(
+            routine=p.routine, start_s=p.start_s, duration_s=p.end_s - p.start_s,
+            pauses=[x for x in self.pauses if inside(x[0])], strokes=p.strokes,
+            segments=[s for s in self.segments if inside(s.start_s)],
+            lumbar_events=[e for e in self.lumbar_events if inside(e.start_s)],
+            track_t_s=[self.track_t_s[i] for i in picks],
+            track_s_cm=[self.track_s_cm[i] for i in picks],
+            track_s_sd_cm=[self.track_s_sd_cm[i] for i in picks if i < len(self.track_s_sd_cm)],
+            caution_events=[e for e in self.caution_events if inside(e.start_s)],
+        )
 
     @property
     def cadence_cpm(self) -> float:
@@ -99,6 +149,11 @@ class Analysis:
             "caution_events": [
                 {"start_s": t(e.start_s), "end_s": t(e.end_s)} for e in self.caution_events
             ],
+            "parts": [
+                {"routine": p.routine, "asked_s": t(p.asked_s), "start_s": t(p.start_s),
+                 "end_s": t(p.end_s), "strokes": p.strokes} for p in self.areas
+            ],
+            "lifts": [[t(a), t(b)] for a, b in self.lifts],
             "track": {
                 "t_s": [t(x) for x in self.track_t_s],
                 "s_cm": [round(s, 2) for s in self.track_s_cm],

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 from tracker.body import Body
-from tracker.estimate.session import EstimatorConfig
+from tracker.estimate import EstimatorConfig
 from tracker.estimate.uncertainty import Uncertainty
 from tracker.lifecycle import Lifecycle
 from tracker.limits import quote, within

@@ -40,6 +40,7 @@ class Ending:
         #: Radio outages: (lost at, restored at, or None while still lost).
         self.gaps: list[tuple[datetime, datetime | None]] = []
         self._rest: tuple[float, float] | None = None  # (t_s, s_cm) where the contact rested
+        self._excused_until = float("-inf")
 
     def contact(self, t_s: float, s_cm: float) -> None:
         """The contact is at ``s_cm`` at session time ``t_s``."""
@@ -47,8 +48,15 @@ class Ending:
             self._rest = (t_s, s_cm)
 
     def still_s(self, t_s: float) -> float:
-        """How long the contact has not moved, at session time ``t_s``."""
-        return t_s - self._rest[0] if self._rest else 0.0
+        """How long the contact has not moved, at session time ``t_s`` (an excused stillness,
+        such as a program's stretch, not counted)."""
+        if self._rest is None:
+            return 0.0
+        return max(0.0, t_s - max(self._rest[0], self._excused_until))
+
+    def excuse(self, until_t_s: float) -> None:
+        """The roller is meant to lie still until ``until_t_s`` (a stretch off it)."""
+        self._excused_until = max(self._excused_until, until_t_s)
 
     def link_lost(self, at: datetime) -> None:
         self.gaps.append((at, None))

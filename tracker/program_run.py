@@ -44,6 +44,19 @@ class StepOutcome:
     reason: str = ""  # the schedule's refusal the step was skipped for, waits on or overrode
 
 
+@dataclass(frozen=True)
+class ProgramView:
+    """The run at a glance, for whoever shows it: the step, its time left, what is next."""
+
+    program: str  # the title
+    index: int
+    count: int
+    step: Step | None  # None: finished
+    left_s: float
+    next_step: Step | None
+    refusal: str | None  # why the run waits on this (glute) step
+
+
 class ProgramRun:
     """One person following one program, step by step."""
 
@@ -115,6 +128,10 @@ class ProgramRun:
     def override(self) -> None:
         """The person insists on glutes today: no glute step of this run waits any more."""
         self.overridden = True
+
+    def view(self, rolled_s: float, now_s: float) -> ProgramView:
+        return ProgramView(self.program.title, self.index, len(self.program.steps), self.step,
+                           self.left_s(rolled_s, now_s), self.next_step, self.refusal)
 
     def outcomes(self) -> list[StepOutcome]:
         """Every step's outcome, in order: those passed, the current one (its progress at the

@@ -8,8 +8,12 @@ one sample per line::
     # roller_diameter_cm=15
     # user_height_cm=175.0
     # routine=upper_back
+    # parts=glutes@65.200,hamstrings@140.512
     t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps
     0.0000,0.01000,0.02000,0.99900,0.1000,-0.0500,0.0200
+
+``parts`` is optional: a session of several areas, each after the first named with the
+moment (s from the first sample) it was asked for; the routine is the first part's.
 
 Parsing is pure (:func:`parse` takes text) so it can be tested without files; every
 problem is a :class:`RecordingError` that names the file, the line and what is wrong.
@@ -84,6 +88,35 @@ class Header:
         """The header lines as they open a file."""
         return "\n".join(self.lines()) + "\n"
 
+    @property
+    def parts(self) -> list[tuple[str, float]]:
+        """The parts after the first: each area and when it was asked for (session time, s
+        from the first sample). Checked when the header was read."""
+        return parse_parts(self.extra.get("parts", ""))
+
+
+def parse_parts(text: str) -> list[tuple[str, float]]:
+    """``glutes@65.2,hamstrings@140.5``: :class:`ValueError` saying what is wrong."""
+    parts: list[tuple[str, float]] = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        routine, sep, at = item.partition("@")
+        if routine not in ROUTINES or not sep:
+            raise ValueError(f"part {quote(item)} is not area@seconds, with an area of "
+                             f"{', '.join(ROUTINES)}")
+        try:
+            at_s = float(at)
+        except ValueError:
+            raise ValueError(f"part {quote(item)}: {quote(at)} is not a number") from None
+        if not (0 <= at_s < 1e7) or (parts and at_s <= parts[-1][1]):
+            raise ValueError(f"part {quote(item)}: parts must follow each other in time, "
+                             "from 0 s")
+        parts.append((routine, at_s))
+    return parts
+
+
+def format_parts(parts: list[tuple[str, float]]) -> str:
+    return ",".join(f"{routine}@{at_s:.3f}" for routine, at_s in parts)
+
 
 @dataclass(frozen=True)
 class Recording:
@@ -108,8 +141,9 @@ class Recording:
         """What the recording says (header and samples, not how the file spells them), hashed:
         the same recording imported twice is recognised."""
         h = self.header
+        parts = f",{format_parts(h.parts)}" if h.parts else ""  # older digests unchanged
         digest = hashlib.sha256(f"{h.sample_rate_hz:g},{h.roller_diameter_cm:g},"
-                                f"{h.user_height_cm:g},{h.routine}".encode())
+                                f"{h.user_height_cm:g},{h.routine}{parts}".encode())
         digest.update(np.ascontiguousarray(self.samples, dtype="<f8").tobytes())
         return digest.hexdigest()
 
@@ -238,6 +272,12 @@ def _header(values: dict[str, tuple[str, int]], source: str, end_line: int) -> H
     if routine not in ROUTINES:
         raise RecordingError(source, line, f"unknown routine {quote(routine)}, expected one "
                              f"of {', '.join(ROUTINES)}")
+    if "parts" in values:
+        text, line = values["parts"]
+        try:
+            parse_parts(text)
+        except ValueError as exc:
+            raise RecordingError(source, line, str(exc)) from None
     extra = {k: v for k, (v, _) in values.items() if k not in REQUIRED_KEYS}
     return Header(
         sample_rate_hz=numbers["sample_rate_hz"],

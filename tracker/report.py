@@ -9,6 +9,7 @@ from rich.text import Text
 
 from tracker.analysis import Analysis, CautionEvent, LumbarEvent
 from tracker.body import Body
+from tracker.schedule import Rules, pace, stroke_s
 
 
 def clock(seconds: float) -> str:
@@ -34,15 +35,43 @@ def near_lumbar(alerts: list[LumbarEvent], cautions: list[CautionEvent] | None,
     return [text for _, text in sorted(lines, key=lambda line: line[0])]
 
 
-def summary_table(analysis: Analysis, title: str) -> Table:
-    a = analysis
+def pace_text(analysis: Analysis, rules: Rules) -> str:
+    """The mean one-way stroke against the pace guide, e.g. ``1.2 s a stroke: too fast``."""
+    mean = stroke_s(analysis.active_s, analysis.strokes)
+    if mean is None:
+        return "no strokes"
+    verdict = {"fast": "too fast, roll slower", "good": "good", "slow": "slow"}[
+        pace(mean, rules)]
+    return (f"{mean:.1f} s a stroke: {verdict} (guide {rules.stroke_min_s:g}-"
+            f"{rules.stroke_max_s:g} s)")
+
+
+def parts_lines(analysis: Analysis, rules: Rules, origin_s: float | None = None) -> list[str]:
+    """One line per part: its area, when, strokes, active time and pace."""
+    origin = analysis.start_s if origin_s is None else origin_s
+    lines = []
+    for i, p in enumerate(analysis.areas):
+        part = analysis.part(i)
+        lines.append(f"{i + 1}. {p.routine.replace('_', ' ')} {clock(p.start_s - origin)}-"
+                     f"{clock(p.end_s - origin)}: {p.strokes} strokes, active "
+                     f"{clock(part.active_s)}, {pace_text(part, rules)}")
+    return lines
+
+
+def summary_table(analysis: Analysis, title: str, rules: Rules | None = None) -> Table:
+    a, rules = analysis, rules or Rules()
     table = Table(title=title, box=box.SIMPLE_HEAVY, show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("routine", a.routine.replace("_", " "))
+    if a.parts:
+        table.add_row("parts", "\n".join(parts_lines(a, rules)))
+        table.add_row("lifts", f"{len(a.lifts)}, {a.lifted_s:.0f} s (not counted as rolling)")
+    else:
+        table.add_row("routine", a.routine.replace("_", " "))
     table.add_row("duration", clock(a.duration_s))
     table.add_row("active", f"{clock(a.active_s)}  ({len(a.pauses)} pauses, {a.paused_s:.0f} s)")
     table.add_row("strokes", f"{a.strokes}  ({a.cadence_cpm:.0f} cycles/min)")
+    table.add_row("pace", pace_text(a, rules))
     regions = ", ".join(f"{name} {t:.0f} s" for name, t in a.time_in_regions().items())
     table.add_row("regions", regions)
     table.add_row("lower back", "\n".join(near_lumbar(a.lumbar_events, a.caution_events,

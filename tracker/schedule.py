@@ -30,13 +30,16 @@ class Rules:
     bout_max_s: float = 60.0
     pause_min_s: float = 10.0
     pause_max_s: float = 20.0
+    stroke_min_s: float = 2.0  # a one-way stroke, at the advised pace
+    stroke_max_s: float = 4.0
 
     def __post_init__(self) -> None:
         check_ranges("schedule", self, {
             "glute_sessions_per_week": (0, 7), "glute_min_active_s": (0, 3600),
             "glute_rest_days": (0, 6), "week_starts_on": (0, 6),
             "bout_min_s": (1, 3600), "bout_max_s": (self.bout_min_s, 3600),
-            "pause_min_s": (1, 3600), "pause_max_s": (self.pause_min_s, 3600)})
+            "pause_min_s": (1, 3600), "pause_max_s": (self.pause_min_s, 3600),
+            "stroke_min_s": (0.2, 30), "stroke_max_s": (self.stroke_min_s, 60)})
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Rolled:
     zone: str  # the IANA zone the session was rolled in
     routine: str
     glutes_active_s: float
+    areas: tuple[str, ...] = ()  # each part's; empty: the routine alone
 
     def local_day(self) -> date:
         return self.started_at.astimezone(ZoneInfo(self.zone)).date()
@@ -75,7 +79,7 @@ class WeekStatus:
     verdict: Verdict
     next_allowed: date
     status: Status
-    days: dict[date, list[str]]  # the routines rolled each day of this week
+    days: dict[date, list[str]]  # the areas rolled each day of this week, in order
 
 
 def counts(session: Rolled, rules: Rules) -> bool:
@@ -133,7 +137,7 @@ def week_status(history: Sequence[Rolled], now: datetime, zone: str, rules: Rule
     for s in history:
         day = s.local_day()
         if day in rolled:
-            rolled[day].append(s.routine)
+            rolled[day] += s.areas or (s.routine,)
     return WeekStatus(
         today=today,
         week_start=start,
@@ -156,7 +160,8 @@ def _sessions_that_fit(first: date, end: date, rules: Rules) -> int:
 
 @dataclass(frozen=True)
 class SessionScore:
-    """How a session followed the guide: bouts of 30-60 s, pauses of 10-20 s, no lumbar."""
+    """How a session followed the guide: bouts of 30-60 s, pauses of 10-20 s, slow strokes
+    of 2-4 s each way, no lumbar."""
 
     bouts: list[float]
     bouts_short: int
@@ -164,12 +169,28 @@ class SessionScore:
     pauses: list[float]
     pauses_in_range: int
     lumbar_events: int
+    stroke_s: float | None  # a one-way stroke's mean duration (None: no strokes)
+    pace: str  # "fast", "good" or "slow" against the guide; "" without strokes
+
+
+def pace(stroke_s: float | None, rules: Rules) -> str:
+    """A one-way stroke's duration against the guide: people left alone roll about 1 s a
+    stroke; studies roll 2-4 s, and slow is the advice."""
+    if stroke_s is None:
+        return ""
+    return "fast" if stroke_s < rules.stroke_min_s else "slow" \
+        if stroke_s > rules.stroke_max_s else "good"
+
+
+def stroke_s(active_s: float, strokes: int) -> float | None:
+    """A one-way stroke's mean duration: the rolling time over the strokes in it."""
+    return active_s / strokes if strokes else None
 
 
 def score(analysis: Analysis, rules: Rules) -> SessionScore:
-    """Bouts are the active stretches between pauses."""
+    """Bouts are the active stretches between pauses (and between parts: a lift ends one)."""
     edges = [analysis.start_s]
-    for a, b in analysis.pauses:
+    for a, b in sorted([*analysis.pauses, *analysis.lifts]):
         edges += [a, b]
     edges.append(analysis.start_s + analysis.duration_s)
     bouts = [b - a for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a > 0.5]
@@ -181,6 +202,8 @@ def score(analysis: Analysis, rules: Rules) -> SessionScore:
         pauses=pauses,
         pauses_in_range=sum(1 for p in pauses if rules.pause_min_s <= p <= rules.pause_max_s),
         lumbar_events=len(analysis.lumbar_events),
+        stroke_s=(mean := stroke_s(analysis.active_s, analysis.strokes)),
+        pace=pace(mean, rules),
     )
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from tracker.estimate import LiveState
+from tracker.program_run import ProgramView
 
 _MAC = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
 
@@ -41,4 +42,5 @@ class Status:
     warning: str | None = None
     identity: Identity | None = None  # once the link has been live
     recording: bool = False  # a session is in progress (the gateway waits for rolling)
-    routine: str | None = None  # the session's, while recording
+    routine: str | None = None  # the area rolled (or being placed for), while recording
+    program: ProgramView | None = None  # the program followed, if any

@@ -38,7 +38,7 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(analysis.to_json(), separators=(",", ":")))
         else:
-            Console().print(summary_table(analysis, title=str(path)))
+            Console().print(summary_table(analysis, title=str(path), rules=settings.rules))
     if failed:
         sys.exit(BAD_INPUT)
 
@@ -82,7 +82,7 @@ def demo(settings: Settings, routine: str, seed: int) -> None:
     """Simulate a session that strays into the lumbar band, and show its analysis."""
     recording = simulate_recording(routine, "stray", 150.0, seed, None, settings.body.height_cm)
     Console().print(summary_table(run(recording, settings.estimator),
-                                  title=f"simulated {routine} session"))
+                                  title=f"simulated {routine} session", rules=settings.rules))
 
 
 COMMANDS = [analyze, simulate, demo]

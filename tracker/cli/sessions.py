@@ -21,11 +21,11 @@ from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
-from tracker.estimate import SessionEstimator, analyze
+from tracker.estimate import SessionEstimator, Switch, analyze
 from tracker.limits import quote
 from tracker.live.recorder import store_recording
 from tracker.recording import Recording, format_recording, read
-from tracker.report import clock, near_lumbar, position_chart
+from tracker.report import clock, near_lumbar, pace_text, parts_lines, position_chart
 from tracker.schedule import Verdict, score, week_start, week_status
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
@@ -68,8 +68,10 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
                 override=override and verdict is not Verdict.ALLOWED, verdict=verdict.value,
                 person_id=settings.person.id if settings.person else None,
             )
+            t0 = float(recording.t_s[0])
             estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
-                                         h.sample_rate_hz, settings.estimator)
+                                         h.sample_rate_hz, settings.estimator,
+                                         [Switch(r, t0 + at_s) for r, at_s in h.parts])
             with clean_errors():
                 session_id = store_recording(store, start, estimator, recording, digest,
                                              settings.lifecycle)
@@ -157,7 +159,7 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
 
 def _routine_note(row: SessionRow) -> str:
     marks = ("*" if row.override else "") + ("!" if row.status == "interrupted" else "")
-    return row.routine.replace("_", " ") + marks
+    return " + ".join(a.replace("_", " ") for a in row.areas) + marks
 
 
 def _row_json(row: SessionRow, names: dict[int, str]) -> dict[str, object]:
@@ -183,7 +185,7 @@ def session_show(settings: Settings, session_id: int) -> None:
         detail = store.session_detail(session_id)
         recording = store.recording(session_id)
     console = Console()
-    title = f"session {row.id}: {row.routine.replace('_', ' ')}, " \
+    title = f"session {row.id}: {' + '.join(a.replace('_', ' ') for a in row.areas)}, " \
             f"{_local(row.started_at, row.zone):%a %Y-%m-%d %H:%M} ({row.status})"
     table = Table(title=title, show_header=False)
     table.add_row("duration", clock(row.duration_s))
@@ -202,6 +204,9 @@ def session_show(settings: Settings, session_id: int) -> None:
                       f"{r.bout_min_s:.0f} s, {guide.bouts_long} over {r.bout_max_s:.0f} s")
         table.add_row("pauses", f"{len(guide.pauses)}: {guide.pauses_in_range} within "
                       f"{r.pause_min_s:.0f}-{r.pause_max_s:.0f} s")
+        table.add_row("pace", pace_text(a, r))
+        if a.parts:
+            table.add_row("parts", "\n".join(parts_lines(a, r)))
         console.print(table)
         console.print(position_chart(a, Body(recording.header.user_height_cm)))
     else:

@@ -185,7 +185,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         fail("; ".join([f"no samples arrived from the roller ({result.end_reason})",
                         *result.warnings]), 1)
     console = Console()
-    console.print(summary_table(result.analysis,
+    console.print(summary_table(result.analysis, rules=settings.rules,
                                 title=f"session {result.session_id} ({result.end_reason})"))
     stats = result.link
     battery = result.info.battery_pct

@@ -1,15 +1,12 @@
 """The streaming roll-analysis engine: pure functions and state machines, no I/O.
 
 Feed samples in chunks of any size to :class:`SessionEstimator`; a whole recording is the
-same code fed one chunk (:func:`analyze`).
+same code fed one chunk (:func:`analyze`). Each part of a session is an
+:class:`AreaEstimator`'s.
 """
 
-from tracker.estimate.session import (
-    EstimatorConfig,
-    LiveState,
-    SessionEstimator,
-    analyze,
-    analyze_chunks,
-)
+from tracker.estimate.area import AreaEstimator, EstimatorConfig, LiveState
+from tracker.estimate.session import SessionEstimator, Switch, analyze, analyze_chunks
 
-__all__ = ["EstimatorConfig", "LiveState", "SessionEstimator", "analyze", "analyze_chunks"]
+__all__ = ["AreaEstimator", "EstimatorConfig", "LiveState", "SessionEstimator", "Switch",
+           "analyze", "analyze_chunks"]

@@ -1,201 +1,237 @@
-"""One session's analysis, fed samples as they arrive.
+"""A session: one area, or several one after another, each from its own landmark.
 
-The chain per chunk: rotation (gyro and gravity) -> contact position along the body and its
-uncertainty -> region segments, lumbar cautions and alerts at every sample -> strokes and
-pauses on a 20 Hz track.
+Switching area (a key, a command, a program's next step) ends the part under way. The person
+then lifts the roller, carries it and puts it down at the next area's landmark: that turns it
+about every axis in ways that are not rolling, so none of it is fed to an estimator. The next
+part begins where the roller, put down and lain on, starts to roll again (:class:`Placing`):
+its first sample is at the new landmark, and it is analysed as a whole session is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from tracker.analysis import Analysis, Segment
-from tracker.body import REGIONS, Body
-from tracker.estimate.lumbar import LumbarWatch
-from tracker.estimate.motion import Decimator, PauseDetector, StrokeCounter
-from tracker.estimate.rotation import FusionConfig, RotationEstimator
-from tracker.estimate.uncertainty import CautionWatch, PositionSpread, Uncertainty
-from tracker.limits import check_ranges
+from tracker.analysis import Analysis, Part
+from tracker.body import Body
+from tracker.estimate.area import AreaEstimator, EstimatorConfig, LiveState
+from tracker.estimate.rolling import REST_DPS, RollingStart
 from tracker.recording import Header, Recording
 
 Array = npt.NDArray[np.float64]
-MOTION_RATE_HZ = 20.0
+#: Put down: turning slower than this about every axis (deg/s) ...
+STILL_DPS = 12.0
+#: ... with the roller's axis within this of level (g on +x) ...
+LEVEL_G = 0.35
+#: ... for this long (s). Carrying never holds a roller this still; lying on it does.
+PLACED_S = 0.4
+#: Samples kept while placed, to start the part where rolling began (s).
+KEEP_S = 4.0
 
 
 @dataclass(frozen=True)
-class EstimatorConfig:
-    """Definitions of what is counted; ``[estimator]`` in the configuration file."""
+class Switch:
+    """A part asked for: its area, from this moment (sensor clock, s)."""
 
-    stroke_min_cm: float = 2.0
-    stroke_reversal_cm: float = 0.5
-    pause_speed_cm_s: float = 1.0
-    pause_min_s: float = 3.0
-    lumbar_alert_depth_cm: float = 1.0
-    lumbar_caution_sd: float = 2.0
-    track_rate_hz: float = 10.0
-    fusion: FusionConfig = field(default_factory=FusionConfig)
-    uncertainty: Uncertainty = field(default_factory=Uncertainty)
-
-    def __post_init__(self) -> None:
-        check_ranges("estimator", self, {
-            "stroke_min_cm": (0.1, 100), "stroke_reversal_cm": (0.01, 50),
-            "pause_speed_cm_s": (0.01, 100), "pause_min_s": (0.1, 600),
-            "lumbar_alert_depth_cm": (0, 10), "lumbar_caution_sd": (0, 5),
-            "track_rate_hz": (0.1, 100)})
+    routine: str
+    at_s: float
 
 
-@dataclass(frozen=True)
-class LiveState:
-    """The estimator's view after the latest chunk: what a live display shows."""
+class Placing:
+    """After a switch: waits for the roller to be put down (still and level) and then to
+    roll; :meth:`feed` returns the samples from where that rolling began, once it has."""
 
-    t_s: float
-    s_cm: float
-    s_sd_cm: float  # the position's standard deviation
-    region: str
-    lumbar: bool
-    alerts_s: list[float]  # lumbar alerts raised by this chunk
-    caution: bool  # the contact is possibly in the lumbar band
-    cautions_s: list[float]  # cautions raised by this chunk
-    strokes: int
-    active_s: float
-    paused_s: float
-    bout_s: float  # rolling since the last pause ended (0 while paused)
-    pause_s: float  # the pause under way (0 while rolling)
+    def __init__(self) -> None:
+        self._still_since: float | None = None
+        self._placed = False
+        self._rolling = RollingStart()
+        self._kept: list[Array] = []
 
-    @property
-    def cadence_cpm(self) -> float:
-        return self.strokes / 2 / (self.active_s / 60) if self.active_s > 0 else 0.0
+    def feed(self, block: Array) -> Array | None:
+        """``block``: rows of ``t, ax, ay, az, gx, gy, gz`` in roller axes."""
+        if not self._placed:
+            block = self._until_placed(block)
+            if not len(block):
+                return None
+        self._kept = [*self._kept, block]
+        kept = np.concatenate(self._kept)
+        self._kept = [kept[kept[:, 0] >= kept[-1, 0] - KEEP_S]]
+        if not self._rolling.feed(block[:, 0], block[:, 4:7]):
+            return None
+        resting = np.flatnonzero(np.abs(kept[:, 4]) < REST_DPS)
+        return kept[resting[-1] + 1 if len(resting) else 0:]
+
+    def _until_placed(self, block: Array) -> Array:
+        """What follows the moment the roller has lain still and level for PLACED_S."""
+        still = (np.abs(block[:, 4:7]) < STILL_DPS).all(axis=1) \
+            & (np.abs(block[:, 1]) < LEVEL_G)
+        for i, quiet in enumerate(still.tolist()):
+            t = float(block[i, 0])
+            if not quiet:
+                self._still_since = None
+            elif self._still_since is None:
+                self._still_since = t
+            elif t - self._still_since >= PLACED_S:
+                self._placed = True
+                return block[i:]
+        return block[:0]
 
 
 class SessionEstimator:
-    """Streaming analysis of one session that starts at ``routine``'s landmark."""
+    """Streaming analysis of a session of one or more parts: an :class:`AreaEstimator` each.
 
-    def __init__(
-        self,
-        routine: str,
-        body: Body,
-        diameter_cm: float,
-        sample_rate_hz: float,
-        config: EstimatorConfig | None = None,
-    ) -> None:
-        cfg = config or EstimatorConfig()
-        self.routine, self.body, self.config = routine, body, cfg
-        self._radius_cm = diameter_cm / 2
-        self._start_cm = body.landmark_cm(routine)
-        self._rotation = RotationEstimator(self._radius_cm, sample_rate_hz, cfg.fusion)
-        top, bottom = body.lumbar_cm
-        self._lumbar = LumbarWatch(top, bottom, cfg.lumbar_alert_depth_cm)
-        self._spread = PositionSpread(cfg.uncertainty, self._start_cm)
-        self._caution = CautionWatch(top, bottom, cfg.lumbar_caution_sd)
-        self._strokes = StrokeCounter(cfg.stroke_min_cm, cfg.stroke_reversal_cm)
-        self._pauses = PauseDetector(cfg.pause_speed_cm_s, cfg.pause_min_s,
-                                     reach=max(1, round(0.125 * MOTION_RATE_HZ)))
-        self._motion_grid = Decimator(MOTION_RATE_HZ)
-        self._track_grid = Decimator(cfg.track_rate_hz)
-        self._track: tuple[list[float], list[float], list[float]] = ([], [], [])
-        self._segments: list[Segment] = []
-        self._region = -1
-        self._region_since = 0.0
-        self._t_first: float | None = None
+    ``plan`` switches at given moments (a recording's parts); live, :meth:`switch` does.
+    The live state is the current part's, with the session's totals in its counters.
+    """
+
+    def __init__(self, routine: str, body: Body, diameter_cm: float, sample_rate_hz: float,
+                 config: EstimatorConfig | None = None, plan: Sequence[Switch] = ()) -> None:
+        self.body, self.config = body, config or EstimatorConfig()
+        self._diameter_cm, self._rate_hz = diameter_cm, sample_rate_hz
+        self._plan = sorted(plan, key=lambda s: s.at_s)
+        self._done: list[tuple[Part, Analysis]] = []
+        self._current = self._estimator(routine)
+        self._asked_s: float | None = None  # when the current part was asked for
+        self._pending: Switch | None = None  # asked for, not yet rolling
+        self._placing: Placing | None = None
+        self._lifts: list[tuple[float, float]] = []
         self._state: LiveState | None = None
 
-    def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> LiveState:
-        """Add samples (time in s, accelerations in g, rates in deg/s); return the live state."""
-        return self.feed_rotation(t_s, self._rotation.feed(t_s, accel_g, gyro_dps))
+    @property
+    def routine(self) -> str:
+        """The area rolled now, or the one being placed."""
+        return self._pending.routine if self._pending else self._current.routine
 
-    def feed_rotation(self, t_s: Array, rotation_rad: Array) -> LiveState:
-        """Add the roller's rotation since the start, however it was found (the bench feeds
-        the exact one to score an estimator that has no error but slip)."""
-        if len(t_s) == 0:
-            if self._state is None:
-                raise ValueError("no samples yet")
-            return self._state
-        if self._t_first is None:
-            self._t_first = float(t_s[0])
-        s_cm = self._start_cm - self._radius_cm * rotation_rad
-        sd_cm = self._spread.update(s_cm)
-        self._update_regions(t_s, s_cm)
-        alerts = self._lumbar.update(t_s, s_cm)
-        cautions = self._caution.update(t_s, s_cm, sd_cm)
-        picks = self._motion_grid.pick(t_s)
-        t_pick, s_pick = t_s[picks].tolist(), s_cm[picks].tolist()
-        self._strokes.update(s_pick)
-        self._pauses.update(t_pick, s_pick)
-        track = self._track_grid.pick(t_s)
-        self._track[0].extend(t_s[track].tolist())
-        self._track[1].extend(s_cm[track].tolist())
-        self._track[2].extend(sd_cm[track].tolist())
-        now = float(t_s[-1])
-        elapsed = now - self._t_first
-        paused = self._pauses.paused_s
-        finished = self._pauses.pauses
-        still = self._pauses.still_since
-        pause_s = now - still if still is not None and now - still >= self._pauses.min_s else 0.0
-        bout_start = finished[-1][1] if finished else self._t_first
-        self._state = LiveState(
-            t_s=float(t_s[-1]),
-            s_cm=float(s_cm[-1]),
-            s_sd_cm=float(sd_cm[-1]),
-            region=REGIONS[self._region],
-            lumbar=self._lumbar.active,
-            alerts_s=alerts,
-            caution=self._caution.active,
-            cautions_s=cautions,
-            strokes=self._strokes.total,
-            active_s=elapsed - paused,
-            paused_s=paused,
-            bout_s=0.0 if pause_s else now - bout_start,
-            pause_s=pause_s,
-        )
+    @property
+    def placing(self) -> bool:
+        """Between two parts: the roller is being lifted and put down."""
+        return self._pending is not None
+
+    def _estimator(self, routine: str) -> AreaEstimator:
+        return AreaEstimator(routine, self.body, self._diameter_cm, self._rate_hz,
+                                self.config)
+
+    def switch(self, routine: str, at_s: float) -> None:
+        """End the part under way at ``at_s``; the next, of ``routine``, begins once the
+        roller is put down and rolls. A switch while placing changes the area asked for."""
+        if self._pending is None and self._current.last_state is not None:
+            self._close(at_s)
+        elif self._pending is None:  # nothing rolled yet: the first part's area changes
+            self._current = self._estimator(routine)
+            return
+        self._pending = Switch(routine, at_s)
+        self._placing = Placing()
+
+    def _close(self, at_s: float) -> None:
+        analysis = self._current.finish()
+        first = analysis.start_s if self._asked_s is None else self._asked_s
+        self._done.append((Part(analysis.routine, first, analysis.start_s,
+                                analysis.start_s + analysis.duration_s, analysis.strokes),
+                           analysis))
+        self._lifts.append((analysis.start_s + analysis.duration_s, at_s))
+
+    def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> LiveState:
+        """Add samples (roller axes); return the live state with everything they raised."""
+        block = np.column_stack([t_s, accel_g, gyro_dps])
+        alerts: list[float] = []
+        cautions: list[float] = []
+        while len(block):
+            cut = len(block)
+            if self._plan:
+                cut = int(np.searchsorted(block[:, 0], self._plan[0].at_s))
+            self._feed(block[:cut], alerts, cautions)
+            block = block[cut:]
+            if len(block):
+                step = self._plan.pop(0)
+                self.switch(step.routine, step.at_s)
+        if self._state is None:
+            raise ValueError("no samples yet")
+        self._state = replace(self._state, alerts_s=alerts, cautions_s=cautions)
         return self._state
 
-    def _update_regions(self, t_s: Array, s_cm: Array) -> None:
-        region = self.body.region_index(s_cm)
-        if self._region < 0:
-            self._region, self._region_since = int(region[0]), float(t_s[0])
-        changes = np.flatnonzero(np.diff(region, prepend=self._region))
-        for i in changes.tolist():
-            t = float(t_s[i])
-            self._segments.append(Segment(REGIONS[self._region], self._region_since, t))
-            self._region, self._region_since = int(region[i]), t
+    def _feed(self, block: Array, alerts: list[float], cautions: list[float]) -> None:
+        if not len(block):
+            return
+        if self._placing is not None:
+            assert self._pending is not None
+            rolled = self._placing.feed(block)
+            if rolled is None:
+                self._state = self._placing_state(float(block[-1, 0]))
+                return
+            self._lifts[-1] = (self._lifts[-1][0], float(rolled[0, 0]))
+            self._current, self._asked_s = self._estimator(self._pending.routine), \
+                self._pending.at_s
+            self._pending = self._placing = None
+            block = rolled
+        state = self._current.feed(block[:, 0], block[:, 1:4], block[:, 4:7])
+        alerts += state.alerts_s
+        cautions += state.cautions_s
+        self._state = self._totals(state)
+
+    def _totals(self, state: LiveState) -> LiveState:
+        """The current part's state with the session's counters."""
+        before = [a for _, a in self._done]
+        return replace(
+            state, strokes=state.strokes + sum(a.strokes for a in before),
+            active_s=state.active_s + sum(a.active_s for a in before),
+            paused_s=state.paused_s + sum(a.paused_s for a in before),
+            lifted_s=sum(b - a for a, b in self._lifts), part=len(self._done),
+            part_active_s=state.active_s)
+
+    def _placing_state(self, t_s: float) -> LiveState:
+        """Between parts: where the last part left off, lifted, nothing raised."""
+        assert self._state is not None and self._pending is not None
+        lifted = sum(b - a for a, b in self._lifts[:-1]) + t_s - self._lifts[-1][0]
+        return replace(self._state, t_s=t_s, lumbar=False, caution=False, alerts_s=[],
+                       cautions_s=[], bout_s=0.0, pause_s=0.0, lifted_s=lifted,
+                       placing=True, part=len(self._done), part_active_s=0.0)
 
     @property
     def last_state(self) -> LiveState | None:
-        """The state after the latest chunk, if any."""
         return self._state
 
     def snapshot(self) -> Analysis:
-        """The analysis so far, with what is under way included as it stands (checkpoints)."""
-        if self._state is None or self._t_first is None:
-            raise ValueError("a session needs at least one sample")
-        end = self._state.t_s
-        segments = [*self._segments, Segment(REGIONS[self._region], self._region_since, end)]
-        return Analysis(
-            routine=self.routine,
-            start_s=self._t_first,
-            duration_s=end - self._t_first,
-            pauses=self._pauses.so_far(),
-            strokes=self._strokes.total,
-            segments=segments,
-            lumbar_events=self._lumbar.so_far(end),
-            track_t_s=list(self._track[0]),
-            track_s_cm=list(self._track[1]),
-            track_s_sd_cm=list(self._track[2]),
-            caution_events=self._caution.so_far(end),
-        )
+        """The session so far (checkpoints): finished parts and the one under way."""
+        return self._combine(self._current.snapshot() if self._pending is None
+                             and self._current.last_state else None)
 
     def finish(self) -> Analysis:
-        """Close everything under way and return the session's analysis."""
+        """Close the part under way and return the whole session's analysis."""
         if self._state is None:
             raise ValueError("a session needs at least one sample")
-        self._pauses.finish()
-        self._lumbar.finish(self._state.t_s)
-        self._caution.finish(self._state.t_s)
-        return self.snapshot()
+        return self._combine(self._current.finish() if self._pending is None else None)
+
+    def _combine(self, current: Analysis | None) -> Analysis:
+        parts = list(self._done)
+        if current is not None:
+            first = current.start_s if self._asked_s is None else self._asked_s
+            parts.append((Part(current.routine, first, current.start_s,
+                               current.start_s + current.duration_s, current.strokes),
+                          current))
+        if not parts:
+            raise ValueError("a session needs at least one sample")
+        end = self._state.t_s if self._state else parts[-1][0].end_s
+        lifts = [(a, min(b, end)) for a, b in self._lifts]
+        if self._pending is not None:  # ended while placing: lifted until the end
+            lifts[-1] = (lifts[-1][0], end)
+        analyses = [a for _, a in parts]
+        start = analyses[0].start_s
+        return Analysis(
+            routine=analyses[0].routine, start_s=start, duration_s=end - start,
+            pauses=[p for a in analyses for p in a.pauses],
+            strokes=sum(a.strokes for a in analyses),
+            segments=[s for a in analyses for s in a.segments],
+            lumbar_events=[e for a in analyses for e in a.lumbar_events],
+            track_t_s=[t for a in analyses for t in a.track_t_s],
+            track_s_cm=[s for a in analyses for s in a.track_s_cm],
+            track_s_sd_cm=[s for a in analyses for s in a.track_s_sd_cm],
+            caution_events=[e for a in analyses for e in a.caution_events],
+            parts=[p for p, _ in parts] if len(parts) > 1 or lifts else [],
+            lifts=lifts,
+        )
 
 
 def analyze(
@@ -210,11 +246,17 @@ def analyze_chunks(
     body: Body | None = None,
 ) -> Analysis:
     """Analyse a recording as it is read, chunk by chunk (:func:`tracker.recording.opened`):
-    memory stays flat however long it is."""
+    memory stays flat however long it is. Its parts switch at the moments the header gives,
+    from its first sample."""
     h = header
-    estimator = SessionEstimator(
-        h.routine, body or Body(h.user_height_cm), h.roller_diameter_cm, h.sample_rate_hz, config
-    )
+    estimator: SessionEstimator | None = None
     for samples in chunks:
+        if estimator is None:
+            t0 = float(samples[0, 0])
+            estimator = SessionEstimator(
+                h.routine, body or Body(h.user_height_cm), h.roller_diameter_cm,
+                h.sample_rate_hz, config, [Switch(r, t0 + at_s) for r, at_s in h.parts])
         estimator.feed(samples[:, 0], samples[:, 1:4], samples[:, 4:7])
+    if estimator is None:
+        raise ValueError("a session needs at least one sample")
     return estimator.finish()

@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from tracker.analysis import Analysis
-from tracker.estimate.session import LiveState, SessionEstimator
+from tracker.estimate import LiveState, SessionEstimator
 from tracker.events import Moment
 from tracker.lifecycle import Ending, Lifecycle
 from tracker.recording import Recording
@@ -60,6 +61,8 @@ class Recorder:
         self._moments: list[Moment] = []  # cautions and alerts not yet written
         self._seq = 0
         self._last_checkpoint_s = start.clock_start_s
+        #: The program followed, as it stands (stored with each checkpoint), if any.
+        self.program: Callable[[], dict[str, Any]] | None = None
         self._write(lambda: self._begin(LIVE_WAIT_S))
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> LiveState:
@@ -74,6 +77,14 @@ class Recorder:
         elif state.t_s - self._last_checkpoint_s >= self.lifecycle.checkpoint_s:
             self.checkpoint()
         return state
+
+    def switch(self, routine: str) -> None:
+        """End the part under way now; the next, of ``routine``, starts at its landmark once
+        the roller is put down and rolled (:mod:`tracker.estimate.session`)."""
+        state = self.estimator.last_state
+        self.estimator.switch(routine, state.t_s if state else self.start.clock_start_s)
+        if state is not None:
+            self.checkpoint()
 
     def checkpoint(self, status: str = "live", reason: str | None = None) -> Analysis:
         analysis = self.estimator.snapshot() if status == "live" else self.estimator.finish()
@@ -108,7 +119,7 @@ class Recorder:
         end = analysis.start_s + analysis.duration_s
         self.store.checkpoint(self.session_id, analysis, self._blocks, self._wall(end), status,
                               reason, self.ending.gaps, self._moments, self.start.device,
-                              wait_s)
+                              wait_s, self.program() if self.program else None)
         self._blocks, self._moments = [], []
 
     def _write(self, write: Callable[[], None]) -> None:

@@ -37,7 +37,9 @@ from tracker.devices.ble import DeviceInfo, Link, LinkEvents
 from tracker.estimate import LiveState, SessionEstimator
 from tracker.estimate.rolling import RollingStart
 from tracker.live.admission import Admission
+from tracker.live.program import Follow
 from tracker.live.recorder import Recorder
+from tracker.programs import Program
 from tracker.recording import Header, RecordingWriter
 from tracker.status import Identity, Status
 from tracker.store.database import Store
@@ -125,6 +127,10 @@ class LiveSession:
     admit: Callable[[], Admission | None] | None = None
     #: Each repeated session's result, as it ends.
     on_result: Callable[[Result], None] = lambda result: None
+    #: A program to follow (and why the schedule refuses glutes today, if it does).
+    program: Program | None = None
+    glutes_refusal: str | None = None
+    follow: Follow | None = None
     recorder: Recorder | None = None
     warning: str | None = None
     diameter_cm: float | None = None
@@ -182,6 +188,16 @@ class LiveSession:
         self._finish(reason)
         self._resting = True
         self._rolling.reset()
+        self._emit(None)
+        return True
+
+    def switch(self, routine: str) -> bool:
+        """Roll another area next: the part under way ends, and the next starts at its
+        landmark once the roller is lifted, put down and rolled; whether a session was
+        under way to switch."""
+        if self.recorder is None:
+            return False
+        self.recorder.switch(routine)
         self._emit(None)
         return True
 
@@ -256,7 +272,13 @@ class LiveSession:
         )
         estimator = SessionEstimator(admission.routine, body, self.diameter_cm, rate_hz,
                                      self.settings.estimator)
-        return Recorder(self.store, start, estimator, self.settings.lifecycle)
+        recorder = Recorder(self.store, start, estimator, self.settings.lifecycle)
+        if self.program is not None:
+            self.follow = Follow(self.program, self.glutes_refusal, self.switch,
+                                 self.end_session, recorder.ending.excuse)
+            self.follow.begin(admission.routine)
+            recorder.program = self.follow.run.to_json
+        return recorder
 
     def _on_state(self, state: str, attempt: int) -> None:
         previous = self._link_state[0]
@@ -277,13 +299,17 @@ class LiveSession:
 
     def _emit(self, state: LiveState | None) -> None:
         recorder_state = state or (self.recorder.estimator.last_state if self.recorder else None)
+        if self.follow is not None and recorder_state is not None and self.recorder:
+            self.follow.tick(recorder_state)
         recorder = self.recorder
         failure = recorder.failure if recorder else None
         warning = f"not stored yet: {failure}" if failure else self.warning
         self.on_status(Status(self._link_state[0], self._link_state[1], recorder_state,
                               self._link.decoder.stats.loss_pct, self._link.info.battery_pct,
                               warning, self._identity, recorder is not None,
-                              recorder.start.routine if recorder else None))
+                              recorder.estimator.routine if recorder else None,
+                              self.follow.view(recorder_state) if self.follow and recorder_state
+                              else None))
 
     async def _watch(self) -> None:
         """End the session once the roller has lain still for the configured time."""

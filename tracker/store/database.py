@@ -29,11 +29,11 @@ import numpy.typing as npt
 import platformdirs
 import sqlite_utils
 
-from tracker.analysis import Analysis, CautionEvent, LumbarEvent, Segment
+from tracker.analysis import Analysis, CautionEvent, LumbarEvent, Part, Segment
 from tracker.calibration import Mounting
 from tracker.events import Moment, summary
 from tracker.limits import quote
-from tracker.recording import Header, Recording
+from tracker.recording import Header, Recording, format_parts
 from tracker.schedule import glutes_active_s
 from tracker.status import Identity
 from tracker.store.codec import iso, pack, unpack
@@ -53,7 +53,7 @@ from tracker.store.schema import SCHEMA_VERSION, migrate
 
 log = logging.getLogger(__name__)
 #: A session's own rows besides its raw samples, rewritten with each analysis.
-DETAIL_TABLES = ("segments", "lumbar_events", "caution_events")
+DETAIL_TABLES = ("segments", "lumbar_events", "caution_events", "parts", "lifts")
 Array = npt.NDArray[np.float64]
 
 
@@ -147,13 +147,16 @@ class Store:
                    at: datetime, status: str = "live", end_reason: str | None = None,
                    link_gaps: list[tuple[datetime, datetime | None]] | None = None,
                    moments: Sequence[Moment] = (),
-                   device: str | None = None, wait_s: float = WAIT_S) -> None:
-        """Replace the session's summary, segments and events; append raw sample blocks;
-        queue the MQTT events this change causes, in the same transaction. A session that
-        ends is no longer owned."""
+                   device: str | None = None, wait_s: float = WAIT_S,
+                   program: dict[str, Any] | None = None) -> None:
+        """Replace the session's summary, segments and events (and the program it follows,
+        as far as it got); append raw sample blocks; queue the MQTT events this change
+        causes, in the same transaction. A session that ends is no longer owned."""
         with self._writing(wait_s) as db:
             self._checkpoint(db, session_id, analysis, raw, at, status, end_reason, link_gaps,
                              moments, device)
+            if program is not None:
+                db.table("sessions").update(session_id, {"program": json.dumps(program)})
         if status != "live" and session_id in self._owned:
             self.owners.release(self._owned.pop(session_id))
         if moments or status != "live":
@@ -197,6 +200,7 @@ class Store:
             "glutes_active_s": glutes_active_s(a), "lumbar_events": len(a.lumbar_events),
             "caution_events": len(a.caution_events),
             "pauses": json.dumps([[p0 - origin, p1 - origin] for p0, p1 in a.pauses]),
+            "areas": ",".join(p.routine for p in a.areas),
         })
         for table in DETAIL_TABLES:
             db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
@@ -211,6 +215,15 @@ class Store:
         db.table("caution_events").insert_all(
             {"session_id": session_id, "start_s": e.start_s - origin, "end_s": e.end_s - origin}
             for e in a.caution_events
+        )
+        db.table("parts").insert_all(
+            {"session_id": session_id, "seq": i, "routine": p.routine,
+             "asked_s": p.asked_s - origin, "start_s": p.start_s - origin,
+             "end_s": p.end_s - origin, "strokes": p.strokes} for i, p in enumerate(a.areas)
+        )
+        db.table("lifts").insert_all(
+            {"session_id": session_id, "start_s": l0 - origin, "end_s": l1 - origin}
+            for l0, l1 in a.lifts
         )
 
     def close_interrupted(self) -> list[int]:
@@ -407,6 +420,9 @@ class Store:
                                      "alert_s")) for r in rows("lumbar_events")],
                 [CautionEvent(*_times(session_id, "caution", r, "start_s", "end_s"))
                  for r in rows("caution_events")],
+                [_part(session_id, r) for r in rows("parts")],
+                [(a, b) for a, b in (_times(session_id, "lift", r, "start_s", "end_s")
+                                     for r in rows("lifts"))],
             )
 
     def recording(self, session_id: int) -> Recording | None:
@@ -416,11 +432,15 @@ class Store:
         raw = self.raw_samples(session_id)
         if len(raw) < 2:
             return None
+        later = [(str(r["routine"]), float(r["asked_s"])) for r in self.db.query(
+            "SELECT routine, asked_s FROM parts WHERE session_id = ? AND seq > 0 ORDER BY seq",
+            [session_id])]
+        extra = {"started_at": str(row["started_at"]), "session_id": str(session_id)}
+        if later:
+            extra["parts"] = format_parts(later)
         try:
             header = Header(float(row["sample_rate_hz"]), float(row["diameter_cm"]),
-                            float(row["height_cm"]), str(row["routine"]),
-                            {"started_at": str(row["started_at"]),
-                             "session_id": str(session_id)})
+                            float(row["height_cm"]), str(row["routine"]), extra)
         except (TypeError, ValueError):
             raise DamagedSession(session_id, "its rate, diameter or height is not a number") \
                 from None
@@ -471,6 +491,11 @@ class Store:
                 raise DamagedSession(session_id, "its pages in the database file are damaged "
                                      "(roller check)") from None
             raise StoreError(f"{self.path}: {explain(exc)}") from None
+
+
+def _part(session_id: int, row: dict[str, Any]) -> Part:
+    asked_s, start_s, end_s = _times(session_id, "part", row, "asked_s", "start_s", "end_s")
+    return Part(str(row["routine"]), asked_s, start_s, end_s, int(row["strokes"] or 0))
 
 
 def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list[float]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tracker.analysis import CautionEvent, LumbarEvent, Segment
+from tracker.analysis import CautionEvent, LumbarEvent, Part, Segment
 from tracker.body import ROUTINES
 from tracker.limits import quote
 from tracker.schedule import Rolled
@@ -32,6 +32,7 @@ class SessionRow:
     override: bool
     verdict: str | None
     person_id: int
+    areas: tuple[str, ...]  # each part's, in order
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SessionRow:
@@ -54,19 +55,31 @@ class SessionRow:
             else int(_number(row, "caution_events")),
             glutes_active_s=_number(row, "glutes_active_s"), override=bool(row["override"]),
             verdict=row["verdict"], person_id=int(_number(row, "person_id")),
+            areas=_areas(row),
         )
 
     def rolled(self) -> Rolled:
-        return Rolled(self.started_at, self.zone, self.routine, self.glutes_active_s)
+        return Rolled(self.started_at, self.zone, self.routine, self.glutes_active_s,
+                      self.areas)
 
 
 @dataclass(frozen=True)
 class Detail:
-    """A session's timeline, in session time: regions, lumbar contacts, cautions."""
+    """A session's timeline, in session time: regions, lumbar contacts, cautions, its parts
+    and the lifts between them."""
 
     segments: list[Segment]
     lumbar_events: list[LumbarEvent]
     caution_events: list[CautionEvent]
+    parts: list[Part]
+    lifts: list[tuple[float, float]]
+
+
+def _areas(row: dict[str, Any]) -> tuple[str, ...]:
+    areas = tuple((row.get("areas") or row["routine"]).split(","))
+    if not set(areas) <= set(ROUTINES):
+        raise ValueError(f"its areas are {quote(row['areas'])}")
+    return areas
 
 
 def _moment(row: dict[str, Any], name: str) -> datetime:

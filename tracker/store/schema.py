@@ -118,9 +118,26 @@ def _v9(db: sqlite_utils.Database) -> None:
     db.table("devices").add_column("person_id", int)
 
 
+def _v10(db: sqlite_utils.Database) -> None:
+    """Sessions of several parts (an area each, from its own landmark) and the lifts
+    between them; ``areas`` lists a session's parts' areas in order (the schedule's days).
+    A session from before has one part, its routine; ``program`` the run it followed."""
+    db.table("parts").create(
+        {"session_id": int, "seq": int, "routine": str, "asked_s": float, "start_s": float,
+         "end_s": float, "strokes": int},
+        foreign_keys=[("session_id", "sessions", "id")])
+    db.table("parts").create_index(["session_id"])
+    db.table("lifts").create({"session_id": int, "start_s": float, "end_s": float},
+                             foreign_keys=[("session_id", "sessions", "id")])
+    db.table("lifts").create_index(["session_id"])
+    db.table("sessions").add_column("areas", str)
+    db.table("sessions").add_column("program", str)
+    db.execute("UPDATE sessions SET areas = routine")
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

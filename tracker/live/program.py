@@ -1,0 +1,94 @@
+"""A program followed over a live session: the area each step rolls, its stretches, its end.
+
+An area step switches the session to its area (the person lifts the roller and puts it down
+at the landmark) unless the session already rolls it; its progress is the rolling done on it
+since the step began. A stretch step happens off the roller: the session already switches to
+the next area step's (so the stretch counts as neither rolling nor stillness), and the
+countdown runs on the sensor's clock. When the last step is done the session ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tracker.estimate import LiveState
+from tracker.program_run import ProgramRun, ProgramView
+from tracker.programs import Program, Step
+
+
+class Follow:
+    """Keeps a :class:`ProgramRun` in step with a live session; :meth:`tick` with every
+    status. ``switch`` changes the session's area, ``end`` ends it, ``excuse`` tells it the
+    roller is meant to lie still until a moment (a stretch)."""
+
+    def __init__(self, program: Program, glutes_refusal: str | None,
+                 switch: Callable[[str], Any], end: Callable[[], Any],
+                 excuse: Callable[[float], Any]) -> None:
+        self.run = ProgramRun(program, glutes_refusal)
+        self._switch, self._end, self._excuse = switch, end, excuse
+        self._area: str | None = None  # the area the session rolls (or is placed for)
+        self._base: tuple[int, float] = (-1, 0.0)  # (part, its active s) at the step's start
+        self._started = False
+        self._ended = False
+
+    def begin(self, area: str) -> None:
+        """The session starts with ``area``: the first step's, if the program opens with one."""
+        self._area = area
+
+    def rolled_s(self, state: LiveState) -> float:
+        """Rolling on the current step's area since the step began."""
+        step = self.run.step
+        if step is None or step.kind != "area" or state.placing or self._area != step.area:
+            return 0.0
+        part, active = self._base
+        return state.part_active_s - active if state.part == part else state.part_active_s
+
+    def tick(self, state: LiveState) -> bool:
+        """Follow the program to ``state``; whether the step changed."""
+        if not self._started:
+            self._started = True
+            self._enter(state)
+        step = self.run.step
+        if step is not None and step.area is not None and self.run.refusal is None:
+            self._go(step.area)  # also once a refused glute step is overridden
+        moved = self.run.update(self.rolled_s(state), state.t_s)
+        if moved:
+            self._enter(state)
+        return moved
+
+    def view(self, state: LiveState) -> ProgramView:
+        return self.run.view(self.rolled_s(state), state.t_s)
+
+    def advance(self, state: LiveState) -> None:
+        """The person moves on (a key): the step is cut short, or skipped if refused."""
+        self.run.advance(self.rolled_s(state), state.t_s)
+        self._enter(state)
+
+    def override(self) -> None:
+        """Roll the glutes today although the schedule says not."""
+        self.run.override()
+
+    def _enter(self, state: LiveState) -> None:
+        """What the new current step asks of the session."""
+        step = self.run.step
+        if step is None:
+            if not self._ended:
+                self._ended = True
+                self._end()
+            return
+        self._base = (state.part, state.part_active_s)
+        if step.kind == "stretch":
+            self._excuse(state.t_s + step.seconds)
+            area = _next_area(self.run.program.steps[self.run.index:])
+            if area is not None:
+                self._go(area)
+
+    def _go(self, area: str) -> None:
+        if area != self._area:
+            self._area = area
+            self._switch(area)
+
+
+def _next_area(steps: tuple[Step, ...]) -> str | None:
+    return next((s.area for s in steps if s.kind == "area"), None)
