@@ -26,13 +26,17 @@ from dashboards.calibrate import CalibrationScreen
 from dashboards.devices import DevicesScreen
 from dashboards.history import HistoryScreen
 from dashboards.live import LiveScreen
-from dashboards.modals import PersonScreen, RefusalScreen, SafetyScreen, SummaryScreen
+from dashboards.modals import ChoiceScreen, RefusalScreen, SafetyScreen, SummaryScreen
 from dashboards.schedule import ScheduleScreen
-from tracker.config import Settings
+from tracker.body import ROUTINES
+from tracker.config import Settings, user_config_path
+from tracker.guidance import PLACEMENT
 from tracker.live.admission import check_start
 from tracker.live.bridged import bridged, obey
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
+from tracker.programs import Program, ProgramError, user_program_files
+from tracker.programs import load as load_programs
 from tracker.schedule import Verdict, week_status
 from tracker.status import Status
 from tracker.store.database import Store
@@ -54,6 +58,9 @@ class RollerApp(App[None]):
         Binding("h", "switch_screen('history')", "History"),
         Binding("d", "switch_screen('devices')", "Devices"),
         Binding("n", "new_session", "New session"),
+        Binding("a", "area", "Area"),
+        Binding("right_square_bracket", "next_step", "Next step", show=False),
+        Binding("o", "override_step", "Roll glutes anyway", show=False),
         Binding("c", "calibrate", "Calibrate"),
         Binding("q", "quit", "Quit"),
     ]
@@ -69,8 +76,9 @@ class RollerApp(App[None]):
                  rate_hz: int = 100, autostart: bool = True,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  calibration: Callable[[], Source] | None = None,
-                 configured: Settings | None = None) -> None:
+                 configured: Settings | None = None, program: Program | None = None) -> None:
         super().__init__()
+        self.program = program  # followed by each session, until another is chosen
         #: The configuration's own settings, when whoever is rolling is to be asked (nobody
         #: was named); ``settings`` are then the person's chosen.
         self.configured = configured
@@ -88,8 +96,8 @@ class RollerApp(App[None]):
         self._warned: str | None = None
 
     def on_mount(self) -> None:
-        self.install_screen(LiveScreen(self.settings.body, self.routine, self.redraw_hz),
-                            "live")
+        self.install_screen(LiveScreen(self.settings.body, self.routine, self.redraw_hz,
+                                       self.settings.rules), "live")
         self.install_screen(ScheduleScreen(self.store, lambda: self.settings, self.clock),
                             "schedule")
         self.install_screen(HistoryScreen(self.store, self._person_id), "history")
@@ -123,6 +131,55 @@ class RollerApp(App[None]):
         self.acknowledged.parent.mkdir(parents=True, exist_ok=True)
         self.acknowledged.write_text(f"{datetime.now(UTC).isoformat()}\n")
 
+    def action_area(self) -> None:
+        """Roll another area next: the part under way ends; lift the roller to the next."""
+        if self.session is None or self.result is not None:
+            self.notify("no session under way: n starts one")
+            return
+        session = self.session
+        areas = [(r, r.replace("_", " ")) for r in ROUTINES]
+
+        def chosen(area: str | None) -> None:
+            if area and session.switch(area):
+                self.notify(PLACEMENT[area], title=f"Lift the roller to your "
+                            f"{area.replace('_', ' ')}", timeout=10)
+
+        self.push_screen(ChoiceScreen("Roll which area next?", areas, self.routine), chosen)
+
+    def action_next_step(self) -> None:
+        """The program's next step now (the current one cut short, or a refused one skipped)."""
+        state = self.latest.state if self.latest else None
+        if self.session and self.session.follow and state:
+            self.session.follow.advance(state)
+
+    def action_override_step(self) -> None:
+        if self.session and self.session.follow:
+            self.session.follow.override()
+            self.notify("glutes today after all: the schedule's override is recorded")
+
+    def choose_program(self) -> None:
+        """Follow a program from the next session on."""
+        with contextlib.suppress(ProgramError):
+            known = load_programs(user_program_files(user_config_path().parent))
+            choices = [(name, f"{p.title}: {p.about}") for name, p in known.items()]
+
+            def chosen(name: str | None) -> None:
+                if name:
+                    self.program = known[name]
+                    self.routine = next((s.area for s in self.program.steps if s.area),
+                                        self.routine)
+                    self.notify(f"{self.program.title}: from the next session (n)")
+
+            self.push_screen(ChoiceScreen("Follow which program?", choices), chosen)
+            return
+        self.notify("a program file is malformed: roller programs says which", severity="error")
+
+    def _glutes_refusal(self) -> str | None:
+        """Why a program's glute steps wait today (None: they may be rolled)."""
+        if self.program is None or self.override:
+            return None
+        return check_start(self.store, self.settings, "glutes", self.clock())[2] or None
+
     def _person_id(self) -> int | None:
         return self.settings.person.id if self.settings.person else None
 
@@ -134,7 +191,7 @@ class RollerApp(App[None]):
             return
         configured = self.configured or self.settings
 
-        def chosen(person_id: int | None) -> None:
+        def chosen(person_id: int | None) -> None:  # None: cancelled
             if person_id is not None:
                 self.settings = configured.for_person(self.store.people.by_id(person_id))
                 if (screen := self._live_screen()) is not None:
@@ -144,7 +201,10 @@ class RollerApp(App[None]):
             if then_start:
                 self.start_or_refuse()
 
-        self.push_screen(PersonScreen(self.store.people.all(), self._person_id()), chosen)
+        people = [(str(p.id), p.name) for p in self.store.people.all()]
+        current = str(self._person_id())
+        self.push_screen(ChoiceScreen("Who is rolling?", people, current),
+                         lambda key: chosen(int(key) if key else None))
 
     def get_system_commands(self, screen: Screen[Any]) -> Any:
         yield from super().get_system_commands(screen)
@@ -159,6 +219,9 @@ class RollerApp(App[None]):
         yield SystemCommand("New session", "Start rolling again", self.action_new_session)
         yield SystemCommand("Who is rolling", "Choose the person the sessions are for",
                             self.ask_who)
+        yield SystemCommand("Follow a program", "Areas and stretches in a guided order",
+                            self.choose_program)
+        yield SystemCommand("Switch area", "Roll another area next (a)", self.action_area)
         yield SystemCommand("Calibrate", "Learn how the sensor sits in its roller",
                             self.action_calibrate)
         yield SystemCommand("Stop the session", "End and store it", self.action_stop)
@@ -240,7 +303,8 @@ class RollerApp(App[None]):
             source.scanner_backend, source.client_backend,
             source="sim" if source.finished else "live", verdict=verdict.value,
             override=self.override and verdict is not Verdict.ALLOWED, rate_hz=self.rate_hz,
-            profile=profile, mounting=mounting, clock=source.clock)
+            profile=profile, mounting=mounting, clock=source.clock, program=self.program,
+            glutes_refusal=self._glutes_refusal())
         async with bridged(self.settings, self.store, source.address, profile,
                            "dashboard") as bridge:
             self.bridge = bridge

@@ -13,7 +13,9 @@ from textual.widgets import Footer, Header, Label, Sparkline, Static
 from dashboards.body_map import BodyMap
 from tracker.body import Body
 from tracker.guidance import ALERT, CAUTION, PLACEMENT
+from tracker.program_run import ProgramView
 from tracker.report import clock
+from tracker.schedule import Rules
 from tracker.status import Status
 
 
@@ -37,12 +39,14 @@ class Guide(Label):
 
     seconds: reactive[float] = reactive(0.0)
 
-    def __init__(self, name: str, low_s: float, high_s: float, **kwargs: object) -> None:
+    def __init__(self, name: str, low_s: float, high_s: float, digits: int = 0,
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.title, self.low_s, self.high_s = name, low_s, high_s
+        self.title, self.low_s, self.high_s, self.digits = name, low_s, high_s, digits
 
     def watch_seconds(self, seconds: float) -> None:
-        self.update(f"{self.title} {seconds:4.0f} s  (guide {self.low_s:.0f}-{self.high_s:.0f} s)")
+        self.update(f"{self.title} {seconds:4.{self.digits}f} s  (guide {self.low_s:g}-"
+                    f"{self.high_s:g} s)")
         self.set_class(seconds < self.low_s, "short")
         self.set_class(self.low_s <= seconds <= self.high_s, "good")
         self.set_class(seconds > self.high_s, "long")
@@ -53,9 +57,10 @@ class LiveScreen(Screen[None]):
 
     TRACE_S = 30.0
 
-    def __init__(self, body: Body, routine: str, redraw_hz: float) -> None:
+    def __init__(self, body: Body, routine: str, redraw_hz: float,
+                 rules: Rules | None = None) -> None:
         super().__init__(id="live")
-        self.body, self.routine = body, routine
+        self.body, self.routine, self.rules = body, routine, rules or Rules()
         self.trace: deque[float] = deque(maxlen=int(self.TRACE_S * redraw_hz))
 
     def compose(self) -> ComposeResult:
@@ -70,8 +75,12 @@ class LiveScreen(Screen[None]):
                 yield Label("region -", id="region")
                 yield Label("session 0:00.0   active 0:00.0   paused 0:00.0", id="clock")
                 yield Label("strokes 0   cadence 0 cycles/min", id="strokes")
-                yield Guide("bout ", 30, 60, id="bout")
-                yield Guide("pause", 10, 20, id="pause")
+                yield Label("", id="program")
+                yield Guide("bout ", self.rules.bout_min_s, self.rules.bout_max_s, id="bout")
+                yield Guide("pause", self.rules.pause_min_s, self.rules.pause_max_s,
+                            id="pause")
+                yield Guide("stroke", self.rules.stroke_min_s, self.rules.stroke_max_s, 1,
+                            id="pace")
                 yield Label("position over the last 30 s", classes="caption")
                 yield Sparkline([], id="trace")
                 yield Label("link: connecting", id="link")
@@ -96,7 +105,15 @@ class LiveScreen(Screen[None]):
         if s is None:
             return
         self.query_one(BodyMap).move(s.s_cm, s.s_sd_cm)
-        self.query_one("#placement", Label).display = s.strokes == 0  # until rolling begins
+        area = status.routine or self.routine
+        placement = self.query_one("#placement", Label)
+        placement.display = s.strokes == 0 or s.placing  # until rolling begins
+        if s.placing:
+            placement.update(f"Lift the roller to your {area.replace('_', ' ')}: "
+                             f"{PLACEMENT[area]}")
+        self.query_one("#routine", Label).update(f"routine {area.replace('_', ' ')}"
+                                                 + (f" (part {s.part + 1})" if s.part else ""))
+        self.show_program(status.program)
         self.query_one(CautionBanner).display = s.caution and not s.lumbar
         self.query_one("#region", Label).update(
             f"region {s.region}  ({s.s_cm:.1f} ± {s.s_sd_cm:.1f} cm)")
@@ -109,6 +126,25 @@ class LiveScreen(Screen[None]):
         self.query_one(Sparkline).data = list(self.trace)
         self.query_one("#bout", Guide).seconds = s.bout_s
         self.query_one("#pause", Guide).seconds = s.pause_s
+        if s.strokes:  # the mean one-way stroke: slow is the advice
+            self.query_one("#pace", Guide).seconds = s.active_s / s.strokes
+
+    def show_program(self, view: ProgramView | None) -> None:
+        """The program's step, its time left and what comes next; or why it waits."""
+        label = self.query_one("#program", Label)
+        label.display = view is not None
+        if view is None:
+            return
+        if view.step is None:
+            label.update(f"{view.program}: done")
+        elif view.refusal:
+            label.update(f"step {view.index + 1}/{view.count} {view.step.title}: not today, "
+                         f"{view.refusal}. ] skips it, o rolls it anyway")
+        else:
+            after = f"   next: {view.next_step.title}" if view.next_step else ""
+            label.update(f"step {view.index + 1}/{view.count} {view.step.title}: "
+                         f"{view.left_s:.0f} s left{after}")
+        label.set_class(bool(view.refusal), "refused")
 
     def alert(self, on: bool) -> None:
         self.query_one(AlertBanner).display = on

@@ -1,5 +1,5 @@
-"""Modal screens: safety first, who is rolling, the schedule's refusal, and the card after a
-session."""
+"""Modal screens: safety first, a choice (who, which area, which program), the schedule's
+refusal, and the card after a session."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tracker.analysis import Analysis
-from tracker.people import Person
 from tracker.report import clock
 
 SAFETY = """Before you roll your back
@@ -43,28 +42,32 @@ class SafetyScreen(ModalScreen[bool]):
         self.dismiss(True)
 
 
-class PersonScreen(ModalScreen[int]):
-    """Who is rolling? The household's people; dismisses with the chosen one's id."""
+class ChoiceScreen(ModalScreen[str]):
+    """One of a few choices (who is rolling, which area next, which program); dismisses
+    with the chosen one's id, or None on escape."""
 
-    def __init__(self, people: list[Person], current: int | None = None) -> None:
+    BINDINGS = [("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, question: str, choices: list[tuple[str, str]],
+                 current: str | None = None) -> None:
         super().__init__()
-        self.people, self.current = people, current
+        self.question, self.choices, self.current = question, choices, current
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Who is rolling?")
-            yield OptionList(*(Option(p.name, id=str(p.id)) for p in self.people),
-                             id="people")
+            yield Label(self.question)
+            yield OptionList(*(Option(label, id=key) for key, label in self.choices),
+                             id="choices")
 
     def on_mount(self) -> None:
-        ids = [p.id for p in self.people]
+        keys = [key for key, _ in self.choices]
         options = self.query_one(OptionList)
-        options.highlighted = ids.index(self.current) if self.current in ids else 0
+        options.highlighted = keys.index(self.current) if self.current in keys else 0
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         assert event.option.id is not None
-        self.dismiss(int(event.option.id))
+        self.dismiss(event.option.id)
 
 
 class RefusalScreen(ModalScreen[bool]):

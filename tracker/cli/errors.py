@@ -13,6 +13,7 @@ import click
 from tracker.config import ConfigError
 from tracker.mqtt.settings import MqttConfigError
 from tracker.people import PersonError
+from tracker.programs import ProgramError
 from tracker.recording import RecordingError
 from tracker.store.errors import StoreError, UnknownSession
 
@@ -30,7 +31,8 @@ def clean_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line each, never a traceback."""
     try:
         yield
-    except (ConfigError, MqttConfigError, PersonError, RecordingError, UnknownSession) as exc:
+    except (ConfigError, MqttConfigError, PersonError, ProgramError, RecordingError,
+            UnknownSession) as exc:
         fail(str(exc))
     except StoreError as exc:
         fail(str(exc), 1)

@@ -19,14 +19,18 @@ from tracker.calibration import Mounting
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, person_option, store_of, whose
 from tracker.cli.types import SEED, Finite
-from tracker.config import Settings
+from tracker.config import Settings, user_config_path
 from tracker.devices import PROFILES, Profile
 from tracker.devices.ble import BleError
 from tracker.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
+from tracker.live.admission import check_start
 from tracker.live.bridged import bridged, obey
 from tracker.live.holds import Held, hold_roller
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
+from tracker.program_run import ProgramView
+from tracker.programs import Program, describe, user_program_files
+from tracker.programs import load as load_programs
 from tracker.recording import RecordingWriter
 from tracker.report import summary_table
 from tracker.schedule import Verdict
@@ -78,9 +82,33 @@ def _status_line(status: Status) -> str:
             parts.append(ALERT_SHORT)
         elif s.caution:
             parts.append(CAUTION_SHORT)
+    if s and s.placing:
+        parts.append(f"lift the roller to your {(status.routine or '').replace('_', ' ')}")
+    view = status.program
+    if view and view.step:
+        parts.append(f"step {view.index + 1}/{view.count} {view.step.title} "
+                     f"{view.left_s:.0f} s left")
     if status.warning:
         parts.append(f"WARNING: {status.warning}")
     return "  ".join(parts)
+
+
+def _program(settings: Settings, name: str | None) -> Program | None:
+    """The program named (built in, or the user's own beside their configuration)."""
+    if name is None:
+        return None
+    with clean_errors():
+        known = load_programs(user_program_files(user_config_path().parent))
+    if name not in known:
+        fail(f"no program {name!r} (programs: {', '.join(sorted(known))})")
+    return known[name]
+
+
+def _announce_step(view: ProgramView) -> str:
+    if view.step is None:
+        return f"{view.program}: done"
+    after = f" Next: {view.next_step.title}." if view.next_step else ""
+    return f"step {view.index + 1} of {view.count}: {describe(view.step)}{after}"
 
 
 @click.command("track")
@@ -93,12 +121,15 @@ def _status_line(status: Status) -> str:
               show_default=True, help="Sample rate to ask the roller for (Hz).")
 @click.option("--address", help="Roller to use [default: the paired one; the simulator "
               "with --sim].")
+@click.option("--program", "program_name", metavar="NAME", help="Follow a program: its steps "
+              "set the areas, in order (roller programs lists them).")
 @person_option
 @_sim_options
 @db_option
 @click.pass_obj
 def track(settings: Settings, routine: str, as_json: bool, record: Path | None, override: bool,
-          rate_hz: str, address: str | None, person: str | None, sim: bool,
+          rate_hz: str, address: str | None, program_name: str | None, person: str | None,
+          sim: bool,
           profile: str | None, scenario: str, seconds: float, seed: int, speed: float,
           sim_loss: float, sim_corrupt_every: int,
           sim_drop: tuple[tuple[float, float], ...]) -> None:
@@ -113,12 +144,29 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         settings = whose(store, settings, person, address)
         device, mounting = _device(store, address, profile, sim)
         hold(store, address, "track")
+        program = _program(settings, program_name)
+        refusal = None
+        if program is not None:
+            routine = next((s.area for s in program.steps if s.area), routine)
+            if not override:
+                refusal = check_start(store, settings, "glutes", datetime.now(UTC))[2] or None
         verdict = enforce(store, settings, routine, datetime.now(UTC), override, address)
         tty = sys.stderr.isatty()
         if tty:
             click.echo(f"{PLACEMENT[routine]}\n", err=True)
+        steps: list[int] = []  # the program's steps announced
+        lives: list[LiveSession] = []  # the session, once made
 
         def show(status: Status, extra: str = "") -> None:
+            view = status.program
+            if view is not None and (not steps or steps[-1] != view.index):
+                steps.append(view.index)
+                click.echo(("\n" if tty else "") + _announce_step(view), err=True)
+            follow = lives[0].follow if lives else None
+            if view is not None and view.refusal is not None and follow and status.state:
+                click.echo(f"skipping {view.step.title if view.step else 'glutes'}: "
+                           f"{view.refusal} (--override rolls it anyway)", err=True)
+                follow.advance(status.state)
             if tty:
                 line = _status_line(status) + extra
                 click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
@@ -150,7 +198,9 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                                source="sim" if sim else "live", verdict=verdict.value,
                                override=override and verdict is not Verdict.ALLOWED,
                                record=writer, rate_hz=int(rate_hz), profile=device,
-                               mounting=mounting, clock=clock)
+                               mounting=mounting, clock=clock, program=program,
+                               glutes_refusal=refusal)
+            lives.append(live)
             obey(bridge, live)
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
@@ -223,13 +273,15 @@ def _device(store: Store, address: str, profile: str | None, sim: bool,
 @click.option("--routine", type=click.Choice(ROUTINES), default="upper_back", show_default=True)
 @click.option("--override", is_flag=True, help="Roll glutes although the schedule says not now.")
 @click.option("--address", help="Roller to use [default: the paired one].")
+@click.option("--program", "program_name", metavar="NAME", help="Follow a program.")
 @person_option
 @_sim_options
 @db_option
 @click.pass_obj
 def dashboard(settings: Settings, routine: str, override: bool, address: str | None,
-              person: str | None, sim: bool, profile: str | None, scenario: str,
-              seconds: float, seed: int, speed: float, sim_loss: float, sim_corrupt_every: int,
+              program_name: str | None, person: str | None, sim: bool, profile: str | None,
+              scenario: str, seconds: float, seed: int, speed: float, sim_loss: float,
+              sim_corrupt_every: int,
               sim_drop: tuple[tuple[float, float], ...]) -> None:
     """The live terminal dashboard: body map, lumbar alerts, schedule, history."""
     from dashboards.app import RollerApp
@@ -242,6 +294,9 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
             fail("no roller paired: run roller pair (or roller dashboard --sim)")
         configured = settings
         settings = whose(store, settings, person, target)
+        program = _program(settings, program_name)
+        if program is not None:
+            routine = next((s.area for s in program.steps if s.area), routine)
         hold(store, target, "dashboard")
 
         def sensor(sim_routine: str, **faults: Any) -> Source:
@@ -259,7 +314,8 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
             return sensor("calibrate")
 
         RollerApp(settings, store, routine, source, override, redraw_hz=settings.redraw_hz,
-                  calibration=calibration, configured=None if person else configured).run()
+                  calibration=calibration, configured=None if person else configured,
+                  program=program).run()
 
 
 COMMANDS = [track, dashboard]
