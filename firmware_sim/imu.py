@@ -5,6 +5,10 @@ askew inside a textured roller reports: gravity plus the roller's own accelerati
 (its centre accelerates as it rolls on the floor; an off-axis sensor feels centripetal and
 tangential terms), ridge vibration, biases that drift, scale errors, noise, int16
 quantisation, clock jitter, and lost radio packets.
+
+Rolling (:func:`rolling`) and the lift between two areas (:mod:`firmware_sim.lift`) both
+say how the roller's centre moves (:class:`CentreMotion`); :func:`ideal` turns that into a
+perfect off-axis sensor's reading, and :func:`sense` adds every fault, the same for both.
 """
 
 from __future__ import annotations
