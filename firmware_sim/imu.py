@@ -5,6 +5,10 @@ askew inside a textured roller reports: gravity plus the roller's own accelerati
 (its centre accelerates as it rolls on the floor; an off-axis sensor feels centripetal and
 tangential terms), ridge vibration, biases that drift, scale errors, noise, int16
 quantisation, clock jitter, and lost radio packets.
+
+Rolling (:func:`rolling`) and the lift between two areas (:mod:`firmware_sim.lift`) both
+say how the roller's centre moves (:class:`CentreMotion`); :func:`ideal` turns that into a
+perfect off-axis sensor's reading, and :func:`sense` adds every fault, the same for both.
 """
 
 from __future__ import annotations
@@ -124,14 +128,21 @@ def sample_times(conditions: Conditions, seconds: float, rng: np.random.Generato
     return t[keep]
 
 
-def measure(
-    conditions: Conditions, kin: Kinematics, t_s: Array, rng: np.random.Generator
-) -> tuple[Array, Array, Array]:
-    """Timestamps (device clock, s), accelerations (g) and rates (deg/s) for ``kin`` at ``t_s``."""
-    n = len(t_s)
+@dataclass(frozen=True)
+class CentreMotion:
+    """How the roller's centre moves, in roller axes (n rows): the ideal a sensor there
+    would feel. Rolling and lifting both produce one, so one model turns either into samples."""
+
+    force_m_s2: Array  # specific force (acceleration minus gravity), m/s^2
+    omega_rad_s: Array  # angular rate
+    alpha_rad_s2: Array  # angular acceleration
+
+
+def rolling(conditions: Conditions, kin: Kinematics) -> CentreMotion:
+    """The centre of a roller rolling on the floor (its axis +x horizontal), turned by phi."""
+    n = len(kin.phi_rad)
     c, s = np.cos(kin.phi_rad), np.sin(kin.phi_rad)
     radius_m = conditions.effective_radius_cm / 100
-    offset_m = np.array(conditions.sensor_offset_cm) / 100
     # Specific force at the roller's centre, in the world: the centre rolls on the floor.
     f_horizontal = -kin.alpha_rad_s2 * radius_m
     speed = np.abs(kin.omega_rad_s) * radius_m * 100  # surface speed, cm/s
@@ -139,15 +150,41 @@ def measure(
     ridge *= np.sin(2 * np.pi * kin.travel_cm / conditions.ridge_spacing_cm)
     f_y_world = f_horizontal + 0.3 * ridge
     f_z_world = G_M_S2 + ridge
-    # Into the roller frame (rotated by phi about +x), plus the off-axis terms.
+    # Into the roller frame (rotated by phi about +x).
     fy = c * f_y_world + s * f_z_world
     fz = -s * f_y_world + c * f_z_world
-    fy += -kin.alpha_rad_s2 * offset_m[1] - kin.omega_rad_s**2 * offset_m[0]
-    fz += kin.alpha_rad_s2 * offset_m[0] - kin.omega_rad_s**2 * offset_m[1]
-    force = np.stack([np.zeros(n), fy, fz], axis=1) / G_M_S2
-    rate = np.stack([np.degrees(kin.omega_rad_s), np.zeros(n), np.zeros(n)], axis=1)
+    zeros = np.zeros(n)
+    return CentreMotion(
+        np.stack([zeros, fy, fz], axis=1),
+        np.stack([kin.omega_rad_s, zeros, zeros], axis=1),
+        np.stack([kin.alpha_rad_s2, zeros, zeros], axis=1),
+    )
+
+
+def ideal(conditions: Conditions, motion: CentreMotion) -> tuple[Array, Array]:
+    """What a perfect sensor off the axis reads, in roller axes: force (g), rate (deg/s).
+
+    The sensor sits ``sensor_offset_cm`` from the centre, so it also feels the tangential
+    and centripetal accelerations of the roller's turning.
+    """
+    offset_m = np.array([0.0, *conditions.sensor_offset_cm]) / 100
+    omega, alpha = motion.omega_rad_s, motion.alpha_rad_s2
+    # w x (w x r) = w (w.r) - r |w|^2: written so, rolling about x stays bit-for-bit as before.
+    centripetal = omega * (omega @ offset_m)[:, None] - np.outer(np.sum(omega * omega, axis=1),
+                                                                  offset_m)
+    lever = np.cross(alpha, offset_m) + centripetal
+    return (motion.force_m_s2 + lever) / G_M_S2, np.degrees(omega)
+
+
+def sense(
+    conditions: Conditions, force_g: Array, rate_dps: Array, t_s: Array, rng: np.random.Generator
+) -> tuple[Array, Array, Array]:
+    """Timestamps (device clock, s), accelerations (g) and rates (deg/s) that the sensor
+    reports for ideal ``force_g`` and ``rate_dps`` (roller axes) at ``t_s``: the mount and
+    axes turn, scale errors, biases, drift, noise, int16 quantisation and clock jitter."""
+    n = len(t_s)
     turn = np.array(conditions.axes).reshape(3, 3) @ _rotation(np.array(conditions.mount))
-    force, rate = force @ turn.T, rate @ turn.T
+    force, rate = force_g @ turn.T, rate_dps @ turn.T
     accel = force * np.array(conditions.accel_scale) + np.array(conditions.accel_bias_g)
     accel += rng.normal(0.0, conditions.accel_noise_g, accel.shape)
     drift = np.outer(t_s / 60.0, conditions.gyro_drift_dps_per_min)
@@ -159,3 +196,10 @@ def measure(
     bound = 0.4 / conditions.sample_rate_hz
     jitter = np.clip(rng.normal(0.0, conditions.jitter_s, n), -bound, bound)
     return conditions.clock_start_s + t_s + jitter, accel, gyro
+
+
+def measure(
+    conditions: Conditions, kin: Kinematics, t_s: Array, rng: np.random.Generator
+) -> tuple[Array, Array, Array]:
+    """Timestamps (device clock, s), accelerations (g) and rates (deg/s) for ``kin`` at ``t_s``."""
+    return sense(conditions, *ideal(conditions, rolling(conditions, kin)), t_s, rng)
