@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy.typing as npt
 from firmware_sim.calibration import simulate_calibration
 from firmware_sim.firmware import FIRMWARE, Firmware
 from firmware_sim.imu import Conditions, axis_orientations
-from firmware_sim.session import SimulatedSession, simulate
+from firmware_sim.session import SimulatedSession, simulate, simulate_parts
 from tracker.devices import roller as p
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,12 @@ class SimulatedRoller:
         distance_cm: float = 60.0,
         lead_s: float = 0.0,
         tail_s: float = 0.0,
+        parts: Sequence[tuple[str, float]] = (),
     ) -> None:
         """``routine="calibrate"`` simulates the calibration step over ``distance_cm``; the
-        roller lies still ``lead_s`` before the session's rolling and ``tail_s`` after."""
+        roller lies still ``lead_s`` before the session's rolling and ``tail_s`` after.
+        ``parts`` (routine, seconds) make a session of several areas, lifted between them
+        (:func:`firmware_sim.session.simulate_parts`) instead of one ``routine``."""
         self.firmware: Firmware = FIRMWARE[profile](protocol_version=protocol_version)
         self.address, self.name, self.rssi = address, name or self.firmware.name, rssi
         self.speed, self.faults = speed, faults or Faults()
@@ -75,6 +78,9 @@ class SimulatedRoller:
         if routine == "calibrate":
             self.samples, self.conditions = simulate_calibration(
                 np.reshape(axes, (3, 3)), distance_cm, seed, rate, conditions)
+        elif parts:
+            self.session = simulate_parts(parts, scenario, seed, conditions, height_cm)
+            self.samples, self.conditions = self.session.samples, conditions
         else:
             self.session = simulate(routine, scenario, seconds, seed, conditions, height_cm,
                                    lead_s=lead_s, tail_s=tail_s)

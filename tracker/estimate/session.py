@@ -30,6 +30,8 @@ LEVEL_G = 0.35
 PLACED_S = 0.4
 #: Samples kept while placed, to start the part where rolling began (s).
 KEEP_S = 4.0
+#: A long block is looked at in pieces this long (s), as samples arrive live.
+STEP_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,16 @@ class Placing:
         self._kept: list[Array] = []
 
     def feed(self, block: Array) -> Array | None:
-        """``block``: rows of ``t, ax, ay, az, gx, gy, gz`` in roller axes."""
+        """``block``: rows of ``t, ax, ay, az, gx, gy, gz`` in roller axes. Looked at in
+        steps of :data:`STEP_S`, as they would arrive live, so that a whole recording fed at
+        once finds the same moment."""
+        edges = np.searchsorted(block[:, 0], np.arange(block[0, 0], block[-1, 0], STEP_S)[1:])
+        for piece in np.split(block, edges):
+            if len(piece) and (rolled := self._feed(piece)) is not None:
+                return np.concatenate([rolled, block[block[:, 0] > piece[-1, 0]]])
+        return None
+
+    def _feed(self, block: Array) -> Array | None:
         if not self._placed:
             block = self._until_placed(block)
             if not len(block):

@@ -1,0 +1,133 @@
+"""Sessions of several areas: each part from its own landmark, the lifts between them
+neither rolling nor stillness, through analysis, the store, the CLI and the live path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
+from firmware_sim.peripheral import SimulatedRoller
+from firmware_sim.session import SimulatedSession, simulate_parts
+from tracker.config import load
+from tracker.estimate import analyze
+from tracker.live.session import LiveSession
+from tracker.recording import Header, Recording, write
+from tracker.schedule import Rules, Rolled, glute_days, glutes_active_s
+from tracker.store.database import open_store
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+THREE = [("upper_back", 60.0), ("glutes", 60.0), ("hamstrings", 50.0)]
+TARGET = {"upper_back": "thoracic", "glutes": "glutes", "hamstrings": "hamstrings"}
+
+
+@pytest.fixture(scope="module")
+def three_parts() -> SimulatedSession:
+    return simulate_parts(THREE, "clean", seed=1, sample_rate_hz=50.0)
+
+
+def test_three_parts_each_in_its_region(three_parts: SimulatedSession) -> None:
+    sim = three_parts
+    a = analyze(Recording(sim.header, sim.samples))
+    assert [p.routine for p in a.areas] == [r for r, _ in THREE]
+    for i, (truth, part) in enumerate(zip(sim.truth.parts, a.areas, strict=True)):
+        regions = a.part(i).time_in_regions()
+        assert max(regions, key=regions.__getitem__) == TARGET[part.routine]
+        assert truth.start_s <= part.start_s < truth.start_s + 3.0  # rolling, once put down
+        assert abs(part.strokes - truth.strokes) <= 3
+    # One glute session for the schedule, however many parts.
+    rolled = Rolled(datetime.now(UTC), "UTC", a.routine, glutes_active_s(a),
+                    tuple(p.routine for p in a.areas))
+    assert glutes_active_s(a) >= 30 and len(glute_days([rolled], Rules())) == 1
+
+
+def test_lifting_adds_no_strokes_no_lumbar_no_active_time(three_parts: SimulatedSession) -> None:
+    sim = three_parts
+    a = analyze(Recording(sim.header, sim.samples))
+    assert len(a.lifts) == 2 and a.lifted_s >= 2 * 3.0  # each lift is 3-8 s, then placing
+    for l0, l1 in a.lifts:
+        for s in a.segments:
+            assert s.end_s <= l0 + 1e-6 or s.start_s >= l1 - 1e-6
+        for e in [*a.lumbar_events, *a.caution_events]:
+            assert e.end_s <= l0 or e.start_s >= l1
+        assert not [p for p in a.pauses if l0 < p[0] < l1]
+    assert a.active_s + a.paused_s + a.lifted_s == pytest.approx(a.duration_s)
+    assert abs(a.strokes - sim.truth.strokes) <= 6
+    # The same samples read as one area: the lifts roll it, and every position is wrong.
+    h = sim.header
+    one = analyze(Recording(Header(h.sample_rate_hz, h.roller_diameter_cm, h.user_height_cm,
+                                   h.routine), sim.samples))
+    assert "glutes" not in one.time_in_regions()
+
+
+def test_parts_through_the_store_and_cli(tmp_path: Path, three_parts: SimulatedSession,
+                                         roller: Run) -> None:
+    db, rec = str(tmp_path / "r.db"), tmp_path / "three.csv"
+    write(rec, three_parts.header, three_parts.samples)
+    assert roller("--db", db, "import", str(rec)).returncode == 0
+    shown = roller("--db", db, "session", "show", "1").stdout
+    assert "upper back + glutes + hamstrings" in shown
+    assert "1. upper back" in shown and "3. hamstrings" in shown and "pace" in shown
+    analysis = json.loads(roller("analyze", "--json", str(rec)).stdout)
+    assert [p["routine"] for p in analysis["parts"]] == ["upper_back", "glutes", "hamstrings"]
+    assert len(analysis["lifts"]) == 2
+    exported = roller("--db", db, "export", "1", "--format", "imu-csv").stdout
+    assert "# parts=glutes@" in exported  # a re-analysis splits it the same way
+    assert roller("--db", db, "reanalyze", "1").returncode == 0
+    with closing(open_store(Path(db))) as store:
+        row = store.session(1)
+        assert row.areas == ("upper_back", "glutes", "hamstrings")
+        detail = store.session_detail(1)
+        assert [p.routine for p in detail.parts] == list(row.areas) and len(detail.lifts) == 2
+    week = roller("--db", db, "schedule").stdout
+    assert "glutes: 1 of 3 done" in week
+
+
+def test_three_parts_through_the_live_path(tmp_path: Path) -> None:
+    """Switched as a person would, just before each lift, over the simulated Bluetooth link."""
+    settings = load(env={"ROLLER_USER_TIMEZONE": "UTC"})
+    store = open_store(tmp_path / "r.db")
+    AIR.clear()
+    sensor = SimulatedRoller(parts=[(r, s / 2) for r, s in THREE], seed=4, speed=6)
+    AIR[sensor.address] = sensor
+    assert sensor.session is not None
+    t0 = float(sensor.session.samples[0, 0])
+    asked = [t0 + p.asked_s - float(sensor.session.truth.parts[0].asked_s)
+             for p in sensor.session.truth.parts[1:]]
+    switches = list(zip(asked, [p.routine for p in sensor.session.truth.parts[1:]],
+                        strict=True))
+
+    def on_status(status: object) -> None:
+        state = getattr(status, "state", None)
+        if state is not None and switches and state.t_s >= switches[0][0] - 0.3:
+            live.switch(switches.pop(0)[1])
+
+    live = LiveSession(settings, store, "upper_back", sensor.address, on_status, SimScanner,
+                       SimClient, source="sim", status_every_s=0.0)
+
+    async def main() -> None:
+        async def end() -> None:
+            await sensor.finished.wait()
+            live.end("stopped")
+        ender = asyncio.get_running_loop().create_task(end())
+        await live.run()
+        ender.cancel()
+
+    asyncio.run(main())
+    with closing(store):
+        (row,) = store.sessions()
+        assert row.areas == ("upper_back", "glutes", "hamstrings")
+        detail = store.session_detail(row.id)
+        assert len(detail.lifts) == 2 and row.lumbar_events == 0
+        for part in detail.parts:
+            inside = [s for s in detail.segments if part.start_s <= s.start_s <= part.end_s]
+            longest = max(inside, key=lambda s: s.end_s - s.start_s)
+            assert longest.region == TARGET[part.routine]
+        assert abs(row.strokes - sensor.session.truth.strokes) <= 8
