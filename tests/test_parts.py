@@ -20,7 +20,7 @@ from tracker.config import load
 from tracker.estimate import analyze
 from tracker.live.session import LiveSession
 from tracker.recording import Header, Recording, write
-from tracker.schedule import Rules, Rolled, glute_days, glutes_active_s
+from tracker.schedule import Rolled, Rules, glute_days, glutes_active_s
 from tracker.store.database import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
