@@ -35,6 +35,7 @@ test: $(STAMP) system-packages
 bench: $(STAMP)
 	$(BIN)/python -m bench.analysis
 	$(BIN)/python -m bench.placement
+	$(BIN)/python -m bench.parts
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.ble
 	$(BIN)/python -m bench.mqtt
