@@ -29,14 +29,13 @@ from dashboards.live import LiveScreen
 from dashboards.modals import ChoiceScreen, RefusalScreen, SafetyScreen, SummaryScreen
 from dashboards.schedule import ScheduleScreen
 from tracker.body import ROUTINES
-from tracker.config import Settings, user_config_path
+from tracker.config import Settings, programs
 from tracker.guidance import PLACEMENT
 from tracker.live.admission import check_start
 from tracker.live.bridged import bridged, obey
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
-from tracker.programs import Program, ProgramError, user_program_files
-from tracker.programs import load as load_programs
+from tracker.programs import Program, ProgramError
 from tracker.schedule import Verdict, week_status
 from tracker.status import Status
 from tracker.store.database import Store
@@ -160,7 +159,7 @@ class RollerApp(App[None]):
     def choose_program(self) -> None:
         """Follow a program from the next session on."""
         with contextlib.suppress(ProgramError):
-            known = load_programs(user_program_files(user_config_path().parent))
+            known = programs()
             choices = [(name, f"{p.title}: {p.about}") for name, p in known.items()]
 
             def chosen(name: str | None) -> None:

@@ -75,8 +75,14 @@ class Truth:
         return sum(t1 - t0 for t0, t1 in self.pauses)
 
     @property
+    def lifted_s(self) -> float:
+        """Between parts: from each switch until the roller is down at the next area."""
+        return sum(p.start_s - p.asked_s for p in self.parts[1:])
+
+    @property
     def active_s(self) -> float:
-        return self.duration_s - self.paused_s
+        """Rolling: neither paused nor lifted."""
+        return self.duration_s - self.paused_s - self.lifted_s
 
     def to_json(self, conditions: Conditions, track_rate_hz: float = 10.0) -> dict[str, Any]:
         """The truth file; the track's ``s_cm`` is null while the roller is lifted (JSON

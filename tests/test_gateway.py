@@ -132,6 +132,8 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
         publish("set/routine", "glutes")
         wait_for(lambda: bool(rows(db, "SELECT id FROM sessions WHERE status = 'live'")), 60,
                  "a session")
+        publish("set/area", "hamstrings")  # the part under way ends: lift it to the thighs
+        wait_for(lambda: bool(rows(db, "SELECT session_id FROM lifts")), 30, "a lift")
         publish("set/end", "END")
         wait_for(lambda: bool(rows(db, "SELECT id FROM sessions WHERE status = 'complete'")),
                  30, "the session ended from Home Assistant")

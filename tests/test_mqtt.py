@@ -32,7 +32,7 @@ DOCUMENTED = {
 DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
           "sw_version": str, "connections": list, "via_device": str}
 ORIGIN = {"name": str, "sw_version": str, "support_url": str}
-ENTITIES = 15  # a roller's
+ENTITIES = 16  # a roller's
 BRIDGE_ENTITIES = 5
 PERSON_ENTITIES = 5  # each person's
 

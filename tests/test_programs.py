@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -363,3 +365,23 @@ def test_to_json_keeps_the_program_its_steps_and_how_far_one_got() -> None:
         {"index": 2, "title": "Glutes", "status": "not_reached", "seconds": 0.0,
          "reason": ""},
     ]
+
+
+def test_a_malformed_program_file_is_one_line_at_every_command(
+        tmp_path: Path, roller: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    folder = tmp_path / "config" / "roller" / "programs"
+    folder.mkdir(parents=True)
+    (folder / "mine.toml").write_text('[[program]]\nname = "mine"\ntitle = "Mine"\n\n'
+                                      '  [[program.step]]\n  area = "lower_back"\n'
+                                      '  target_s = 60\n', encoding="utf-8")
+    for args in (("programs",), ("track", "--sim", "--program", "mine")):
+        result = roller("--db", str(tmp_path / "r.db"), *args)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+        assert "mine.toml:6: unknown area 'lower_back'" in result.stderr
+    (folder / "mine.toml").write_text('[[program]]\nname = "mine"\ntitle = "Mine"\n\n'
+                                      '  [[program.step]]\n  area = "glutes"\n'
+                                      '  target_s = 60\n', encoding="utf-8")
+    listed = roller("programs")
+    assert listed.returncode == 0 and "mine" in listed.stdout
+    unknown = roller("--db", str(tmp_path / "r.db"), "track", "--sim", "--program", "nope")
+    assert unknown.returncode == 2 and "no program 'nope'" in unknown.stderr

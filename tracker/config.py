@@ -25,6 +25,8 @@ from tracker.lifecycle import Lifecycle
 from tracker.limits import quote, within
 from tracker.mqtt.settings import MqttSettings
 from tracker.people import Person
+from tracker.programs import Program, user_program_files
+from tracker.programs import load as load_programs
 from tracker.schedule import Rules
 
 ENV_PREFIX = "ROLLER_"
@@ -46,6 +48,12 @@ def defaults_text() -> str:
 def user_config_path() -> Path:
     """Where the user's own configuration file lives on this platform."""
     return platformdirs.user_config_path("roller") / "roller.toml"
+
+
+def programs() -> dict[str, Program]:
+    """The built-in programs and the user's own (``programs/*.toml`` beside their
+    configuration file); :class:`ProgramError` names the file and line of a malformed one."""
+    return load_programs(user_program_files(user_config_path().parent))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from tracker.calibration import Mounting
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, person_option, store_of, whose
 from tracker.cli.types import SEED, Finite
-from tracker.config import Settings, user_config_path
+from tracker.config import Settings, programs
 from tracker.devices import PROFILES, Profile
 from tracker.devices.ble import BleError
 from tracker.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
@@ -29,8 +29,7 @@ from tracker.live.holds import Held, hold_roller
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
 from tracker.program_run import ProgramView
-from tracker.programs import Program, describe, user_program_files
-from tracker.programs import load as load_programs
+from tracker.programs import Program, describe
 from tracker.recording import RecordingWriter
 from tracker.report import summary_table
 from tracker.schedule import Verdict
@@ -98,9 +97,9 @@ def _program(settings: Settings, name: str | None) -> Program | None:
     if name is None:
         return None
     with clean_errors():
-        known = load_programs(user_program_files(user_config_path().parent))
+        known = programs()
     if name not in known:
-        fail(f"no program {name!r} (programs: {', '.join(sorted(known))})")
+        fail(f"no program {name!r} (roller programs lists them: {', '.join(sorted(known))})")
     return known[name]
 
 

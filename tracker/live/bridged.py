@@ -57,14 +57,17 @@ async def bridged(settings: Settings, store: Store, address: str, profile: Profi
 
 
 def obey(bridge: Bridge | None, live: LiveSession) -> None:
-    """Home Assistant's end button ends this session; the next session's routine and
-    override are the gateway's business (``roller track`` was told its own)."""
+    """Home Assistant's end button ends this session and its area select switches the area;
+    the next session's routine and override are the gateway's business (``roller track``
+    was told its own)."""
     if bridge is None:
         return
 
     def command(address: str, command: Command) -> None:
         if command.what == "end":
             live.end("stopped")
+        elif command.what == "area":
+            live.switch(command.value)
         else:
             log.warning("ignored %s %s: only roller gateway starts sessions by itself",
                         command.what, command.value)

@@ -164,3 +164,8 @@ class Gateway:
             live = self.lives.get(address)
             if live is None or not live.end_session("stopped"):
                 log.warning("%s: no session in progress to end", address)
+        elif command.what == "area":
+            live = self.lives.get(address)
+            if live is None or not live.switch(command.value):
+                log.warning("%s: no session in progress to switch to %s", address,
+                            command.value)

@@ -31,7 +31,8 @@ PERSON_KEYS: Final = (
     "lumbar_contacts_this_week", "last_session_ended_at",
 )
 #: Commands a roller takes on ``<base>/<device>/set/<what>``, and the payloads each accepts.
-COMMANDS: Final = {"routine": ROUTINES, "override": ("ON", "OFF"), "end": ("END",)}
+COMMANDS: Final = {"routine": ROUTINES, "override": ("ON", "OFF"), "end": ("END",),
+                   "area": ROUTINES}
 #: A command payload longer than this is refused unread (the longest valid one is 10 bytes).
 MAX_COMMAND_BYTES: Final = 64
 
@@ -249,6 +250,10 @@ def _entities(topics: Topics) -> list[Entity]:
             "command_topic": topics.command("override"), "state_topic": state,
             "value_template": _on_off("override_next"), "payload_on": "ON",
             "payload_off": "OFF", "icon": "mdi:calendar-alert"}),
+        Entity("select", "switch_area", "Roll this area now", {
+            "command_topic": topics.command("area"), "state_topic": state,
+            "value_template": _value("routine"), "options": list(ROUTINES),
+            "icon": "mdi:swap-vertical"}),
         Entity("button", "end_session", "End the session", {
             "command_topic": topics.command("end"), "payload_press": "END",
             "icon": "mdi:stop-circle-outline"}),
