@@ -132,8 +132,13 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
         publish("set/routine", "glutes")
         wait_for(lambda: bool(rows(db, "SELECT id FROM sessions WHERE status = 'live'")), 60,
                  "a session")
-        publish("set/area", "hamstrings")  # the part under way ends: lift it to the thighs
-        wait_for(lambda: bool(rows(db, "SELECT session_id FROM lifts")), 30, "a lift")
+        publish("set/area", "hamstrings")  # the next part, once it is lifted to the thighs
+
+        def asked_for() -> bool:
+            states = Subscriber(broker.port, f"roller/{device}/state").stop()
+            return bool(states) and json.loads(states[-1][1])["routine"] == "hamstrings"
+
+        wait_for(asked_for, 30, "the area asked for in the state")
         publish("set/end", "END")
         wait_for(lambda: bool(rows(db, "SELECT id FROM sessions WHERE status = 'complete'")),
                  30, "the session ended from Home Assistant")

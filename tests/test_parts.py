@@ -131,3 +131,18 @@ def test_three_parts_through_the_live_path(tmp_path: Path) -> None:
             longest = max(inside, key=lambda s: s.end_s - s.start_s)
             assert longest.region == TARGET[part.routine]
         assert abs(row.strokes - sensor.session.truth.strokes) <= 8
+
+
+def test_a_switch_without_a_lift_stays_in_the_part_under_way() -> None:
+    """Slid along instead of lifted: the contact is followed on from where it was (never
+    restarted at a landmark it is not at), and no part begins until a lift."""
+    from firmware_sim.session import simulate
+
+    sim = simulate("upper_back", "clean", 90.0, seed=5, sample_rate_hz=50.0)
+    h = sim.header
+    plain = analyze(Recording(sim.header, sim.samples))
+    switched = analyze(Recording(Header(h.sample_rate_hz, h.roller_diameter_cm,
+                                        h.user_height_cm, h.routine, {"parts": "glutes@40"}),
+                                 sim.samples))
+    assert [p.routine for p in switched.areas] == ["upper_back"] and switched.lifts == []
+    assert switched.strokes == plain.strokes and switched.segments == plain.segments

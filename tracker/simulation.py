@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.live.source import Source
+from tracker.programs import Program
 from tracker.recording import Recording, write
 
 if TYPE_CHECKING:
@@ -67,15 +68,25 @@ SIM_ADDRESSES = {"roller": SIM_ADDRESS, "witmotion": "C0:FF:EE:00:00:02",
                  "movesense": "C0:FF:EE:00:00:03"}
 
 
+def following(program: Program, skip_glutes: bool) -> list[tuple[str, float]]:
+    """The areas a simulated person rolls for ``program``, each well past its target (the
+    program moves on first; the person lifts the roller after), glutes left out on a day
+    they are skipped."""
+    return [(step.area, step.seconds * 1.5 + 15.0) for step in program.steps
+            if step.area and not (skip_glutes and step.area == "glutes")]
+
+
 def sim_roller(
     routine: str, scenario: str, seconds: float, seed: int, speed: float, height_cm: float,
     loss: float = 0.0, corrupt_every: int = 0, drops: tuple[tuple[float, float], ...] = (),
     profile: str = "roller", distance_cm: float = 60.0,
+    parts: Sequence[tuple[str, float]] = (),
 ) -> Source:
     """Put a simulated sensor in the air (``--sim``); call inside the running event loop.
 
     ``profile`` chooses which device it presents itself as; ``routine="calibrate"`` makes
-    it go through the calibration step instead of a session on the body.
+    it go through the calibration step instead of a session on the body; ``parts``
+    (area, seconds) make the person roll several areas, lifting the roller between them.
     """
     from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
     from firmware_sim.peripheral import Faults, SimulatedRoller
@@ -83,7 +94,7 @@ def sim_roller(
     roller = SimulatedRoller(address=SIM_ADDRESSES[profile], routine=routine,
                              scenario=scenario, seconds=seconds, seed=seed, speed=speed,
                              height_cm=height_cm, faults=Faults(loss, corrupt_every, drops),
-                             profile=profile, distance_cm=distance_cm)
+                             profile=profile, distance_cm=distance_cm, parts=parts)
     AIR[roller.address] = roller
     return Source(roller.address, SimScanner, SimClient, roller.finished, profile,
                   roller.air_time)

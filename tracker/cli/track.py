@@ -33,7 +33,7 @@ from tracker.programs import Program, describe
 from tracker.recording import RecordingWriter
 from tracker.report import summary_table
 from tracker.schedule import Verdict
-from tracker.simulation import SIM_ADDRESSES, sim_roller
+from tracker.simulation import SIM_ADDRESSES, following, sim_roller
 from tracker.status import Status
 from tracker.store.database import Store
 
@@ -188,9 +188,10 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             clock = time.monotonic
             finished: asyncio.Event | None = None
             if sim:
+                parts = following(program, refusal is not None) if program else []
                 roller = sim_roller(routine, scenario, seconds, seed, speed,
                                     settings.body.height_cm, sim_loss, sim_corrupt_every,
-                                    sim_drop, device.name)
+                                    sim_drop, device.name, parts=parts)
                 scanner, client = roller.scanner_backend, roller.client_backend
                 finished, clock = roller.finished, roller.clock
             live = LiveSession(settings, store, routine, address, show, scanner, client,

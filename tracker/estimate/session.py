@@ -1,10 +1,14 @@
 """A session: one area, or several one after another, each from its own landmark.
 
-Switching area (a key, a command, a program's next step) ends the part under way. The person
-then lifts the roller, carries it and puts it down at the next area's landmark: that turns it
-about every axis in ways that are not rolling, so none of it is fed to an estimator. The next
-part begins where the roller, put down and lain on, starts to roll again (:class:`Placing`):
-its first sample is at the new landmark, and it is analysed as a whole session is.
+Switching area (a key, a command, a program's next step) asks for the next part. The part
+under way goes on until the person lifts the roller: a roller on the floor turns only about
+its own axis, so a tilted axis or a turn about another one is a lift (:func:`lift_at`). That
+ends the part; what follows (carried, turned, put down at the next area's landmark) is not
+rolling, so none of it is fed to an estimator. The next part begins where the roller, put
+down and lain on, starts to roll again (:class:`Placing`): its first sample is at the new
+landmark, and it is analysed as a whole session is. A person who slides the roller along
+instead of lifting it stays in the part under way, which follows the contact correctly; the
+next part never begins, and the display keeps asking for the lift: never silently wrong.
 """
 
 from __future__ import annotations
@@ -32,6 +36,21 @@ PLACED_S = 0.4
 KEEP_S = 4.0
 #: A long block is looked at in pieces this long (s), as samples arrive live.
 STEP_S = 0.1
+#: Lifted: the axis tilted more than 30 degrees (g on +x) ...
+LIFT_TILT_G = 0.5
+#: ... or turning about a cross axis faster than this (deg/s): rolling never does either.
+LIFT_DPS = 60.0
+#: After a switch, samples wait this long (s) before the part under way takes them, so those
+#: of a lift's beginning (before it shows) are never read as rolling.
+HOLD_S = 0.6
+
+
+def lift_at(block: Array) -> int | None:
+    """The first sample of ``block`` (rows ``t, a(3), g(3)``, roller axes) that shows the
+    roller lifted off the floor, if any."""
+    cross_dps = np.hypot(block[:, 5], block[:, 6])
+    lifted = np.flatnonzero((np.abs(block[:, 1]) > LIFT_TILT_G) | (cross_dps > LIFT_DPS))
+    return int(lifted[0]) if len(lifted) else None
 
 
 @dataclass(frozen=True)
@@ -104,45 +123,36 @@ class SessionEstimator:
         self._diameter_cm, self._rate_hz = diameter_cm, sample_rate_hz
         self._plan = sorted(plan, key=lambda s: s.at_s)
         self._done: list[tuple[Part, Analysis]] = []
-        self._current = self._estimator(routine)
+        self._current: AreaEstimator | None = self._estimator(routine)
         self._asked_s: float | None = None  # when the current part was asked for
         self._pending: Switch | None = None  # asked for, not yet rolling
-        self._placing: Placing | None = None
+        self._held: Array | None = None  # after a switch, until the lift: not yet fed
+        self._placing: Placing | None = None  # after the lift, until rolling again
         self._lifts: list[tuple[float, float]] = []
         self._state: LiveState | None = None
 
     @property
     def routine(self) -> str:
-        """The area rolled now, or the one being placed."""
-        return self._pending.routine if self._pending else self._current.routine
-
-    @property
-    def placing(self) -> bool:
-        """Between two parts: the roller is being lifted and put down."""
-        return self._pending is not None
+        """The area asked for: rolled now, or to be once the roller is lifted to it."""
+        if self._pending is not None:
+            return self._pending.routine
+        assert self._current is not None
+        return self._current.routine
 
     def _estimator(self, routine: str) -> AreaEstimator:
         return AreaEstimator(routine, self.body, self._diameter_cm, self._rate_hz,
-                                self.config)
+                             self.config)
 
     def switch(self, routine: str, at_s: float) -> None:
-        """End the part under way at ``at_s``; the next, of ``routine``, begins once the
-        roller is put down and rolls. A switch while placing changes the area asked for."""
-        if self._pending is None and self._current.last_state is not None:
-            self._close(at_s)
-        elif self._pending is None:  # nothing rolled yet: the first part's area changes
+        """Ask for a part of ``routine`` from ``at_s``: the part under way ends when the
+        roller is lifted, the next begins when it is put down and rolls. Before anything
+        was rolled the first part's area changes; before the lift, the area asked for."""
+        if self._current is not None and self._current.last_state is None:
             self._current = self._estimator(routine)
             return
+        if self._pending is None and self._current is not None:
+            self._held = np.empty((0, 7))
         self._pending = Switch(routine, at_s)
-        self._placing = Placing()
-
-    def _close(self, at_s: float) -> None:
-        analysis = self._current.finish()
-        first = analysis.start_s if self._asked_s is None else self._asked_s
-        self._done.append((Part(analysis.routine, first, analysis.start_s,
-                                analysis.start_s + analysis.duration_s, analysis.strokes),
-                           analysis))
-        self._lifts.append((analysis.start_s + analysis.duration_s, at_s))
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> LiveState:
         """Add samples (roller axes); return the live state with everything they raised."""
@@ -160,15 +170,31 @@ class SessionEstimator:
                 self.switch(step.routine, step.at_s)
         if self._state is None:
             raise ValueError("no samples yet")
-        self._state = replace(self._state, alerts_s=alerts, cautions_s=cautions)
+        self._state = replace(self._state, alerts_s=alerts, cautions_s=cautions,
+                              placing=self._pending is not None)
         return self._state
 
     def _feed(self, block: Array, alerts: list[float], cautions: list[float]) -> None:
         if not len(block):
             return
+        if self._held is not None:  # switched: the part under way goes on until the lift
+            held = np.concatenate([self._held, block])
+            lift = lift_at(block)
+            if lift is None:
+                ready = held[:, 0] < held[-1, 0] - HOLD_S
+                self._held = held[~ready]
+                self._roll(held[ready], alerts, cautions)
+                if self._state is not None:
+                    self._state = replace(self._state, t_s=float(block[-1, 0]))
+                return
+            shown_s = float(block[lift, 0])  # the lift shows; it began a little before
+            self._roll(held[held[:, 0] < shown_s - HOLD_S], alerts, cautions)
+            self._close(shown_s - HOLD_S)
+            self._held, self._placing = None, Placing()  # put down only after the lift
+            block = block[lift:]
         if self._placing is not None:
             assert self._pending is not None
-            rolled = self._placing.feed(block)
+            rolled = self._placing.feed(block) if len(block) else None
             if rolled is None:
                 self._state = self._placing_state(float(block[-1, 0]))
                 return
@@ -177,10 +203,29 @@ class SessionEstimator:
                 self._pending.at_s
             self._pending = self._placing = None
             block = rolled
+        self._roll(block, alerts, cautions)
+
+    def _roll(self, block: Array, alerts: list[float], cautions: list[float]) -> None:
+        """Samples of the part under way."""
+        if not len(block):
+            return
+        assert self._current is not None
         state = self._current.feed(block[:, 0], block[:, 1:4], block[:, 4:7])
         alerts += state.alerts_s
         cautions += state.cautions_s
         self._state = self._totals(state)
+
+    def _close(self, lifted_s: float) -> None:
+        """The part under way ends: the roller was lifted at ``lifted_s``."""
+        assert self._current is not None
+        self._done.append(self._part(self._current.finish()))
+        self._current = None
+        self._lifts.append((self._done[-1][0].end_s, max(lifted_s, self._done[-1][0].end_s)))
+
+    def _part(self, analysis: Analysis) -> tuple[Part, Analysis]:
+        first = analysis.start_s if self._asked_s is None else self._asked_s
+        return Part(analysis.routine, first, analysis.start_s,
+                    analysis.start_s + analysis.duration_s, analysis.strokes), analysis
 
     def _totals(self, state: LiveState) -> LiveState:
         """The current part's state with the session's counters."""
@@ -194,11 +239,11 @@ class SessionEstimator:
 
     def _placing_state(self, t_s: float) -> LiveState:
         """Between parts: where the last part left off, lifted, nothing raised."""
-        assert self._state is not None and self._pending is not None
+        assert self._state is not None
         lifted = sum(b - a for a, b in self._lifts[:-1]) + t_s - self._lifts[-1][0]
         return replace(self._state, t_s=t_s, lumbar=False, caution=False, alerts_s=[],
                        cautions_s=[], bout_s=0.0, pause_s=0.0, lifted_s=lifted,
-                       placing=True, part=len(self._done), part_active_s=0.0)
+                       part=len(self._done), part_active_s=0.0)
 
     @property
     def last_state(self) -> LiveState | None:
@@ -206,27 +251,27 @@ class SessionEstimator:
 
     def snapshot(self) -> Analysis:
         """The session so far (checkpoints): finished parts and the one under way."""
-        return self._combine(self._current.snapshot() if self._pending is None
-                             and self._current.last_state else None)
+        rolling = self._current is not None and self._current.last_state is not None
+        return self._combine(self._current.snapshot() if rolling and self._current else None)
 
     def finish(self) -> Analysis:
-        """Close the part under way and return the whole session's analysis."""
+        """Close the part under way (with what it held back) and return the session's."""
         if self._state is None:
             raise ValueError("a session needs at least one sample")
-        return self._combine(self._current.finish() if self._pending is None else None)
+        if self._held is not None:  # switched, never lifted: all of it was the part's
+            end = self._state.t_s
+            self._roll(self._held, [], [])
+            self._state = replace(self._state, t_s=max(end, self._state.t_s))
+            self._held = None
+        return self._combine(self._current.finish() if self._current else None)
 
     def _combine(self, current: Analysis | None) -> Analysis:
-        parts = list(self._done)
-        if current is not None:
-            first = current.start_s if self._asked_s is None else self._asked_s
-            parts.append((Part(current.routine, first, current.start_s,
-                               current.start_s + current.duration_s, current.strokes),
-                          current))
+        parts = [*self._done, *([self._part(current)] if current is not None else [])]
         if not parts:
             raise ValueError("a session needs at least one sample")
-        end = self._state.t_s if self._state else parts[-1][0].end_s
+        end = max(self._state.t_s if self._state else 0.0, parts[-1][0].end_s)
         lifts = [(a, min(b, end)) for a, b in self._lifts]
-        if self._pending is not None:  # ended while placing: lifted until the end
+        if self._placing is not None:  # ended while placing: lifted until the end
             lifts[-1] = (lifts[-1][0], end)
         analyses = [a for _, a in parts]
         start = analyses[0].start_s
