@@ -313,7 +313,7 @@ class RollerApp(App[None]):
         self.redraw()
         self._show_glutes_due()
         if self.result and self.result.analysis and self.is_running:
-            self.push_screen(SummaryScreen(self.result.analysis))
+            self.push_screen(SummaryScreen(self.result.analysis, self.settings.rules))
 
     async def _run_session(self, source: Source) -> None:
         assert self.session is not None

@@ -142,7 +142,9 @@ class LiveScreen(Screen[None]):
                          f"{view.refusal}. ] skips it, o rolls it anyway")
         else:
             after = f"   next: {view.next_step.title}" if view.next_step else ""
-            label.update(f"step {view.index + 1}/{view.count} {view.step.title}: "
+            slowly = (f", slowly ({self.rules.stroke_min_s:g}-{self.rules.stroke_max_s:g} s "
+                      "a stroke)" if view.step.kind == "area" else "")
+            label.update(f"step {view.index + 1}/{view.count} {view.step.title}{slowly}: "
                          f"{view.left_s:.0f} s left{after}")
         label.set_class(bool(view.refusal), "refused")
 

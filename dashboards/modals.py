@@ -10,7 +10,8 @@ from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tracker.analysis import Analysis
-from tracker.report import clock
+from tracker.report import clock, pace_text, parts_lines
+from tracker.schedule import Rules
 
 SAFETY = """Before you roll your back
 
@@ -90,22 +91,28 @@ class RefusalScreen(ModalScreen[bool]):
 
 
 class SummaryScreen(ModalScreen[None]):
-    def __init__(self, analysis: Analysis) -> None:
+    """The card after a session: its figures, each part's with its pace, the lower back,
+    and what to do next."""
+
+    def __init__(self, analysis: Analysis, rules: Rules | None = None) -> None:
         super().__init__()
-        self.analysis = analysis
+        self.analysis, self.rules = analysis, rules or Rules()
 
     def compose(self) -> ComposeResult:
         a = self.analysis
+        areas = " + ".join(p.routine.replace("_", " ") for p in a.areas)
         with Vertical(classes="dialog"):
-            yield Label(f"{a.routine.replace('_', ' ')}: {clock(a.duration_s)}, active "
-                        f"{clock(a.active_s)}, {a.strokes} strokes, "
-                        f"{a.cadence_cpm:.0f} cycles/min")
+            yield Label(f"{areas}: {clock(a.duration_s)}, active {clock(a.active_s)}, "
+                        f"{a.strokes} strokes, {a.cadence_cpm:.0f} cycles/min")
+            yield Label(f"pace {pace_text(a, self.rules)}", id="pace")
+            if a.parts:
+                yield Static("\n".join(parts_lines(a, self.rules)), id="parts")
             yield Label(f"lumbar contact: {len(a.lumbar_events)} time(s)" if a.lumbar_events
                         else "no lumbar contact: well done")
             if a.caution_events:
                 yield Label(f"nearing the lower back: {len(a.caution_events)} time(s), "
                             "the roller may have been a few cm lower than shown")
-            yield Static(AFTER.get(a.routine, ""))
+            yield Static(AFTER.get(a.areas[-1].routine, ""))
             yield Button("Close", id="close", variant="primary")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -11,6 +11,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
@@ -146,3 +147,35 @@ def test_a_switch_without_a_lift_stays_in_the_part_under_way() -> None:
                                  sim.samples))
     assert [p.routine for p in switched.areas] == ["upper_back"] and switched.lifts == []
     assert switched.strokes == plain.strokes and switched.segments == plain.segments
+
+
+def test_the_same_parts_however_the_samples_are_chunked(three_parts: SimulatedSession) -> None:
+    """Live notifications or a whole file: one result (the estimator's promise)."""
+    from tracker.body import Body
+    from tracker.estimate import SessionEstimator, Switch
+
+    sim, h = three_parts, three_parts.header
+    whole = analyze(Recording(h, sim.samples))
+    t0 = float(sim.samples[0, 0])
+    est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                           h.sample_rate_hz, None, [Switch(r, t0 + at) for r, at in h.parts])
+    for chunk in np.array_split(sim.samples, len(sim.samples) // 7):
+        est.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
+    chunked = est.finish()
+    assert [(p.routine, p.strokes) for p in chunked.areas] == \
+        [(p.routine, p.strokes) for p in whole.areas]
+    for a, b in zip(chunked.areas, whole.areas, strict=True):
+        assert a.start_s == pytest.approx(b.start_s, abs=0.15)
+    assert chunked.strokes == whole.strokes and len(chunked.lumbar_events) == len(
+        whole.lumbar_events)
+
+
+def test_simulate_several_parts_from_the_command_line(tmp_path: Path, roller: Run) -> None:
+    rec = tmp_path / "two.csv"
+    made = roller("simulate", "--parts", "upper_back:40,calves:40", "--seed", "3", "-o",
+                  str(rec))
+    assert made.returncode == 0, made.stderr
+    truth = json.loads(rec.with_name("two.truth.json").read_text())
+    assert [p["routine"] for p in truth["parts"]] == ["upper_back", "calves"]
+    analysis = json.loads(roller("analyze", "--json", str(rec)).stdout)
+    assert [p["routine"] for p in analysis["parts"]] == ["upper_back", "calves"]

@@ -57,6 +57,20 @@ class ProgramView:
     refusal: str | None  # why the run waits on this (glute) step
 
 
+def read_outcomes(run: object) -> tuple[str, list[StepOutcome]]:
+    """A stored run's title and outcomes (what :meth:`ProgramRun.to_json` wrote);
+    :class:`ValueError` naming what is not as written."""
+    if not isinstance(run, dict) or run.get("format") != FORMAT:
+        raise ValueError(f"not a {FORMAT} object")
+    try:
+        outcomes = [StepOutcome(int(o["index"]), str(o["title"]), StepStatus(o["status"]),
+                                float(o["seconds"]), str(o.get("reason", "")))
+                    for o in run["outcomes"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"an outcome is not as written ({exc})") from None
+    return str(run.get("title", "")), outcomes
+
+
 class ProgramRun:
     """One person following one program, step by step."""
 

@@ -31,12 +31,16 @@ class Who:
 
 def run(
     routine: str, scenario: str, seconds: float, seed: int, rate_hz: float | None,
-    height_cm: float, who: Who = Who(),
+    height_cm: float, who: Who = Who(), parts: Sequence[tuple[str, float]] = (),
 ) -> SimulatedSession:
+    """One simulated session: of ``routine`` for ``seconds``, or of ``parts`` (area,
+    seconds) one after another, the roller lifted between them."""
     from firmware_sim.person import TAUGHT_STROKE_S, Person
-    from firmware_sim.session import simulate
+    from firmware_sim.session import simulate, simulate_parts
 
     person = Person(who.placement_cm, who.mass_kg, TAUGHT_STROKE_S if who.taught_pace else None)
+    if parts:
+        return simulate_parts(parts, scenario, seed, None, height_cm, rate_hz, person)
     return simulate(routine, scenario, seconds, seed, None, height_cm, rate_hz, person=person)
 
 
@@ -52,9 +56,10 @@ def simulate_recording(
 def write_simulation(
     output: Path, routine: str, scenario: str, seconds: float, seed: int,
     rate_hz: float | None, height_cm: float, who: Who = Who(),
+    parts: Sequence[tuple[str, float]] = (),
 ) -> Path:
     """Write a simulated recording and its ground truth beside it; return the truth's path."""
-    sim = run(routine, scenario, seconds, seed, rate_hz, height_cm, who)
+    sim = run(routine, scenario, seconds, seed, rate_hz, height_cm, who, parts)
     write(output, sim.header, sim.samples)
     truth_path = output.with_name(output.name.removesuffix(".csv") + ".truth.json")
     truth = sim.truth.to_json(sim.conditions) | {"person": asdict(who)}

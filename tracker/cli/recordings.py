@@ -12,6 +12,7 @@ from rich.console import Console
 from tracker.body import ROUTINES
 from tracker.cli.errors import BAD_INPUT, clean_errors
 from tracker.cli.types import SEED, Finite
+from tracker.cli.types import parts as parts_of
 from tracker.config import Settings
 from tracker.estimate import analyze as run
 from tracker.estimate import analyze_chunks
@@ -58,18 +59,20 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
               help="The person's weight, which compresses the foam [default: the roller's].")
 @click.option("--pace", type=click.Choice(["brisk", "taught"]), default="brisk",
               show_default=True, help="taught: 1-4 s a one-way stroke, as people are taught.")
+@click.option("--parts", callback=parts_of, help="Several areas, the roller lifted between them: "
+              "AREA:SECONDS,... e.g. upper_back:60,glutes:90 (instead of --routine, --seconds).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Recording to write; the ground truth goes beside it as NAME.truth.json.")
 @click.pass_obj
 def simulate(settings: Settings, routine: str, scenario: str, seconds: float, seed: int,
              rate_hz: str | None, placement_cm: float, mass_kg: float | None, pace: str,
-             output: Path) -> None:
+             parts: list[tuple[str, float]] | None, output: Path) -> None:
     """Simulate a session on the virtual roller and write it as a recording."""
     with clean_errors():
         truth_path = write_simulation(
             output, routine, scenario, seconds, seed,
             float(rate_hz) if rate_hz else None, settings.body.height_cm,
-            Who(placement_cm, mass_kg, pace == "taught"),
+            Who(placement_cm, mass_kg, pace == "taught"), parts or (),
         )
     click.echo(f"wrote {output} and {truth_path}", err=True)
 

@@ -184,6 +184,8 @@ def session_show(settings: Settings, session_id: int) -> None:
         row = store.session(session_id)
         detail = store.session_detail(session_id)
         recording = store.recording(session_id)
+        program = store.program(session_id)
+        settings = settings.for_person(store.people.by_id(row.person_id))
     console = Console()
     title = f"session {row.id}: {' + '.join(a.replace('_', ' ') for a in row.areas)}, " \
             f"{_local(row.started_at, row.zone):%a %Y-%m-%d %H:%M} ({row.status})"
@@ -196,6 +198,11 @@ def session_show(settings: Settings, session_id: int) -> None:
         + (f", ... {len(detail.segments) - 12} more" if len(detail.segments) > 12 else ""))
     cautions = detail.caution_events if row.caution_events is not None else None
     table.add_row("lower back", "\n".join(near_lumbar(detail.lumbar_events, cautions)))
+    if program is not None:
+        title, outcomes = program
+        table.add_row("program", "\n".join([title, *(
+            f"{o.index + 1}. {o.title}: {o.status.replace('_', ' ')}, {o.seconds:.0f} s"
+            + (f" ({o.reason})" if o.reason else "") for o in outcomes)]))
     if recording is not None:
         a = analyze(recording, settings.estimator)
         guide = score(a, settings.rules)

@@ -32,7 +32,7 @@ from tracker.program_run import ProgramView
 from tracker.programs import Program, describe
 from tracker.recording import RecordingWriter
 from tracker.report import summary_table
-from tracker.schedule import Verdict
+from tracker.schedule import Rules, Verdict
 from tracker.simulation import SIM_ADDRESSES, following, sim_roller
 from tracker.status import Status
 from tracker.store.database import Store
@@ -103,11 +103,13 @@ def _program(settings: Settings, name: str | None) -> Program | None:
     return known[name]
 
 
-def _announce_step(view: ProgramView) -> str:
+def _announce_step(view: ProgramView, rules: Rules) -> str:
     if view.step is None:
         return f"{view.program}: done"
+    pace = (f" Roll slowly, {rules.stroke_min_s:g}-{rules.stroke_max_s:g} s a stroke."
+            if view.step.kind == "area" else "")
     after = f" Next: {view.next_step.title}." if view.next_step else ""
-    return f"step {view.index + 1} of {view.count}: {describe(view.step)}{after}"
+    return f"step {view.index + 1} of {view.count}: {describe(view.step)}{pace}{after}"
 
 
 @click.command("track")
@@ -160,7 +162,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             view = status.program
             if view is not None and (not steps or steps[-1] != view.index):
                 steps.append(view.index)
-                click.echo(("\n" if tty else "") + _announce_step(view), err=True)
+                click.echo(("\n" if tty else "") + _announce_step(view, settings.rules),
+                           err=True)
             follow = lives[0].follow if lives else None
             if view is not None and view.refusal is not None and follow and status.state:
                 click.echo(f"skipping {view.step.title if view.step else 'glutes'}: "

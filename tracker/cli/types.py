@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from tracker.body import ROUTINES
+
 
 class Finite(click.FloatRange):
     """A :class:`click.FloatRange` of finite numbers only."""
@@ -29,3 +31,22 @@ SESSION_ID = click.IntRange(1, 2**63 - 1)
 SEED = click.IntRange(0, 2**32 - 1)
 #: A count of sessions to show.
 COUNT = click.IntRange(1, 2**31 - 1)
+
+
+def parts(_ctx: click.Context, _param: click.Parameter,
+          value: str | None) -> list[tuple[str, float]] | None:
+    """``--parts AREA:SECONDS,...``: a simulated session's parts, each 10 s to 4 h."""
+    if value is None:
+        return None
+    found = []
+    for item in value.split(","):
+        area, _, seconds = item.strip().partition(":")
+        try:
+            duration = float(seconds)
+        except ValueError:
+            duration = math.nan
+        if area not in ROUTINES or not 10 <= duration <= 4 * 3600:
+            raise click.BadParameter(f"{item.strip()!r} is not AREA:SECONDS (areas: "
+                                     f"{', '.join(ROUTINES)}; 10 s to 4 h)")
+        found.append((area, duration))
+    return found

@@ -33,6 +33,7 @@ from tracker.analysis import Analysis, CautionEvent, LumbarEvent, Part, Segment
 from tracker.calibration import Mounting
 from tracker.events import Moment, summary
 from tracker.limits import quote
+from tracker.program_run import StepOutcome, read_outcomes
 from tracker.recording import Header, Recording, format_parts
 from tracker.schedule import glutes_active_s
 from tracker.status import Identity
@@ -424,6 +425,17 @@ class Store:
                 [(a, b) for a, b in (_times(session_id, "lift", r, "start_s", "end_s")
                                      for r in rows("lifts"))],
             )
+
+    def program(self, session_id: int) -> tuple[str, list[StepOutcome]] | None:
+        """The program the session followed (its title) and how far it got, if it followed
+        one."""
+        text = self._row(session_id).get("program")
+        if not text:
+            return None
+        try:
+            return read_outcomes(json.loads(text))
+        except ValueError as exc:
+            raise DamagedSession(session_id, f"its program: {exc}") from None
 
     def recording(self, session_id: int) -> Recording | None:
         """The session's raw samples as a recording (None when fewer than two were kept):
