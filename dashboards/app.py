@@ -75,12 +75,10 @@ class RollerApp(App[None]):
                  rate_hz: int = 100, autostart: bool = True,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  calibration: Callable[[], Source] | None = None,
-                 configured: Settings | None = None, program: Program | None = None) -> None:
+                 ask_who: bool = False, program: Program | None = None) -> None:
         super().__init__()
         self.program = program  # followed by each session, until another is chosen
-        #: The configuration's own settings, when whoever is rolling is to be asked (nobody
-        #: was named); ``settings`` are then the person's chosen.
-        self.configured = configured
+        self.ask_who_first = ask_who  # nobody was named: ask who is rolling
         self.calibration = calibration  # the sensor to calibrate (the simulator's, with --sim)
         self.settings, self.store, self.routine = settings, store, routine
         self.source, self.override, self.redraw_hz = source, override, redraw_hz
@@ -104,7 +102,7 @@ class RollerApp(App[None]):
         self.push_screen("live")
         self.set_interval(1 / self.redraw_hz, self.redraw)
         self.call_after_refresh(self._show_glutes_due)
-        if self.configured is not None and len(self.store.people.all()) > 1:
+        if self.ask_who_first and len(self.store.people.all()) > 1:
             self.ask_who(then_start=self.autostart)
         elif self.autostart:
             self.start_or_refuse()
@@ -188,11 +186,10 @@ class RollerApp(App[None]):
         if self.session is not None and self.result is None:
             self.notify("stop the session first (Stop the session, in the palette)")
             return
-        configured = self.configured or self.settings
 
         def chosen(person_id: int | None) -> None:  # None: cancelled
             if person_id is not None:
-                self.settings = configured.for_person(self.store.people.by_id(person_id))
+                self.settings = self.settings.for_person(self.store.people.by_id(person_id))
                 if (screen := self._live_screen()) is not None:
                     screen.use_body(self.settings.body)
                 self.sub_title = self.settings.person.name if self.settings.person else ""

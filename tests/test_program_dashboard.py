@@ -25,7 +25,7 @@ from tracker.store.rows import SessionStart
 PROGRAM = Program("test", "Back, glutes, stretch", "", (
     Step("area", "upper_back", 12.0, "Upper back"),
     Step("area", "glutes", 15.0, "Glutes"),
-    Step("stretch", None, 4.0, "Seated piriformis stretch, left", "Sit tall."),
+    Step("stretch", None, 30.0, "Seated piriformis stretch, left", "Sit tall."),
 ))
 
 
@@ -71,8 +71,7 @@ def test_a_program_skips_glutes_on_a_refused_day(tmp_path: Path) -> None:
 
 
 def test_the_dashboard_asks_who_is_rolling(tmp_path: Path) -> None:
-    configured = load(env={"ROLLER_USER_TIMEZONE": "UTC"})
-    app = make_app(tmp_path, configured=configured)
+    app = make_app(tmp_path, ask_who=True)
     tall = app.store.people.add("Tall", height_cm=195.0)
 
     async def main() -> None:

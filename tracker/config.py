@@ -10,7 +10,7 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -68,13 +68,22 @@ class Settings:
     db_path: str  # empty: the platform data directory
     diameter_cm: float = 15.0  # of the roller a sensor that does not report it sits in
     person: Person | None = None  # whose these are; None: the configuration's own
+    #: The configuration's own settings, under a person's (None: these are they).
+    base: Settings | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def configured(self) -> Settings:
+        """The configuration's own settings, whoever these are for: what is shared (the
+        bridge's defaults for every person) and what another person starts from."""
+        return self.base or self
 
     def for_person(self, person: Person) -> Settings:
         """The configuration as ``person`` has it: their height, zone and schedule rules
-        where they set them. Call it on the configuration's own settings."""
+        where they set them, else the configuration's (never another person's)."""
+        base = self.configured
         try:
-            return replace(self, body=person.body(self.body), zone=person.zone or self.zone,
-                           rules=person.schedule(self.rules), person=person)
+            return replace(base, body=person.body(base.body), zone=person.zone or base.zone,
+                           rules=person.schedule(base.rules), person=person, base=base)
         except ValueError as exc:  # a rule out of its range, kept from an older roller
             raise ConfigError(f"{person.name}: {exc}") from None
 

@@ -73,7 +73,8 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
             if settings.mqtt.enabled:
                 from tracker.mqtt.bridge import Bridge
 
-                bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone,
+                bridge = Bridge(settings.mqtt, store, settings.configured.rules,
+                                settings.configured.zone,
                                 owner=hold_bridge(store, "gateway"),
                                 client_id=settings.mqtt.client_id_for("gateway"))
             try:

@@ -33,7 +33,8 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
             fail("no roller paired: run roller pair first")
 
         async def main() -> str:
-            bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, owner=False,
+            bridge = Bridge(settings.mqtt, store, settings.configured.rules,
+                            settings.configured.zone, owner=False,
                             client_id=settings.mqtt.client_id_for("mqtt"))
             stop = asyncio.Event()
             result: list[str] = []

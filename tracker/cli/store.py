@@ -89,7 +89,8 @@ def send_queued(store: Store, settings: Settings, since: datetime) -> None:
         return
     from tracker.mqtt.bridge import Bridge
 
-    bridge = Bridge(settings.mqtt, store, settings.rules, settings.zone, owner=True,
+    bridge = Bridge(settings.mqtt, store, settings.configured.rules,
+                    settings.configured.zone, owner=True,
                     client_id=settings.mqtt.client_id_for("track"))
     try:
         asyncio.run(asyncio.wait_for(bridge.send_queued(since), 5))

@@ -295,7 +295,6 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
         target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
         if not target:
             fail("no roller paired: run roller pair (or roller dashboard --sim)")
-        configured = settings
         settings = whose(store, settings, person, target)
         program = _program(settings, program_name)
         if program is not None:
@@ -317,7 +316,7 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
             return sensor("calibrate")
 
         RollerApp(settings, store, routine, source, override, redraw_hz=settings.redraw_hz,
-                  calibration=calibration, configured=None if person else configured,
+                  calibration=calibration, ask_who=person is None,
                   program=program).run()
 
 
