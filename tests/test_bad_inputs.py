@@ -74,7 +74,7 @@ def test_any_configuration_value_loads_or_is_one_clear_error(
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("[schedule]\nglute_sessions_per_week = -1\n", "glute_sessions_per_week must be 0 to 7"),
+    ("[schedule]\nglute_sessions_per_week = 0\n", "glute_sessions_per_week must be 1 to 7"),
     ("[schedule]\nweek_starts_on = 7\n", "week_starts_on must be 0 to 6"),
     ("[mqtt]\nport = 70000\n", "port must be 1 to 65535"),
     ("[mqtt]\nbase_topic = \"roller/#\"\n", "base_topic"),

@@ -221,3 +221,24 @@ def test_the_schedule_turns_over_at_midnight_and_at_the_week(roller: Run, broker
     assert (1, "2026-11-23") in days[1:-1]  # Sunday: published again, same week
     assert days[-1] == (0, "2026-11-23")  # Monday: the week's count starts again
     assert len(states) >= 3
+
+
+def test_people_added_and_removed_while_it_runs_come_and_go_in_home_assistant(
+        roller: Run, broker: Broker, tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    with gateway(tmp_path, "--sim", "1", "--sim-asleep", "600", "600",
+                 env=broker.env() | SIM) as proc:
+        wait_for(lambda: bool(Subscriber(broker.port, "roller/person/+/state").stop()), 30,
+                 "the first person's state")
+        assert roller("--db", db, "people", "add", "Cleo").returncode == 0
+        uid = rows(tmp_path / "r.db", "SELECT uid FROM people WHERE name = 'Cleo'")[0]["uid"]
+        config = f"homeassistant/sensor/roller_person_{uid}/schedule_status/config"
+
+        def retained(topic: str) -> list[tuple[str, str]]:
+            return [m for m in Subscriber(broker.port, topic).stop() if m[1]]
+
+        wait_for(lambda: bool(retained(config)), 30, "Cleo's entities")
+        assert roller("--db", db, "people", "remove", "Cleo").returncode == 0
+        wait_for(lambda: not retained(config), 30, "Cleo's entities gone")
+        assert not retained(f"roller/person/{uid}/state")
+        stop(proc)

@@ -133,7 +133,7 @@ def test_purge_leaves_no_retained_config(roller: Run, broker: Broker, tmp_path: 
     assert roller("--db", db, "pair", "--sim", "--timeout", "0.5").returncode == 0
     assert roller("--db", db, "mqtt", "discovery", env=broker.env()).returncode == 0
     purged = roller("--db", db, "mqtt", "purge", env=broker.env())
-    assert f"cleared {ENTITIES}" in purged.stdout
+    assert f"cleared {ENTITIES + PERSON_ENTITIES}" in purged.stdout  # and the person's
     sub = Subscriber(broker.port, "homeassistant/#")
     assert sub.stop() == []  # nothing retained is left
 

@@ -40,6 +40,11 @@ def check_name(name: str) -> str:
     return name
 
 
+def name_key(name: str) -> str:
+    """What makes two names the same name: case folded in full (Straße, STRASSE)."""
+    return name.strip().casefold()
+
+
 @dataclass(frozen=True)
 class Person:
     """One profile. ``None`` (and rules left out) means "as the configuration says"."""

@@ -35,7 +35,7 @@ class Rules:
 
     def __post_init__(self) -> None:
         check_ranges("schedule", self, {
-            "glute_sessions_per_week": (0, 7), "glute_min_active_s": (0, 3600),
+            "glute_sessions_per_week": (1, 7), "glute_min_active_s": (0, 3600),
             "glute_rest_days": (0, 6), "week_starts_on": (0, 6),
             "bout_min_s": (1, 3600), "bout_max_s": (self.bout_min_s, 3600),
             "pause_min_s": (1, 3600), "pause_max_s": (self.pause_min_s, 3600),

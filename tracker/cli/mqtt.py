@@ -51,7 +51,9 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                         profile = PROFILES[stored[0] if stored else "roller"]
                         topics += await bridge.publish_discovery(
                             client, address, profile.identity(address, store.identity(address)))
-                    result.append(f"published {len(topics)} discovery configs")
+                    people = await bridge.publish_people(client, states=False)
+                    result.append(f"published {len(topics)} discovery configs, and "
+                                  f"{people} for the people")
                 elif action == "purge":
                     topics = store.outbox.discovery_topics(device)
                     for topic in topics:

@@ -4,6 +4,7 @@ and glute schedule."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import click
 from rich import box
@@ -49,7 +50,7 @@ def list_(settings: Settings) -> None:
               "height_cm]; the body model, and so the lumbar band, scale with it.")
 @click.option("--timezone", "zone", help="IANA zone of their days and weeks [default: [user] "
               "timezone].")
-@click.option("--glutes-per-week", type=click.IntRange(0, 7),
+@click.option("--glutes-per-week", type=click.IntRange(1, 7),
               help="Their glute sessions a week [default: [schedule]].")
 @click.option("--rest-days", type=click.IntRange(0, 6),
               help="Their days without glutes between two glute sessions [default: [schedule]].")
@@ -63,10 +64,12 @@ def add(settings: Settings, name: str, height_cm: float | None, zone: str | None
         fail(f"{zone!r} is not an IANA time zone, e.g. Europe/Berlin")
     rules = {k: v for k, v in (("glute_sessions_per_week", glutes_per_week),
                                ("glute_rest_days", rest_days)) if v is not None}
+    try:  # their rules within range beside the configuration's
+        replace(settings.rules, **rules)
+    except ValueError as exc:
+        fail(str(exc))
     with store_of(settings) as store:
         person = store.people.add(name, height_cm, zone, rules)
-        with clean_errors():
-            settings.for_person(person)  # their rules within range with the configuration's
         if make_default:
             store.people.make_default(person.name)
     click.echo(f"added {person.name}: "
@@ -96,6 +99,8 @@ def remove(settings: Settings, name: str, purge: bool, yes: bool) -> None:
     with store_of(settings) as store:
         person = store.people.named(name)
         count = len(store.people.session_ids(person))
+        with clean_errors():
+            store.people.check_removable(person)
         if purge and count and not yes:
             what = f"{count} session(s) of {person.name} and their raw samples"
             if not sys.stdin.isatty():

@@ -266,6 +266,8 @@ def _day_name(day: date, today: date) -> str:
 def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIOBase,
            person: str | None) -> None:
     """Sessions as CSV or JSON (all, or the given IDs); or one session as a recording."""
+    if ids and person:
+        fail("give session IDs or --person, not both")
     with store_of(settings) as store:
         only = whose(store, settings, person).person if person else None
         names = {p.id: p.name for p in store.people.all()}
@@ -279,8 +281,6 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
             return
         rows = [store.session(i) for i in ids] if ids else store.sessions(
             person=only.id if only else None)
-        if only:
-            rows = [r for r in rows if r.person_id == only.id]
         warn_damaged(store.damaged)
     records = [_row_json(r, names) for r in rows]
     if fmt == "json":
@@ -289,7 +289,8 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
     elif records:
         writer = csv.DictWriter(output, fieldnames=list(records[0]))
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({k: "+".join(v) if isinstance(v, tuple) else v for k, v in r.items()}
+                         for r in records)
 
 
 @click.command()

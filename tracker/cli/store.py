@@ -55,6 +55,7 @@ def store_of(settings: Settings) -> Iterator[Store]:
         store = open_store(Path(settings.db_path) if settings.db_path else None)
         try:
             store.close_interrupted()
+            store.adopt_orphans()
             yield store
         finally:
             store.close()

@@ -131,6 +131,7 @@ class Bridge:
         self._dirty = asyncio.Event()
         self._info_dirty = True
         self._people_dirty = True  # every person's week, again (a session ended, a new day)
+        self._people_announced: dict[str, str] = {}  # uid -> name, on this connection
         self._births = asyncio.Event()  # Home Assistant said it (re)started
         self._discovering = asyncio.Lock()
         if owner:
@@ -300,7 +301,8 @@ class Bridge:
         after these and undo "the session is over"), then nobody watches the rollers."""
         for channel in self.channels.values():
             await self._publish_state(client, channel, available=False)
-        if self.owner:
+        if self.owner:  # each person's week with the sessions just ended
+            await self.publish_people(client)
             await client.publish(self.topics.state, "offline", qos=1, retain=True)
 
     async def _announce(self, client: aiomqtt.Client) -> None:
@@ -312,13 +314,7 @@ class Bridge:
             if self.settings.discovery:
                 for topic, config in bridge_configs(self.topics, socket.gethostname()):
                     await client.publish(topic, encode(config), qos=1, retain=True)
-                for person in self.store.people.all():
-                    configs = person_configs(self.topics.person(person.uid), person.name)
-                    for topic, config in configs:
-                        await client.publish(topic, encode(config), qos=1, retain=True)
-                    # purge clears them, as it clears each roller's
-                    self.store.outbox.remember_discovery(f"person:{person.uid}",
-                                                         [t for t, _ in configs])
+            self._people_announced = {}  # each person's again, on this connection
             self._people_dirty = True
         for channel in list(self.channels.values()):
             await self._discover(client, channel)
@@ -422,6 +418,9 @@ class Bridge:
             if await self.drain(client):
                 self._info_dirty = self._people_dirty = True
                 self._dirty.set()
+            elif self.settings.discovery and self._people_changed():  # roller people ...
+                self._people_dirty = True
+                self._dirty.set()
             # Others' events, too. Not wait_for: on Python 3.11 it swallows a cancellation
             # that meets the doorbell ringing, and the bridge would never stop.
             with contextlib.suppress(TimeoutError):
@@ -477,9 +476,7 @@ class Bridge:
                 await self._publish_info(client)
             if self._people_dirty and self.owner:
                 self._people_dirty = False
-                for person in self.store.people.all():
-                    await client.publish(self.topics.person(person.uid).state,
-                                         encode(self.person_state(person)), qos=1, retain=True)
+                await self.publish_people(client)
             if waits:
                 await asyncio.sleep(min(waits))
                 self._dirty.set()
@@ -525,6 +522,42 @@ class Bridge:
             next_routine=live.get("next_routine"),
             override_next=bool(live.get("override_next")),
         )
+
+    async def publish_people(self, client: aiomqtt.Client, states: bool = True) -> int:
+        """Each person as a Home Assistant device (new people, renamed ones; those removed
+        cleared) and, with ``states``, each one's week. Returns the configs published."""
+        people = self.store.people.all()
+        published = 0
+        if self.settings.discovery:
+            for person in people:
+                if self._people_announced.get(person.uid) == person.name:
+                    continue
+                configs = person_configs(self.topics.person(person.uid), person.name)
+                for topic, config in configs:
+                    await client.publish(topic, encode(config), qos=1, retain=True)
+                # ``roller mqtt purge`` clears them, as it clears each roller's
+                self.store.outbox.remember_discovery(f"person:{person.uid}",
+                                                     [t for t, _ in configs])
+                self._people_announced[person.uid] = person.name
+                published += len(configs)
+            for uid in set(self._people_announced) - {p.uid for p in people}:
+                await self._forget_person(client, uid)
+        for person in people if states else ():
+            await client.publish(self.topics.person(person.uid).state,
+                                 encode(self.person_state(person)), qos=1, retain=True)
+        return published
+
+    async def _forget_person(self, client: aiomqtt.Client, uid: str) -> None:
+        """Someone removed: their entities and state go from Home Assistant."""
+        topics = self.store.outbox.discovery_topics(f"person:{uid}")
+        for topic in [*topics, self.topics.person(uid).state]:
+            await client.publish(topic, b"", qos=1, retain=True)
+        self.store.outbox.forget_discovery(topics)
+        del self._people_announced[uid]
+
+    def _people_changed(self) -> bool:
+        """Whether someone was added, renamed or removed since the people were published."""
+        return {p.uid: p.name for p in self.store.people.all()} != self._people_announced
 
     def person_state(self, person: Person) -> dict[str, Any]:
         """A person's week: their glute quota, and what they rolled on any roller."""

@@ -244,6 +244,20 @@ class Store:
             log.warning("closed %d session(s) left live as interrupted: %s", len(ids), ids)
         return ids
 
+    def adopt_orphans(self) -> int:
+        """Sessions without a person (written by a roller from before people, still running
+        while this one migrated the store) become the default person's: never nobody's,
+        which no schedule would count."""
+        if self.read_only or not self.db.execute(
+                "SELECT count(*) FROM sessions WHERE person_id IS NULL").fetchone()[0]:
+            return 0
+        person = self.people.default()
+        with self._writing() as db:
+            count = db.execute("UPDATE sessions SET person_id = ? WHERE person_id IS NULL",
+                               [person.id]).rowcount
+        log.warning("%d session(s) without a person are %s's now", count, person.name)
+        return int(count)
+
     def delete_session(self, session_id: int) -> None:
         """A session, its raw samples and its unsent events, gone for good."""
         self._not_recording(session_id)
@@ -254,14 +268,13 @@ class Store:
         """Remove someone; with ``purge``, their sessions and raw samples too (how many is
         returned), else only while they have none."""
         person = self.people.named(name)
-        ids = self.people.session_ids(person)
-        if ids and not purge:
-            raise UnknownSession(f"{person.name} has {len(ids)} session(s): remove them too "
-                                 "with --purge, or keep the person")
-        for session_id in ids:
-            self._not_recording(session_id)
-        with self._writing() as db:
+        with self._writing() as db:  # counted and checked where no session can start
+            ids = self.people.session_ids(person)
+            if ids and not purge:
+                raise UnknownSession(f"{person.name} has {len(ids)} session(s): remove them "
+                                     "too with --purge, or keep the person")
             for session_id in ids:
+                self._not_recording(session_id)
                 self._delete(db, session_id)
             self.people.remove(person, db)
         return len(ids)

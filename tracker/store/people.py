@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from tracker.limits import quote
-from tracker.people import PERSONAL_RULES, Person, PersonError, check_name
+from tracker.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
 from tracker.store.codec import iso
 from tracker.store.errors import StoreError, UnknownSession
 
@@ -39,8 +39,8 @@ class People:
         return [_person(r) for r in self.db.query("SELECT * FROM people ORDER BY id")]
 
     def named(self, name: str) -> Person:
-        rows = list(self.db.query("SELECT * FROM people WHERE name = ? COLLATE NOCASE",
-                                  [name.strip()]))
+        rows = list(self.db.query("SELECT * FROM people WHERE name_key = ?",
+                                  [name_key(name)]))
         if not rows:
             known = ", ".join(p.name for p in self.all())
             raise UnknownPerson(f"nobody called {quote(name)} (people: {known}; add one "
@@ -75,9 +75,9 @@ class People:
             raise PersonError(f"unknown schedule rule(s): {', '.join(unknown)}")
         with self._writing() as db:
             self._free(db, name)
-            db.execute("INSERT INTO people (uid, name, height_cm, zone, rules, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       [secrets.token_hex(4), name, height_cm, zone,
+            db.execute("INSERT INTO people (uid, name, name_key, height_cm, zone, rules, "
+                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [secrets.token_hex(4), name, name_key(name), height_cm, zone,
                         json.dumps(dict(rules or {})), iso(datetime.now(UTC))])
         return self.named(name)
 
@@ -85,9 +85,9 @@ class People:
         """A new name; the person's ``uid`` (and so their Home Assistant entities) stays."""
         person, new = self.named(old), check_name(new)
         with self._writing() as db:
-            if new.casefold() != person.name.casefold():
-                self._free(db, new)
-            db.execute("UPDATE people SET name = ? WHERE id = ?", [new, person.id])
+            self._free(db, new, person.id)
+            db.execute("UPDATE people SET name = ?, name_key = ? WHERE id = ?",
+                       [new, name_key(new), person.id])
         return self.by_id(person.id)
 
     def make_default(self, name: str, device: str | None = None) -> Person:
@@ -105,11 +105,15 @@ class People:
         return [int(r[0]) for r in self.db.execute(
             "SELECT id FROM sessions WHERE person_id = ? ORDER BY id", [person.id])]
 
-    def remove(self, person: Person, db: sqlite_utils.Database) -> None:
-        """Delete ``person`` inside the caller's transaction, once their sessions are gone."""
-        if db.execute("SELECT count(*) FROM people").fetchone()[0] <= 1:
+    def check_removable(self, person: Person, db: sqlite_utils.Database | None = None) -> None:
+        """The last person cannot go: a store keeps someone."""
+        if (db or self.db).execute("SELECT count(*) FROM people").fetchone()[0] <= 1:
             raise PersonError(f"{person.name} is the only person: a store keeps someone "
                               "(rename them instead)")
+
+    def remove(self, person: Person, db: sqlite_utils.Database) -> None:
+        """Delete ``person`` inside the caller's transaction, once their sessions are gone."""
+        self.check_removable(person, db)
         db.execute("UPDATE devices SET person_id = NULL WHERE person_id = ?", [person.id])
         db.execute("DELETE FROM people WHERE id = ?", [person.id])
         if not db.execute("SELECT count(*) FROM people WHERE is_default = 1").fetchone()[0]:
@@ -117,9 +121,10 @@ class People:
                        "people)")
 
     @staticmethod
-    def _free(db: sqlite_utils.Database, name: str) -> None:
-        taken = db.execute("SELECT name FROM people WHERE name = ? COLLATE NOCASE",
-                           [name]).fetchone()
+    def _free(db: sqlite_utils.Database, name: str, but: int | None = None) -> None:
+        """Nobody (but ``but``) has this name, in any case."""
+        taken = db.execute("SELECT name FROM people WHERE name_key = ? AND id IS NOT ?",
+                           [name_key(name), but]).fetchone()
         if taken:
             raise PersonError(f"{quote(taken[0])} is already someone's name")
 

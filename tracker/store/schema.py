@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from tracker.people import FIRST_PERSON
+from tracker.people import FIRST_PERSON, name_key
 from tracker.store.errors import StoreError, atomic
 
 
@@ -103,15 +103,16 @@ def _v9(db: sqlite_utils.Database) -> None:
     first, who owns every session from before people existed and follows the configuration
     in everything, as that store did. A roller may have a default person."""
     db.table("people").create(
-        {"id": int, "uid": str, "name": str, "height_cm": float, "zone": str, "rules": str,
-         "is_default": int, "created_at": str},
-        pk="id", not_null={"uid", "name", "rules", "is_default"},
+        {"id": int, "uid": str, "name": str, "name_key": str, "height_cm": float, "zone": str,
+         "rules": str, "is_default": int, "created_at": str},
+        pk="id", not_null={"uid", "name", "name_key", "rules", "is_default"},
         defaults={"rules": "{}", "is_default": 0})
-    db.execute("CREATE UNIQUE INDEX people_name ON people (name COLLATE NOCASE)")
+    # name_key is the name case-folded in Python (SQLite's NOCASE folds ASCII only).
+    db.execute("CREATE UNIQUE INDEX people_name ON people (name_key)")
     db.execute("CREATE UNIQUE INDEX people_uid ON people (uid)")
-    db.execute("INSERT INTO people (uid, name, is_default, created_at) VALUES "
-               "(?, ?, 1, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
-               [secrets.token_hex(4), FIRST_PERSON])
+    db.execute("INSERT INTO people (uid, name, name_key, is_default, created_at) VALUES "
+               "(?, ?, ?, 1, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+               [secrets.token_hex(4), FIRST_PERSON, name_key(FIRST_PERSON)])
     db.table("sessions").add_column("person_id", int)
     db.execute("UPDATE sessions SET person_id = (SELECT id FROM people)")
     db.table("sessions").create_index(["person_id", "started_at"])
@@ -121,7 +122,9 @@ def _v9(db: sqlite_utils.Database) -> None:
 def _v10(db: sqlite_utils.Database) -> None:
     """Sessions of several parts (an area each, from its own landmark) and the lifts
     between them; ``areas`` lists a session's parts' areas in order (the schedule's days).
-    A session from before has one part, its routine; ``program`` the run it followed."""
+    A session from before has one part, its routine. ``switches`` keeps the areas asked for
+    and when (a recording's ``parts``), so a re-analysis splits it as it was; ``program``
+    the run it followed."""
     db.table("parts").create(
         {"session_id": int, "seq": int, "routine": str, "asked_s": float, "start_s": float,
          "end_s": float, "strokes": int},
@@ -131,6 +134,7 @@ def _v10(db: sqlite_utils.Database) -> None:
                              foreign_keys=[("session_id", "sessions", "id")])
     db.table("lifts").create_index(["session_id"])
     db.table("sessions").add_column("areas", str)
+    db.table("sessions").add_column("switches", str)
     db.table("sessions").add_column("program", str)
     db.execute("UPDATE sessions SET areas = routine")
 
