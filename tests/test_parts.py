@@ -8,6 +8,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -152,13 +153,14 @@ def test_a_switch_without_a_lift_stays_in_the_part_under_way() -> None:
 def test_the_same_parts_however_the_samples_are_chunked(three_parts: SimulatedSession) -> None:
     """Live notifications or a whole file: one result (the estimator's promise)."""
     from tracker.body import Body
-    from tracker.estimate import SessionEstimator, Switch
+    from tracker.estimate import SessionEstimator
 
     sim, h = three_parts, three_parts.header
     whole = analyze(Recording(h, sim.samples))
     t0 = float(sim.samples[0, 0])
+    plan = [replace(p, at_s=t0 + p.at_s) for p in h.parts]
     est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
-                           h.sample_rate_hz, None, [Switch(r, t0 + at) for r, at in h.parts])
+                           h.sample_rate_hz, None, plan)
     for chunk in np.array_split(sim.samples, len(sim.samples) // 7):
         est.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
     chunked = est.finish()
@@ -179,3 +181,56 @@ def test_simulate_several_parts_from_the_command_line(tmp_path: Path, roller: Ru
     assert [p["routine"] for p in truth["parts"]] == ["upper_back", "calves"]
     analysis = json.loads(roller("analyze", "--json", str(rec)).stdout)
     assert [p["routine"] for p in analysis["parts"]] == ["upper_back", "calves"]
+
+
+def test_rolling_that_shows_on_a_resting_sample_starts_the_part_there() -> None:
+    """The sample that carries the turn past 30 degrees may itself be turning slowly."""
+    from tracker.body import Body
+    from tracker.estimate import SessionEstimator
+
+    def block(t0: float, n: int, gx: float = 0.0, ax: float = 0.0) -> tuple[np.ndarray, ...]:
+        return (t0 + np.arange(n) / 100, np.tile([ax, 0.0, 1.0], (n, 1)),
+                np.tile([gx, 0.0, 0.0], (n, 1)))
+
+    est = SessionEstimator("upper_back", Body(175), 15, 100.0)
+    est.feed(*block(0, 500, gx=20.0))
+    est.switch("glutes", 5.0)
+    for args in ((5.0, 100, 0.0, 0.9), (6.0, 100), (7.0, 29, 100.0), (7.29, 1, 99.0),
+                 (7.30, 1, 4.9)):
+        state = est.feed(*block(*args))
+    assert state.part == 1 and not state.placing
+
+
+@pytest.mark.parametrize("second_s", [0.0, 3.5, 6.0])
+def test_a_reanalysis_splits_a_session_as_it_was_split_live(
+        tmp_path: Path, three_parts: SimulatedSession, second_s: float) -> None:
+    """Switched twice (a change of mind while lifting), or ended mid-lift: what the store
+    keeps re-analyses to the same parts."""
+    from tracker.body import Body
+    from tracker.estimate import SessionEstimator
+    from tracker.lifecycle import Lifecycle
+    from tracker.live.recorder import store_recording
+    from tracker.store.rows import SessionStart
+
+    sim, h = three_parts, three_parts.header
+    t0 = float(sim.samples[0, 0])
+    first = sim.header.parts[0]
+    plan = [replace(first, routine="hamstrings", at_s=t0 + first.at_s),
+            replace(first, at_s=t0 + first.at_s + second_s)]
+    end = int(np.searchsorted(sim.samples[:, 0], t0 + first.at_s + 4.0))  # mid-lift
+    samples = sim.samples if second_s else sim.samples[:end]
+    live = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                            h.sample_rate_hz, None, plan)
+    store = open_store(tmp_path / "r.db")
+    with closing(store):
+        start = SessionStart(h.routine, datetime.now(UTC), "UTC", "import", h.sample_rate_hz,
+                             h.roller_diameter_cm, h.user_height_cm, t0)
+        session_id = store_recording(store, start, live, Recording(h, samples), "x",
+                                     Lifecycle())
+        stored = store.session_detail(session_id)
+        recording = store.recording(session_id)
+        assert recording is not None
+        again = analyze(recording)
+    assert [(p.routine, p.strokes) for p in again.areas] == \
+        [(p.routine, p.strokes) for p in stored.parts]
+    assert len(again.lifts) == len(stored.lifts)

@@ -9,8 +9,10 @@ session's figures (docs/recording-format.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from tracker.recording import Switch
 
 FORMAT = "roller-analysis/1"
 
@@ -72,6 +74,7 @@ class Analysis:
     caution_events: list[CautionEvent] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)  # empty: one part, the whole session
     lifts: list[tuple[float, float]] = field(default_factory=list)  # between parts
+    switches: list[Switch] = field(default_factory=list)  # the areas asked for, and when
 
     @property
     def paused_s(self) -> float:
@@ -154,6 +157,7 @@ class Analysis:
                  "end_s": t(p.end_s), "strokes": p.strokes} for p in self.areas
             ],
             "lifts": [[t(a), t(b)] for a, b in self.lifts],
+            "switches": [str(replace(s, at_s=t(s.at_s))) for s in self.switches],
             "track": {
                 "t_s": [t(x) for x in self.track_t_s],
                 "s_cm": [round(s, 2) for s in self.track_s_cm],

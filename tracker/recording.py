@@ -13,7 +13,8 @@ one sample per line::
     0.0000,0.01000,0.02000,0.99900,0.1000,-0.0500,0.0200
 
 ``parts`` is optional: a session of several areas, each after the first named with the
-moment (s from the first sample) it was asked for; the routine is the first part's.
+moment (s from the first sample) it was asked for, ``!`` after it when the person got off
+the roller at once (a stretch); the routine is the first part's.
 
 Parsing is pure (:func:`parse` takes text) so it can be tested without files; every
 problem is a :class:`RecordingError` that names the file, the line and what is wrong.
@@ -89,33 +90,47 @@ class Header:
         return "\n".join(self.lines()) + "\n"
 
     @property
-    def parts(self) -> list[tuple[str, float]]:
-        """The parts after the first: each area and when it was asked for (session time, s
-        from the first sample). Checked when the header was read."""
+    def parts(self) -> list[Switch]:
+        """The parts after the first, as they were asked for (session time: s from the
+        first sample). Checked when the header was read."""
         return parse_parts(self.extra.get("parts", ""))
 
 
-def parse_parts(text: str) -> list[tuple[str, float]]:
-    """``glutes@65.2,hamstrings@140.5``: :class:`ValueError` saying what is wrong."""
-    parts: list[tuple[str, float]] = []
+@dataclass(frozen=True)
+class Switch:
+    """Another area asked for at ``at_s``. ``off``: the person got off the roller at once
+    (a stretch), rather than rolling on until they lift it."""
+
+    routine: str
+    at_s: float
+    off: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.routine}@{self.at_s:.3f}{'!' if self.off else ''}"
+
+
+def parse_parts(text: str) -> list[Switch]:
+    """``glutes@65.2,hamstrings@140.5!``: :class:`ValueError` saying what is wrong."""
+    parts: list[Switch] = []
     for item in filter(None, (p.strip() for p in text.split(","))):
         routine, sep, at = item.partition("@")
+        off = at.endswith("!")
         if routine not in ROUTINES or not sep:
             raise ValueError(f"part {quote(item)} is not area@seconds, with an area of "
                              f"{', '.join(ROUTINES)}")
         try:
-            at_s = float(at)
+            at_s = float(at.removesuffix("!"))
         except ValueError:
             raise ValueError(f"part {quote(item)}: {quote(at)} is not a number") from None
-        if not (0 <= at_s < 1e7) or (parts and at_s <= parts[-1][1]):
-            raise ValueError(f"part {quote(item)}: parts must follow each other in time, "
-                             "from 0 s")
-        parts.append((routine, at_s))
+        if not (0 < at_s < 1e7) or (parts and at_s < parts[-1].at_s):
+            raise ValueError(f"part {quote(item)}: parts are asked for after the first "
+                             "sample, in time order")
+        parts.append(Switch(routine, at_s, off))
     return parts
 
 
-def format_parts(parts: list[tuple[str, float]]) -> str:
-    return ",".join(f"{routine}@{at_s:.3f}" for routine, at_s in parts)
+def format_parts(parts: list[Switch]) -> str:
+    return ",".join(str(p) for p in parts)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
-from tracker.estimate import SessionEstimator, Switch, analyze
+from tracker.estimate import SessionEstimator, analyze
 from tracker.limits import quote
 from tracker.live.recorder import store_recording
 from tracker.recording import Recording, format_recording, read
@@ -71,7 +71,7 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
             t0 = float(recording.t_s[0])
             estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                                          h.sample_rate_hz, settings.estimator,
-                                         [Switch(r, t0 + at_s) for r, at_s in h.parts])
+                                         [replace(p, at_s=t0 + p.at_s) for p in h.parts])
             with clean_errors():
                 session_id = store_recording(store, start, estimator, recording, digest,
                                              settings.lifecycle)

@@ -6,7 +6,8 @@ same code fed one chunk (:func:`analyze`). Each part of a session is an
 """
 
 from tracker.estimate.area import AreaEstimator, EstimatorConfig, LiveState
-from tracker.estimate.session import SessionEstimator, Switch, analyze, analyze_chunks
+from tracker.estimate.session import SessionEstimator, analyze, analyze_chunks
+from tracker.recording import Switch
 
 __all__ = ["AreaEstimator", "EstimatorConfig", "LiveState", "SessionEstimator", "Switch",
            "analyze", "analyze_chunks"]

@@ -14,7 +14,7 @@ next part never begins, and the display keeps asking for the lift: never silentl
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ from tracker.analysis import Analysis, Part
 from tracker.body import Body
 from tracker.estimate.area import AreaEstimator, EstimatorConfig, LiveState
 from tracker.estimate.rolling import REST_DPS, RollingStart
-from tracker.recording import Header, Recording
+from tracker.recording import Header, Recording, Switch
 
 Array = npt.NDArray[np.float64]
 #: Put down: turning slower than this about every axis (deg/s) ...
@@ -53,19 +53,14 @@ def lift_at(block: Array) -> int | None:
     return int(lifted[0]) if len(lifted) else None
 
 
-@dataclass(frozen=True)
-class Switch:
-    """A part asked for: its area, from this moment (sensor clock, s)."""
-
-    routine: str
-    at_s: float
-
-
 class Placing:
     """After a switch: waits for the roller to be put down (still and level) and then to
     roll; :meth:`feed` returns the samples from where that rolling began, once it has."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self._still_since: float | None = None
         self._placed = False
         self._rolling = RollingStart()
@@ -82,6 +77,8 @@ class Placing:
         return None
 
     def _feed(self, block: Array) -> Array | None:
+        if self._placed and lift_at(block) is not None:  # picked up again: not yet down
+            self._reset()
         if not self._placed:
             block = self._until_placed(block)
             if not len(block):
@@ -91,7 +88,8 @@ class Placing:
         self._kept = [kept[kept[:, 0] >= kept[-1, 0] - KEEP_S]]
         if not self._rolling.feed(block[:, 0], block[:, 4:7]):
             return None
-        resting = np.flatnonzero(np.abs(kept[:, 4]) < REST_DPS)
+        # Rolling began after the roller last rested (never at the sample that showed it).
+        resting = np.flatnonzero(np.abs(kept[:-1, 4]) < REST_DPS)
         return kept[resting[-1] + 1 if len(resting) else 0:]
 
     def _until_placed(self, block: Array) -> Array:
@@ -126,6 +124,7 @@ class SessionEstimator:
         self._current: AreaEstimator | None = self._estimator(routine)
         self._asked_s: float | None = None  # when the current part was asked for
         self._pending: Switch | None = None  # asked for, not yet rolling
+        self._asked: list[Switch] = []  # every switch, as asked (a re-analysis replays them)
         self._held: Array | None = None  # after a switch, until the lift: not yet fed
         self._placing: Placing | None = None  # after the lift, until rolling again
         self._lifts: list[tuple[float, float]] = []
@@ -143,16 +142,25 @@ class SessionEstimator:
         return AreaEstimator(routine, self.body, self._diameter_cm, self._rate_hz,
                              self.config)
 
-    def switch(self, routine: str, at_s: float) -> None:
+    def switch(self, routine: str, at_s: float, off: bool = False) -> None:
         """Ask for a part of ``routine`` from ``at_s``: the part under way ends when the
-        roller is lifted, the next begins when it is put down and rolls. Before anything
-        was rolled the first part's area changes; before the lift, the area asked for."""
+        roller is lifted (``off``: now, the person gets off it for a stretch), the next
+        begins when it is put down and rolls. Before anything was rolled the first part's
+        area changes; before the next part begins, the area asked for (from the first
+        moment it was asked)."""
         if self._current is not None and self._current.last_state is None:
             self._current = self._estimator(routine)
             return
+        self._asked.append(Switch(routine, at_s, off))
         if self._pending is None and self._current is not None:
             self._held = np.empty((0, 7))
-        self._pending = Switch(routine, at_s)
+        first = self._pending or Switch(routine, at_s)
+        self._pending = Switch(routine, first.at_s, first.off or off)
+        if off and self._held is not None:
+            held, self._held = self._held, None
+            self._roll(held[held[:, 0] < at_s], [], [])
+            self._close(at_s)
+            self._placing = Placing()
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> LiveState:
         """Add samples (roller axes); return the live state with everything they raised."""
@@ -167,7 +175,7 @@ class SessionEstimator:
             block = block[cut:]
             if len(block):
                 step = self._plan.pop(0)
-                self.switch(step.routine, step.at_s)
+                self.switch(step.routine, step.at_s, step.off)
         if self._state is None:
             raise ValueError("no samples yet")
         self._state = replace(self._state, alerts_s=alerts, cautions_s=cautions,
@@ -286,7 +294,7 @@ class SessionEstimator:
             track_s_sd_cm=[s for a in analyses for s in a.track_s_sd_cm],
             caution_events=[e for a in analyses for e in a.caution_events],
             parts=[p for p, _ in parts] if len(parts) > 1 or lifts else [],
-            lifts=lifts,
+            lifts=lifts, switches=list(self._asked),
         )
 
 
@@ -311,7 +319,7 @@ def analyze_chunks(
             t0 = float(samples[0, 0])
             estimator = SessionEstimator(
                 h.routine, body or Body(h.user_height_cm), h.roller_diameter_cm,
-                h.sample_rate_hz, config, [Switch(r, t0 + at_s) for r, at_s in h.parts])
+                h.sample_rate_hz, config, [replace(p, at_s=t0 + p.at_s) for p in h.parts])
         estimator.feed(samples[:, 0], samples[:, 1:4], samples[:, 4:7])
     if estimator is None:
         raise ValueError("a session needs at least one sample")

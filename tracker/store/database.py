@@ -20,6 +20,7 @@ import sqlite3
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from tracker.calibration import Mounting
 from tracker.events import Moment, summary
 from tracker.limits import quote
 from tracker.program_run import StepOutcome, read_outcomes
-from tracker.recording import Header, Recording, format_parts
+from tracker.recording import Header, Recording, format_parts, parse_parts
 from tracker.schedule import glutes_active_s
 from tracker.status import Identity
 from tracker.store.codec import iso, pack, unpack
@@ -202,6 +203,7 @@ class Store:
             "caution_events": len(a.caution_events),
             "pauses": json.dumps([[p0 - origin, p1 - origin] for p0, p1 in a.pauses]),
             "areas": ",".join(p.routine for p in a.areas),
+            "switches": format_parts([replace(w, at_s=w.at_s - origin) for w in a.switches]),
         })
         for table in DETAIL_TABLES:
             db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
@@ -457,12 +459,13 @@ class Store:
         raw = self.raw_samples(session_id)
         if len(raw) < 2:
             return None
-        later = [(str(r["routine"]), float(r["asked_s"])) for r in self.db.query(
-            "SELECT routine, asked_s FROM parts WHERE session_id = ? AND seq > 0 ORDER BY seq",
-            [session_id])]
         extra = {"started_at": str(row["started_at"]), "session_id": str(session_id)}
-        if later:
-            extra["parts"] = format_parts(later)
+        if row.get("switches"):  # as they were asked, so a re-analysis splits it the same
+            try:
+                parse_parts(row["switches"])
+            except ValueError as exc:
+                raise DamagedSession(session_id, f"its parts: {exc}") from None
+            extra["parts"] = row["switches"]
         try:
             header = Header(float(row["sample_rate_hz"]), float(row["diameter_cm"]),
                             float(row["height_cm"]), str(row["routine"]), extra)
