@@ -136,12 +136,23 @@ class RollerApp(App[None]):
         session = self.session
         areas = [(r, r.replace("_", " ")) for r in ROUTINES]
 
-        def chosen(area: str | None) -> None:
-            if area and session.switch(area):
+        def switch(area: str, override: bool = False) -> None:
+            why = session.switch(area, override=override)
+            if why is None:
                 self.notify(PLACEMENT[area], title=f"Lift the roller to your "
                             f"{area.replace('_', ' ')}", timeout=10)
+            elif not override and session.recorder is not None:  # the schedule's refusal
+                _, next_day, _ = check_start(self.store, self.settings, area, self.clock(),
+                                             session.recorder.session_id)
+                self.push_screen(RefusalScreen(why, f"{next_day:%A %d %B}"),
+                                 lambda yes: switch(area, True) if yes else None)
 
-        self.push_screen(ChoiceScreen("Roll which area next?", areas, self.routine), chosen)
+        def chosen(area: str | None) -> None:
+            if area:
+                switch(area)
+
+        current = session.recorder.estimator.routine if session.recorder else self.routine
+        self.push_screen(ChoiceScreen("Roll which area next?", areas, current), chosen)
 
     def action_next_step(self) -> None:
         """The program's next step now (the current one cut short, or a refused one skipped)."""
@@ -163,8 +174,6 @@ class RollerApp(App[None]):
             def chosen(name: str | None) -> None:
                 if name:
                     self.program = known[name]
-                    self.routine = next((s.area for s in self.program.steps if s.area),
-                                        self.routine)
                     self.notify(f"{self.program.title}: from the next session (n)")
 
             self.push_screen(ChoiceScreen("Follow which program?", choices), chosen)
@@ -267,6 +276,9 @@ class RollerApp(App[None]):
     # -- the session -------------------------------------------------------------------
 
     def start_or_refuse(self) -> None:
+        if self.program is not None:  # its first area, glutes left for later on a refused day
+            skip = self._glutes_refusal() is not None
+            self.routine = self.program.first_area(skip) or self.routine
         verdict, next_day, why = check_start(self.store, self.settings, self.routine,
                                              self.clock())
         if verdict is Verdict.ALLOWED or self.override:

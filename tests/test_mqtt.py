@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -252,3 +253,37 @@ def test_a_refused_glute_session_is_said_on_the_rollers_topic_at_once(
     refusals = [(t, e) for t, e in got if e["event_type"] == "schedule_refused"]
     assert [t for t, _ in refusals] == ["roller/c0ffee000001/event"]
     assert refusals[0][1]["replayed"] is False
+
+
+def test_glutes_asked_for_mid_session_on_a_refused_day_are_refused_and_said(
+        roller: Run, broker: Broker, tmp_path: Path) -> None:
+    """Home Assistant's area select is held to the schedule, as a start is; and a program
+    that opens with glutes starts with its next area instead."""
+    import subprocess as sp
+    import sys
+    import time
+
+    db = str(tmp_path / "r.db")
+    glutes = tmp_path / "g.csv"
+    assert roller("simulate", "--routine", "glutes", "--seconds", "60",
+                  "-o", str(glutes)).returncode == 0
+    assert roller("--db", db, "import", str(glutes)).returncode == 0  # today: glutes done
+    sub = Subscriber(broker.port, "roller/+/event")
+    proc = sp.Popen([sys.executable, "-m", "tracker", "--db", db, "track", "--sim",
+                     "--program", "legs", "--speed", "4", "--scenario", "clean"],
+                    env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+                    stdout=sp.DEVNULL, stderr=sp.PIPE, text=True)
+    time.sleep(4.0)
+    sp.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t",
+            "roller/c0ffee000001/set/area", "-m", "glutes"], check=True)
+    time.sleep(2.0)
+    proc.terminate()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    events = [e for e in (json.loads(p) for _, p in sub.stop()) if not e["replayed"]]
+    kinds = [e["event_type"] for e in events]  # (the import's went out first, replayed)
+    assert kinds[:2] == ["session_started", "schedule_refused"], kinds
+    assert events[0]["routine"] == "hamstrings"  # the program's glutes wait for another day
+    assert "skipping Glutes" in err
+    row = sqlite3.connect(db).execute("SELECT areas, override FROM sessions WHERE id = 2")
+    assert row.fetchone() == ("hamstrings", 0)

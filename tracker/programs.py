@@ -66,6 +66,12 @@ class Program:
     about: str
     steps: tuple[Step, ...]
 
+    def first_area(self, skip_glutes: bool = False) -> str | None:
+        """The area a session following it starts with (glutes left for later on a day
+        the schedule refuses them); None for a program of stretches only."""
+        return next((s.area for s in self.steps if s.area
+                     and not (skip_glutes and s.area == "glutes")), None)
+
 
 def describe(step: Step) -> str:
     """The step as one line for a terminal."""

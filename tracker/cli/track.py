@@ -148,9 +148,9 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         program = _program(settings, program_name)
         refusal = None
         if program is not None:
-            routine = next((s.area for s in program.steps if s.area), routine)
             if not override:
                 refusal = check_start(store, settings, "glutes", datetime.now(UTC))[2] or None
+            routine = program.first_area(skip_glutes=refusal is not None) or routine
         verdict = enforce(store, settings, routine, datetime.now(UTC), override, address)
         tty = sys.stderr.isatty()
         if tty:
@@ -297,8 +297,6 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
             fail("no roller paired: run roller pair (or roller dashboard --sim)")
         settings = whose(store, settings, person, target)
         program = _program(settings, program_name)
-        if program is not None:
-            routine = next((s.area for s in program.steps if s.area), routine)
         hold(store, target, "dashboard")
 
         def sensor(sim_routine: str, **faults: Any) -> Source:

@@ -21,17 +21,18 @@ class Admission:
     override: bool = False
 
 
-def check_start(store: Store, settings: Settings, routine: str, at: datetime
-                ) -> tuple[Verdict, date, str]:
+def check_start(store: Store, settings: Settings, routine: str, at: datetime,
+                excluding: int | None = None) -> tuple[Verdict, date, str]:
     """The verdict for ``settings.person`` (else everybody's sessions) starting ``routine``
-    at ``at``, the next day glutes are allowed, and why not (empty when allowed)."""
+    at ``at`` (in a session under way: ``excluding`` it), the next day glutes are allowed,
+    and why not (empty when allowed)."""
     rules = settings.rules
     day = at.astimezone(ZoneInfo(settings.zone)).date()
     if routine != "glutes":
         return Verdict.ALLOWED, day, ""
     person = settings.person.id if settings.person else None
     days = glute_days([s.rolled() for s in store.sessions(person=person)
-                       if s.started_at < at], rules)
+                       if s.started_at < at and s.id != excluding], rules)
     verdict = verdict_on(day, days, rules)
     why = {
         Verdict.ALLOWED: "",

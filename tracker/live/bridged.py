@@ -67,10 +67,11 @@ def obey(bridge: Bridge | None, live: LiveSession) -> None:
     def command(address: str, command: Command) -> None:
         if command.what == "end":
             live.end("stopped")
-        elif command.what == "area":
-            live.switch(command.value)
+        elif command.what == "area" and (why := live.switch(command.value)):
+            log.warning("%s: not switching to %s: %s", address, command.value, why)
         else:
             log.warning("ignored %s %s: only roller gateway starts sessions by itself",
                         command.what, command.value)
 
     bridge.on_command = command
+

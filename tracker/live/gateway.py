@@ -166,6 +166,6 @@ class Gateway:
                 log.warning("%s: no session in progress to end", address)
         elif command.what == "area":
             live = self.lives.get(address)
-            if live is None or not live.switch(command.value):
-                log.warning("%s: no session in progress to switch to %s", address,
-                            command.value)
+            why = live.switch(command.value) if live else "no session under way"
+            if why:
+                log.warning("%s: not switching to %s: %s", address, command.value, why)

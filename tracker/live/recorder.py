@@ -78,11 +78,12 @@ class Recorder:
             self.checkpoint()
         return state
 
-    def switch(self, routine: str) -> None:
-        """End the part under way now; the next, of ``routine``, starts at its landmark once
-        the roller is put down and rolled (:mod:`tracker.estimate.session`)."""
+    def switch(self, routine: str, off: bool = False) -> None:
+        """Ask for ``routine`` next: the part under way ends when the roller is lifted (or
+        now, ``off``), the next starts at its landmark once the roller is put down and
+        rolled (:mod:`tracker.estimate.session`)."""
         state = self.estimator.last_state
-        self.estimator.switch(routine, state.t_s if state else self.start.clock_start_s)
+        self.estimator.switch(routine, state.t_s if state else self.start.clock_start_s, off)
         if state is not None:
             self.checkpoint()
 

@@ -36,11 +36,12 @@ from tracker.devices.base import LinkStats
 from tracker.devices.ble import DeviceInfo, Link, LinkEvents
 from tracker.estimate import LiveState, SessionEstimator
 from tracker.estimate.rolling import RollingStart
-from tracker.live.admission import Admission
+from tracker.live.admission import Admission, check_start
 from tracker.live.program import Follow
 from tracker.live.recorder import Recorder
 from tracker.programs import Program
 from tracker.recording import Header, RecordingWriter
+from tracker.schedule import Verdict
 from tracker.status import Identity, Status
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
@@ -191,15 +192,36 @@ class LiveSession:
         self._emit(None)
         return True
 
-    def switch(self, routine: str) -> bool:
-        """Roll another area next: the part under way ends, and the next starts at its
-        landmark once the roller is lifted, put down and rolled; whether a session was
-        under way to switch."""
-        if self.recorder is None:
-            return False
-        self.recorder.switch(routine)
+    def switch(self, routine: str, off: bool = False, override: bool = False) -> str | None:
+        """Roll another area next: the part under way ends when the roller is lifted (or at
+        once, ``off``: a stretch), and the next starts at its landmark once it is put down
+        and rolled. Glutes the schedule refuses today are refused here too, unless
+        ``override`` (or the session's own): then it is kept on the session and said, as at
+        a start. Returns why the switch was not made, or None."""
+        recorder = self.recorder
+        if recorder is None:
+            return "no session under way"
+        if routine == "glutes" and recorder.estimator.routine != "glutes":
+            now = datetime.now(UTC)
+            verdict, allowed, why = check_start(self.store, self.settings, routine, now,
+                                                recorder.session_id)
+            if verdict is not Verdict.ALLOWED:
+                try:
+                    if not (override or self.override):  # said, as a refused start is
+                        self.store.outbox.record_refusal(routine, verdict.value,
+                                                         allowed.isoformat(), now, self.address)
+                        return why
+                    if recorder.session_id is not None:
+                        self.store.override(recorder.session_id, routine, verdict.value, now,
+                                            self.address)
+                except StoreError as exc:  # the store is busy or failing: the session goes on
+                    log.warning("the schedule's %s of glutes is not stored: %s",
+                                "refusal" if not override else "override", exc)
+                    if not (override or self.override):
+                        return why
+        recorder.switch(routine, off)
         self._emit(None)
-        return True
+        return None
 
     def _on_samples(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> None:
         if self.mounting is not None:
@@ -275,8 +297,8 @@ class LiveSession:
         recorder = Recorder(self.store, start, estimator, self.settings.lifecycle)
         if self.program is not None:
             self.follow = Follow(self.program, self.glutes_refusal, self.switch,
-                                 self.end_session, recorder.ending.excuse)
-            self.follow.begin(admission.routine)
+                                 self.end_session, recorder.ending.excuse,
+                                 lambda: recorder.estimator.routine)
             recorder.program = self.follow.run.to_json
         return recorder
 

@@ -145,6 +145,16 @@ class Store:
                                 routine=start.routine, verdict=start.verdict)
         return session_id
 
+    def override(self, session_id: int, routine: str, verdict: str, at: datetime,
+                 device: str | None = None) -> None:
+        """The person rolls ``routine`` in a session under way although the schedule says
+        not (``verdict``): kept on the session, and said on the roller's event topic."""
+        with self._writing() as db:
+            db.table("sessions").update(session_id, {"override": 1, "verdict": verdict})
+            self.outbox.enqueue(db, "schedule_override", session_id, iso(at), device,
+                                routine=routine, verdict=verdict)
+        self.outbox.ring()
+
     def checkpoint(self, session_id: int, analysis: Analysis, raw: list[tuple[int, Array]],
                    at: datetime, status: str = "live", end_reason: str | None = None,
                    link_gaps: list[tuple[datetime, datetime | None]] | None = None,
