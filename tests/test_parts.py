@@ -234,3 +234,23 @@ def test_a_reanalysis_splits_a_session_as_it_was_split_live(
     assert [(p.routine, p.strokes) for p in again.areas] == \
         [(p.routine, p.strokes) for p in stored.parts]
     assert len(again.lifts) == len(stored.lifts)
+
+
+def test_a_recorded_program_session_keeps_its_parts(tmp_path: Path, roller: Run) -> None:
+    """roller track --record: the file re-analyses as the live session was split."""
+    folder = tmp_path / "config" / "roller" / "programs"
+    folder.mkdir(parents=True)
+    (folder / "two.toml").write_text(
+        '[[program]]\nname = "two"\ntitle = "Two"\n\n'
+        '[[program.step]]\narea = "upper_back"\ntarget_s = 15\n\n'
+        '[[program.step]]\narea = "hamstrings"\ntarget_s = 15\n', encoding="utf-8")
+    rec = tmp_path / "live.csv"
+    tracked = roller("--db", str(tmp_path / "r.db"), "track", "--sim", "--program", "two",
+                     "--speed", "20", "--scenario", "clean", "--record", str(rec), "--json")
+    assert tracked.returncode == 0, tracked.stderr
+    live = json.loads(tracked.stdout)
+    assert [p["routine"] for p in live["parts"]] == ["upper_back", "hamstrings"]
+    assert "# parts=hamstrings@" in rec.read_text(encoding="utf-8")
+    again = json.loads(roller("analyze", "--json", str(rec)).stdout)
+    assert [(p["routine"], p["strokes"]) for p in again["parts"]] == \
+        [(p["routine"], p["strokes"]) for p in live["parts"]]

@@ -26,11 +26,13 @@ import contextlib
 import hashlib
 import io
 import itertools
+import logging
 import math
 import os
-from collections.abc import Iterator, Mapping
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -40,6 +42,7 @@ import numpy.typing as npt
 from tracker.body import ROUTINES
 from tracker.limits import quote
 
+log = logging.getLogger(__name__)
 MAGIC: Final = "# roller-imu v1"
 COLUMNS: Final[tuple[str, ...]] = ("t_s", "ax_g", "ay_g", "az_g", "gx_dps", "gy_dps", "gz_dps")
 REQUIRED_KEYS: Final[tuple[str, ...]] = (
@@ -438,6 +441,8 @@ class RecordingWriter:
             raise RecordingError(self.path, None, "cannot write: no such directory, or no "
                                  "permission")
         self._file: io.TextIOWrapper | None = None
+        self._header: Header | None = None
+        self._t0: float | None = None  # the first sample's time
 
     @property
     def begun(self) -> bool:
@@ -446,15 +451,42 @@ class RecordingWriter:
     def begin(self, header: Header) -> None:
         self._file = self._target.open("w", encoding="utf-8")
         self._file.write(header.text())
+        self._header = header
 
     def append(self, samples: npt.NDArray[np.float64]) -> None:
         assert self._file is not None
+        if self._t0 is None and len(samples):
+            self._t0 = float(samples[0, 0])
         np.savetxt(self._file, samples, fmt=_FORMATS, delimiter=",")
         self._file.flush()
 
-    def close(self) -> None:
-        """Close; a disk that fails now has already been reported by :meth:`append`."""
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.close()
-            self._file = None
+    def close(self, parts: Sequence[Switch] = ()) -> None:
+        """Close. A session that switched areas (``parts``, on the samples' clock) is given
+        its ``parts`` header now, the samples copied beneath it, so the file re-analyses as
+        the session was split. A disk that fails now has already been reported by
+        :meth:`append`, or loses only the ``parts`` line (logged)."""
+        if self._file is None:
+            return
+        with contextlib.suppress(OSError):
+            self._file.close()
+        self._file = None
+        if parts and self._header is not None and self._t0 is not None:
+            t0 = self._t0
+            later = format_parts([replace(p, at_s=round(p.at_s - t0, 3)) for p in parts])
+            try:
+                self._rewrite(replace(self._header,
+                                      extra={**self._header.extra, "parts": later}))
+            except OSError as exc:
+                log.warning("%s: its parts could not be written: %s", self.path,
+                            exc.strerror or exc)
+
+    def _rewrite(self, header: Header) -> None:
+        partial = self._target.with_name(self._target.name + ".partial")
+        with self._target.open(encoding="utf-8") as old, \
+                partial.open("w", encoding="utf-8") as new:
+            new.write(header.text())
+            for line in old:  # past the old header, which ends with the column line
+                if line.startswith(COLUMNS[0] + ","):
+                    break
+            shutil.copyfileobj(old, new)
+        partial.replace(self._target)

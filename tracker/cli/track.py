@@ -219,14 +219,15 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
                 if finished is not None:
                     ender.cancel()
 
+        result = None
         try:
             with clean_errors():
                 result = asyncio.run(main())
         except BleError as exc:
             fail(str(exc), 1)
         finally:
-            if writer is not None:
-                writer.close()
+            if writer is not None:  # with the areas switched, so the file splits the same
+                writer.close(result.analysis.switches if result and result.analysis else ())
     if tty:
         click.echo(err=True)
     if as_json:
