@@ -200,7 +200,7 @@ class RollerApp(App[None]):
             if person_id is not None:
                 self.settings = self.settings.for_person(self.store.people.by_id(person_id))
                 if (screen := self._live_screen()) is not None:
-                    screen.use_body(self.settings.body)
+                    screen.use_person(self.settings.body, self.settings.rules)
                 self.sub_title = self.settings.person.name if self.settings.person else ""
                 self.call_after_refresh(self._show_glutes_due)
             if then_start:

@@ -17,6 +17,11 @@ from tracker.store.database import Store
 from tracker.store.errors import StoreError
 
 
+def areas(names: tuple[str, ...]) -> str:
+    """A session's areas in order: ``upper back + glutes``."""
+    return " + ".join(name.replace("_", " ") for name in names)
+
+
 class HistoryScreen(Screen[None]):
     """Sessions of whoever is rolling (``whose`` gives their id when it is shown; None:
     everyone's)."""
@@ -38,7 +43,7 @@ class HistoryScreen(Screen[None]):
         for row in reversed(self.store.sessions(last=200, person=self.whose())):
             local = row.started_at.astimezone(ZoneInfo(row.zone))
             verdict = "override" if row.override else (row.verdict or "")
-            table.add_row(f"{local:%a %d %b %H:%M}", row.routine.replace("_", " "),
+            table.add_row(f"{local:%a %d %b %H:%M}", areas(row.areas),
                           clock(row.duration_s), clock(row.active_s), str(row.strokes),
                           f"{row.cadence_cpm:.0f}", str(row.lumbar_events), verdict,
                           key=str(row.id))
@@ -74,7 +79,7 @@ class SessionScreen(Screen[None]):
     def _show(self) -> None:
         row = self.store.session(self.session_id)
         detail = self.store.session_detail(self.session_id)
-        lines = [f"session {row.id}: {row.routine.replace('_', ' ')}, {clock(row.duration_s)}, "
+        lines = [f"session {row.id}: {areas(row.areas)}, {clock(row.duration_s)}, "
                  f"{row.strokes} strokes, {row.lumbar_events} lumbar event(s)", ""]
         lines += [f"  {clock(s.start_s)}-{clock(s.end_s)}  {s.region}"
                   for s in detail.segments[:20]]

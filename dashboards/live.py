@@ -87,11 +87,18 @@ class LiveScreen(Screen[None]):
                 yield Label("mqtt: off", id="mqtt")
         yield Footer()
 
-    def use_body(self, body: Body) -> None:
-        """Another person's body: the map's regions and lumbar band move with their height."""
-        self.body = body
+    def use_person(self, body: Body, rules: Rules) -> None:
+        """Another person: the map's regions and lumbar band move with their height, and
+        the guides are their schedule's."""
+        self.body, self.rules = body, rules
         self.query_one(BodyMap).body = body
         self.query_one(BodyMap).refresh()
+        for guide, (low_s, high_s) in {"#bout": (rules.bout_min_s, rules.bout_max_s),
+                                       "#pause": (rules.pause_min_s, rules.pause_max_s),
+                                       "#pace": (rules.stroke_min_s, rules.stroke_max_s)
+                                       }.items():
+            widget = self.query_one(guide, Guide)
+            widget.low_s, widget.high_s = low_s, high_s
 
     def show(self, status: Status, mqtt: str) -> None:
         self.query_one("#link", Label).update(

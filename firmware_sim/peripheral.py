@@ -71,8 +71,9 @@ class SimulatedRoller:
         rate = self.firmware.base_rate_hz
         rng = np.random.default_rng(seed)
         axes = tuple(axis_orientations()[TAPED_AXES[profile]].ravel())
+        total_s = sum(s for _, s in parts) if parts else seconds
         conditions = dataclasses.replace(
-            Conditions.realistic(rng, seconds, rate), packet_loss=0.0, gaps_s=(), axes=axes,
+            Conditions.realistic(rng, total_s, rate), packet_loss=0.0, gaps_s=(), axes=axes,
         )  # the radio's losses are the link's business, below
         self.session: SimulatedSession | None = None
         if routine == "calibrate":

@@ -564,7 +564,8 @@ class Bridge:
         week, rows = self._week(person, self.now())
         mine = [r for r in rows if r.started_at.astimezone(ZoneInfo(r.zone)).date()
                 >= week.week_start]
-        ended = [r.ended_at for r in rows if r.ended_at is not None]
+        latest = rows or self.store.sessions(last=5, person=person.id)  # rolled long ago
+        ended = [r.ended_at for r in latest if r.ended_at is not None]
         return person_payload(
             name=person.name, glute_sessions_this_week=week.done,
             glute_sessions_per_week=person.schedule(self.rules).glute_sessions_per_week,
