@@ -32,8 +32,10 @@ STILL_DPS = 12.0
 LEVEL_G = 0.35
 #: ... for this long (s). Carrying never holds a roller this still; lying on it does.
 PLACED_S = 0.4
-#: Samples kept while placed, to start the part where rolling began (s).
-KEEP_S = 4.0
+#: Not turning for this long (s) is resting; a slow stroke's turn is shorter.
+RESTED_S = 1.5
+#: At most this much turning (s) is kept while placed, to start the part where it began.
+KEEP_S = 20.0
 #: A long block is looked at in pieces this long (s), as samples arrive live.
 STEP_S = 0.1
 #: Lifted: the axis tilted more than 30 degrees (g on +x) ...
@@ -55,7 +57,12 @@ def lift_at(block: Array) -> int | None:
 
 class Placing:
     """After a switch: waits for the roller to be put down (still and level) and then to
-    roll; :meth:`feed` returns the samples from where that rolling began, once it has."""
+    roll; :meth:`feed` returns the samples from where that rolling began, once it has.
+
+    Rolling begins where the roller last started to turn after resting (:data:`RESTED_S`),
+    not at the last slow sample: at the taught pace a first stroke may be too slow to show as
+    rolling, and the turn at its end (a second or so under 5 deg/s) is not a rest.
+    """
 
     def __init__(self) -> None:
         self._reset()
@@ -64,7 +71,9 @@ class Placing:
         self._still_since: float | None = None
         self._placed = False
         self._rolling = RollingStart()
-        self._kept: list[Array] = []
+        self._moving: list[Array] = []  # since the roller last began to turn after resting
+        self._rest_s = 0.0  # how long it has not turned, up to the latest sample
+        self._last_t: float | None = None
 
     def feed(self, block: Array) -> Array | None:
         """``block``: rows of ``t, ax, ay, az, gx, gy, gz`` in roller axes. Looked at in
@@ -83,14 +92,29 @@ class Placing:
             block = self._until_placed(block)
             if not len(block):
                 return None
-        self._kept = [*self._kept, block]
-        kept = np.concatenate(self._kept)
-        self._kept = [kept[kept[:, 0] >= kept[-1, 0] - KEEP_S]]
-        if not self._rolling.feed(block[:, 0], block[:, 4:7]):
+        self._follow(block)
+        if not self._rolling.feed(block[:, 0], block[:, 4:7]) or not self._moving:
             return None
-        # Rolling began after the roller last rested (never at the sample that showed it).
-        resting = np.flatnonzero(np.abs(kept[:-1, 4]) < REST_DPS)
-        return kept[resting[-1] + 1 if len(resting) else 0:]
+        return np.concatenate(self._moving)
+
+    def _follow(self, block: Array) -> None:
+        """Keep the samples since the roller last began to turn after a rest."""
+        for row in block:
+            t = float(row[0])
+            dt = 0.0 if self._last_t is None else t - self._last_t
+            self._last_t = t
+            if abs(row[4]) < REST_DPS:
+                self._rest_s += dt
+                if self._rest_s >= RESTED_S:
+                    self._moving = []  # rested: whatever turned before was settling
+                    continue
+            else:
+                self._rest_s = 0.0
+            if self._moving or abs(row[4]) >= REST_DPS:
+                self._moving.append(row[None, :])
+        if self._moving and self._moving[-1][0, 0] - self._moving[0][0, 0] > KEEP_S:
+            kept = np.concatenate(self._moving)  # never more than KEEP_S of it
+            self._moving = [kept[kept[:, 0] >= kept[-1, 0] - KEEP_S]]
 
     def _until_placed(self, block: Array) -> Array:
         """What follows the moment the roller has lain still and level for PLACED_S."""
@@ -164,6 +188,10 @@ class SessionEstimator:
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> LiveState:
         """Add samples (roller axes); return the live state with everything they raised."""
+        if self._current is not None and self._held is None and not self._plan:
+            state = self._current.feed(t_s, accel_g, gyro_dps)  # the usual way: one part
+            self._state = self._totals(state)
+            return self._state
         block = np.column_stack([t_s, accel_g, gyro_dps])
         alerts: list[float] = []
         cautions: list[float] = []
@@ -237,6 +265,8 @@ class SessionEstimator:
 
     def _totals(self, state: LiveState) -> LiveState:
         """The current part's state with the session's counters."""
+        if not self._done:
+            return state  # the first part's are the session's
         before = [a for _, a in self._done]
         return replace(
             state, strokes=state.strokes + sum(a.strokes for a in before),
