@@ -27,6 +27,7 @@ from dashboards.devices import DevicesScreen
 from dashboards.history import HistoryScreen
 from dashboards.live import LiveScreen
 from dashboards.modals import ChoiceScreen, RefusalScreen, SafetyScreen, SummaryScreen
+from dashboards.program import ProgramScreen
 from dashboards.schedule import ScheduleScreen
 from tracker.body import ROUTINES
 from tracker.config import Settings, programs
@@ -35,6 +36,7 @@ from tracker.live.admission import check_start
 from tracker.live.bridged import bridged, obey
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
+from tracker.program_run import ProgramRun, StepOutcome
 from tracker.programs import Program, ProgramError
 from tracker.schedule import Verdict, week_status
 from tracker.status import Status
@@ -55,6 +57,7 @@ class RollerApp(App[None]):
         Binding("l", "switch_screen('live')", "Live"),
         Binding("s", "switch_screen('schedule')", "Schedule"),
         Binding("h", "switch_screen('history')", "History"),
+        Binding("p", "switch_screen('program')", "Program"),
         Binding("d", "switch_screen('devices')", "Devices"),
         Binding("n", "new_session", "New session"),
         Binding("a", "area", "Area"),
@@ -98,6 +101,7 @@ class RollerApp(App[None]):
         self.install_screen(ScheduleScreen(self.store, lambda: self.settings, self.clock),
                             "schedule")
         self.install_screen(HistoryScreen(self.store, self._person_id), "history")
+        self.install_screen(ProgramScreen(self._program_progress), "program")
         self.install_screen(DevicesScreen(self.store, self._scanner, self._battery), "devices")
         self.push_screen("live")
         self.set_interval(1 / self.redraw_hz, self.redraw)
@@ -180,6 +184,15 @@ class RollerApp(App[None]):
             return
         self.notify("a program file is malformed: roller programs says which", severity="error")
 
+    def _program_progress(self) -> tuple[Program | None, list[StepOutcome]]:
+        """The program followed and each step's outcome so far (not begun: none reached)."""
+        follow = self.session.follow if self.session else None
+        if follow is not None:
+            return follow.run.program, follow.run.outcomes()
+        if self.program is None:
+            return None, []
+        return self.program, ProgramRun(self.program).outcomes()
+
     def _glutes_refusal(self) -> str | None:
         """Why a program's glute steps wait today (None: they may be rolled)."""
         if self.program is None or self.override:
@@ -226,6 +239,8 @@ class RollerApp(App[None]):
                             self.ask_who)
         yield SystemCommand("Follow a program", "Areas and stretches in a guided order",
                             self.choose_program)
+        yield SystemCommand("Program", "The program's steps and how far you got",
+                            lambda: self.switch_screen("program"))
         yield SystemCommand("Switch area", "Roll another area next (a)", self.action_area)
         yield SystemCommand("Calibrate", "Learn how the sensor sits in its roller",
                             self.action_calibrate)
@@ -350,7 +365,7 @@ class RollerApp(App[None]):
         if status.warning and status.warning != self._warned:
             self._warned = status.warning  # once: the calibration no longer fits
             self.notify(status.warning, title="Calibration", severity="warning", timeout=30)
-        if self.bridge is not None:
+        if self.bridge is not None and self.session is not None:
             self.bridge.follow(self.session.address, status)
 
     def _live_screen(self) -> LiveScreen | None:

@@ -85,10 +85,10 @@ class SessionScreen(Screen[None]):
                   for s in detail.segments[:20]]
         cautions = detail.caution_events if row.caution_events is not None else None
         lines += [f"  {line}" for line in near_lumbar(detail.lumbar_events, cautions)]
-        detail = self.query_one("#detail", Static)
+        shown = self.query_one("#detail", Static)
         recording = self.store.recording(self.session_id)
         if recording is None:
-            detail.update("\n".join(lines))
+            shown.update("\n".join(lines))
             return
         chart = position_chart(analyze(recording), Body(recording.header.user_height_cm))
-        detail.update("\n".join(lines) + "\n\n" + chart.markup)
+        shown.update("\n".join(lines) + "\n\n" + chart.markup)

@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from textual.widgets import Label
+from textual.widgets import DataTable, Label
 
 from dashboards.app import RollerApp
 from dashboards.modals import ChoiceScreen
@@ -60,6 +60,11 @@ def test_a_program_skips_glutes_on_a_refused_day(tmp_path: Path) -> None:
             assert "o rolls it anyway" in str(step.render())
             await pilot.press("right_square_bracket")  # skip it
             await wait_for(lambda: "step 3/3 Seated piriformis" in str(step.render()), 10)
+            await pilot.press("p")  # the program screen: every step and its outcome
+            steps = app.screen.query_one(DataTable)
+            await wait_for(lambda: steps.row_count == 3, 5)
+            assert [steps.get_row_at(i)[3] for i in range(3)] == ["done", "skipped", "now"]
+            assert "yesterday" in str(steps.get_row_at(1)[5])
             await wait_for(lambda: app.result is not None, 30)  # the program's end ends it
 
     asyncio.run(main())
