@@ -26,6 +26,7 @@ from tracker.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
 from tracker.live.admission import check_start
 from tracker.live.bridged import bridged, obey
 from tracker.live.holds import Held, hold_roller
+from tracker.live.program import Follow
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
 from tracker.program_run import ProgramView
@@ -103,13 +104,33 @@ def _program(settings: Settings, name: str | None) -> Program | None:
     return known[name]
 
 
-def _announce_step(view: ProgramView, rules: Rules) -> str:
-    if view.step is None:
-        return f"{view.program}: done"
-    pace = (f" Roll slowly, {rules.stroke_min_s:g}-{rules.stroke_max_s:g} s a stroke."
-            if view.step.kind == "area" else "")
-    after = f" Next: {view.next_step.title}." if view.next_step else ""
-    return f"step {view.index + 1} of {view.count}: {describe(view.step)}{pace}{after}"
+class _ProgramVoice:
+    """A program in the terminal: each step said once as it begins; a glute step the
+    schedule refuses today skipped, saying why (nobody is at the keyboard to choose)."""
+
+    def __init__(self, rules: Rules, tty: bool) -> None:
+        self.rules, self.tty = rules, tty
+        self._said: int | None = None
+
+    def hear(self, status: Status, follow: Follow | None) -> None:
+        view = status.program
+        if view is None:
+            return
+        if view.index != self._said:
+            self._said = view.index
+            click.echo(("\n" if self.tty else "") + self._step(view), err=True)
+        if view.refusal is not None and follow is not None and status.state is not None:
+            click.echo(f"skipping {view.step.title if view.step else 'glutes'}: "
+                       f"{view.refusal} (--override rolls it anyway)", err=True)
+            follow.advance(status.state)
+
+    def _step(self, view: ProgramView) -> str:
+        if view.step is None:
+            return f"{view.program}: done"
+        pace = (f" Roll slowly, {self.rules.stroke_min_s:g}-{self.rules.stroke_max_s:g} s a "
+                "stroke." if view.step.kind == "area" else "")
+        after = f" Next: {view.next_step.title}." if view.next_step else ""
+        return f"step {view.index + 1} of {view.count}: {describe(view.step)}{pace}{after}"
 
 
 @click.command("track")
@@ -155,20 +176,11 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         tty = sys.stderr.isatty()
         if tty:
             click.echo(f"{PLACEMENT[routine]}\n", err=True)
-        steps: list[int] = []  # the program's steps announced
+        voice = _ProgramVoice(settings.rules, tty)
         lives: list[LiveSession] = []  # the session, once made
 
         def show(status: Status, extra: str = "") -> None:
-            view = status.program
-            if view is not None and (not steps or steps[-1] != view.index):
-                steps.append(view.index)
-                click.echo(("\n" if tty else "") + _announce_step(view, settings.rules),
-                           err=True)
-            follow = lives[0].follow if lives else None
-            if view is not None and view.refusal is not None and follow and status.state:
-                click.echo(f"skipping {view.step.title if view.step else 'glutes'}: "
-                           f"{view.refusal} (--override rolls it anyway)", err=True)
-                follow.advance(status.state)
+            voice.hear(status, lives[0].follow if lives else None)
             if tty:
                 line = _status_line(status) + extra
                 click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
