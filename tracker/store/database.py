@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sqlite3
+import uuid
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -69,7 +70,7 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: Path, read_only: bool = False) -> None:
         self.db, self.path, self.read_only = db, path, read_only
         self.outbox = Outbox(db, path)
-        self.people = People(db, self._writing)
+        self.people = People(db, self.writing)
         self.owners = Owners(path.resolve())  # one lock folder, by any path to the file
         self._owned: dict[int, str] = {}  # this process's live sessions: id -> owner
         #: Sessions the last read skipped because they are damaged: id -> what is damaged.
@@ -80,7 +81,7 @@ class Store:
         self._owned.clear()
         self.db.close()
 
-    def _writing(self, wait_s: float = WAIT_S) -> AbstractContextManager[sqlite_utils.Database]:
+    def writing(self, wait_s: float = WAIT_S) -> AbstractContextManager[sqlite_utils.Database]:
         if self.read_only:
             raise StoreError(f"{self.path}: cannot write: the database is read-only")
         return atomic(self.db, self.path, wait_s)
@@ -91,7 +92,7 @@ class Store:
         """A live session, owned by this process until it ends or the process does."""
         owner = self._claim()
         try:
-            with self._writing(wait_s) as db:
+            with self.writing(wait_s) as db:
                 session_id = self._insert(db, start, "live", owner)
         except BaseException:
             self.owners.release(owner)
@@ -105,7 +106,7 @@ class Store:
                       end_reason: str, digest: str | None = None) -> int:
         """A whole finished session (an import) in one transaction: all of it, or nothing."""
         end = start.started_at + timedelta(seconds=analysis.duration_s)
-        with self._writing() as db:
+        with self.writing() as db:
             session_id = self._insert(db, start, "live", None, digest)
             self._checkpoint(db, session_id, analysis, raw, end, "complete", end_reason, None,
                              moments, start.device)
@@ -134,6 +135,7 @@ class Store:
             "verdict": start.verdict, "checkpoint_at": iso(start.started_at),
             "link_gaps": "[]", "owner": owner, "digest": digest, "caution_events": 0,
             "person_id": start.person_id or self.people.default(start.device).id,
+            "uid": uuid.uuid4().hex,
         })
         assert table.last_pk is not None
         session_id = int(table.last_pk)
@@ -149,7 +151,7 @@ class Store:
                  device: str | None = None) -> None:
         """The person rolls ``routine`` in a session under way although the schedule says
         not (``verdict``): kept on the session, and said on the roller's event topic."""
-        with self._writing() as db:
+        with self.writing() as db:
             db.table("sessions").update(session_id, {"override": 1, "verdict": verdict})
             self.outbox.enqueue(db, "schedule_override", session_id, iso(at), device,
                                 routine=routine, verdict=verdict)
@@ -164,7 +166,7 @@ class Store:
         """Replace the session's summary, segments and events (and the program it follows,
         as far as it got); append raw sample blocks; queue the MQTT events this change
         causes, in the same transaction. A session that ends is no longer owned."""
-        with self._writing(wait_s) as db:
+        with self.writing(wait_s) as db:
             self._checkpoint(db, session_id, analysis, raw, at, status, end_reason, link_gaps,
                              moments, device)
             if program is not None:
@@ -200,7 +202,7 @@ class Store:
         db.table("sessions").update(session_id, update)
 
     def replace_analysis(self, session_id: int, analysis: Analysis) -> None:
-        with self._writing() as db:
+        with self.writing() as db:
             self._write_analysis(db, session_id, analysis)
 
     @staticmethod
@@ -247,7 +249,7 @@ class Store:
         live = self.db.execute("SELECT id, owner FROM sessions WHERE status = 'live'").fetchall()
         ids = [session_id for session_id, owner in live if self.owners.gone(owner)]
         if ids:
-            with self._writing() as db:
+            with self.writing() as db:
                 for session_id in ids:
                     db.execute(
                         "UPDATE sessions SET status = 'interrupted', end_reason = 'crash', "
@@ -264,7 +266,7 @@ class Store:
                 "SELECT count(*) FROM sessions WHERE person_id IS NULL").fetchone()[0]:
             return 0
         person = self.people.default()
-        with self._writing() as db:
+        with self.writing() as db:
             count = db.execute("UPDATE sessions SET person_id = ? WHERE person_id IS NULL",
                                [person.id]).rowcount
         log.warning("%d session(s) without a person are %s's now", count, person.name)
@@ -273,14 +275,14 @@ class Store:
     def delete_session(self, session_id: int) -> None:
         """A session, its raw samples and its unsent events, gone for good."""
         self._not_recording(session_id)
-        with self._writing() as db:
+        with self.writing() as db:
             self._delete(db, session_id)
 
     def remove_person(self, name: str, purge: bool = False) -> int:
         """Remove someone; with ``purge``, their sessions and raw samples too (how many is
         returned), else only while they have none."""
         person = self.people.named(name)
-        with self._writing() as db:  # counted and checked where no session can start
+        with self.writing() as db:  # counted and checked where no session can start
             ids = self.people.session_ids(person)
             if ids and not purge:
                 raise UnknownSession(f"{person.name} has {len(ids)} session(s): remove them "
@@ -313,14 +315,14 @@ class Store:
     def pair(self, address: str, name: str, at: datetime, profile: str = "roller") -> None:
         """Pair a roller: ``roller gateway`` watches every paired one, and ``roller track``
         uses the one paired last unless told otherwise (``paired`` counts up: 0 is unpaired)."""
-        with self._writing() as db:
+        with self.writing() as db:
             order = db.execute("SELECT coalesce(max(paired), 0) + 1 FROM devices").fetchone()[0]
             self._seen(db, address, name, at, paired=order, profile=profile)
 
     def calibrate(self, address: str, name: str, profile: str, mounting: Mounting,
                   at: datetime) -> None:
         """Keep a sensor's calibration; its sessions use it from now on."""
-        with self._writing() as db:
+        with self.writing() as db:
             self._seen(db, address, name, at, profile=profile, calibrated_at=iso(at),
                        mounting=json.dumps(mounting.to_json()))
 
@@ -334,7 +336,7 @@ class Store:
 
     def remember_identity(self, identity: Identity, at: datetime) -> None:
         """What a device said of itself when it connected."""
-        with self._writing() as db:
+        with self.writing() as db:
             self._seen(db, identity.address, identity.name, at,
                        manufacturer=identity.manufacturer, model=identity.model,
                        firmware=identity.firmware)
@@ -365,7 +367,7 @@ class Store:
         """Unpair a roller; its sessions stay."""
         if not self.db.table("devices").count_where("address = ?", [address]):
             raise UnknownSession(f"no roller {address} is known")
-        with self._writing() as db:
+        with self.writing() as db:
             db.execute("UPDATE devices SET paired = 0 WHERE address = ?", [address])
 
     def paired(self) -> str | None:

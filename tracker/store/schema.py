@@ -7,6 +7,7 @@ one transaction, when a store is opened.
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,9 +140,20 @@ def _v10(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE sessions SET areas = routine")
 
 
+def _v11(db: sqlite_utils.Database) -> None:
+    """Sessions known beyond this store: ``uid`` names each one everywhere (a central store
+    takes each once, by it); ``origin`` is the gateway a session came from (NULL: recorded
+    here). People are matched across stores by their ``uid``."""
+    db.table("sessions").add_column("uid", str)
+    db.table("sessions").add_column("origin", str)
+    for (session_id,) in db.execute("SELECT id FROM sessions").fetchall():
+        db.execute("UPDATE sessions SET uid = ? WHERE id = ?", [uuid.uuid4().hex, session_id])
+    db.execute("CREATE UNIQUE INDEX sessions_uid ON sessions (uid)")
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
