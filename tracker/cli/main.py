@@ -9,7 +9,17 @@ from pathlib import Path
 import click
 
 from tracker import __version__
-from tracker.cli import devices, gateway, mqtt, people, programs, recordings, sessions, track
+from tracker.cli import (
+    devices,
+    gateway,
+    ingest,
+    mqtt,
+    people,
+    programs,
+    recordings,
+    sessions,
+    track,
+)
 from tracker.cli.errors import clean_errors
 from tracker.config import load, user_config_path
 
@@ -44,5 +54,5 @@ def config_path_command() -> None:
 
 for command in [*recordings.COMMANDS, *sessions.COMMANDS, *track.COMMANDS, *devices.COMMANDS,
                 *mqtt.COMMANDS, *gateway.COMMANDS, *people.COMMANDS,
-                *programs.COMMANDS]:
+                *programs.COMMANDS, *ingest.COMMANDS]:
     main.add_command(command)

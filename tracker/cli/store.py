@@ -56,6 +56,7 @@ def store_of(settings: Settings) -> Iterator[Store]:
         try:
             store.close_interrupted()
             store.adopt_orphans()
+            store.outbox.records = settings.mqtt.enabled and settings.mqtt.publish_sessions
             yield store
         finally:
             store.close()

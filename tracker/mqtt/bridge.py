@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from tracker import __version__
+from tracker import __version__, records
 from tracker.estimate import LiveState
 from tracker.mqtt.messages import (
     BridgeTopics,
@@ -49,8 +49,10 @@ from tracker.mqtt.settings import MqttConfigError, MqttSettings
 from tracker.people import Person
 from tracker.schedule import Rules, WeekStatus, week_status
 from tracker.status import Identity, Status
+from tracker.store import exchange
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
+from tracker.store.outbox import RECORD
 from tracker.store.rows import SessionRow
 
 log = logging.getLogger(__name__)
@@ -440,6 +442,10 @@ class Bridge:
         sent = 0
         while batch := self.store.outbox.pending(100):
             for row in batch:
+                if row["kind"] == RECORD:
+                    await self._publish_record(client, row)
+                    sent += 1
+                    continue
                 payload = json.loads(row["payload"])
                 created = datetime.fromisoformat(row["created_at"])
                 payload["replayed"] = created < self._connected_at
@@ -454,6 +460,17 @@ class Bridge:
                 if payload["replayed"] and s.replay_per_s > 0:
                     await asyncio.sleep(1.0 / s.replay_per_s)
         return sent
+
+    async def _publish_record(self, client: aiomqtt.Client, row: dict[str, Any]) -> None:
+        """A finished session, whole, for a central store; marked sent after its PUBACK. A
+        session deleted since it was queued has nothing left to send."""
+        session_id = row["session_id"]
+        if self.store.db.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone():
+            rec = exchange.record(self.store, session_id, self.settings.bridge,
+                                  self.settings.publish_raw)
+            await client.publish(self.topics.sessions, records.encode(rec), qos=1,
+                                 retain=False)
+        self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
 
     async def _state_forever(self, client: aiomqtt.Client) -> None:
         """Each roller's state on change: at most once a :data:`STATE_EVERY_S` unless

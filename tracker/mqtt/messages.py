@@ -59,6 +59,16 @@ class BridgeTopics:
         return f"{self.base}/bridge/{self.bridge}/info"
 
     @property
+    def sessions(self) -> str:
+        """Each finished session, whole (``roller-session/1``), for a central store."""
+        return f"{self.base}/bridge/{self.bridge}/session"
+
+    @property
+    def every_gateways_sessions(self) -> str:
+        """What ``roller ingest`` subscribes to: every gateway's sessions."""
+        return f"{self.base}/bridge/+/session"
+
+    @property
     def commands(self) -> str:
         """Every roller's commands (a subscription filter)."""
         return f"{self.base}/+/set/+"

@@ -38,6 +38,8 @@ class MqttSettings:
     insecure: bool = False
     client_id: str = ""
     bridge_id: str = ""
+    publish_sessions: bool = False
+    publish_raw: bool = False
     outbox_max_events: int = 10000
     outbox_max_age_days: float = 30.0
     replay_per_s: float = 200.0
@@ -74,6 +76,11 @@ class MqttSettings:
         the gateway would knock it off and fire its will."""
         prefix = self.client_id or f"roller-{socket.gethostname()}"
         return f"{prefix}-{role}-{os.getpid()}"
+
+    def stable_client_id(self, name: str) -> str:
+        """The same client id every time (``roller-<host>-<name>``): what a persistent MQTT
+        session is kept under while its subscriber is away."""
+        return f"{self.client_id or f'roller-{socket.gethostname()}'}-{name}"
 
     @property
     def enabled(self) -> bool:

@@ -186,6 +186,7 @@ class Store:
         if status != "live":
             self.outbox.enqueue(db, "session_ended", session_id, iso(at), device,
                                 end_reason=end_reason, summary=summary(analysis))
+            self.outbox.enqueue_record(db, session_id, iso(at), device)
         self._write_analysis(db, session_id, analysis)
         db.table("raw_blocks").insert_all(
             {"session_id": session_id, "seq": seq, "t0_s": float(block[0, 0]),

@@ -18,6 +18,8 @@ from tracker.store.codec import iso
 from tracker.store.errors import atomic
 
 log = logging.getLogger(__name__)
+#: The outbox kind of a finished session published whole (``roller-session/1``).
+RECORD = "session_record"
 
 
 class Outbox:
@@ -27,6 +29,9 @@ class Outbox:
         self.db, self.path = db, path
         #: Called after a transaction that queued events (the publisher's doorbell).
         self.on_queued: Callable[[], None] | None = None
+        #: Queue each finished session as a record for a central store (``[mqtt]
+        #: publish_sessions``); off, nothing of a session leaves but its events.
+        self.records = False
 
     def enqueue(self, db: sqlite_utils.Database, event_type: str, session_id: int | None,
                 occurred_at: str, device: str | None, **details: Any) -> None:
@@ -37,6 +42,17 @@ class Outbox:
             "session_id": session_id,
             "payload": json.dumps({**payload, "device": device}),
         })
+
+    def enqueue_record(self, db: sqlite_utils.Database, session_id: int, ended_at: str,
+                       device: str | None) -> None:
+        """A finished session to publish whole (built when it is sent: raw samples are
+        not copied into the outbox), if records are on."""
+        if self.records:
+            db.table("outbox").insert({
+                "created_at": iso(datetime.now(UTC)), "kind": RECORD, "session_id": session_id,
+                "payload": json.dumps({"event_type": RECORD, "occurred_at": ended_at,
+                                       "device": device}),
+            })
 
     def ring(self) -> None:
         if self.on_queued is not None:
@@ -53,8 +69,8 @@ class Outbox:
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         """Events not yet acknowledged by the broker, oldest first."""
         return list(self.db.query(
-            "SELECT id, created_at, payload FROM outbox WHERE sent_at IS NULL ORDER BY id "
-            "LIMIT ?", [limit]))
+            "SELECT id, created_at, kind, session_id, payload FROM outbox WHERE sent_at IS NULL "
+            "ORDER BY id LIMIT ?", [limit]))
 
     def count(self) -> int:
         """How many events wait for the broker."""
