@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.ble
 	$(BIN)/python -m bench.mqtt
+	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.devices
 	$(BIN)/python -m bench.memory
