@@ -53,6 +53,8 @@ class Broker:
         return (
             f"{user}per_listener_settings true\n"
             f"persistence true\npersistence_location {self.folder}/\n"
+            # as docs/scale.md sets it: an ingest away must not lose what waits for it
+            "max_queued_messages 0\n"
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
             f"listener {self.auth_port} 127.0.0.1\nallow_anonymous false\n"
             f"password_file {passwords}\n"

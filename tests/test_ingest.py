@@ -3,12 +3,15 @@ exactly once, whatever is redelivered or malformed, and whenever the ingest is a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
@@ -19,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.broker import Broker
-from tracker.records import RecordError, encode, parse
+from tracker.records import PersonRecord, RecordError, encode, parse
 from tracker.store import exchange
 from tracker.store.database import open_store
 
@@ -172,3 +175,90 @@ def test_a_taken_record_is_the_session_again(tmp_path: Path, one_record: bytes) 
         again = exchange.record(store, 1, "central")
     assert again.summary == record.summary and again.gateway == "gym-1"
     assert again.person.uid == record.person.uid
+
+
+def gateway_store(path: Path, gateway: str, template: bytes, sessions: int) -> Counter[str]:
+    """A gateway's store with ``sessions`` finished sessions of 3 people on 2 rollers, each
+    queued as a record for the broker; how many sessions each person (uid) has."""
+    base = parse(template)
+    people = [PersonRecord(f"{gateway}p{i}".encode().hex()[:16], f"person {i}", None, None, {})
+              for i in range(3)]
+    counts: Counter[str] = Counter()
+    with closing(open_store(path)) as store:
+        store.outbox.records = True
+        for i in range(sessions):
+            person = people[i % 3] if i % 7 else people[0]
+            rec = dataclasses.replace(base, uid=uuid.uuid4().hex, gateway=gateway,
+                                      device=f"C0:FF:EE:{gateway[-2:]}:00:0{i % 2}",
+                                      person=person)
+            session_id = exchange.take(store, rec)
+            assert session_id is not None
+            with store.writing() as db:
+                store.outbox.enqueue_record(db, session_id, rec.summary["started_at"],
+                                            rec.device)
+            counts[person.uid] += 1
+    return counts
+
+
+def test_twenty_gateways_two_thousand_sessions_each_once_through_kills_and_a_restart(
+        roller: Run, broker: Broker, tmp_path: Path, one_record: bytes) -> None:
+    """20 gateways of 2 rollers publish 2,000 sessions while the ingest is killed and
+    restarted twice and the broker restarted once: the central store ends with each once."""
+    gateways = [f"gw-{g:02d}" for g in range(20)]
+    expected: Counter[str] = Counter()
+    for gateway in gateways:
+        expected += gateway_store(tmp_path / f"{gateway}.db", gateway, one_record, 100)
+
+    def publish(gateway: str) -> subprocess.Popen[str]:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+               **broker.env(ROLLER_MQTT_PUBLISH_SESSIONS="1", ROLLER_MQTT_BRIDGE_ID=gateway)}
+        return subprocess.Popen([sys.executable, "-m", "tracker", "--db",
+                                 str(tmp_path / f"{gateway}.db"), "mqtt", "status"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                text=True)
+
+    def queued(gateway: str) -> int:
+        with closing(sqlite3.connect(tmp_path / f"{gateway}.db", timeout=10)) as db:
+            return int(db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND "
+                                  "kind = 'session_record'").fetchone()[0])
+
+    def send(some: list[str]) -> None:
+        for proc in [publish(g) for g in some]:
+            proc.wait(timeout=120)
+
+    def kill_midstream(ingest: subprocess.Popen[str], some: list[str], after: int) -> None:
+        """Publish ``some`` gateways' sessions, and kill the ingest once ``after`` are in."""
+        publishers = [publish(g) for g in some]
+        wait_for(lambda: stored() >= after, 60)
+        ingest.send_signal(signal.SIGKILL)
+        ingest.communicate(timeout=10)
+        for p in publishers:
+            p.wait(timeout=120)
+
+    def stored() -> int:
+        return len(central(tmp_path, "SELECT id FROM sessions"))
+
+    with ingesting(tmp_path, broker) as proc:  # 1: killed mid-stream
+        wait_for(lambda: "subscribing" in (proc.stderr.readline() if proc.stderr else ""), 20)
+        kill_midstream(proc, gateways[:5], 100)
+    assert stored() < 2000
+    send(gateways[5:10])  # nobody ingesting: the broker keeps them for the ingest's session
+    broker.restart()  # persistence on: the ingest's session and its queue survive
+    with ingesting(tmp_path, broker) as proc:  # 2: killed mid-stream again
+        kill_midstream(proc, gateways[10:15], stored() + 300)
+    with ingesting(tmp_path, broker) as proc:  # 3: to the end
+        send(gateways[15:])
+        for _ in range(3):  # what a gateway could not send while the broker was down
+            late = [g for g in gateways if queued(g)]
+            if late:
+                send(late)
+        wait_for(lambda: stored() == 2000, 120)
+        time.sleep(1.0)  # anything redelivered is ignored, never stored again
+        stopped(proc)
+    assert stored() == 2000
+    assert len(central(tmp_path, "SELECT DISTINCT uid FROM sessions")) == 2000
+    per_person = dict(central(tmp_path, "SELECT p.uid, count(*) FROM sessions s JOIN people "
+                                        "p ON p.id = s.person_id GROUP BY p.uid"))
+    assert per_person == dict(expected)
+    assert {g for (g,) in central(tmp_path, "SELECT DISTINCT origin FROM sessions")} == \
+        set(gateways)
