@@ -45,6 +45,7 @@ class Broker:
     tls_port: int
     certificates: dict[str, Path]
     process: subprocess.Popen[bytes] | None = None
+    extra: str = ""  # more configuration: a bridge to another broker, an ACL
 
     def config(self) -> str:
         passwords = self.folder / "passwords"
@@ -60,6 +61,7 @@ class Broker:
             f"password_file {passwords}\n"
             f"listener {self.tls_port} 127.0.0.1\nallow_anonymous true\n"
             f"cafile {c['ca']}\ncertfile {c['server']}\nkeyfile {c['server_key']}\n"
+            + self.extra
         )
 
     def start(self) -> None:
