@@ -31,12 +31,13 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @contextmanager
-def ingesting(tmp_path: Path, broker: Broker, *args: str) -> Iterator[subprocess.Popen[str]]:
+def ingesting(tmp_path: Path, broker: Broker, *args: str,
+              env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
     """``roller ingest`` into ``central.db`` as its own process; stopped (or killed) after."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tracker", "--db", str(tmp_path / "central.db"), "-v",
          "ingest", *args],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env(**(env or {}))},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         yield proc
@@ -323,3 +324,26 @@ def test_a_gateway_cannot_publish_another_gateways_sessions(tmp_path: Path) -> N
         broker.terminate()
         broker.wait(timeout=10)
     assert out.splitlines() == ["roller/bridge/gym-1/session gym-1"]
+
+
+def test_two_ingests_split_the_load_in_a_shared_subscription(
+        broker: Broker, tmp_path: Path, one_record: bytes) -> None:
+    """MQTT 5 ``$share``: each session goes to one of them, into the same store, once."""
+    gateway_store(tmp_path / "gw.db", "gw-00", one_record, 200)
+    env = {"ROLLER_MQTT_PROTOCOL": "5"}
+    with ingesting(tmp_path, broker, "--share", "central", "--name", "one", env=env) as one, \
+            ingesting(tmp_path, broker, "--share", "central", "--name", "two",
+                      env=env) as two:
+        for proc in (one, two):
+            wait_for(lambda p=proc: "subscribing" in p.stderr.readline(), 20)  # type: ignore[misc]
+        published = subprocess.run(
+            [sys.executable, "-m", "tracker", "--db", str(tmp_path / "gw.db"), "mqtt",
+             "status"], env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                             **broker.env(ROLLER_MQTT_PUBLISH_SESSIONS="1",
+                                          ROLLER_MQTT_BRIDGE_ID="gw-00")},
+            capture_output=True, text=True, timeout=120)
+        assert published.returncode == 0, published.stderr
+        wait_for(lambda: len(central(tmp_path, "SELECT id FROM sessions")) == 200, 60)
+        said = [stopped(proc) for proc in (one, two)]
+    counts = [int(text.split("stored ")[-1].split(" ")[0]) for text in said]
+    assert sum(counts) == 200 and min(counts) > 0  # both took a share
