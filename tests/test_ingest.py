@@ -101,6 +101,10 @@ def test_sessions_reach_one_store_once_while_the_ingest_comes_and_goes(
     history = roller("--db", str(tmp_path / "central.db"), "history", "--json",
                      "--person", "Ada")
     assert [json.loads(line)["person"] for line in history.stdout.splitlines()] == ["Ada"]
+    gym2 = roller("--db", str(tmp_path / "central.db"), "export", "--format", "json",
+                  "--gateway", "gym-2").stdout.splitlines()
+    assert [json.loads(line)["origin"] for line in gym2] == ["gym-2", "gym-2"]
+    assert "Ada@gym-2" in roller("--db", str(tmp_path / "central.db"), "history").stdout
 
 
 def test_a_redelivered_or_malformed_message_changes_nothing(

@@ -30,6 +30,10 @@ from tracker.schedule import Verdict, score, week_start, week_status
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
 
+#: ``--gateway ID`` where a central store (``roller ingest``) holds many gateways' sessions.
+gateway_option = click.option("--gateway", metavar="ID", help="Only the sessions that came "
+                              "from this gateway (its [mqtt] bridge_id), in a central store.")
+
 
 def _local(moment: datetime, zone: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone))
@@ -109,10 +113,11 @@ def _start_time(recording: Recording, path: Path, at: str | None, zone: str) -> 
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
 @click.option("--person", "person", metavar="NAME", help="Only their sessions [default: "
               "everyone's].")
+@gateway_option
 @db_option
 @click.pass_obj
 def history(settings: Settings, week: bool, since: datetime | None, last: int, every: bool,
-            as_json: bool, person: str | None) -> None:
+            as_json: bool, person: str | None, gateway: str | None) -> None:
     """Stored sessions, oldest first."""
     with store_of(settings) as store:
         who = whose(store, settings, person)
@@ -127,7 +132,7 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
     limit = None if (start or every or as_json) else last
     only = who.person.id if person and who.person else None
     with store_of(settings) as store:
-        rows = store.sessions(since=start, last=limit, person=only)
+        rows = store.sessions(since=start, last=limit, person=only, origin=gateway)
         total = len(store.people.session_ids(who.person)) if only and who.person \
             else store.count()
         warn_damaged(store.damaged)
@@ -140,18 +145,28 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
     table = Table(title=title, box=box.SIMPLE, padding=(0, 1), pad_edge=False)
     table.caption = "* glute schedule overridden; ! interrupted (saved up to its last checkpoint)"
     several = len(names) > 1 and not only
-    columns = ("id", "started", *(("person",) if several else ()), "routine", "time", "active",
-               "strokes", "cpm", "lumbar")
+    gateways = any(r.origin for r in rows) and not gateway  # a central store's
+
+    def whom(row: SessionRow) -> tuple[str, ...]:
+        """Whose, and in a central store from which gateway: ``Ada@gym-2``."""
+        if not (several or gateways):
+            return ()
+        name = names.get(row.person_id, "?") if several else ""
+        return (name + (f"@{row.origin or 'here'}" if gateways else ""),)
+
+    shared = several or gateways  # a who column: active time and cadence make room for it
+    columns = ("id", "started", *(("who",) if shared else ()), "routine", "time",
+               *(() if shared else ("active",)), "strokes", *(() if shared else ("cpm",)),
+               "lumbar")
     for name in columns:
-        table.add_column(name, justify="left" if name in {"started", "person", "routine"}
-                         else "right", no_wrap=True)
+        text = name in {"started", "who", "routine"}
+        table.add_column(name, justify="left" if text else "right", no_wrap=name != "who")
     for row in rows:
         table.add_row(
             str(row.id), _local(row.started_at, row.zone).strftime("%a %d %b %H:%M"),
-            *((names.get(row.person_id, "?"),) if several else ()),
-            _routine_note(row), clock(row.duration_s), clock(row.active_s),
-            str(row.strokes),
-            f"{row.cadence_cpm:.0f}",
+            *whom(row), _routine_note(row), clock(row.duration_s),
+            *(() if shared else (clock(row.active_s),)), str(row.strokes),
+            *(() if shared else (f"{row.cadence_cpm:.0f}",)),
             f"[red]{row.lumbar_events}[/red]" if row.lumbar_events else "0",
         )
     Console().print(table)
@@ -261,13 +276,14 @@ def _day_name(day: date, today: date) -> str:
 @click.option("-o", "--output", type=click.File("w"), default="-", help="[default: stdout]")
 @click.option("--person", "person", metavar="NAME", help="Only their sessions [default: "
               "everyone's].")
+@gateway_option
 @db_option
 @click.pass_obj
 def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIOBase,
-           person: str | None) -> None:
+           person: str | None, gateway: str | None) -> None:
     """Sessions as CSV or JSON (all, or the given IDs); or one session as a recording."""
-    if ids and person:
-        fail("give session IDs or --person, not both")
+    if ids and (person or gateway):
+        fail("give session IDs, or --person and --gateway, not both")
     with store_of(settings) as store:
         only = whose(store, settings, person).person if person else None
         names = {p.id: p.name for p in store.people.all()}
@@ -280,7 +296,7 @@ def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIO
             output.write(format_recording(recording.header, recording.samples))
             return
         rows = [store.session(i) for i in ids] if ids else store.sessions(
-            person=only.id if only else None)
+            person=only.id if only else None, origin=gateway)
         warn_damaged(store.damaged)
     records = [_row_json(r, names) for r in rows]
     if fmt == "json":

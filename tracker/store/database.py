@@ -390,12 +390,14 @@ class Store:
     # -- reading -------------------------------------------------------------------------
 
     def sessions(self, since: datetime | None = None, last: int | None = None,
-                 device: str | None = None, person: int | None = None) -> list[SessionRow]:
+                 device: str | None = None, person: int | None = None,
+                 origin: str | None = None) -> list[SessionRow]:
         """Sessions oldest first: all, those from ``since`` on, or the ``last`` few; of one
-        ``device`` and one ``person`` (an id), if given. A damaged session is skipped and
-        named in :attr:`damaged`."""
+        ``device``, one ``person`` (an id) and one gateway (``origin``), if given. A damaged
+        session is skipped and named in :attr:`damaged`."""
         clauses = [(c, v) for c, v in (("started_at >= ?", since and iso(since)),
-                                       ("device = ?", device), ("person_id = ?", person))
+                                       ("device = ?", device), ("person_id = ?", person),
+                                       ("origin = ?", origin))
                    if v]
         where = " AND ".join(c for c, _ in clauses) or None
         args = [v for _, v in clauses]

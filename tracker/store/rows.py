@@ -33,6 +33,7 @@ class SessionRow:
     verdict: str | None
     person_id: int
     areas: tuple[str, ...]  # each part's, in order
+    origin: str | None = None  # the gateway it came from (None: recorded in this store)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SessionRow:
@@ -55,7 +56,7 @@ class SessionRow:
             else int(_number(row, "caution_events")),
             glutes_active_s=_number(row, "glutes_active_s"), override=bool(row["override"]),
             verdict=row["verdict"], person_id=int(_number(row, "person_id")),
-            areas=_areas(row),
+            areas=_areas(row), origin=row.get("origin"),
         )
 
     def rolled(self) -> Rolled:
