@@ -38,12 +38,15 @@ class HistoryScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        table.add_columns("date", "routine", "time", "active", "strokes", "cpm", "lumbar",
-                          "schedule")
-        for row in reversed(self.store.sessions(last=200, person=self.whose())):
+        rows = self.store.sessions(last=200, person=self.whose())
+        central = any(row.origin for row in rows)  # roller ingest's: say each one's gateway
+        table.add_columns("date", *(("gateway",) if central else ()), "routine", "time",
+                          "active", "strokes", "cpm", "lumbar", "schedule")
+        for row in reversed(rows):
             local = row.started_at.astimezone(ZoneInfo(row.zone))
             verdict = "override" if row.override else (row.verdict or "")
-            table.add_row(f"{local:%a %d %b %H:%M}", areas(row.areas),
+            table.add_row(f"{local:%a %d %b %H:%M}",
+                          *((row.origin or "here",) if central else ()), areas(row.areas),
                           clock(row.duration_s), clock(row.active_s), str(row.strokes),
                           f"{row.cadence_cpm:.0f}", str(row.lumbar_events), verdict,
                           key=str(row.id))
