@@ -351,3 +351,14 @@ def test_two_ingests_split_the_load_in_a_shared_subscription(
         said = [stopped(proc) for proc in (one, two)]
     counts = [int(text.split("stored ")[-1].split(" ")[0]) for text in said]
     assert sum(counts) == 200 and min(counts) > 0  # both took a share
+
+
+def test_the_ingest_over_tls(roller: Run, broker: Broker, tmp_path: Path) -> None:
+    """TLS to the broker with its CA, as docs/scale.md sets it up; a session comes through."""
+    tls = {"ROLLER_MQTT_PORT": str(broker.tls_port),
+           "ROLLER_MQTT_CA_FILE": str(broker.certificates["ca"])}
+    with ingesting(tmp_path, broker, env=tls) as proc:
+        wait_for(lambda: "subscribing" in (proc.stderr.readline() if proc.stderr else ""), 20)
+        gateway_session(roller, tmp_path, broker, "gym-1")
+        wait_for(lambda: len(central(tmp_path, "SELECT id FROM sessions")) == 1, 20)
+        stopped(proc)
