@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,26 @@ def test_glutes_asked_for_mid_session_on_a_refused_day_are_refused_and_said(
     assert "skipping Glutes" in err
     row = sqlite3.connect(db).execute("SELECT areas, override FROM sessions WHERE id = 2")
     assert row.fetchone() == ("hamstrings", 0)
+
+
+def test_an_outbox_entry_that_cannot_be_sent_is_dropped_and_said_not_a_jam(
+        roller: Run, broker: Broker, tmp_path: Path) -> None:
+    """A damaged entry (not JSON) or a record of a session gone must not hold back the
+    events queued behind it."""
+    db = tmp_path / "r.db"
+    assert roller("--db", str(db), "history").returncode == 0  # a store
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("INSERT INTO outbox (created_at, kind, session_id, payload) VALUES "
+                     "('2026-12-01T10:00:00.000+00:00', 'session_started', 1, '{not json')")
+        conn.execute("INSERT INTO outbox (created_at, kind, session_id, payload) VALUES "
+                     "('2026-12-01T10:00:01.000+00:00', 'session_record', 99, '{}')")
+    glutes = tmp_path / "g.csv"
+    assert roller("simulate", "--routine", "glutes", "--seconds", "20", "-o",
+                  str(glutes)).returncode == 0
+    assert roller("--db", str(db), "import", str(glutes)).returncode == 0
+    sub = Subscriber(broker.port, "roller/+/event")
+    status = roller("--db", str(db), "-v", "mqtt", "status", env=broker.env())
+    assert status.returncode == 0, status.stderr
+    assert status.stderr.count("cannot be sent") == 2
+    kinds = [json.loads(p)["event_type"] for _, p in sub.stop()]
+    assert kinds[0] == "session_started" and kinds[-1] == "session_ended"

@@ -51,7 +51,7 @@ from tracker.schedule import Rules, WeekStatus, week_status
 from tracker.status import Identity, Status
 from tracker.store import exchange
 from tracker.store.database import Store
-from tracker.store.errors import StoreError
+from tracker.store.errors import DamagedSession, StoreError, UnknownSession
 from tracker.store.outbox import RECORD
 from tracker.store.rows import SessionRow
 
@@ -442,35 +442,38 @@ class Bridge:
         sent = 0
         while batch := self.store.outbox.pending(100):
             for row in batch:
-                if row["kind"] == RECORD:
-                    await self._publish_record(client, row)
-                    sent += 1
+                try:
+                    topic, payload, replayed, channel = self._message(row)
+                except (ValueError, KeyError, TypeError, DamagedSession, UnknownSession) as exc:
+                    # Never sendable: dropped, said, and the queue behind it goes on.
+                    log.warning("outbox entry %d (%s) cannot be sent: %s; dropped", row["id"],
+                                row["kind"], exc)
+                    self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
                     continue
-                payload = json.loads(row["payload"])
-                created = datetime.fromisoformat(row["created_at"])
-                payload["replayed"] = created < self._connected_at
-                address = payload.pop("device", None)
-                channel = self.channels.get(address) if address else None
                 if wait := self._ready(channel):  # until Home Assistant listens
                     await asyncio.sleep(wait)
-                await client.publish(self.topics.roller(address or "local").event,
-                                     encode(payload), qos=1, retain=False)
+                await client.publish(topic, payload, qos=1, retain=False)
                 self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
                 sent += 1
-                if payload["replayed"] and s.replay_per_s > 0:
+                if replayed and s.replay_per_s > 0:
                     await asyncio.sleep(1.0 / s.replay_per_s)
         return sent
 
-    async def _publish_record(self, client: aiomqtt.Client, row: dict[str, Any]) -> None:
-        """A finished session, whole, for a central store; marked sent after its PUBACK. A
-        session deleted since it was queued has nothing left to send."""
-        session_id = row["session_id"]
-        if self.store.db.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone():
-            rec = exchange.record(self.store, session_id, self.settings.bridge,
+    def _message(self, row: dict[str, Any]) -> tuple[str, bytes, bool, Channel | None]:
+        """An outbox entry as what goes out: its topic, payload, whether it waited for this
+        connection, and its roller's channel. An event's stored payload gains ``replayed``;
+        a session's record is built now (a session deleted since is an error)."""
+        replayed = datetime.fromisoformat(row["created_at"]) < self._connected_at
+        if row["kind"] == RECORD:
+            rec = exchange.record(self.store, int(row["session_id"]), self.settings.bridge,
                                   self.settings.publish_raw)
-            await client.publish(self.topics.sessions, records.encode(rec), qos=1,
-                                 retain=False)
-        self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
+            return self.topics.sessions, records.encode(rec), False, None
+        payload = json.loads(row["payload"])
+        payload["replayed"] = replayed
+        address = payload.pop("device", None)
+        channel = self.channels.get(address) if address else None
+        return (self.topics.roller(address or "local").event, encode(payload), replayed,
+                channel)
 
     async def _state_forever(self, client: aiomqtt.Client) -> None:
         """Each roller's state on change: at most once a :data:`STATE_EVERY_S` unless

@@ -21,13 +21,16 @@ from tracker.people import name_key
 from tracker.records import DETAIL, SUMMARY, PersonRecord, RecordError, SessionRecord
 from tracker.store.codec import unpack
 from tracker.store.database import Store
+from tracker.store.errors import UnknownSession
 
 
 def record(store: Store, session_id: int, gateway: str, raw: bool = False) -> SessionRecord:
     """The stored session as a record, with its raw samples if ``raw``."""
-    row = store.db.execute("SELECT * FROM sessions WHERE id = ?", [session_id])
-    columns = [c[0] for c in row.description]
-    values = dict(zip(columns, row.fetchone(), strict=True))
+    cursor = store.db.execute("SELECT * FROM sessions WHERE id = ?", [session_id])
+    found = cursor.fetchone()
+    if found is None:
+        raise UnknownSession(f"no session {session_id} in {store.path}")
+    values = dict(zip([c[0] for c in cursor.description], found, strict=True))
     person = store.people.by_id(int(values["person_id"]))
     details = {table: [list(r) for r in store.db.execute(
         f"SELECT {', '.join(names)} FROM {table} WHERE session_id = ? ORDER BY rowid",
