@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from tracker.config import Settings
+from tracker.config import ConfigError, Settings
 from tracker.devices.ble import BleError
 from tracker.live.admission import Admission, check_start
 from tracker.live.bridged import known_identity
@@ -126,7 +126,7 @@ class Gateway:
                 log.warning("%s: %s session refused (%s); next allowed %s", address,
                             plan.routine, why, allowed)
                 return None
-        except StoreError as exc:  # the schedule cannot be read: track rather than refuse
+        except (StoreError, ConfigError) as exc:  # no schedule to ask: track, never refuse
             log.warning("%s: cannot check the schedule (%s): recording anyway", address, exc)
             return Admission(plan.routine)
         override = plan.override and verdict is not Verdict.ALLOWED

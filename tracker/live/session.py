@@ -334,15 +334,20 @@ class LiveSession:
                               else None))
 
     async def _watch(self) -> None:
-        """End the session once the roller has lain still for the configured time."""
+        """End the session once the roller has lain still for the configured time. It keeps
+        watching whatever one look at the session raises: a watchdog that died would leave
+        a forgotten session running for ever."""
         while True:
             await asyncio.sleep(1.0)
-            state = self.recorder.estimator.last_state if self.recorder else None
-            if self.recorder and state:
-                wall = datetime.now(UTC)
-                reason = self.recorder.ending.due(wall, state.t_s)
-                if reason == "still":
-                    self.end_session("still")
+            try:
+                state = self.recorder.estimator.last_state if self.recorder else None
+                if self.recorder and state:
+                    reason = self.recorder.ending.due(datetime.now(UTC), state.t_s)
+                    if reason == "still":
+                        self.end_session("still")
+            except Exception:
+                log.exception("%s: the still-time watch failed once; watching on",
+                              self.address)
 
     def _write_recording(self, samples: Array) -> None:
         """The stream in the roller's axes (calibration applied), as roller-imu v1; a disk
