@@ -32,7 +32,7 @@ from dashboards.schedule import ScheduleScreen
 from tracker.body import ROUTINES
 from tracker.config import Settings, programs
 from tracker.guidance import PLACEMENT
-from tracker.live.admission import check_start
+from tracker.live.admission import check_start, glutes_refusal
 from tracker.live.bridged import bridged, obey
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
@@ -197,7 +197,7 @@ class RollerApp(App[None]):
         """Why a program's glute steps wait today (None: they may be rolled)."""
         if self.program is None or self.override:
             return None
-        return check_start(self.store, self.settings, "glutes", self.clock())[2] or None
+        return glutes_refusal(self.store, self.settings, self.clock())
 
     def _person_id(self) -> int | None:
         return self.settings.person.id if self.settings.person else None

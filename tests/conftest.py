@@ -19,6 +19,15 @@ def stray_session() -> SimulatedSession:
     return simulate("upper_back", "stray", 150.0, seed=11, sample_rate_hz=100.0)
 
 
+@pytest.fixture(scope="session")
+def glutes_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A minute of glutes at 50 Hz: enough to count as a glute session."""
+    sim = simulate("glutes", "clean", 60.0, 8, sample_rate_hz=50.0)
+    path = tmp_path_factory.mktemp("rec") / "glutes.csv"
+    write(path, sim.header, sim.samples)
+    return path
+
+
 @pytest.fixture
 def recording_file(tmp_path: Path, stray_session: SimulatedSession) -> Path:
     path = tmp_path / "session.csv"

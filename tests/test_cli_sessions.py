@@ -8,23 +8,11 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.test_cli import assert_one_line_error
 from tracker.recording import parse
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
-
-@pytest.fixture(scope="module")
-def glutes_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from firmware_sim.session import simulate
-    from tracker.recording import write
-
-    sim = simulate("glutes", "clean", 60.0, 8, sample_rate_hz=50.0)
-    path = tmp_path_factory.mktemp("rec") / "glutes.csv"
-    write(path, sim.header, sim.samples)
-    return path
 
 
 def test_glute_schedule_is_enforced_and_overrides_recorded(

@@ -8,34 +8,25 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.broker import Broker, Subscriber
+from tests.processes import running, stopped
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 HOUSEHOLD = ["C0:FF:EE:00:01:01", "C0:FF:EE:00:01:02", "C0:FF:EE:00:01:03"]
 
 
-@contextmanager
-def gateway(tmp_path: Path, *args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+def gateway(tmp_path: Path, *args: str, env: dict[str, str]
+            ) -> AbstractContextManager[subprocess.Popen[str]]:
     """``roller gateway`` running as its own process; killed if the test leaves it running."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"), "gateway", *args],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
+    return running(tmp_path, "--db", str(tmp_path / "r.db"), "gateway", *args, env=env)
 
 
 def rows(db: Path, sql: str) -> list[sqlite3.Row]:
@@ -60,13 +51,6 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
         time.sleep(0.2)
 
 
-def stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    return err
-
-
 SIM = {"ROLLER_SESSION_END_AFTER_STILL_S": "25"}  # holds are 10-20 s: they never end one
 
 
@@ -89,7 +73,7 @@ def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Brok
         assert len(held.stderr.strip().splitlines()) == 1
         wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'complete'"))
                  == 3, 90, "three finished sessions")
-        log = stop(proc)
+        log = stopped(proc)
     time.sleep(0.5)
     out = sub.stop_text()
     sessions = rows(db, "SELECT device, status, end_reason FROM sessions")
@@ -144,7 +128,7 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
                  30, "the session ended from Home Assistant")
         assert proc.poll() is None  # nothing ended the gateway
         state = Subscriber(broker.port, f"roller/{device}/state").stop()
-        log = stop(proc)
+        log = stopped(proc)
     session = rows(db, "SELECT routine, end_reason FROM sessions")
     assert [tuple(r) for r in session] == [("glutes", "stopped")], log
     ignored = [line for line in log.splitlines() if "ignored a command" in line]
@@ -174,7 +158,7 @@ def test_kill_9_mid_session_loses_at_most_a_checkpoint_and_it_goes_on(
     with gateway(tmp_path, *args, env=env) as proc:
         wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'live'")) == 2,
                  60, "the restarted gateway's sessions")
-        stop(proc)
+        stopped(proc)
     after = rows(db, "SELECT status, end_reason FROM sessions WHERE id > 2")
     assert [tuple(r) for r in after] == [("complete", "stopped")] * 2
 
@@ -241,4 +225,4 @@ def test_people_added_and_removed_while_it_runs_come_and_go_in_home_assistant(
         assert roller("--db", db, "people", "remove", "Cleo").returncode == 0
         wait_for(lambda: not retained(config), 30, "Cleo's entities gone")
         assert not retained(f"roller/person/{uid}/state")
-        stop(proc)
+        stopped(proc)

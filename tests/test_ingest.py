@@ -13,8 +13,8 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.broker import MOSQUITTO, Broker, create, free_port
+from tests.processes import running, stopped
 from tracker.records import PersonRecord, RecordError, encode, parse
 from tracker.store import exchange
 from tracker.store.database import open_store
@@ -30,28 +31,11 @@ from tracker.store.database import open_store
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-@contextmanager
-def ingesting(tmp_path: Path, broker: Broker, *args: str,
-              env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+def ingesting(tmp_path: Path, broker: Broker, *args: str, env: dict[str, str] | None = None
+              ) -> AbstractContextManager[subprocess.Popen[str]]:
     """``roller ingest`` into ``central.db`` as its own process; stopped (or killed) after."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "--db", str(tmp_path / "central.db"), "-v",
-         "ingest", *args],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env(**(env or {}))},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
-
-
-def stopped(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    return err
+    return running(tmp_path, "--db", str(tmp_path / "central.db"), "-v", "ingest", *args,
+                   env=broker.env(**(env or {})))
 
 
 def central(tmp_path: Path, sql: str) -> list[tuple[object, ...]]:

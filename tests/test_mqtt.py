@@ -257,25 +257,21 @@ def test_a_refused_glute_session_is_said_on_the_rollers_topic_at_once(
 
 
 def test_glutes_asked_for_mid_session_on_a_refused_day_are_refused_and_said(
-        roller: Run, broker: Broker, tmp_path: Path) -> None:
+        roller: Run, broker: Broker, tmp_path: Path, glutes_file: Path) -> None:
     """Home Assistant's area select is held to the schedule, as a start is; and a program
     that opens with glutes starts with its next area instead."""
-    import subprocess as sp
     import sys
     import time
 
     db = str(tmp_path / "r.db")
-    glutes = tmp_path / "g.csv"
-    assert roller("simulate", "--routine", "glutes", "--seconds", "60",
-                  "-o", str(glutes)).returncode == 0
-    assert roller("--db", db, "import", str(glutes)).returncode == 0  # today: glutes done
+    assert roller("--db", db, "import", str(glutes_file)).returncode == 0  # today: glutes done
     sub = Subscriber(broker.port, "roller/+/event")
-    proc = sp.Popen([sys.executable, "-m", "tracker", "--db", db, "track", "--sim",
+    proc = subprocess.Popen([sys.executable, "-m", "tracker", "--db", db, "track", "--sim",
                      "--program", "legs", "--speed", "4", "--scenario", "clean"],
                     env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
-                    stdout=sp.DEVNULL, stderr=sp.PIPE, text=True)
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)
-    sp.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t",
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t",
             "roller/c0ffee000001/set/area", "-m", "glutes"], check=True)
     time.sleep(2.0)
     proc.terminate()
@@ -291,7 +287,7 @@ def test_glutes_asked_for_mid_session_on_a_refused_day_are_refused_and_said(
 
 
 def test_an_outbox_entry_that_cannot_be_sent_is_dropped_and_said_not_a_jam(
-        roller: Run, broker: Broker, tmp_path: Path) -> None:
+        roller: Run, broker: Broker, tmp_path: Path, glutes_file: Path) -> None:
     """A damaged entry (not JSON) or a record of a session gone must not hold back the
     events queued behind it."""
     db = tmp_path / "r.db"
@@ -301,10 +297,7 @@ def test_an_outbox_entry_that_cannot_be_sent_is_dropped_and_said_not_a_jam(
                      "('2026-12-01T10:00:00.000+00:00', 'session_started', 1, '{not json')")
         conn.execute("INSERT INTO outbox (created_at, kind, session_id, payload) VALUES "
                      "('2026-12-01T10:00:01.000+00:00', 'session_record', 99, '{}')")
-    glutes = tmp_path / "g.csv"
-    assert roller("simulate", "--routine", "glutes", "--seconds", "20", "-o",
-                  str(glutes)).returncode == 0
-    assert roller("--db", str(db), "import", str(glutes)).returncode == 0
+    assert roller("--db", str(db), "import", str(glutes_file)).returncode == 0
     sub = Subscriber(broker.port, "roller/+/event")
     status = roller("--db", str(db), "-v", "mqtt", "status", env=broker.env())
     assert status.returncode == 0, status.stderr

@@ -17,13 +17,17 @@ import pytest
 
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
-from firmware_sim.session import SimulatedSession, simulate_parts
+from firmware_sim.session import SimulatedSession, simulate, simulate_parts
+from tracker.body import Body
 from tracker.config import load
-from tracker.estimate import analyze
+from tracker.estimate import SessionEstimator, analyze
+from tracker.lifecycle import Lifecycle
+from tracker.live.recorder import store_recording
 from tracker.live.session import LiveSession
 from tracker.recording import Header, Recording, write
 from tracker.schedule import Rolled, Rules, glute_days, glutes_active_s
 from tracker.store.database import open_store
+from tracker.store.rows import SessionStart
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 THREE = [("upper_back", 60.0), ("glutes", 60.0), ("hamstrings", 50.0)]
@@ -138,8 +142,6 @@ def test_three_parts_through_the_live_path(tmp_path: Path) -> None:
 def test_a_switch_without_a_lift_stays_in_the_part_under_way() -> None:
     """Slid along instead of lifted: the contact is followed on from where it was (never
     restarted at a landmark it is not at), and no part begins until a lift."""
-    from firmware_sim.session import simulate
-
     sim = simulate("upper_back", "clean", 90.0, seed=5, sample_rate_hz=50.0)
     h = sim.header
     plain = analyze(Recording(sim.header, sim.samples))
@@ -152,9 +154,6 @@ def test_a_switch_without_a_lift_stays_in_the_part_under_way() -> None:
 
 def test_the_same_parts_however_the_samples_are_chunked(three_parts: SimulatedSession) -> None:
     """Live notifications or a whole file: one result (the estimator's promise)."""
-    from tracker.body import Body
-    from tracker.estimate import SessionEstimator
-
     sim, h = three_parts, three_parts.header
     whole = analyze(Recording(h, sim.samples))
     t0 = float(sim.samples[0, 0])
@@ -185,9 +184,6 @@ def test_simulate_several_parts_from_the_command_line(tmp_path: Path, roller: Ru
 
 def test_rolling_that_shows_on_a_resting_sample_starts_the_part_there() -> None:
     """The sample that carries the turn past 30 degrees may itself be turning slowly."""
-    from tracker.body import Body
-    from tracker.estimate import SessionEstimator
-
     def block(t0: float, n: int, gx: float = 0.0, ax: float = 0.0) -> tuple[np.ndarray, ...]:
         return (t0 + np.arange(n) / 100, np.tile([ax, 0.0, 1.0], (n, 1)),
                 np.tile([gx, 0.0, 0.0], (n, 1)))
@@ -206,12 +202,6 @@ def test_a_reanalysis_splits_a_session_as_it_was_split_live(
         tmp_path: Path, three_parts: SimulatedSession, second_s: float) -> None:
     """Switched twice (a change of mind while lifting), or ended mid-lift: what the store
     keeps re-analyses to the same parts."""
-    from tracker.body import Body
-    from tracker.estimate import SessionEstimator
-    from tracker.lifecycle import Lifecycle
-    from tracker.live.recorder import store_recording
-    from tracker.store.rows import SessionStart
-
     sim, h = three_parts, three_parts.header
     t0 = float(sim.samples[0, 0])
     first = sim.header.parts[0]

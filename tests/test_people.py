@@ -13,25 +13,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware_sim.session import simulate
 from tests.broker import Broker, Subscriber
 from tests.test_cli import assert_one_line_error
 from tracker.config import load
 from tracker.live.admission import check_start
 from tracker.people import PersonError, check_name
-from tracker.recording import write
 from tracker.schedule import Verdict
 from tracker.store.database import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
-
-@pytest.fixture(scope="module")
-def glutes_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sim = simulate("glutes", "clean", 45.0, 8, sample_rate_hz=50.0)
-    path = tmp_path_factory.mktemp("rec") / "glutes.csv"
-    write(path, sim.header, sim.samples)
-    return path
 
 
 def test_each_person_has_their_own_lumbar_band_and_quota(tmp_path: Path, glutes_file: Path,

@@ -1,6 +1,6 @@
 """Ranges of configuration values, each checked where it is read in one line that names the
-key and what it accepts; and how any message quotes a value it refuses (never all of a
-50 MB one)."""
+key and what it accepts; how any message quotes a value it refuses (never all of a 50 MB
+one); and how a file's problem is placed (``FILE:LINE: problem``)."""
 
 from __future__ import annotations
 
@@ -30,3 +30,13 @@ def quote(value: object, bare: bool = False) -> str:
     if len(text) <= QUOTE_CHARS:
         return text
     return f"{text[:QUOTE_CHARS]}... ({len(str(value))} characters)"
+
+
+class FileProblem(ValueError):
+    """A file that cannot be used, with the place of the first problem: ``FILE:LINE:
+    problem``, or ``FILE: problem`` when no line is to blame."""
+
+    def __init__(self, source: str, line: int | None, problem: str) -> None:
+        self.source, self.line, self.problem = source, line, problem
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {problem}")

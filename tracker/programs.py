@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, NoReturn
 
 from tracker.body import ROUTINES
-from tracker.limits import quote
+from tracker.limits import FileProblem, quote
 
 #: Seconds of active rolling an area step may ask for: a short bout to ten minutes.
 TARGET_S: Final = (10.0, 600.0)
@@ -38,13 +38,8 @@ _MAX_CHARS: Final[Mapping[str, int]] = {
 BUILTIN_SOURCE: Final = "config/programs.toml"
 
 
-class ProgramError(ValueError):
+class ProgramError(FileProblem):
     """A programs file that cannot be used, with the place of the first problem."""
-
-    def __init__(self, source: str, line: int | None, problem: str) -> None:
-        self.source, self.line, self.problem = source, line, problem
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True)

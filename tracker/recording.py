@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.body import ROUTINES
-from tracker.limits import quote
+from tracker.limits import FileProblem, quote
 
 log = logging.getLogger(__name__)
 MAGIC: Final = "# roller-imu v1"
@@ -58,13 +58,8 @@ _NUMERIC_LIMITS: Final[dict[str, tuple[float, float]]] = {
 }
 
 
-class RecordingError(ValueError):
+class RecordingError(FileProblem):
     """A recording that cannot be used, with the place of the first problem."""
-
-    def __init__(self, source: str, line: int | None, problem: str) -> None:
-        self.source, self.line, self.problem = source, line, problem
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True)

@@ -122,16 +122,15 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
     with store_of(settings) as store:
         who = whose(store, settings, person)
         names = {p.id: p.name for p in store.people.all()}
-    zone = ZoneInfo(who.zone)
-    start: datetime | None = None
-    if week:
-        today = datetime.now(zone).date()
-        start = datetime.combine(week_start(today, who.rules), datetime.min.time(), zone)
-    elif since:
-        start = since.replace(tzinfo=zone)
-    limit = None if (start or every or as_json) else last
-    only = who.person.id if person and who.person else None
-    with store_of(settings) as store:
+        zone = ZoneInfo(who.zone)
+        start: datetime | None = None
+        if week:
+            today = datetime.now(zone).date()
+            start = datetime.combine(week_start(today, who.rules), datetime.min.time(), zone)
+        elif since:
+            start = since.replace(tzinfo=zone)
+        limit = None if (start or every or as_json) else last
+        only = who.person.id if person and who.person else None
         rows = store.sessions(since=start, last=limit, person=only, origin=gateway)
         total = len(store.people.session_ids(who.person)) if only and who.person \
             else store.count()

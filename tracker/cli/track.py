@@ -23,7 +23,7 @@ from tracker.config import Settings, programs
 from tracker.devices import PROFILES, Profile
 from tracker.devices.ble import BleError
 from tracker.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
-from tracker.live.admission import check_start
+from tracker.live.admission import glutes_refusal
 from tracker.live.bridged import bridged, obey
 from tracker.live.holds import Held, hold_roller
 from tracker.live.program import Follow
@@ -170,7 +170,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         refusal = None
         if program is not None:
             if not override:
-                refusal = check_start(store, settings, "glutes", datetime.now(UTC))[2] or None
+                refusal = glutes_refusal(store, settings, datetime.now(UTC))
             routine = program.first_area(skip_glutes=refusal is not None) or routine
         verdict = enforce(store, settings, routine, datetime.now(UTC), override, address)
         tty = sys.stderr.isatty()

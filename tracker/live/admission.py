@@ -42,3 +42,9 @@ def check_start(store: Store, settings: Settings, routine: str, at: datetime,
                             "done",
     }[verdict]
     return verdict, next_allowed(day, days, rules), why
+
+
+def glutes_refusal(store: Store, settings: Settings, at: datetime) -> str | None:
+    """Why glutes may not be rolled at ``at`` (a program's glute steps wait for it), or
+    None when they may."""
+    return check_start(store, settings, "glutes", at)[2] or None

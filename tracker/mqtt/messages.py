@@ -213,6 +213,21 @@ def _on_off(key: str) -> str:
     return f"{{{{ 'ON' if value_json.{key} else 'OFF' }}}}"
 
 
+def _schedule_entities(state: str) -> list[Entity]:
+    """The glute schedule's sensors: a roller's (its person's) and each person's own."""
+    return [
+        Entity("sensor", "glute_sessions_week", "Glute sessions this week", {
+            "state_topic": state, "value_template": _value("glute_sessions_this_week"),
+            "state_class": "measurement", "icon": "mdi:calendar-week"}),
+        Entity("sensor", "schedule_status", "Schedule status", {
+            "state_topic": state, "value_template": _value("schedule_status"),
+            "device_class": "enum", "options": list(STATUSES)}),
+        Entity("sensor", "next_glute_day", "Next glute day", {
+            "state_topic": state, "value_template": _value("next_glute_day"),
+            "device_class": "date", "icon": "mdi:calendar-arrow-right"}),
+    ]
+
+
 def _entities(topics: Topics) -> list[Entity]:
     state = topics.state
     return [
@@ -237,15 +252,7 @@ def _entities(topics: Topics) -> list[Entity]:
         Entity("sensor", "last_session_cadence", "Last session cadence", {
             "state_topic": state, "value_template": _value("last_session_cadence_cpm"),
             "unit_of_measurement": "cpm", "icon": "mdi:sine-wave"}),
-        Entity("sensor", "glute_sessions_week", "Glute sessions this week", {
-            "state_topic": state, "value_template": _value("glute_sessions_this_week"),
-            "state_class": "measurement", "icon": "mdi:calendar-week"}),
-        Entity("sensor", "schedule_status", "Schedule status", {
-            "state_topic": state, "value_template": _value("schedule_status"),
-            "device_class": "enum", "options": list(STATUSES)}),
-        Entity("sensor", "next_glute_day", "Next glute day", {
-            "state_topic": state, "value_template": _value("next_glute_day"),
-            "device_class": "date", "icon": "mdi:calendar-arrow-right"}),
+        *_schedule_entities(state),
         Entity("sensor", "battery", "Battery", {
             "state_topic": state, "value_template": _value("battery_pct"),
             "device_class": "battery", "unit_of_measurement": "%",
@@ -273,15 +280,7 @@ def _entities(topics: Topics) -> list[Entity]:
 def _person_entities(topics: PersonTopics) -> list[Entity]:
     state = topics.state
     return [
-        Entity("sensor", "glute_sessions_week", "Glute sessions this week", {
-            "state_topic": state, "value_template": _value("glute_sessions_this_week"),
-            "state_class": "measurement", "icon": "mdi:calendar-week"}),
-        Entity("sensor", "schedule_status", "Schedule status", {
-            "state_topic": state, "value_template": _value("schedule_status"),
-            "device_class": "enum", "options": list(STATUSES)}),
-        Entity("sensor", "next_glute_day", "Next glute day", {
-            "state_topic": state, "value_template": _value("next_glute_day"),
-            "device_class": "date", "icon": "mdi:calendar-arrow-right"}),
+        *_schedule_entities(state),
         Entity("sensor", "lumbar_contacts_week", "Lumbar contacts this week", {
             "state_topic": state, "value_template": _value("lumbar_contacts_this_week"),
             "state_class": "measurement", "icon": "mdi:human-handsdown"}),
