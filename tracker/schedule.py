@@ -51,6 +51,8 @@ class Rolled:
     routine: str
     glutes_active_s: float
     areas: tuple[str, ...] = ()  # each part's; empty: the routine alone
+    active_s: float = 0.0  # rolling time, for the pictures of the weeks
+    lumbar_events: int = 0
 
     def local_day(self) -> date:
         return self.started_at.astimezone(ZoneInfo(self.zone)).date()

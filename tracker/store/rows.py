@@ -61,7 +61,7 @@ class SessionRow:
 
     def rolled(self) -> Rolled:
         return Rolled(self.started_at, self.zone, self.routine, self.glutes_active_s,
-                      self.areas)
+                      self.areas, self.active_s, self.lumbar_events)
 
 
 @dataclass(frozen=True)
