@@ -63,6 +63,7 @@ class SessionPicture:
     cautions: list[tuple[float, float]]
     holds: list[tuple[float, float]]  # pauses on a spot: the flat stretches of the track
     lifts: list[tuple[float, float]]  # between parts: the roller in the air
+    regions: list[tuple[str, float, float]]  # (region, start, end): where it was when
     region_s: dict[str, float]  # time in each region visited, head first
     bouts_s: list[float]
     pauses_s: list[float]
@@ -71,8 +72,9 @@ class SessionPicture:
 
 
 def session_picture(analysis: Analysis, body: Body, rules: Rules) -> SessionPicture:
-    """The session's track, bands and marks; an analysis without a track (its samples not
-    kept) still gives its regions, events and time per region."""
+    """The session's track, bands and marks. An analysis without a track (a session whose
+    samples were not kept) still gives its regions, events and time per region, but no
+    bouts or pauses: where it paused is not stored without the samples."""
     a = analysis
     origin = a.start_s
 
@@ -89,6 +91,7 @@ def session_picture(analysis: Analysis, body: Body, rules: Rules) -> SessionPict
              if bounds[i + 1] > view_top and bounds[i] < view_bottom]
     visited = a.time_in_regions()
     scored = score(a, rules)
+    bouts, pauses = (scored.bouts, scored.pauses) if a.track_t_s else ([], [])  # unknown
     return SessionPicture(
         duration_s=a.duration_s,
         t_s=[t - origin for t in a.track_t_s],
@@ -102,9 +105,10 @@ def session_picture(analysis: Analysis, body: Body, rules: Rules) -> SessionPict
         cautions=spans([(e.start_s, e.end_s) for e in a.caution_events]),
         holds=spans(a.pauses),
         lifts=spans(a.lifts),
+        regions=[(seg.region, seg.start_s - origin, seg.end_s - origin) for seg in a.segments],
         region_s={name: visited[name] for name in REGIONS if name in visited},
-        bouts_s=scored.bouts,
-        pauses_s=scored.pauses,
+        bouts_s=bouts,
+        pauses_s=pauses,
         bout_guide_s=(rules.bout_min_s, rules.bout_max_s),
         pause_guide_s=(rules.pause_min_s, rules.pause_max_s),
     )

@@ -17,15 +17,17 @@ from rich.console import Console
 from rich.table import Table
 
 from tracker.body import Body
+from tracker.cli.charts import print_session
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
 from tracker.estimate import SessionEstimator, analyze
 from tracker.limits import quote
+from tracker.pictures import session_picture
 from tracker.live.recorder import store_recording
 from tracker.recording import Recording, format_recording, read
-from tracker.report import clock, near_lumbar, pace_text, parts_lines, position_chart
+from tracker.report import clock, near_lumbar, pace_text, parts_lines
 from tracker.schedule import Verdict, score, week_start, week_status
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
@@ -228,10 +230,11 @@ def session_show(settings: Settings, session_id: int) -> None:
         table.add_row("pace", pace_text(a, r))
         if a.parts:
             table.add_row("parts", "\n".join(parts_lines(a, r)))
-        console.print(table)
-        console.print(position_chart(a, Body(recording.header.user_height_cm)))
+        body = Body(recording.header.user_height_cm)
     else:
-        console.print(table)
+        a, body = detail.analysis(row), settings.body
+    console.print(table)
+    print_session(console, session_picture(a, body, settings.rules))
 
 
 @click.command()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tracker.analysis import CautionEvent, LumbarEvent, Part, Segment
+from tracker.analysis import Analysis, CautionEvent, LumbarEvent, Part, Segment
 from tracker.body import ROUTINES
 from tracker.limits import quote
 from tracker.schedule import Rolled
@@ -74,6 +74,14 @@ class Detail:
     caution_events: list[CautionEvent]
     parts: list[Part]
     lifts: list[tuple[float, float]]
+
+    def analysis(self, row: SessionRow) -> Analysis:
+        """The session as far as it is stored without its samples: no track, no pauses."""
+        return Analysis(routine=row.routine, start_s=0.0, duration_s=row.duration_s,
+                        pauses=[], strokes=row.strokes, segments=self.segments,
+                        lumbar_events=self.lumbar_events, track_t_s=[], track_s_cm=[],
+                        caution_events=self.caution_events, parts=self.parts,
+                        lifts=self.lifts)
 
 
 def _areas(row: dict[str, Any]) -> tuple[str, ...]:
