@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Protocol
 
 # plotext has no public way to get a figure of one's own (its functions draw on one global
@@ -78,8 +79,7 @@ def pieces(t_s: Sequence[float], s_cm: Sequence[float],
     """The track cut where it has a gap (a lift between parts, a radio drop), so no line
     is drawn through the air."""
     cuts = [0, *(i for i in range(1, len(t_s)) if t_s[i] - t_s[i - 1] > gap_s), len(t_s)]
-    return [(list(t_s[a:b]), list(s_cm[a:b])) for a, b in zip(cuts, cuts[1:], strict=False)
-            if b > a]
+    return [(list(t_s[a:b]), list(s_cm[a:b])) for a, b in pairwise(cuts) if b > a]
 
 
 def draw_session(fig: Figure, pic: SessionPicture, colours: Colours = Colours()) -> None:

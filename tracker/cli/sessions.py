@@ -24,8 +24,8 @@ from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
 from tracker.estimate import SessionEstimator, analyze
 from tracker.limits import quote
-from tracker.pictures import session_picture
 from tracker.live.recorder import store_recording
+from tracker.pictures import session_picture
 from tracker.recording import Recording, format_recording, read
 from tracker.report import clock, near_lumbar, pace_text, parts_lines
 from tracker.schedule import Verdict, score, week_start, week_status
