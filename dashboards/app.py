@@ -29,6 +29,7 @@ from dashboards.live import LiveScreen
 from dashboards.modals import ChoiceScreen, RefusalScreen, SafetyScreen, SummaryScreen
 from dashboards.program import ProgramScreen
 from dashboards.schedule import ScheduleScreen
+from dashboards.weeks import WeeksScreen
 from tracker.body import ROUTINES
 from tracker.config import Settings, programs
 from tracker.guidance import PLACEMENT
@@ -56,6 +57,7 @@ class RollerApp(App[None]):
     BINDINGS = [
         Binding("l", "switch_screen('live')", "Live"),
         Binding("s", "switch_screen('schedule')", "Schedule"),
+        Binding("w", "switch_screen('weeks')", "Weeks"),
         Binding("h", "switch_screen('history')", "History"),
         Binding("p", "switch_screen('program')", "Program"),
         Binding("d", "switch_screen('devices')", "Devices"),
@@ -100,7 +102,8 @@ class RollerApp(App[None]):
                                        self.settings.rules), "live")
         self.install_screen(ScheduleScreen(self.store, lambda: self.settings, self.clock),
                             "schedule")
-        self.install_screen(HistoryScreen(self.store, self._person_id), "history")
+        self.install_screen(WeeksScreen(self.store, lambda: self.settings, self.clock), "weeks")
+        self.install_screen(HistoryScreen(self.store, lambda: self.settings), "history")
         self.install_screen(ProgramScreen(self._program_progress), "program")
         self.install_screen(DevicesScreen(self.store, self._scanner, self._battery), "devices")
         self.push_screen("live")
@@ -229,6 +232,8 @@ class RollerApp(App[None]):
         yield SystemCommand("Live", "The session as it happens", self.action_live)
         yield SystemCommand("Schedule", "This week and the glute quota",
                             lambda: self.switch_screen("schedule"))
+        yield SystemCommand("Weeks", "The last weeks: heat map and trends",
+                            lambda: self.switch_screen("weeks"))
         yield SystemCommand("History", "Past sessions", lambda: self.switch_screen("history"))
         yield SystemCommand("Safety notes", "When not to foam-roll your back",
                             lambda: self.push_screen(SafetyScreen(), self._acknowledge))

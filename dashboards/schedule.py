@@ -1,4 +1,6 @@
-"""The Schedule screen: this week in seven columns, the glute quota, the next glute day."""
+"""The Schedule screen: this week as a calendar, the glute quota as progress with the
+rest-day rule (which days glutes may come next), lumbar contacts a day; and everyone's week
+where the store has several people."""
 
 from __future__ import annotations
 
@@ -6,11 +8,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import Footer, Header, Label, Static
 
+from dashboards.theme import palette
 from tracker.config import Settings
-from tracker.schedule import week_status
+from tracker.grids import calendar, everyone, quota
+from tracker.pictures import WeekPicture, since, week_picture
 from tracker.store.database import Store
 
 
@@ -24,34 +29,44 @@ class ScheduleScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="week", cursor_type="none")
-        yield Label(id="quota")
-        yield Label(id="next")
+        with VerticalScroll():
+            yield Static(id="calendar")
+            yield Static(id="quota")
+            yield Label(id="next")
+            yield Static(id="everyone")
         yield Footer()
 
     def on_screen_resume(self) -> None:
         self.refresh_week()
 
+    def week_of(self, settings: Settings) -> WeekPicture:
+        """One person's week, read from the start of what can change it: never the years
+        before."""
+        now = self.clock()
+        person = settings.person.id if settings.person else None
+        rows = self.store.sessions(since=since(now, settings.zone, settings.rules, 1),
+                                   person=person)
+        return week_picture([r.rolled() for r in rows], now, settings.zone, settings.rules)
+
     def refresh_week(self) -> None:
         settings = self.whose()
-        person = settings.person.id if settings.person else None
-        history = [s.rolled() for s in self.store.sessions(person=person)]
-        week = week_status(history, self.clock(), settings.zone, settings.rules)
+        week = self.week_of(settings)
+        colours = palette(self.app)
         if settings.person:
             self.sub_title = settings.person.name
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        for day in week.days:
-            table.add_column(f"{day:%a %d}" + (" *" if day == week.today else ""))
-        depth = max((len(r) for r in week.days.values()), default=0)
-        for row in range(max(1, depth)):
-            table.add_row(*(routines[row].replace("_", " ") if row < len(routines) else ""
-                            for routines in week.days.values()))
-        quota = self.query_one("#quota", Label)
-        quota.update(f"glutes {week.done} of {settings.rules.glute_sessions_per_week} done, "
-                     f"{week.due} due, {week.days_left} day(s) left: "
-                     f"{week.status.replace('_', ' ')}")
+        self.query_one("#calendar", Static).update(calendar(week, colours))
+        shown = self.query_one("#quota", Static)
+        shown.update(quota(week, colours))
         for status in ("on_track", "behind", "done", "over"):
-            quota.set_class(week.status == status, status)
+            shown.set_class(week.status.status == status, status)
+        rules, rest = settings.rules, settings.rules.glute_rest_days
         self.query_one("#next", Label).update(
-            f"next glute session allowed: {week.next_allowed:%A %d %B}")
+            f"next glute session allowed: {week.status.next_allowed:%A %d %B} "
+            f"({rules.glute_sessions_per_week} a week, {rest} rest day"
+            f"{'s' if rest != 1 else ''} after each)")
+        people = self.store.people.all()
+        others = self.query_one("#everyone", Static)
+        others.display = len(people) > 1
+        if len(people) > 1:
+            others.update(everyone([(p.name, self.week_of(settings.for_person(p)))
+                                    for p in people], colours))

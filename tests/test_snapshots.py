@@ -13,6 +13,7 @@ import pytest
 
 from dashboards.app import RollerApp
 from firmware_sim.session import simulate
+from tests.weeks import fill
 from tracker.body import Body
 from tracker.config import load
 from tracker.estimate import SessionEstimator
@@ -82,3 +83,20 @@ def test_live(snap_compare: Any, tmp_path: Path, name: str, seconds: float,
 @pytest.mark.parametrize("key", ["s", "h"])
 def test_schedule_and_history(snap_compare: Any, tmp_path: Path, key: str) -> None:
     assert snap_compare(app_for(tmp_path), terminal_size=SIZE, press=[key])
+
+
+def weeks_app(tmp_path: Path) -> RollerApp:
+    """The app on several weeks of two people's sessions, as ``me``, at a fixed moment."""
+    store = fill(tmp_path / "r.db")
+    settings = load(env={"ROLLER_USER_TIMEZONE": "UTC"}).for_person(store.people.default())
+    (tmp_path / "ack").write_text("yes")
+    return RollerApp(settings, store, "upper_back", lambda: Source("none"),
+                     acknowledged=tmp_path / "ack", autostart=False, clock=lambda: NOW)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("keys", [["s"], ["w"], ["h"], ["h", "enter"]],
+                         ids=["week", "weeks", "history", "session"])
+def test_pictures(snap_compare: Any, tmp_path: Path, keys: list[str],
+                  size: tuple[int, int]) -> None:
+    assert snap_compare(weeks_app(tmp_path), terminal_size=size, press=keys)

@@ -50,11 +50,10 @@ class Figure(Protocol):
     def rectangle(self, *args: Any, **kwargs: Any) -> None: ...
     def hline(self, coordinate: float, color: Colour | None = None) -> None: ...
     def vline(self, coordinate: float, color: Colour | None = None) -> None: ...
-    def xticks(self, ticks: Sequence[float], labels: Sequence[str] | None = None) -> None: ...
-    def yticks(self, ticks: Sequence[float], labels: Sequence[str] | None = None) -> None: ...
+    def xticks(self, ticks: list[float], labels: list[str] | None = None) -> None: ...
+    def yticks(self, ticks: list[float], labels: list[str] | None = None) -> None: ...
     def xlim(self, left: float, right: float) -> None: ...
     def ylim(self, lower: float, upper: float) -> None: ...
-    def yreverse(self, reverse: bool = True) -> None: ...
     def title(self, label: str) -> None: ...
     def xlabel(self, label: str) -> None: ...
 
@@ -71,7 +70,7 @@ def time_ticks(duration_s: float, count: int = 5) -> list[float]:
     for step in (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600):
         if duration_s / step <= count:
             break
-    return [i * step for i in range(math.floor(duration_s / step) + 1)]
+    return [float(i * step) for i in range(math.floor(duration_s / step) + 1)]
 
 
 def pieces(t_s: Sequence[float], s_cm: Sequence[float],
@@ -85,33 +84,35 @@ def pieces(t_s: Sequence[float], s_cm: Sequence[float],
 def draw_session(fig: Figure, pic: SessionPicture, colours: Colours = Colours()) -> None:
     """Position along the back over time, head at the top: the regions as bands between
     their edges, the lumbar band filled, holds drawn in their own colour (flat stretches),
-    cautions and alerts as vertical lines where they happened."""
+    cautions and alerts as vertical lines where they happened.
+
+    Positions are drawn negated (head up) rather than with plotext's ``yreverse``, which
+    flips the data again at every build and so at every redraw of a widget."""
     end_s = max(pic.duration_s, 1.0)
-    fig.rectangle([0.0, end_s], [pic.lumbar.top_cm, pic.lumbar.bottom_cm],
+    fig.rectangle([0.0, end_s], [-pic.lumbar.top_cm, -pic.lumbar.bottom_cm],
                   color=colours.lumbar, fill=True, marker="░")
     for band in pic.bands[1:]:
-        fig.hline(band.top_cm, colours.edge)
+        fig.hline(-band.top_cm, colours.edge)
     for start_s, _ in pic.cautions:
         fig.vline(start_s, colours.caution)
     for alert_s in pic.alerts_s:
         fig.vline(alert_s, colours.alert)
     if pic.t_s:
         for t_s, s_cm in pieces(pic.t_s, pic.s_cm):
-            fig.plot(t_s, s_cm, marker="braille", color=colours.track)
+            fig.plot(t_s, [-s for s in s_cm], marker="braille", color=colours.track)
         for held_s, let_go_s in pic.holds:
             inside = [i for i, t in enumerate(pic.t_s) if held_s <= t <= let_go_s]
             if inside:
-                fig.plot([pic.t_s[i] for i in inside], [pic.s_cm[i] for i in inside],
+                fig.plot([pic.t_s[i] for i in inside], [-pic.s_cm[i] for i in inside],
                          marker="braille", color=colours.hold)
     else:  # the samples were not kept: the regions it was in, at their bands' middles
         middle = {band.region: band.mid_cm for band in pic.bands}
         for region, start_s, stop_s in pic.regions:
             if region in middle:
-                fig.plot([start_s, stop_s], [middle[region]] * 2, marker="braille",
+                fig.plot([start_s, stop_s], [-middle[region]] * 2, marker="braille",
                          color=colours.track)
-    fig.yticks([band.mid_cm for band in pic.bands], [band.region for band in pic.bands])
-    fig.ylim(pic.top_cm, pic.bottom_cm)
-    fig.yreverse(True)
+    fig.yticks([-band.mid_cm for band in pic.bands], [band.region for band in pic.bands])
+    fig.ylim(-pic.bottom_cm, -pic.top_cm)
     fig.xlim(0.0, end_s)
     ticks = time_ticks(end_s)
     fig.xticks(ticks, [minutes_seconds(t) for t in ticks])
@@ -138,7 +139,16 @@ def draw_guided(fig: Figure, lengths_s: Sequence[float], guide_s: tuple[float, f
     for line in guide_s:
         fig.hline(line, colours.guide)
     fig.ylim(0.0, max(*lengths_s, guide_s[1]) * 1.1)
-    fig.xticks(numbers, [str(n) for n in numbers])
+    fig.xticks([float(n) for n in numbers], [str(n) for n in numbers])
+
+
+TRENDS = ("rolled", "glutes", "lumbar")  # what draw_trend draws, in the order shown
+
+
+def trend_title(what: str, weeks: WeeksPicture) -> str:
+    """Short enough for a third of an 80-column screen."""
+    return {"rolled": "minutes a week", "glutes": f"glutes (quota {weeks.quota})",
+            "lumbar": "lumbar (goal 0)"}[what]
 
 
 def draw_trend(fig: Figure, weeks: WeeksPicture, what: str,
@@ -158,9 +168,13 @@ def draw_trend(fig: Figure, weeks: WeeksPicture, what: str,
         fig.hline(weeks.quota, colours.guide)
     top = max([*values, float(weeks.quota if what == "glutes" else 1)])
     fig.ylim(0.0, top * 1.15)
-    every = max(1, math.ceil(len(numbers) / 6))  # a label every few weeks when it is narrow
-    shown = numbers[::-1][::every][::-1]
-    fig.xticks(shown, [f"{weeks.trends[n - 1].start:%d %b}" for n in shown])
+    if what != "rolled":  # counts: whole numbers on the axis
+        step = max(1, math.ceil(top / 4))
+        fig.yticks([float(n) for n in range(0, math.floor(top) + 1, step)])
+    # The first, middle and last weeks: labels plotext never has to drop for want of room
+    # (which ones it drops depends on the sizes a widget passed through).
+    shown = sorted({1, (len(numbers) + 1) // 2, len(numbers)})
+    fig.xticks([float(n) for n in shown], [f"{weeks.trends[n - 1].start:%d %b}" for n in shown])
 
 
 def build(draw: Callable[[Figure], None], width: int, height: int, title: str = "") -> str:

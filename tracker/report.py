@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 from rich import box
 from rich.table import Table
-from rich.text import Text
 
 from tracker.analysis import Analysis, CautionEvent, LumbarEvent
-from tracker.body import Body
 from tracker.schedule import Rules, pace, stroke_s
 
 
@@ -77,29 +74,3 @@ def summary_table(analysis: Analysis, title: str, rules: Rules | None = None) ->
     table.add_row("lower back", "\n".join(near_lumbar(a.lumbar_events, a.caution_events,
                                                     a.start_s)))
     return table
-
-
-def position_chart(analysis: Analysis, body: Body, width: int = 56, height: int = 12) -> Text:
-    """Position over time as a small terminal chart, head at the top, the lumbar band in red."""
-    t = np.asarray(analysis.track_t_s) - analysis.start_s
-    s = np.asarray(analysis.track_s_cm)
-    top, bottom = body.lumbar_cm
-    lo, hi = min(s.min(), top) - 1.0, max(s.max(), bottom) + 1.0
-    if len(t) < 2 or t[-1] <= 0:
-        return Text("(too short to chart)")
-    column = np.minimum((t / t[-1] * width).astype(int), width - 1)
-    row = np.minimum(((s - lo) / (hi - lo) * height).astype(int), height - 1)
-    grid = [[" "] * width for _ in range(height)]
-    for c, r in zip(column.tolist(), row.tolist(), strict=True):
-        grid[r][c] = "•"
-    chart = Text()
-    for r in range(height):
-        s_mid = lo + (r + 0.5) * (hi - lo) / height
-        region = body.region_at(s_mid)
-        style = "on dark_red" if top <= s_mid <= bottom else ""
-        chart.append(f"{s_mid:6.1f} cm {region:>10} |", style="dim")
-        chart.append("".join(grid[r]), style=style)
-        chart.append("\n")
-    end = f"{t[-1]:.0f} s"
-    chart.append(f"{'':20}0 s{end:>{width - 3}}", style="dim")
-    return chart

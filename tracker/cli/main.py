@@ -15,6 +15,7 @@ from tracker.cli import (
     ingest,
     mqtt,
     people,
+    pictures,
     programs,
     recordings,
     sessions,
@@ -54,5 +55,5 @@ def config_path_command() -> None:
 
 for command in [*recordings.COMMANDS, *sessions.COMMANDS, *track.COMMANDS, *devices.COMMANDS,
                 *mqtt.COMMANDS, *gateway.COMMANDS, *people.COMMANDS,
-                *programs.COMMANDS, *ingest.COMMANDS]:
+                *programs.COMMANDS, *ingest.COMMANDS, *pictures.COMMANDS]:
     main.add_command(command)

@@ -7,7 +7,7 @@ import io
 import json
 import sys
 from dataclasses import asdict, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tracker.body import Body
-from tracker.cli.charts import print_session
 from tracker.cli.errors import clean_errors, fail
+from tracker.cli.pictures import print_session
 from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
@@ -28,7 +28,7 @@ from tracker.live.recorder import store_recording
 from tracker.pictures import session_picture
 from tracker.recording import Recording, format_recording, read
 from tracker.report import clock, near_lumbar, pace_text, parts_lines
-from tracker.schedule import Verdict, score, week_start, week_status
+from tracker.schedule import Verdict, score, week_start
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
 
@@ -238,40 +238,6 @@ def session_show(settings: Settings, session_id: int) -> None:
 
 
 @click.command()
-@person_option
-@db_option
-@click.pass_obj
-def schedule(settings: Settings, person: str | None) -> None:
-    """This week at a glance: what was rolled each day, the glute quota, the next glute day."""
-    with store_of(settings) as store:
-        settings = whose(store, settings, person)
-        assert settings.person is not None
-        history_rows = [s.rolled() for s in store.sessions(person=settings.person.id)]
-        warn_damaged(store.damaged)
-    status = week_status(history_rows, datetime.now(UTC), settings.zone, settings.rules)
-    table = Table(title=f"{settings.person.name}: week of {status.week_start:%a %d %b %Y}")
-    for day in status.days:
-        mark = " (today)" if day == status.today else ""
-        table.add_column(f"{day:%a %d}{mark}")
-    table.add_row(*(", ".join(r.replace("_", " ") for r in routines) or "-"
-                    for routines in status.days.values()))
-    console = Console()
-    console.print(table)
-    colour = {"on_track": "green", "done": "green", "behind": "yellow", "over": "red"}
-    console.print(
-        f"glutes: {status.done} of {settings.rules.glute_sessions_per_week} done, "
-        f"{status.due} due, {status.days_left} day{'s' if status.days_left > 1 else ''} left; "
-        f"[{colour[status.status]}]{status.status.replace('_', ' ')}[/]"
-    )
-    console.print(f"next glute session: {_day_name(status.next_allowed, status.today)}")
-
-
-def _day_name(day: date, today: date) -> str:
-    return "today" if day == today else "tomorrow" if day == today + timedelta(days=1) \
-        else f"{day:%A %d %B}"
-
-
-@click.command()
 @click.argument("ids", nargs=-1, type=SESSION_ID)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "imu-csv"]), default="csv",
               show_default=True, help="imu-csv: one session's raw samples as roller-imu v1.")
@@ -377,4 +343,4 @@ def check(settings: Settings) -> None:
     click.echo(f"{store.path}: ok, {total} sessions, all readable")
 
 
-COMMANDS = [import_, history, session, schedule, export, reanalyze, check]
+COMMANDS = [import_, history, session, export, reanalyze, check]

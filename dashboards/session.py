@@ -1,0 +1,100 @@
+"""One session: position over time with the regions as bands, time per region, and the
+bouts and pauses against their guides (the same charts as ``roller session show``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from dashboards.theme import colours
+from tracker.body import Body
+from tracker.charts import Figure, draw_guided, draw_regions, draw_session
+from tracker.config import Settings
+from tracker.estimate import analyze
+from tracker.pictures import SessionPicture, session_picture
+from tracker.report import clock, near_lumbar
+from tracker.store.database import Store
+from tracker.store.errors import StoreError
+
+
+def areas(names: tuple[str, ...]) -> str:
+    """A session's areas in order: ``upper back + glutes``."""
+    return " + ".join(name.replace("_", " ") for name in names)
+
+
+class SessionScreen(Screen[None]):
+    """One stored session's pictures. Its person's settings (from ``settings``, the app's)
+    give the guides and, without its samples, the body."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, store: Store, session_id: int, settings: Settings) -> None:
+        super().__init__(id="session")
+        self.store, self.session_id, self.settings = store, session_id, settings
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield Static(id="detail")
+            yield PlotextPlot(id="position")
+            yield Static(id="legend")
+            with Horizontal(id="small"):
+                yield PlotextPlot(id="regions")
+                yield PlotextPlot(id="bouts")
+                yield PlotextPlot(id="pauses")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        try:
+            self._show()
+        except StoreError as exc:  # a damaged session: say so, the others stay readable
+            self.query_one("#detail", Static).update(str(exc))
+
+    def _show(self) -> None:
+        row = self.store.session(self.session_id)
+        settings = self.settings.for_person(self.store.people.by_id(row.person_id))
+        detail = self.store.session_detail(self.session_id)
+        recording = self.store.recording(self.session_id)
+        self.sub_title = f"session {row.id}"
+        cautions = detail.caution_events if row.caution_events is not None else None
+        self.query_one("#detail", Static).update("\n".join([
+            f"[b]{areas(row.areas)}[/b], {clock(row.duration_s)}, {row.strokes} strokes, "
+            f"{row.lumbar_events} lumbar contact(s)",
+            *near_lumbar(detail.lumbar_events, cautions)]))
+        if recording is None:
+            analysis, body = detail.analysis(row), settings.body
+        else:
+            analysis = analyze(recording, settings.estimator)
+            body = Body(recording.header.user_height_cm)
+        self.draw(session_picture(analysis, body, settings.rules))
+
+    def draw(self, pic: SessionPicture) -> None:
+        c = colours(self.app)
+        self.query_one("#legend", Static).update(
+            "[$primary]⣿ rolling[/]  [$secondary]⣿ holding[/]  [$error]░ lumbar band[/]  "
+            "│ alert  [$warning]│ caution[/]" if pic.t_s
+            else "regions only: this session's samples were not kept")
+        guides = f"{pic.bout_guide_s[0]:g}-{pic.bout_guide_s[1]:g}", \
+            f"{pic.pause_guide_s[0]:g}-{pic.pause_guide_s[1]:g}"
+        charts: list[tuple[str, str, Callable[[Figure], None]]] = [
+            ("position", "position along the back", partial(draw_session, pic=pic, colours=c)),
+            ("regions", "time per region (s)", partial(draw_regions, pic=pic, colours=c)),
+            ("bouts", f"bouts (s), guide {guides[0]}",
+             partial(draw_guided, lengths_s=pic.bouts_s, guide_s=pic.bout_guide_s,
+                     colour=c.track, colours=c)),
+            ("pauses", f"pauses (s), guide {guides[1]}",
+             partial(draw_guided, lengths_s=pic.pauses_s, guide_s=pic.pause_guide_s,
+                     colour=c.hold, colours=c))]
+        for name, title, draw in charts:
+            plot = self.query_one(f"#{name}", PlotextPlot)
+            plot.plt.clear_figure()
+            plot.plt.title(title)
+            draw(plot.plt)
+            plot.refresh()

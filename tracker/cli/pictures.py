@@ -1,0 +1,137 @@
+"""``roller schedule`` and ``roller weeks``, and the charts of ``roller session show``: the
+pictures on a terminal, sized to its width, side by side where it is wide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+
+import click
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from tracker.charts import (
+    TRENDS,
+    Colours,
+    Figure,
+    build,
+    draw_guided,
+    draw_regions,
+    draw_session,
+    draw_trend,
+    trend_title,
+)
+from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
+from tracker.config import Settings
+from tracker.grids import calendar, heat_map, period, quota
+from tracker.pictures import SessionPicture, since, week_picture, weeks_picture
+
+WIDEST = 140  # a chart wider than this says no more, only sparser
+SIDE_BY_SIDE = 120  # from this width the small charts share a row
+
+COLOURS = Colours()
+LEGEND = (f"[{COLOURS.track}]⣿ rolling[/]  [{COLOURS.hold}]⣿ holding[/]  "
+          f"[{COLOURS.lumbar}]░ lumbar band[/]  [{COLOURS.alert}]│ lumbar alert[/]  "
+          f"[{COLOURS.caution}]│ caution[/]")
+
+
+def chart(draw: Callable[[Figure], None], width: int, height: int, title: str) -> Text:
+    return Text.from_ansi(build(draw, width, height, title))
+
+
+def print_row(console: Console, charts: Sequence[RenderableType]) -> None:
+    """Small charts in one row where the terminal is wide, else one under another."""
+    if console.width >= SIDE_BY_SIDE:
+        row = Table.grid(padding=(0, 1))
+        row.add_row(*charts)
+        console.print(row)
+    else:
+        for item in charts:
+            console.print(item)
+
+
+def small_width(console: Console, count: int) -> int:
+    width = min(console.width, WIDEST)
+    return width // count - 1 if console.width >= SIDE_BY_SIDE else width
+
+
+def print_session(console: Console, pic: SessionPicture) -> None:
+    """Position over time across the terminal, then time per region and the bouts and
+    pauses against their guides."""
+    width = min(console.width, WIDEST)
+    console.print(chart(lambda f: draw_session(f, pic, COLOURS), width,
+                        18 if width >= 100 else 14, "position along the back"))
+    console.print(LEGEND if pic.t_s else
+                  "regions only: this session's samples were not kept", highlight=False)
+    each = small_width(console, 3)
+    small = [chart(lambda f: draw_regions(f, pic, COLOURS), each, 12, "time per region (s)")]
+    for lengths_s, guide_s, colour, what in (
+            (pic.bouts_s, pic.bout_guide_s, COLOURS.track, "bouts"),
+            (pic.pauses_s, pic.pause_guide_s, COLOURS.hold, "pauses")):
+        if lengths_s:
+            small.append(chart(partial(draw_guided, lengths_s=lengths_s, guide_s=guide_s,
+                                       colour=colour, colours=COLOURS), each, 12,
+                               f"{what} (s), guide {guide_s[0]:g}-{guide_s[1]:g}"))
+    print_row(console, small)
+
+
+def day_name(day: date, today: date) -> str:
+    return "today" if day == today else "tomorrow" if day == today + timedelta(days=1) \
+        else f"{day:%A %d %B}"
+
+
+@click.command()
+@person_option
+@db_option
+@click.pass_obj
+def schedule(settings: Settings, person: str | None) -> None:
+    """This week at a glance: what was rolled each day, the glute quota, the next glute day."""
+    now = datetime.now(UTC)
+    with store_of(settings) as store:
+        settings = whose(store, settings, person)
+        assert settings.person is not None
+        rows = store.sessions(since=since(now, settings.zone, settings.rules, 1),
+                              person=settings.person.id)
+        warn_damaged(store.damaged)
+    week = week_picture([r.rolled() for r in rows], now, settings.zone, settings.rules)
+    rules, status = settings.rules, week.status
+    console = Console()
+    console.print(f"[bold]{settings.person.name}: week of {status.week_start:%a %d %b %Y}[/]")
+    console.print(calendar(week))
+    console.print(quota(week))
+    rest = rules.glute_rest_days
+    console.print(f"next glute session: {day_name(status.next_allowed, status.today)} "
+                  f"({rules.glute_sessions_per_week} a week, {rest} rest day"
+                  f"{'s' if rest != 1 else ''} after each)", highlight=False)
+
+
+@click.command()
+@click.option("--weeks", "count", type=click.IntRange(2, 52), default=12, show_default=True,
+              help="How many weeks back, this one included.")
+@person_option
+@db_option
+@click.pass_obj
+def weeks(settings: Settings, count: int, person: str | None) -> None:
+    """The last weeks: a heat map of rolling time a day, glute days and lumbar contacts, and
+    each week's rolling time, glute sessions against the quota, and lumbar contacts."""
+    now = datetime.now(UTC)
+    with store_of(settings) as store:
+        settings = whose(store, settings, person)
+        assert settings.person is not None
+        rows = store.sessions(since=since(now, settings.zone, settings.rules, count),
+                              person=settings.person.id)
+        warn_damaged(store.damaged)
+    picture = weeks_picture([r.rolled() for r in rows], now, settings.zone, settings.rules,
+                            count)
+    console = Console()
+    console.print(f"[bold]{settings.person.name}: the last {count} weeks, "
+                  f"{period(picture)}[/]")
+    console.print(heat_map(picture))
+    each = small_width(console, len(TRENDS))
+    print_row(console, [chart(partial(draw_trend, weeks=picture, what=what, colours=COLOURS),
+                              each, 12, trend_title(what, picture)) for what in TRENDS])
+
+
+COMMANDS = [schedule, weeks]
