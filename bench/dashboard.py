@@ -65,10 +65,11 @@ SCREENS = ("history", "schedule", "weeks", "devices")  # devices: a small screen
 TRIES = 5
 
 
-async def opening(folder: Path) -> tuple[int, dict[str, list[float]]]:
+async def opening(folder: Path) -> tuple[int, dict[str, list[float]], dict[str, list[float]]]:
     """Milliseconds from asking for a screen to its first paint (its store reads, its
-    pictures, Textual's layout), each opened ``TRIES`` times from the Live screen, on ten
-    years of sessions; and a session's screen, which re-analyses its samples."""
+    pictures, Textual's switch and layout), each opened ``TRIES`` times from the Live screen
+    on ten years of sessions, and a session's screen, which re-analyses its samples; and,
+    apart, the screen's own work as it is shown (store reads, pictures, widget updates)."""
     count = ten_years(folder / "ten.db")
     store = open_store(folder / "ten.db")
     settings = load(env={"ROLLER_USER_TIMEZONE": "Europe/Berlin"}).for_person(
@@ -79,6 +80,7 @@ async def opening(folder: Path) -> tuple[int, dict[str, list[float]]]:
     app = RollerApp(settings, store, "upper_back", lambda: Source("none"),
                     acknowledged=folder / "ack", autostart=False, clock=lambda: now)
     times: dict[str, list[float]] = {name: [] for name in (*SCREENS, "session")}
+    own: dict[str, list[float]] = {name: [] for name in SCREENS[:-1]}
 
     async def painted(show: Callable[[], Awaitable[object]]) -> float:
         done = asyncio.Event()
@@ -93,21 +95,26 @@ async def opening(folder: Path) -> tuple[int, dict[str, list[float]]]:
         for _ in range(TRIES):
             for name in SCREENS:
                 times[name].append(await painted(partial(app.switch_screen, name)))
+                if name in own:
+                    begin = time.perf_counter()
+                    app.screen.on_screen_resume()  # type: ignore[attr-defined]
+                    own[name].append(1000 * (time.perf_counter() - begin))
                 await app.switch_screen("live")
                 await pilot.pause()
             times["session"].append(await painted(partial(
                 app.push_screen, SessionScreen(store, latest.id, settings))))
             await app.pop_screen()
             await pilot.pause()
-    return count, times
+    return count, times, own
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        count, times = asyncio.run(opening(Path(tmp)))
+        count, times, own = asyncio.run(opening(Path(tmp)))
     for name, ms in times.items():
         print(f"{name} screen to its first paint on {count} sessions: median "
-              f"{np.median(ms):.0f} ms, max {max(ms):.0f} ms ({TRIES} times, headless 100x32)")
+              f"{np.median(ms):.0f} ms, max {max(ms):.0f} ms ({TRIES} times, headless 100x32)"
+              + (f"; its own work {np.median(own[name]):.0f} ms" if name in own else ""))
     with tempfile.TemporaryDirectory() as tmp, alerts_raised() as raised:
         share, shown = asyncio.run(run(Path(tmp)))
     delays = [1000 * (b - a) for a, b in zip(raised, shown, strict=False)]

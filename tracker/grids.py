@@ -83,7 +83,7 @@ def quota(week: WeekPicture, palette: Palette = Palette()) -> Text:
     text = Text("glutes ")
     text.append("■" * min(s.done, week.quota), style=palette.good)
     text.append("□" * max(0, week.quota - s.done), style=palette.muted)
-    text.append(f" {s.done} of {week.quota}")
+    text.append(f" {s.done} of {week.quota} done")
     if s.done > week.quota:
         text.append(f" ({s.done - week.quota} too many)", style=palette.lumbar)
     text.append(f"; {s.status.replace('_', ' ')}")
