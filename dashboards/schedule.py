@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Label, Static
 from dashboards.theme import palette
 from tracker.config import Settings
 from tracker.grids import calendar, everyone, quota
-from tracker.pictures import WeekPicture, since, week_picture
+from tracker.live.past import week_of
 from tracker.store.database import Store
 
 
@@ -39,18 +39,9 @@ class ScheduleScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.refresh_week()
 
-    def week_of(self, settings: Settings) -> WeekPicture:
-        """One person's week, read from the start of what can change it: never the years
-        before."""
-        now = self.clock()
-        person = settings.person.id if settings.person else None
-        rows = self.store.sessions(since=since(now, settings.zone, settings.rules, 1),
-                                   person=person)
-        return week_picture([r.rolled() for r in rows], now, settings.zone, settings.rules)
-
     def refresh_week(self) -> None:
         settings = self.whose()
-        week = self.week_of(settings)
+        week = week_of(self.store, settings, self.clock())
         colours = palette(self.app)
         if settings.person:
             self.sub_title = settings.person.name
@@ -68,5 +59,5 @@ class ScheduleScreen(Screen[None]):
         others = self.query_one("#everyone", Static)
         others.display = len(people) > 1
         if len(people) > 1:
-            others.update(everyone([(p.name, self.week_of(settings.for_person(p)))
-                                    for p in people], colours))
+            others.update(everyone([(p.name, week_of(self.store, settings.for_person(p),
+                                                     self.clock())) for p in people], colours))

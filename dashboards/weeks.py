@@ -17,7 +17,7 @@ from dashboards.theme import colours, palette
 from tracker.charts import TRENDS, draw_trend, trend_title
 from tracker.config import Settings
 from tracker.grids import heat_map, period
-from tracker.pictures import since, weeks_picture
+from tracker.live.past import weeks_of
 from tracker.store.database import Store
 
 WEEKS = 16  # as many as the heat map shows at 80 columns, over three months
@@ -41,12 +41,8 @@ class WeeksScreen(Screen[None]):
         yield Footer()
 
     def on_screen_resume(self) -> None:
-        settings, now = self.whose(), self.clock()
-        person = settings.person.id if settings.person else None
-        rows = self.store.sessions(since=since(now, settings.zone, settings.rules, self.weeks),
-                                   person=person)
-        picture = weeks_picture([r.rolled() for r in rows], now, settings.zone,
-                                settings.rules, self.weeks)
+        settings = self.whose()
+        picture = weeks_of(self.store, settings, self.clock(), self.weeks)
         if settings.person:
             self.sub_title = settings.person.name
         self.query_one("#heat", Static).update(heat_map(picture, palette(self.app)))

@@ -25,8 +25,9 @@ from tracker.charts import (
 )
 from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
 from tracker.config import Settings
-from tracker.grids import calendar, heat_map, period, quota
-from tracker.pictures import SessionPicture, since, week_picture, weeks_picture
+from tracker.grids import calendar, everyone, heat_map, period, quota
+from tracker.live.past import week_of, weeks_of
+from tracker.pictures import SessionPicture
 
 WIDEST = 140  # a chart wider than this says no more, only sparser
 SIDE_BY_SIDE = 120  # from this width the small charts share a row
@@ -92,10 +93,11 @@ def schedule(settings: Settings, person: str | None) -> None:
     with store_of(settings) as store:
         settings = whose(store, settings, person)
         assert settings.person is not None
-        rows = store.sessions(since=since(now, settings.zone, settings.rules, 1),
-                              person=settings.person.id)
+        week = week_of(store, settings, now)
         warn_damaged(store.damaged)
-    week = week_picture([r.rolled() for r in rows], now, settings.zone, settings.rules)
+        others = [(p.name, week_of(store, settings.for_person(p), now))
+                  for p in store.people.all() if p.id != settings.person.id] \
+            if person is None else []
     rules, status = settings.rules, week.status
     console = Console()
     console.print(f"[bold]{settings.person.name}: week of {status.week_start:%a %d %b %Y}[/]")
@@ -105,6 +107,9 @@ def schedule(settings: Settings, person: str | None) -> None:
     console.print(f"next glute session: {day_name(status.next_allowed, status.today)} "
                   f"({rules.glute_sessions_per_week} a week, {rest} rest day"
                   f"{'s' if rest != 1 else ''} after each)", highlight=False)
+    if others:
+        console.print("\n[bold]everyone this week[/]")
+        console.print(everyone([(settings.person.name, week), *others]))
 
 
 @click.command()
@@ -120,11 +125,8 @@ def weeks(settings: Settings, count: int, person: str | None) -> None:
     with store_of(settings) as store:
         settings = whose(store, settings, person)
         assert settings.person is not None
-        rows = store.sessions(since=since(now, settings.zone, settings.rules, count),
-                              person=settings.person.id)
+        picture = weeks_of(store, settings, now, count)
         warn_damaged(store.damaged)
-    picture = weeks_picture([r.rolled() for r in rows], now, settings.zone, settings.rules,
-                            count)
     console = Console()
     console.print(f"[bold]{settings.person.name}: the last {count} weeks, "
                   f"{period(picture)}[/]")

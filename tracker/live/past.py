@@ -1,0 +1,28 @@
+"""The stored past as the pictures need it: one person's week and weeks, read from the
+first moment that can change them (:func:`tracker.pictures.since`), never the years before."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tracker.config import Settings
+from tracker.pictures import WeekPicture, WeeksPicture, since, week_picture, weeks_picture
+from tracker.schedule import Rolled
+from tracker.store.database import Store
+
+
+def rolled(store: Store, settings: Settings, now: datetime, weeks: int) -> list[Rolled]:
+    """``settings.person``'s sessions (everyone's without one) that the last ``weeks`` weeks'
+    pictures depend on."""
+    person = settings.person.id if settings.person else None
+    rows = store.sessions(since=since(now, settings.zone, settings.rules, weeks), person=person)
+    return [row.rolled() for row in rows]
+
+
+def week_of(store: Store, settings: Settings, now: datetime) -> WeekPicture:
+    return week_picture(rolled(store, settings, now, 1), now, settings.zone, settings.rules)
+
+
+def weeks_of(store: Store, settings: Settings, now: datetime, weeks: int) -> WeeksPicture:
+    return weeks_picture(rolled(store, settings, now, weeks), now, settings.zone,
+                         settings.rules, weeks)
