@@ -20,11 +20,15 @@ demo: $(STAMP)
 	$(BIN)/roller --config config/roller.toml --db $(VENV)/demo.db dashboard --sim \
 	  --routine upper_back --scenario stray --seconds 240 --speed 2
 
-# The MQTT tests run a real broker; openssl makes their TLS certificates.
+# The MQTT tests run a real broker; openssl makes their TLS certificates. The report's tests
+# open it in a real headless browser (Debian's chromium).
 system-packages:
 	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto && command -v mosquitto_sub >/dev/null \
 	  || { $(SUDO) apt-get update -q && \
 	       DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q mosquitto mosquitto-clients openssl; }
+	@command -v chromium >/dev/null \
+	  || { $(SUDO) apt-get update -q && \
+	       DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

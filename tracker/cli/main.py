@@ -18,6 +18,7 @@ from tracker.cli import (
     pictures,
     programs,
     recordings,
+    report,
     sessions,
     track,
 )
@@ -55,5 +56,6 @@ def config_path_command() -> None:
 
 for command in [*recordings.COMMANDS, *sessions.COMMANDS, *track.COMMANDS, *devices.COMMANDS,
                 *mqtt.COMMANDS, *gateway.COMMANDS, *people.COMMANDS,
-                *programs.COMMANDS, *ingest.COMMANDS, *pictures.COMMANDS]:
+                *programs.COMMANDS, *ingest.COMMANDS, *pictures.COMMANDS,
+                *report.COMMANDS]:
     main.add_command(command)

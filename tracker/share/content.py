@@ -1,0 +1,132 @@
+"""What the report says: the period, the weeks' figures, the time on each area, the sessions
+listed and the adherence in words. Pure: sessions and a moment in, one value out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from tracker.analysis import Part
+from tracker.pictures import Day, WeeksPicture, weeks_picture
+from tracker.schedule import Rolled, Rules
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One stored session, as the report needs it."""
+
+    rolled: Rolled  # when, where, which areas, rolling time, glutes, lumbar contacts
+    duration_s: float
+    strokes: int
+    override: bool  # glutes rolled although the schedule said not
+    verdict: str | None  # what the schedule said then (``tracker.schedule.Verdict``)
+    interrupted: bool  # kept up to its last checkpoint
+    parts: tuple[Part, ...] = ()  # each area's stretch, for a session of several areas
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the page shows, worked out."""
+
+    person: str
+    first: date  # the first week's first day
+    last: date  # today, in the person's zone
+    zone: str  # the person's IANA zone: the days are theirs
+    made_at: datetime  # in the person's zone
+    rules: Rules
+    weeks: WeeksPicture
+    sessions: list[Listed]  # in the period, oldest first
+    area_s: dict[str, float]  # rolling time on each area, most first
+    adherence: list[str]  # sentences
+
+
+def build(person: str, sessions: Sequence[Listed], now: datetime, zone: str, rules: Rules,
+          weeks: int) -> Report:
+    """The report of the last ``weeks`` weeks (this one included) as of ``now``.
+    ``sessions`` may reach back before the period (to :func:`tracker.pictures.since`, so the
+    rest-day rule sees the glute sessions just before it); only the period's are listed."""
+    picture = weeks_picture([s.rolled for s in sessions], now, zone, rules, weeks)
+    first = picture.days[0][0].day
+    listed = sorted((s for s in sessions if first <= s.rolled.local_day() <= picture.today),
+                    key=lambda s: s.rolled.started_at)
+    return Report(
+        person=person, first=first, last=picture.today, zone=zone,
+        made_at=now.astimezone(ZoneInfo(zone)), rules=rules, weeks=picture, sessions=listed,
+        area_s=area_times(listed), adherence=adherence(picture, rules),
+    )
+
+
+def area_times(sessions: Sequence[Listed]) -> dict[str, float]:
+    """Rolling time on each area, most first. A session of several areas shares its rolling
+    time among them in proportion to each part's span (the rolling time of each part is not
+    stored; its pauses are taken as spread evenly), so the areas add up to the weeks' rolling
+    time; a session whose parts are unknown shares it equally."""
+    totals: dict[str, float] = {}
+    for s in sessions:
+        for area, rolled_s in _shares(s).items():
+            totals[area] = totals.get(area, 0.0) + rolled_s
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
+def _shares(s: Listed) -> dict[str, float]:
+    areas = s.rolled.areas or (s.rolled.routine,)
+    spans = [(p.routine, max(0.0, p.end_s - p.start_s)) for p in s.parts]
+    total_s = sum(span for _, span in spans)
+    if not total_s:
+        spans, total_s = [(area, 1.0) for area in areas], float(len(areas))
+    shares: dict[str, float] = {}
+    for area, span in spans:
+        shares[area] = shares.get(area, 0.0) + s.rolled.active_s * span / total_s
+    return shares
+
+
+def adherence(picture: WeeksPicture, rules: Rules) -> list[str]:
+    """The weeks against the advice, in a few sentences: the glute quota, the rest days
+    between glute sessions, and lumbar contacts (the goal is none)."""
+    quota, trends = picture.quota, picture.trends
+    *full, current = trends
+    so_far = f"this week so far {current.glute_sessions} of {quota}"
+    if full:
+        met = sum(1 for week in full if week.glute_sessions >= quota)
+        weeks = _count(len(full), "full week")
+        glutes = f"Glute quota ({quota} a week) met in {met} of the {weeks} before this one; " \
+                 f"{so_far}."
+    else:
+        glutes = f"Glute quota: {quota} a week; {so_far}."
+    rest = [_rest_days(picture.days, rules)] if rules.glute_rest_days else []
+    return [glutes, *rest, _lumbar(picture)]
+
+
+def _rest_days(weeks: list[list[Day]], rules: Rules) -> str:
+    """How often a glute day came too soon after the one before (the rule: at least
+    ``glute_rest_days`` days without glutes between two glute days)."""
+    glute_days = [d.day for week in weeks for d in week if d.glutes]
+    if not glute_days:
+        return "No glute sessions."
+    soon = sum(1 for a, b in pairwise(glute_days)
+               if (b - a).days <= rules.glute_rest_days)
+    gap = "on consecutive days" if rules.glute_rest_days == 1 else \
+        f"with fewer than {rules.glute_rest_days} days' rest between"
+    if not soon:
+        return f"Glutes never rolled {gap}."
+    return f"Glutes rolled {gap} {_count(soon, 'time')}."
+
+
+def _lumbar(picture: WeeksPicture) -> str:
+    lumbar = [week.lumbar for week in picture.trends]
+    total = sum(lumbar)
+    if not total:
+        return "No lumbar contacts."
+    clean = next(i for i, count in enumerate(reversed(lumbar)) if count)
+    contacts = _count(total, "lumbar contact")
+    if not clean:
+        return f"{contacts}, {lumbar[-1]} this week."
+    return f"{contacts}, none " + ("this week." if clean == 1 else f"in the last {clean} weeks.")
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" + ("" if n == 1 else "s")

@@ -1,0 +1,175 @@
+"""The report as one self-contained HTML page: inline CSS and SVG, no script, nothing fetched
+from anywhere, so it opens the same from an e-mail, a USB stick or a patient portal, offline,
+years later. Every text that comes from the store or the person is escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from tracker import __version__
+from tracker.pictures import SHADES_S
+from tracker.schedule import counts
+from tracker.share import charts
+from tracker.share.content import Listed, Report
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
+       max-width: 58rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; }
+h2 { margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: 0.2rem; }
+.meta, .what, figcaption { color: #57606a; }
+.what { margin-top: 0; }
+figure { margin: 0.5rem 0; break-inside: avoid; }
+svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; font-size: 0.9rem; }
+th, td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #eaeef2; text-align: left; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.lumbar { color: #cf222e; font-weight: bold; }
+.legend span { display: inline-block; margin-right: 1rem; }
+.swatch { display: inline-block; width: 0.8rem; height: 0.8rem; margin-right: 0.3rem;
+          vertical-align: middle; border: 1px solid #d0d7de; }
+.empty { font-weight: bold; }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } }
+"""
+
+#: Why each chart is there: the advice it is read against.
+WHY_DAYS = ("Each square is a day, each column a week (the first day on top); the darker, the "
+            "longer the rolling that day. A dot marks a glute session: about three a week are "
+            "advised, never on consecutive days. A red edge marks a day the roller reached the "
+            "lumbar spine.")
+WHY_ROLLING = "Rolling time each week, every area together; the last bar is this week so far."
+WHY_GLUTES = ("Glute sessions each week against the quota (dashed): low-back tightness is "
+              "better treated at the glutes and hips than on the lower back itself.")
+WHY_LUMBAR = ("Times the roller reached the lumbar spine each week. The goal is none: the lower "
+              "back has no rib cage to support it, and rolling it can aggravate stenosis or "
+              "stress fractures. The roller alerts at once when it happens.")
+WHY_AREAS = "Rolling time on each area over these weeks."
+
+
+def page(report: Report) -> str:
+    """The whole report as one HTML document."""
+    r = report
+    title = f"Foam rolling: {r.person}, {r.first:%d %b %Y} to {r.last:%d %b %Y}"
+    weeks = len(r.weeks.trends)
+    sessions = len(r.sessions)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        f'<h1 id="person">Foam rolling: {escape(r.person)}</h1>',
+        f'<p class="meta" id="period">{r.first:%a %d %b %Y} to {r.last:%a %d %b %Y}: '
+        f"{weeks} week{'s' if weeks != 1 else ''}, {sessions} "
+        f"session{'s' if sessions != 1 else ''}.</p>",
+        f'<p class="meta" id="made">Made {r.made_at:%a %d %b %Y %H:%M %Z} by roller '
+        f"{escape(__version__)} from the roller's own records.</p>",
+        *([] if r.sessions else ['<p class="empty">No sessions in these weeks.</p>']),
+        '<h2 id="adherence">Adherence</h2>',
+        "<ul>", *(f"<li>{escape(line)}</li>" for line in r.adherence), "</ul>",
+        _weeks_table(r),
+        '<h2 id="days">Days rolled</h2>',
+        _figure("days", WHY_DAYS, charts.heat_map(r.weeks), _legend()),
+        '<h2 id="rolling">Rolling time each week</h2>',
+        _figure("rolling", WHY_ROLLING, charts.rolling(r.weeks.trends)),
+        '<h2 id="glutes">Glute sessions each week</h2>',
+        _figure("glutes", WHY_GLUTES, charts.glutes(r.weeks.trends, r.weeks.quota)),
+        '<h2 id="lumbar">Lumbar contacts each week</h2>',
+        _figure("lumbar", WHY_LUMBAR, charts.lumbar(r.weeks.trends)),
+        '<h2 id="areas">Time per area</h2>',
+        _figure("areas", WHY_AREAS, charts.areas(r.area_s)) if r.area_s
+        else '<p class="empty">Nothing rolled in these weeks.</p>',
+        '<h2 id="sessions">Sessions</h2>',
+        _sessions_table(r) if r.sessions else '<p class="empty">No sessions in these weeks.</p>',
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _figure(name: str, why: str, svg: str, after: str = "") -> str:
+    return (f'<figure id="chart-{name}"><p class="what">{escape(why)}</p>\n{svg}\n{after}'
+            "</figure>")
+
+
+def _legend() -> str:
+    """The heat map's key: what each shade, the dot and the red edge stand for."""
+    minutes = [f"{s / 60:g}" for s in SHADES_S[1:]]
+    names = ["none", f"under {minutes[0]} min",
+             *(f"{a}-{b} min" for a, b in pairwise(minutes)),
+             f"over {minutes[-1]} min"]
+    keys = [f'<span><span class="swatch" style="background:{colour}"></span>{name}</span>'
+            for colour, name in zip(charts.SHADE_COLOURS, names, strict=True)]
+    keys.append(f'<span><span class="swatch" style="background:{charts.GLUTES};'
+                'border-radius:50%;width:0.5rem;height:0.5rem"></span>glute session</span>')
+    keys.append(f'<span><span class="swatch" style="border:2px solid {charts.LUMBAR}">'
+                "</span>lumbar contact</span>")
+    keys.append('<span><span class="swatch" style="background:#fff"></span>still to come</span>')
+    return f'<figcaption class="legend">{"".join(keys)}</figcaption>'
+
+
+def _weeks_table(r: Report) -> str:
+    quota = r.weeks.quota
+    rows = []
+    for i, week in enumerate(r.weeks.trends):
+        now = " (so far)" if i == len(r.weeks.trends) - 1 else ""
+        rows.append(
+            f'<tr class="week"><td>{week.start:%d %b %Y}{now}</td>'
+            f'<td class="num">{week.sessions}</td><td class="num">{_clock(week.rolled_s)}</td>'
+            f'<td class="num">{week.glute_sessions} of {quota}</td>'
+            f'<td class="num{" lumbar" if week.lumbar else ""}">{week.lumbar}</td></tr>')
+    return ('<table id="weeks"><thead><tr><th>week of</th><th class="num">sessions</th>'
+            '<th class="num">rolling</th><th class="num">glute sessions</th>'
+            '<th class="num">lumbar contacts</th></tr></thead>\n<tbody>\n'
+            + "\n".join(rows) + "\n</tbody></table>")
+
+
+def _sessions_table(r: Report) -> str:
+    head = "".join(f'<th class="num">{h}</th>' if h in {"duration", "active", "strokes",
+                                                         "lumbar contacts"} else f"<th>{h}</th>"
+                   for h in ("day", "time", "areas", "duration", "active", "strokes",
+                             "lumbar contacts", "schedule"))
+    rows = [_session_row(s, r) for s in r.sessions]
+    return (f'<table id="session-list"><thead><tr>{head}</tr></thead>\n<tbody>\n'
+            + "\n".join(rows) + "\n</tbody></table>")
+
+
+def _session_row(s: Listed, r: Report) -> str:
+    """A session at its own local time; the zone is said when it is not the person's now
+    (a session rolled while travelling)."""
+    started = s.rolled.started_at.astimezone(ZoneInfo(s.rolled.zone))
+    zone = f" {started:%Z}" if s.rolled.zone != r.zone else ""
+    areas = " + ".join(a.replace("_", " ") for a in (s.rolled.areas or (s.rolled.routine,)))
+    lumbar = s.rolled.lumbar_events
+    return (f'<tr class="session"><td>{started:%a %d %b %Y}</td><td>{started:%H:%M}{zone}</td>'
+            f"<td>{escape(areas)}</td><td class=\"num\">{_clock(s.duration_s)}</td>"
+            f'<td class="num">{_clock(s.rolled.active_s)}</td><td class="num">{s.strokes}</td>'
+            f'<td class="num{" lumbar" if lumbar else ""}">{lumbar}</td>'
+            f"<td>{escape(_schedule(s, r))}</td></tr>")
+
+
+def _schedule(s: Listed, r: Report) -> str:
+    """What the schedule made of the session: a glute session that counted, one rolled
+    although the schedule said not (and why not), one cut short."""
+    notes = []
+    if counts(s.rolled, r.rules):
+        notes.append("glute session")
+    if s.override:
+        notes.append(f"rolled anyway ({(s.verdict or 'refused').replace('_', ' ')})")
+    if s.interrupted:
+        notes.append("interrupted")
+    return ", ".join(notes)
+
+
+def _clock(t_s: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour on."""
+    minutes, seconds = divmod(round(t_s), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
