@@ -20,7 +20,7 @@ from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
 from tracker.config import Settings
 from tracker.limits import quote
-from tracker.pictures import since
+from tracker.live import past
 from tracker.recording import target
 from tracker.share.content import Listed, build
 from tracker.store.database import Store
@@ -54,8 +54,7 @@ def report(settings: Settings, person: str | None, weeks: int, output: Path,
     with store_of(settings) as store:
         who = whose(store, settings, person)
         assert who.person is not None  # whose() always names someone
-        rows = store.sessions(since=since(now, who.zone, who.rules, weeks),
-                              person=who.person.id)
+        rows = past.rows(store, who, now, weeks)
         damaged = dict(store.damaged)
         sessions = [_listed(store, row, damaged) for row in rows]
     warn_damaged(damaged)

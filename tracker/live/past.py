@@ -9,14 +9,18 @@ from tracker.config import Settings
 from tracker.pictures import WeekPicture, WeeksPicture, since, week_picture, weeks_picture
 from tracker.schedule import Rolled
 from tracker.store.database import Store
+from tracker.store.rows import SessionRow
 
 
-def rolled(store: Store, settings: Settings, now: datetime, weeks: int) -> list[Rolled]:
+def rows(store: Store, settings: Settings, now: datetime, weeks: int) -> list[SessionRow]:
     """``settings.person``'s sessions (everyone's without one) that the last ``weeks`` weeks'
     pictures depend on."""
     person = settings.person.id if settings.person else None
-    rows = store.sessions(since=since(now, settings.zone, settings.rules, weeks), person=person)
-    return [row.rolled() for row in rows]
+    return store.sessions(since=since(now, settings.zone, settings.rules, weeks), person=person)
+
+
+def rolled(store: Store, settings: Settings, now: datetime, weeks: int) -> list[Rolled]:
+    return [row.rolled() for row in rows(store, settings, now, weeks)]
 
 
 def week_of(store: Store, settings: Settings, now: datetime) -> WeekPicture:
