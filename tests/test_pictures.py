@@ -130,6 +130,9 @@ def test_schedule_and_weeks_print_their_pictures(roller: Run, store_path: Path) 
     week = roller("--db", str(store_path), "schedule", env={"COLUMNS": "80"})
     assert week.returncode == 0, week.stderr
     assert "glutes ■" in week.stdout and "next glute session" in week.stdout
+    assert "everyone this week" in week.stdout and "Ben" in week.stdout  # nobody named
+    ben = roller("--db", str(store_path), "schedule", "--person", "Ben")
+    assert "Ben: week of" in ben.stdout and "everyone" not in ben.stdout
     weeks = roller("--db", str(store_path), "weeks", "--weeks", "4", env={"COLUMNS": "80"})
     assert weeks.returncode == 0, weeks.stderr
     assert "the last 4 weeks" in weeks.stdout and " M " in weeks.stdout
