@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
-from dashboards.session import SessionScreen, areas
+from dashboards.session import SessionScreen
 from tracker.config import Settings
-from tracker.report import clock
+from tracker.report import areas, clock
 from tracker.store.database import Store
 
 

@@ -10,7 +10,7 @@ from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tracker.analysis import Analysis
-from tracker.report import clock, pace_text, parts_lines
+from tracker.report import areas, clock, pace_text, parts_lines
 from tracker.schedule import Rules
 
 SAFETY = """Before you roll your back
@@ -100,10 +100,10 @@ class SummaryScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         a = self.analysis
-        areas = " + ".join(p.routine.replace("_", " ") for p in a.areas)
         with Vertical(classes="dialog"):
-            yield Label(f"{areas}: {clock(a.duration_s)}, active {clock(a.active_s)}, "
-                        f"{a.strokes} strokes, {a.cadence_cpm:.0f} cycles/min")
+            yield Label(f"{areas(p.routine for p in a.areas)}: {clock(a.duration_s)}, "
+                        f"active {clock(a.active_s)}, {a.strokes} strokes, "
+                        f"{a.cadence_cpm:.0f} cycles/min")
             yield Label(f"pace {pace_text(a, self.rules)}", id="pace")
             if a.parts:
                 yield Static("\n".join(parts_lines(a, self.rules)), id="parts")

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, Label, Static
 
 from dashboards.theme import palette
 from tracker.config import Settings
-from tracker.grids import calendar, everyone, quota
+from tracker.grids import calendar, everyone, glute_rule, quota
 from tracker.live.past import week_of
 from tracker.store.database import Store
 
@@ -40,8 +40,8 @@ class ScheduleScreen(Screen[None]):
         self.refresh_week()
 
     def refresh_week(self) -> None:
-        settings = self.whose()
-        week = week_of(self.store, settings, self.clock())
+        settings, now = self.whose(), self.clock()
+        week = week_of(self.store, settings, now)
         colours = palette(self.app)
         if settings.person:
             self.sub_title = settings.person.name
@@ -50,14 +50,14 @@ class ScheduleScreen(Screen[None]):
         shown.update(quota(week, colours))
         for status in ("on_track", "behind", "done", "over"):
             shown.set_class(week.status.status == status, status)
-        rules, rest = settings.rules, settings.rules.glute_rest_days
         self.query_one("#next", Label).update(
             f"next glute session allowed: {week.status.next_allowed:%A %d %B} "
-            f"({rules.glute_sessions_per_week} a week, {rest} rest day"
-            f"{'s' if rest != 1 else ''} after each)")
+            f"({glute_rule(settings.rules)})")
         people = self.store.people.all()
         others = self.query_one("#everyone", Static)
         others.display = len(people) > 1
         if len(people) > 1:
-            others.update(everyone([(p.name, week_of(self.store, settings.for_person(p),
-                                                     self.clock())) for p in people], colours))
+            mine = settings.person.id if settings.person else None
+            others.update(everyone([(p.name, week if p.id == mine else
+                                     week_of(self.store, settings.for_person(p), now))
+                                    for p in people], colours))

@@ -3,9 +3,6 @@ bouts and pauses against their guides (the same charts as ``roller session show`
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -15,18 +12,13 @@ from textual_plotext import PlotextPlot
 
 from dashboards.theme import colours
 from tracker.body import Body
-from tracker.charts import Figure, draw_guided, draw_regions, draw_session
+from tracker.charts import session_charts
 from tracker.config import Settings
 from tracker.estimate import analyze
 from tracker.pictures import SessionPicture, session_picture
-from tracker.report import clock, near_lumbar
+from tracker.report import areas, clock, near_lumbar
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
-
-
-def areas(names: tuple[str, ...]) -> str:
-    """A session's areas in order: ``upper back + glutes``."""
-    return " + ".join(name.replace("_", " ") for name in names)
 
 
 class SessionScreen(Screen[None]):
@@ -81,18 +73,7 @@ class SessionScreen(Screen[None]):
             "[$primary]⣿ rolling[/]  [$secondary]⣿ holding[/]  [$error]░ lumbar band[/]  "
             "│ alert  [$warning]│ caution[/]" if pic.t_s
             else "regions only: this session's samples were not kept")
-        guides = f"{pic.bout_guide_s[0]:g}-{pic.bout_guide_s[1]:g}", \
-            f"{pic.pause_guide_s[0]:g}-{pic.pause_guide_s[1]:g}"
-        charts: list[tuple[str, str, Callable[[Figure], None]]] = [
-            ("position", "position along the back", partial(draw_session, pic=pic, colours=c)),
-            ("regions", "time per region (s)", partial(draw_regions, pic=pic, colours=c)),
-            ("bouts", f"bouts (s), guide {guides[0]}",
-             partial(draw_guided, lengths_s=pic.bouts_s, guide_s=pic.bout_guide_s,
-                     colour=c.track, colours=c)),
-            ("pauses", f"pauses (s), guide {guides[1]}",
-             partial(draw_guided, lengths_s=pic.pauses_s, guide_s=pic.pause_guide_s,
-                     colour=c.hold, colours=c))]
-        for name, title, draw in charts:
+        for name, title, draw, _ in session_charts(pic, c):
             plot = self.query_one(f"#{name}", PlotextPlot)
             plot.plt.clear_figure()
             plot.plt.title(title)

@@ -15,14 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 # plotext has no public way to get a figure of one's own (its functions draw on one global
 # figure); textual-plotext takes the figure class the same way.
 from plotext._figure import _figure_class  # type: ignore[import-untyped]
 
-from tracker.pictures import SessionPicture, WeeksPicture
+from tracker.pictures import SessionPicture, WeeksPicture, WeekTrend
+from tracker.report import minutes_seconds
 
 Colour = str | tuple[int, int, int]  # a plotext colour name, or RGB from a theme
 
@@ -45,7 +47,6 @@ class Figure(Protocol):
     """The part of plotext's figure the charts use (``textual-plotext``'s ``plt`` is one)."""
 
     def plot(self, *args: Any, **kwargs: Any) -> None: ...
-    def scatter(self, *args: Any, **kwargs: Any) -> None: ...
     def bar(self, *args: Any, **kwargs: Any) -> None: ...
     def rectangle(self, *args: Any, **kwargs: Any) -> None: ...
     def hline(self, coordinate: float, color: Colour | None = None) -> None: ...
@@ -56,12 +57,6 @@ class Figure(Protocol):
     def ylim(self, lower: float, upper: float) -> None: ...
     def title(self, label: str) -> None: ...
     def xlabel(self, label: str) -> None: ...
-
-
-def minutes_seconds(t_s: float) -> str:
-    """An axis label: ``2:30``."""
-    minutes, seconds = divmod(round(t_s), 60)
-    return f"{minutes}:{seconds:02d}"
 
 
 def time_ticks(duration_s: float, count: int = 5) -> list[float]:
@@ -142,6 +137,31 @@ def draw_guided(fig: Figure, lengths_s: Sequence[float], guide_s: tuple[float, f
     fig.xticks([float(n) for n in numbers], [str(n) for n in numbers])
 
 
+class Chart(NamedTuple):
+    """One of a session's charts: what a screen or a terminal needs to show it."""
+
+    name: str  # position, regions, bouts or pauses
+    title: str
+    draw: Callable[[Figure], None]
+    empty: bool = False  # nothing to draw (a session without pauses)
+
+
+def session_charts(pic: SessionPicture, colours: Colours = Colours()) -> list[Chart]:
+    """The session's charts, the position first: ``session show`` and the session screen
+    show the same ones under the same titles."""
+    charts = [Chart("position", "position along the back",
+                    partial(draw_session, pic=pic, colours=colours)),
+              Chart("regions", "time per region (s)",
+                    partial(draw_regions, pic=pic, colours=colours))]
+    for name, lengths_s, guide_s, colour in (
+            ("bouts", pic.bouts_s, pic.bout_guide_s, colours.track),
+            ("pauses", pic.pauses_s, pic.pause_guide_s, colours.hold)):
+        charts.append(Chart(name, f"{name} (s), guide {guide_s[0]:g}-{guide_s[1]:g}",
+                            partial(draw_guided, lengths_s=lengths_s, guide_s=guide_s,
+                                    colour=colour, colours=colours), not lengths_s))
+    return charts
+
+
 TRENDS = ("rolled", "glutes", "lumbar")  # what draw_trend draws, in the order shown
 
 
@@ -155,14 +175,14 @@ def draw_trend(fig: Figure, weeks: WeeksPicture, what: str,
                colours: Colours = Colours()) -> None:
     """One figure a week: ``rolled`` (minutes of rolling), ``glutes`` (sessions, against
     the quota) or ``lumbar`` (contacts, whose goal is none)."""
-    value: Callable[[int], float] = {
-        "rolled": lambda i: weeks.trends[i].rolled_s / 60,
-        "glutes": lambda i: float(weeks.trends[i].glute_sessions),
-        "lumbar": lambda i: float(weeks.trends[i].lumbar),
+    pick: Callable[[WeekTrend], float] = {
+        "rolled": lambda week: week.rolled_s / 60,
+        "glutes": lambda week: week.glute_sessions,
+        "lumbar": lambda week: week.lumbar,
     }[what]
     colour = {"rolled": colours.track, "glutes": colours.glutes, "lumbar": colours.lumbar}[what]
     numbers = list(range(1, len(weeks.trends) + 1))
-    values = [value(i) for i in range(len(weeks.trends))]
+    values = [float(pick(week)) for week in weeks.trends]
     fig.bar(numbers, values, color=colour, width=0.6)
     if what == "glutes":
         fig.hline(weeks.quota, colours.guide)

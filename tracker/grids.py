@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tracker.pictures import Day, WeekPicture, WeeksPicture
-from tracker.schedule import Verdict
+from tracker.schedule import Rules, Verdict
 
 DAY_LETTERS = "MTWTFSS"
 
@@ -93,6 +93,13 @@ def quota(week: WeekPicture, palette: Palette = Palette()) -> Text:
 def period(weeks: WeeksPicture) -> str:
     first, last = weeks.days[0][0].day, weeks.days[-1][-1].day
     return f"{first:%d %b} to {last:%d %b %Y}"
+
+
+def glute_rule(rules: Rules) -> str:
+    """The rule in words: ``3 a week, 1 rest day after each``."""
+    rest = rules.glute_rest_days
+    return (f"{rules.glute_sessions_per_week} a week, {rest} rest day"
+            f"{'s' if rest != 1 else ''} after each")
 
 
 def heat_map(weeks: WeeksPicture, palette: Palette = Palette()) -> Text:

@@ -56,8 +56,7 @@ class SessionPicture:
     s_cm: list[float]
     top_cm: float  # the view, head side
     bottom_cm: float
-    bands: list[Band]  # the regions in view, head first
-    lumbar: Band
+    bands: list[Band]  # the regions in view, head first (the lumbar band always whole)
     contacts: list[tuple[float, float]]  # on the lumbar band
     alerts_s: list[float]  # when each contact was announced
     cautions: list[tuple[float, float]]
@@ -69,6 +68,10 @@ class SessionPicture:
     pauses_s: list[float]
     bout_guide_s: tuple[float, float]
     pause_guide_s: tuple[float, float]
+
+    @property
+    def lumbar(self) -> Band:
+        return next(band for band in self.bands if band.region == REGIONS[LUMBAR])
 
 
 def session_picture(analysis: Analysis, body: Body, rules: Rules) -> SessionPicture:
@@ -99,7 +102,6 @@ def session_picture(analysis: Analysis, body: Body, rules: Rules) -> SessionPict
         top_cm=view_top,
         bottom_cm=view_bottom,
         bands=bands,
-        lumbar=Band(REGIONS[LUMBAR], top, bottom),
         contacts=spans([(e.start_s, e.end_s) for e in a.lumbar_events]),
         alerts_s=[e.alert_s - origin for e in a.lumbar_events],
         cautions=spans([(e.start_s, e.end_s) for e in a.caution_events]),
@@ -168,13 +170,13 @@ class WeeksPicture:
     trends: list[WeekTrend]
 
 
-def _days(history: Sequence[Rolled], first: date, count: int, today: date,
-          rules: Rules) -> list[Day]:
-    """``count`` days from ``first``; a future day's glute verdict is as things stand today."""
+def _days(history: Sequence[Rolled], glutes_on: Sequence[date], first: date, count: int,
+          today: date, rules: Rules) -> list[Day]:
+    """``count`` days from ``first``; a future day's glute verdict is as things stand today
+    (``glutes_on``: the history's glute days)."""
     by_day: dict[date, list[Rolled]] = {}
     for s in history:
         by_day.setdefault(s.local_day(), []).append(s)
-    glutes_on = glute_days(history, rules)
     days = []
     for i in range(count):
         day = first + timedelta(days=i)
@@ -199,7 +201,8 @@ def week_picture(history: Sequence[Rolled], now: datetime, zone: str,
     to :func:`since` for ``weeks=1``."""
     status = week_status(history, now, zone, rules)
     return WeekPicture(status, rules.glute_sessions_per_week,
-                       _days(history, status.week_start, 7, status.today, rules))
+                       _days(history, glute_days(history, rules), status.week_start, 7,
+                             status.today, rules))
 
 
 def weeks_picture(history: Sequence[Rolled], now: datetime, zone: str, rules: Rules,
@@ -207,9 +210,9 @@ def weeks_picture(history: Sequence[Rolled], now: datetime, zone: str, rules: Ru
     """The last ``weeks`` weeks, this one included."""
     today = now.astimezone(ZoneInfo(zone)).date()
     first = week_start(today, rules) - timedelta(weeks=weeks - 1)
-    days = _days(history, first, 7 * weeks, today, rules)
-    by_week = [days[i:i + 7] for i in range(0, len(days), 7)]
     glutes_on = glute_days(history, rules)
+    days = _days(history, glutes_on, first, 7 * weeks, today, rules)
+    by_week = [days[i:i + 7] for i in range(0, len(days), 7)]
     trends = [WeekTrend(start=week[0].day, rolled_s=sum(d.rolled_s for d in week),
                         sessions=sum(d.sessions for d in week),
                         glute_sessions=sum(1 for d in glutes_on

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich import box
 from rich.table import Table
 
@@ -13,6 +15,18 @@ def clock(seconds: float) -> str:
     """``m:ss.s`` for a time since the session started."""
     minutes, tenths = divmod(round(max(0.0, seconds) * 10), 600)
     return f"{minutes}:{tenths / 10:04.1f}"
+
+
+def areas(names: Iterable[str]) -> str:
+    """A session's areas in order, as people read them: ``upper back + glutes``."""
+    return " + ".join(name.replace("_", " ") for name in names)
+
+
+def minutes_seconds(t_s: float) -> str:
+    """A duration to the second: ``2:30``, or ``1:02:30`` from an hour on."""
+    minutes, seconds = divmod(round(t_s), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def near_lumbar(alerts: list[LumbarEvent], cautions: list[CautionEvent] | None,

@@ -17,15 +17,13 @@ from tracker.charts import (
     Colours,
     Figure,
     build,
-    draw_guided,
-    draw_regions,
-    draw_session,
     draw_trend,
+    session_charts,
     trend_title,
 )
 from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
 from tracker.config import Settings
-from tracker.grids import calendar, everyone, heat_map, period, quota
+from tracker.grids import calendar, everyone, glute_rule, heat_map, period, quota
 from tracker.live.past import week_of, weeks_of
 from tracker.pictures import SessionPicture
 
@@ -62,19 +60,12 @@ def print_session(console: Console, pic: SessionPicture) -> None:
     """Position over time across the terminal, then time per region and the bouts and
     pauses against their guides."""
     width = min(console.width, WIDEST)
-    console.print(chart(lambda f: draw_session(f, pic, COLOURS), width,
-                        18 if width >= 100 else 14, "position along the back"))
+    position, *rest = session_charts(pic, COLOURS)
+    console.print(chart(position.draw, width, 18 if width >= 100 else 14, position.title))
     console.print(LEGEND if pic.t_s else
                   "regions only: this session's samples were not kept", highlight=False)
     each = small_width(console, 3)
-    small = [chart(lambda f: draw_regions(f, pic, COLOURS), each, 12, "time per region (s)")]
-    for lengths_s, guide_s, colour, what in (
-            (pic.bouts_s, pic.bout_guide_s, COLOURS.track, "bouts"),
-            (pic.pauses_s, pic.pause_guide_s, COLOURS.hold, "pauses")):
-        if lengths_s:
-            small.append(chart(partial(draw_guided, lengths_s=lengths_s, guide_s=guide_s,
-                                       colour=colour, colours=COLOURS), each, 12,
-                               f"{what} (s), guide {guide_s[0]:g}-{guide_s[1]:g}"))
+    small = [chart(c.draw, each, 12, c.title) for c in rest if not c.empty]
     print_row(console, small)
 
 
@@ -98,15 +89,13 @@ def schedule(settings: Settings, person: str | None) -> None:
         others = [(p.name, week_of(store, settings.for_person(p), now))
                   for p in store.people.all() if p.id != settings.person.id] \
             if person is None else []
-    rules, status = settings.rules, week.status
+    status = week.status
     console = Console()
     console.print(f"[bold]{settings.person.name}: week of {status.week_start:%a %d %b %Y}[/]")
     console.print(calendar(week))
     console.print(quota(week))
-    rest = rules.glute_rest_days
     console.print(f"next glute session: {day_name(status.next_allowed, status.today)} "
-                  f"({rules.glute_sessions_per_week} a week, {rest} rest day"
-                  f"{'s' if rest != 1 else ''} after each)", highlight=False)
+                  f"({glute_rule(settings.rules)})", highlight=False)
     if others:
         console.print("\n[bold]everyone this week[/]")
         console.print(everyone([(settings.person.name, week), *others]))

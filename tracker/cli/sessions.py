@@ -27,7 +27,7 @@ from tracker.limits import quote
 from tracker.live.recorder import store_recording
 from tracker.pictures import session_picture
 from tracker.recording import Recording, format_recording, read
-from tracker.report import clock, near_lumbar, pace_text, parts_lines
+from tracker.report import areas, clock, near_lumbar, pace_text, parts_lines
 from tracker.schedule import Verdict, score, week_start
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
@@ -175,7 +175,7 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
 
 def _routine_note(row: SessionRow) -> str:
     marks = ("*" if row.override else "") + ("!" if row.status == "interrupted" else "")
-    return " + ".join(a.replace("_", " ") for a in row.areas) + marks
+    return areas(row.areas) + marks
 
 
 def _row_json(row: SessionRow, names: dict[int, str]) -> dict[str, object]:
@@ -203,7 +203,7 @@ def session_show(settings: Settings, session_id: int) -> None:
         program = store.program(session_id)
         settings = settings.for_person(store.people.by_id(row.person_id))
     console = Console()
-    title = f"session {row.id}: {' + '.join(a.replace('_', ' ') for a in row.areas)}, " \
+    title = f"session {row.id}: {areas(row.areas)}, " \
             f"{_local(row.started_at, row.zone):%a %Y-%m-%d %H:%M} ({row.status})"
     table = Table(title=title, show_header=False)
     table.add_row("duration", clock(row.duration_s))

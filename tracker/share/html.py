@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from tracker import __version__
 from tracker.pictures import SHADES_S
+from tracker.report import areas, minutes_seconds
 from tracker.schedule import counts
 from tracker.share import charts
 from tracker.share.content import Listed, Report
@@ -122,7 +123,8 @@ def _weeks_table(r: Report) -> str:
         now = " (so far)" if i == len(r.weeks.trends) - 1 else ""
         rows.append(
             f'<tr class="week"><td>{week.start:%d %b %Y}{now}</td>'
-            f'<td class="num">{week.sessions}</td><td class="num">{_clock(week.rolled_s)}</td>'
+            f'<td class="num">{week.sessions}</td>'
+            f'<td class="num">{minutes_seconds(week.rolled_s)}</td>'
             f'<td class="num">{week.glute_sessions} of {quota}</td>'
             f'<td class="num{" lumbar" if week.lumbar else ""}">{week.lumbar}</td></tr>')
     return ('<table id="weeks"><thead><tr><th>week of</th><th class="num">sessions</th>'
@@ -146,11 +148,12 @@ def _session_row(s: Listed, r: Report) -> str:
     (a session rolled while travelling)."""
     started = s.rolled.started_at.astimezone(ZoneInfo(s.rolled.zone))
     zone = f" {started:%Z}" if s.rolled.zone != r.zone else ""
-    areas = " + ".join(a.replace("_", " ") for a in (s.rolled.areas or (s.rolled.routine,)))
+    rolled = areas(s.rolled.areas or (s.rolled.routine,))
     lumbar = s.rolled.lumbar_events
     return (f'<tr class="session"><td>{started:%a %d %b %Y}</td><td>{started:%H:%M}{zone}</td>'
-            f"<td>{escape(areas)}</td><td class=\"num\">{_clock(s.duration_s)}</td>"
-            f'<td class="num">{_clock(s.rolled.active_s)}</td><td class="num">{s.strokes}</td>'
+            f"<td>{escape(rolled)}</td><td class=\"num\">{minutes_seconds(s.duration_s)}</td>"
+            f'<td class="num">{minutes_seconds(s.rolled.active_s)}</td>'
+            f'<td class="num">{s.strokes}</td>'
             f'<td class="num{" lumbar" if lumbar else ""}">{lumbar}</td>'
             f"<td>{escape(_schedule(s, r))}</td></tr>")
 
@@ -166,10 +169,3 @@ def _schedule(s: Listed, r: Report) -> str:
     if s.interrupted:
         notes.append("interrupted")
     return ", ".join(notes)
-
-
-def _clock(t_s: float) -> str:
-    """``m:ss``, or ``h:mm:ss`` from an hour on."""
-    minutes, seconds = divmod(round(t_s), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
