@@ -10,7 +10,7 @@ from typing import Any
 
 import aiomqtt
 
-from tracker.estimate import AreaEstimator
+from tracker.core.estimate import AreaEstimator
 
 
 @contextmanager

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from firmware_sim.session import SimulatedSession, simulate
-from tracker.analysis import Analysis
-from tracker.body import REGIONS, ROUTINES, Body
-from tracker.estimate import AreaEstimator
-from tracker.recording import write
+from tracker.core.body import REGIONS, ROUTINES, Body
+from tracker.core.estimate import AreaEstimator
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.formats.roller_imu import write
 
 SCENARIOS = ("clean", "stray", "stray", "lumbar")
 RATES = (25.0, 50.0, 100.0, 200.0)

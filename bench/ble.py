@@ -17,10 +17,10 @@ import numpy as np
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from firmware_sim.session import simulate
-from tracker.body import Body
 from tracker.config import load
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator
 from tracker.devices import roller as p
-from tracker.estimate import SessionEstimator
 from tracker.live.session import LiveSession
 from tracker.store.database import open_store
 

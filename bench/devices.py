@@ -24,11 +24,11 @@ import numpy as np
 from firmware_sim.calibration import simulate_calibration
 from firmware_sim.imu import Conditions, axis_orientations
 from firmware_sim.session import SimulatedSession, simulate
-from tracker.body import Body
-from tracker.calibration import calibrate
+from tracker.core.body import Body
+from tracker.core.calibration import calibrate
+from tracker.core.estimate import SessionEstimator
 from tracker.devices import PROFILES
 from tracker.devices.clock import ArrivalClock
-from tracker.estimate import SessionEstimator
 
 STREAMS = Path(__file__).parent.parent / "tests" / "data" / "streams"
 

@@ -28,14 +28,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_sim.session import simulate
 from tests.broker import create
-from tracker.body import Body
 from tracker.config import load
-from tracker.estimate import SessionEstimator
-from tracker.lifecycle import Lifecycle
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator
+from tracker.core.formats.roller_imu import Recording
+from tracker.core.formats.roller_session import SessionRecord, encode
+from tracker.core.lifecycle import Lifecycle
 from tracker.live.recorder import store_recording
 from tracker.mqtt.ingest import Ingest
-from tracker.recording import Recording
-from tracker.records import SessionRecord, encode
 from tracker.store import exchange
 from tracker.store.database import open_store
 from tracker.store.rows import SessionStart

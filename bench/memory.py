@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from firmware_sim.session import simulate
-from tracker.recording import RecordingWriter
+from tracker.core.formats.roller_imu import RecordingWriter
 
 HOURS = (1, 4)
 PIECE_S = 600.0

@@ -27,10 +27,10 @@ import numpy as np
 
 from firmware_sim.person import TAUGHT_STROKE_S, Person
 from firmware_sim.session import SimulatedSession, simulate_parts
-from tracker.analysis import Analysis
-from tracker.body import REGIONS, Body
-from tracker.estimate import analyze
-from tracker.recording import Header, Recording
+from tracker.core.body import REGIONS, Body
+from tracker.core.estimate import analyze
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.formats.roller_imu import Header, Recording
 
 ORDERS = (("upper_back", "glutes", "hamstrings"), ("glutes", "hamstrings", "calves"),
           ("upper_back", "glutes", "calves"))

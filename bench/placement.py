@@ -31,10 +31,10 @@ import numpy as np
 
 from firmware_sim.person import Person
 from firmware_sim.session import SimulatedSession, simulate
-from tracker.analysis import Analysis
-from tracker.body import Body
-from tracker.estimate import AreaEstimator, EstimatorConfig
-from tracker.estimate.rotation import RotationEstimator
+from tracker.core.body import Body
+from tracker.core.estimate import AreaEstimator, EstimatorConfig
+from tracker.core.estimate.rotation import RotationEstimator
+from tracker.core.formats.roller_analysis import Analysis
 
 PLACEMENT_SD_CM = 2.5
 #: Columns: how the roller is placed (None: at random, normal with 2.5 cm SD; +: feet).

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from firmware_sim.session import simulate
-from tracker.body import Body
-from tracker.estimate import SessionEstimator
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator
 from tracker.live.recorder import Recorder
 from tracker.store.database import Store, open_store
 from tracker.store.rows import SessionStart

@@ -30,17 +30,17 @@ from dashboards.modals import ChoiceScreen, RefusalScreen, SafetyScreen, Summary
 from dashboards.program import ProgramScreen
 from dashboards.schedule import ScheduleScreen
 from dashboards.weeks import WeeksScreen
-from tracker.body import ROUTINES
 from tracker.config import Settings, programs
-from tracker.guidance import PLACEMENT
+from tracker.core.body import ROUTINES
+from tracker.core.guidance import PLACEMENT
+from tracker.core.program_run import ProgramRun, StepOutcome
+from tracker.core.programs import Program, ProgramError
+from tracker.core.schedule import Verdict, week_status
+from tracker.core.status import Status
 from tracker.live.admission import check_start, glutes_refusal
 from tracker.live.bridged import bridged, obey
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
-from tracker.program_run import ProgramRun, StepOutcome
-from tracker.programs import Program, ProgramError
-from tracker.schedule import Verdict, week_status
-from tracker.status import Status
 from tracker.store.database import Store
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tracker.body import REGIONS, Body
+from tracker.core.body import REGIONS, Body
 
 # Half-widths (in cells) of the silhouette from head to heels, at fractions of height.
 _OUTLINE = ((0.00, 2), (0.10, 3), (0.12, 2), (0.17, 7), (0.33, 6), (0.43, 6), (0.53, 7),

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
-from tracker.calibration import CalibrationError, calibrate
+from tracker.core.calibration import CalibrationError, calibrate
 from tracker.devices import PROFILES
 from tracker.devices.ble import BleError
 from tracker.live.calibration_step import prompt, record

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from dashboards.session import SessionScreen
 from tracker.config import Settings
-from tracker.report import areas, clock
+from tracker.core.pictures.tables import areas, clock
 from tracker.store.database import Store
 
 

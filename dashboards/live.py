@@ -11,12 +11,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Sparkline, Static
 
 from dashboards.body_map import BodyMap
-from tracker.body import Body
-from tracker.guidance import ALERT, CAUTION, PLACEMENT
-from tracker.program_run import ProgramView
-from tracker.report import clock
-from tracker.schedule import Rules
-from tracker.status import Status
+from tracker.core.body import Body
+from tracker.core.guidance import ALERT, CAUTION, PLACEMENT
+from tracker.core.pictures.tables import clock
+from tracker.core.program_run import ProgramView
+from tracker.core.schedule import Rules
+from tracker.core.status import Status
 
 
 class AlertBanner(Static):

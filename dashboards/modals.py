@@ -9,9 +9,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tracker.analysis import Analysis
-from tracker.report import areas, clock, pace_text, parts_lines
-from tracker.schedule import Rules
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.pictures.tables import areas, clock, pace_text, parts_lines
+from tracker.core.schedule import Rules
 
 SAFETY = """Before you roll your back
 

@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
-from tracker.program_run import StepOutcome, StepStatus
-from tracker.programs import Program
+from tracker.core.program_run import StepOutcome, StepStatus
+from tracker.core.programs import Program
 
 #: What the screen shows: the program (None: none chosen), and each step's outcome so far.
 Progress = Callable[[], tuple[Program | None, list[StepOutcome]]]

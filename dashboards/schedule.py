@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, Label, Static
 
 from dashboards.theme import palette
 from tracker.config import Settings
-from tracker.grids import calendar, everyone, glute_rule, quota
+from tracker.core.pictures.grids import calendar, everyone, glute_rule, quota
 from tracker.live.past import week_of
 from tracker.store.database import Store
 

@@ -11,12 +11,12 @@ from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
 from dashboards.theme import colours
-from tracker.body import Body
-from tracker.charts import session_charts
 from tracker.config import Settings
-from tracker.estimate import analyze
-from tracker.pictures import SessionPicture, session_picture
-from tracker.report import areas, clock, near_lumbar
+from tracker.core.body import Body
+from tracker.core.estimate import analyze
+from tracker.core.pictures.charts import session_charts
+from tracker.core.pictures.figures import SessionPicture, session_picture
+from tracker.core.pictures.tables import areas, clock, near_lumbar
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from textual.app import App
 from textual.color import Color
 
-from tracker.charts import Colours
-from tracker.grids import Palette
+from tracker.core.pictures.charts import Colours
+from tracker.core.pictures.grids import Palette
 
 
 def _solid(app: App[object], name: str) -> Color:

@@ -14,9 +14,9 @@ from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
 from dashboards.theme import colours, palette
-from tracker.charts import TRENDS, draw_trend, trend_title
 from tracker.config import Settings
-from tracker.grids import heat_map, period
+from tracker.core.pictures.charts import TRENDS, draw_trend, trend_title
+from tracker.core.pictures.grids import heat_map, period
 from tracker.live.past import weeks_of
 from tracker.store.database import Store
 

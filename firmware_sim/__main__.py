@@ -9,7 +9,7 @@ import sys
 import click
 
 from firmware_sim.routines import SCENARIOS
-from tracker.body import ROUTINES
+from tracker.core.body import ROUTINES
 
 
 @click.group()

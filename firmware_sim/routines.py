@@ -13,7 +13,7 @@ from typing import Final
 import numpy as np
 
 from firmware_sim.motion import Move
-from tracker.body import Body
+from tracker.core.body import Body
 
 SCENARIOS: Final = ("clean", "stray", "lumbar")
 #: The region each routine works on.

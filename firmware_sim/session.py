@@ -21,8 +21,8 @@ from firmware_sim.lift import Lift
 from firmware_sim.motion import Move, Trajectory
 from firmware_sim.person import Person
 from firmware_sim.routines import script
-from tracker.body import Body
-from tracker.recording import Header
+from tracker.core.body import Body
+from tracker.core.formats.roller_imu import Header
 
 Array = npt.NDArray[np.float64]
 STROKE_MIN_CM = 2.0

@@ -11,7 +11,7 @@ import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
 from tests.broker import MOSQUITTO, Broker, create
-from tracker.recording import write
+from tracker.core.formats.roller_imu import write
 
 
 @pytest.fixture(scope="session")

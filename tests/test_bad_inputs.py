@@ -23,13 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_cli import assert_one_line_error
-from tracker.body import Body
 from tracker.config import ConfigError, defaults_text, load
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator
+from tracker.core.formats.roller_imu import Header, RecordingError, format_recording, parse
+from tracker.core.lifecycle import Lifecycle
 from tracker.devices.roller import Packet, StreamDecoder, encode_packet
-from tracker.estimate import SessionEstimator
-from tracker.lifecycle import Lifecycle
 from tracker.live.recorder import store_recording
-from tracker.recording import Header, RecordingError, format_recording, parse
 from tracker.store.database import open_store
 from tracker.store.rows import SessionStart
 

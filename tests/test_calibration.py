@@ -17,12 +17,12 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.calibration import simulate_calibration
 from firmware_sim.imu import axis_orientations
 from firmware_sim.peripheral import TAPED_AXES, SimulatedRoller
-from tracker.calibration import AxisCheck, CalibrationError, Mounting, calibrate
 from tracker.config import load
+from tracker.core.calibration import AxisCheck, CalibrationError, Mounting, calibrate
+from tracker.core.status import Status
 from tracker.devices import PROFILES
 from tracker.live.calibration_step import Steps, record
 from tracker.live.session import LiveSession, Result
-from tracker.status import Status
 from tracker.store.database import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

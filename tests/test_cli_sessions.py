@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.test_cli import assert_one_line_error
-from tracker.recording import parse
+from tracker.core.formats.roller_imu import parse
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -17,8 +17,8 @@ from dashboards.live import AlertBanner, CautionBanner
 from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
-from tracker.calibration import Mounting
 from tracker.config import load
+from tracker.core.calibration import Mounting
 from tracker.live.source import Source
 from tracker.store.database import open_store
 from tracker.store.rows import SessionStart

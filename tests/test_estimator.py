@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
-from tracker.analysis import Analysis
-from tracker.body import Body
-from tracker.estimate import SessionEstimator, analyze
-from tracker.recording import Recording
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator, analyze
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.formats.roller_imu import Recording
 
 
 def run_in_chunks(sim: SimulatedSession, size: int) -> Analysis:

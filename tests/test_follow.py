@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tracker.estimate import LiveState
+from tracker.core.estimate import LiveState
+from tracker.core.programs import Program, Step
 from tracker.live.program import Follow
-from tracker.programs import Program, Step
 
 PROGRAM = Program("p", "Back and glutes", "", (
     Step("area", "upper_back", 20.0, "Upper back"),

@@ -167,8 +167,8 @@ def test_the_schedule_turns_over_at_midnight_and_at_the_week(roller: Run, broker
                                                              tmp_path: Path) -> None:
     """No session: the clock alone moves the schedule's entities."""
     from tracker.config import load
+    from tracker.core.status import Identity
     from tracker.mqtt.bridge import Bridge
-    from tracker.status import Identity
     from tracker.store.database import open_store
 
     glutes = tmp_path / "g.csv"

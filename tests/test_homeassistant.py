@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from tracker.core.status import Identity
 from tracker.devices import PROFILES
 from tracker.mqtt.messages import BridgeTopics, device_block, discovery_configs
-from tracker.status import Identity
 
 EXAMPLES = Path(__file__).parent.parent / "dashboards" / "homeassistant"
 

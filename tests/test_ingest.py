@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from tests.broker import MOSQUITTO, Broker, create, free_port
 from tests.processes import running, stopped
-from tracker.records import PersonRecord, RecordError, encode, parse
+from tracker.core.formats.roller_session import PersonRecord, RecordError, encode, parse
 from tracker.store import exchange
 from tracker.store.database import open_store
 

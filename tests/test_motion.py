@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.body import Body
-from tracker.estimate.lumbar import LumbarWatch
-from tracker.estimate.motion import PauseDetector, StrokeCounter
+from tracker.core.body import Body
+from tracker.core.estimate.lumbar import LumbarWatch
+from tracker.core.estimate.motion import PauseDetector, StrokeCounter
 
 
 def test_regions_scale_with_height() -> None:

@@ -18,14 +18,14 @@ import pytest
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from firmware_sim.session import SimulatedSession, simulate, simulate_parts
-from tracker.body import Body
 from tracker.config import load
-from tracker.estimate import SessionEstimator, analyze
-from tracker.lifecycle import Lifecycle
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator, analyze
+from tracker.core.formats.roller_imu import Header, Recording, write
+from tracker.core.lifecycle import Lifecycle
+from tracker.core.schedule import Rolled, Rules, glute_days, glutes_active_s
 from tracker.live.recorder import store_recording
 from tracker.live.session import LiveSession
-from tracker.recording import Header, Recording, write
-from tracker.schedule import Rolled, Rules, glute_days, glutes_active_s
 from tracker.store.database import open_store
 from tracker.store.rows import SessionStart
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from tests.broker import Broker, Subscriber
 from tests.test_cli import assert_one_line_error
 from tracker.config import load
+from tracker.core.people import PersonError, check_name
+from tracker.core.schedule import Verdict
 from tracker.live.admission import check_start
-from tracker.people import PersonError, check_name
-from tracker.schedule import Verdict
 from tracker.store.database import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 
 from tests.weeks import NOW, fill, kind
-from tracker.body import Body
-from tracker.charts import build, draw_session, pieces, time_ticks
-from tracker.grids import calendar, heat_map
-from tracker.pictures import session_picture, since, week_picture, weeks_picture
-from tracker.schedule import Rolled, Rules, Verdict
+from tracker.core.body import Body
+from tracker.core.pictures.charts import build, draw_session, pieces, time_ticks
+from tracker.core.pictures.figures import session_picture, since, week_picture, weeks_picture
+from tracker.core.pictures.grids import calendar, heat_map
+from tracker.core.schedule import Rolled, Rules, Verdict
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

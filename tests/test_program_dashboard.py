@@ -17,8 +17,8 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tests.test_dashboard import wait_for
 from tracker.config import load
+from tracker.core.programs import Program, Step
 from tracker.live.source import Source
-from tracker.programs import Program, Step
 from tracker.store.database import open_store
 from tracker.store.rows import SessionStart
 

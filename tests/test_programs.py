@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.body import ROUTINES
-from tracker.program_run import ProgramRun, StepOutcome, StepStatus
-from tracker.programs import (
+from tracker.core.body import ROUTINES
+from tracker.core.program_run import ProgramRun, StepOutcome, StepStatus
+from tracker.core.programs import (
     BUILTIN_SOURCE,
     COUNTDOWN_S,
     MAX_STEPS,

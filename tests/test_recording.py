@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from tracker.recording import Header, RecordingError, format_recording, parse, parse_bytes
+from tracker.core.formats.roller_imu import (
+    Header,
+    RecordingError,
+    format_recording,
+    parse,
+    parse_bytes,
+)
 
 HEADER = """# roller-imu v1
 # sample_rate_hz=100

@@ -22,10 +22,10 @@ from PIL import Image
 
 from tests.test_cli import assert_one_line_error
 from tests.weeks import NOW, WEEKS, fill
-from tracker.analysis import Part
-from tracker.schedule import Rolled, Rules
-from tracker.share.content import Listed, area_times, build
-from tracker.share.html import page
+from tracker.core.formats.roller_analysis import Part
+from tracker.core.pictures.share.content import Listed, area_times, build
+from tracker.core.pictures.share.html import page
+from tracker.core.schedule import Rolled, Rules
 from tracker.store.database import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

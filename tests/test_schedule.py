@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.schedule import (
+from tracker.core.schedule import (
     Rolled,
     Rules,
     Status,

@@ -16,7 +16,7 @@ from firmware_sim.imu import ACCEL_LSB_G, GYRO_LSB_DPS, Conditions, ideal, rolli
 from firmware_sim.lift import Lift
 from firmware_sim.motion import Move, Trajectory
 from firmware_sim.session import SimulatedSession, simulate, simulate_parts
-from tracker.recording import format_recording, parse
+from tracker.core.formats.roller_imu import format_recording, parse
 
 Array = npt.NDArray[np.float64]
 PARTS = [("upper_back", 50.0), ("glutes", 40.0), ("hamstrings", 30.0), ("calves", 25.0)]

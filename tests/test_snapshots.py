@@ -14,12 +14,12 @@ import pytest
 from dashboards.app import RollerApp
 from firmware_sim.session import simulate
 from tests.weeks import fill
-from tracker.body import Body
 from tracker.config import load
-from tracker.estimate import SessionEstimator
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator
+from tracker.core.status import Status
 from tracker.live.recorder import Recorder
 from tracker.live.source import Source
-from tracker.status import Status
 from tracker.store.database import open_store
 from tracker.store.rows import SessionStart
 

@@ -16,10 +16,10 @@ import pytest
 import sqlite_utils
 
 from firmware_sim.session import SimulatedSession
-from tracker.body import Body
-from tracker.estimate import SessionEstimator, analyze
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator, analyze
+from tracker.core.formats.roller_imu import Recording
 from tracker.live.recorder import Recorder
-from tracker.recording import Recording
 from tracker.store.database import open_store
 from tracker.store.errors import StoreError
 from tracker.store.rows import SessionStart
@@ -152,8 +152,8 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
         from datetime import UTC, datetime
         from pathlib import Path
         from firmware_sim.session import simulate
-        from tracker.body import Body
-        from tracker.estimate import SessionEstimator
+        from tracker.core.body import Body
+        from tracker.core.estimate import SessionEstimator
         from tracker.live.recorder import Recorder
         from tracker.store.rows import SessionStart
         from tracker.store.database import open_store
@@ -188,7 +188,7 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
 def test_lifecycle_still_and_disconnect(tmp_path: Path, stray_session: SimulatedSession) -> None:
     from datetime import timedelta
 
-    from tracker.lifecycle import Lifecycle
+    from tracker.core.lifecycle import Lifecycle
 
     h = stray_session.header
     estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,

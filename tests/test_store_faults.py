@@ -21,9 +21,9 @@ import pytest
 
 from firmware_sim.session import simulate
 from tests.test_cli import assert_one_line_error
-from tracker.body import Body
-from tracker.estimate import SessionEstimator
-from tracker.lifecycle import Lifecycle
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator
+from tracker.core.lifecycle import Lifecycle
 from tracker.live.recorder import Recorder
 from tracker.store.database import open_store
 from tracker.store.rows import SessionStart

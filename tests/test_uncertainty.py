@@ -10,16 +10,16 @@ from hypothesis import strategies as st
 
 from firmware_sim.person import Person
 from firmware_sim.session import simulate
-from tracker.analysis import CautionEvent
-from tracker.estimate import analyze
-from tracker.estimate.uncertainty import (
+from tracker.core.estimate import analyze
+from tracker.core.estimate.uncertainty import (
     CLEAR_CM,
     CLEAR_S,
     CautionWatch,
     PositionSpread,
     Uncertainty,
 )
-from tracker.recording import Recording
+from tracker.core.formats.roller_analysis import CautionEvent
+from tracker.core.formats.roller_imu import Recording
 
 TOP, BOTTOM = 57.75, 75.25  # the lumbar band of a 175 cm person
 

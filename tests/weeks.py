@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 
 from firmware_sim.session import SimulatedSession, simulate, simulate_parts
-from tracker.analysis import Analysis
-from tracker.estimate import analyze
-from tracker.recording import Recording
+from tracker.core.estimate import analyze
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.formats.roller_imu import Recording
 from tracker.store.database import Store, open_store
 from tracker.store.rows import SessionStart
 

@@ -18,16 +18,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
-from tracker.body import Body
-from tracker.estimate import EstimatorConfig
-from tracker.estimate.uncertainty import Uncertainty
-from tracker.lifecycle import Lifecycle
-from tracker.limits import quote, within
+from tracker.core.body import Body
+from tracker.core.estimate import EstimatorConfig
+from tracker.core.estimate.uncertainty import Uncertainty
+from tracker.core.lifecycle import Lifecycle
+from tracker.core.limits import quote, within
+from tracker.core.people import Person
+from tracker.core.programs import Program, user_program_files
+from tracker.core.programs import load as load_programs
+from tracker.core.schedule import Rules
 from tracker.mqtt.settings import MqttSettings
-from tracker.people import Person
-from tracker.programs import Program, user_program_files
-from tracker.programs import load as load_programs
-from tracker.schedule import Rules
 
 ENV_PREFIX = "ROLLER_"
 Table = dict[str, dict[str, Any]]

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tracker.core.formats.roller_imu import Recording, write
+from tracker.core.programs import Program
 from tracker.live.source import Source
-from tracker.programs import Program
-from tracker.recording import Recording, write
 
 if TYPE_CHECKING:
     from firmware_sim.session import SimulatedSession

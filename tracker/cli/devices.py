@@ -201,8 +201,8 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
               timeout_s: float, sim: bool, profile: str | None, speed: float,
               seed: int) -> None:
     """Learn how the sensor sits in its roller: keep it still, roll it away and back."""
-    from tracker.calibration import CalibrationError
-    from tracker.calibration import calibrate as solve
+    from tracker.core.calibration import CalibrationError
+    from tracker.core.calibration import calibrate as solve
     from tracker.live.calibration_step import prompt, record
 
     with store_of(settings) as store:

@@ -11,10 +11,10 @@ from typing import NoReturn
 import click
 
 from tracker.config import ConfigError
+from tracker.core.formats.roller_imu import RecordingError
+from tracker.core.people import PersonError
+from tracker.core.programs import ProgramError
 from tracker.mqtt.settings import MqttConfigError
-from tracker.people import PersonError
-from tracker.programs import ProgramError
-from tracker.recording import RecordingError
 from tracker.store.errors import StoreError, UnknownSession
 
 BAD_INPUT = 2

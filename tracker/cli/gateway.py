@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from tracker.body import ROUTINES
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, store_of
 from tracker.cli.track import STOP_SIGNALS, hold
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
+from tracker.core.body import ROUTINES
 from tracker.live.gateway import Gateway
 from tracker.live.holds import hold_bridge
 from tracker.live.session import NotCalibrated

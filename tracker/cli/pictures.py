@@ -12,7 +12,9 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tracker.charts import (
+from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
+from tracker.config import Settings
+from tracker.core.pictures.charts import (
     TRENDS,
     Colours,
     Figure,
@@ -21,11 +23,9 @@ from tracker.charts import (
     session_charts,
     trend_title,
 )
-from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
-from tracker.config import Settings
-from tracker.grids import calendar, everyone, glute_rule, heat_map, period, quota
+from tracker.core.pictures.figures import SessionPicture
+from tracker.core.pictures.grids import calendar, everyone, glute_rule, heat_map, period, quota
 from tracker.live.past import week_of, weeks_of
-from tracker.pictures import SessionPicture
 
 WIDEST = 140  # a chart wider than this says no more, only sparser
 SIDE_BY_SIDE = 120  # from this width the small charts share a row

@@ -10,7 +10,7 @@ from rich.table import Table
 from tracker.cli.errors import clean_errors, fail
 from tracker.config import programs as known_programs
 from tracker.config import user_config_path
-from tracker.programs import describe
+from tracker.core.programs import describe
 
 
 @click.group("programs", invoke_without_command=True)

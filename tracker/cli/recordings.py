@@ -9,15 +9,15 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from tracker.body import ROUTINES
 from tracker.cli.errors import BAD_INPUT, clean_errors
 from tracker.cli.types import SEED, Finite
 from tracker.cli.types import parts as parts_of
 from tracker.config import Settings
-from tracker.estimate import analyze as run
-from tracker.estimate import analyze_chunks
-from tracker.recording import RecordingError, opened
-from tracker.report import summary_table
+from tracker.core.body import ROUTINES
+from tracker.core.estimate import analyze as run
+from tracker.core.estimate import analyze_chunks
+from tracker.core.formats.roller_imu import RecordingError, opened
+from tracker.core.pictures.tables import summary_table
 from tracker.simulation import Who, simulate_recording, write_simulation
 
 

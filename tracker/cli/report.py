@@ -1,7 +1,7 @@
 """``roller report``: a person's last weeks as one HTML file to share with a physiotherapist.
 
 The command does the I/O: the store, the clock, the file. What the report says and how it
-looks are :mod:`tracker.share`'s, pure.
+looks are :mod:`tracker.core.pictures.share`'s, pure.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import click
 
-from tracker.analysis import Part
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
 from tracker.config import Settings
-from tracker.limits import quote
+from tracker.core.formats.roller_analysis import Part
+from tracker.core.formats.roller_imu import target
+from tracker.core.limits import quote
+from tracker.core.pictures.share.content import Listed, build
 from tracker.live import past
-from tracker.recording import target
-from tracker.share.content import Listed, build
 from tracker.store.database import Store
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow
@@ -59,7 +59,7 @@ def report(settings: Settings, person: str | None, weeks: int, output: Path,
         sessions = [_listed(store, row, damaged) for row in rows]
     warn_damaged(damaged)
     # matplotlib takes half a second to import: only this command pays for it.
-    from tracker.share.html import page
+    from tracker.core.pictures.share.html import page
 
     made = build(who.person.name, sessions, now, who.zone, who.rules, weeks)
     text = page(made)

@@ -16,19 +16,19 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from tracker.body import Body
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.pictures import print_session
 from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
-from tracker.estimate import SessionEstimator, analyze
-from tracker.limits import quote
+from tracker.core.body import Body
+from tracker.core.estimate import SessionEstimator, analyze
+from tracker.core.formats.roller_imu import Recording, format_recording, read
+from tracker.core.limits import quote
+from tracker.core.pictures.figures import session_picture
+from tracker.core.pictures.tables import areas, clock, near_lumbar, pace_text, parts_lines
+from tracker.core.schedule import Verdict, score, week_start
 from tracker.live.recorder import store_recording
-from tracker.pictures import session_picture
-from tracker.recording import Recording, format_recording, read
-from tracker.report import areas, clock, near_lumbar, pace_text, parts_lines
-from tracker.schedule import Verdict, score, week_start
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
 

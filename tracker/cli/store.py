@@ -15,10 +15,10 @@ import click
 
 from tracker.cli.errors import clean_errors, fail
 from tracker.config import Settings
+from tracker.core.schedule import Verdict
 from tracker.live.admission import check_start
 from tracker.live.holds import hold_bridge
 from tracker.mqtt.settings import MqttConfigError
-from tracker.schedule import Verdict
 from tracker.store.database import Store, open_store
 from tracker.store.errors import StoreError
 

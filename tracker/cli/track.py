@@ -14,28 +14,28 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 
-from tracker.body import ROUTINES
-from tracker.calibration import Mounting
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, person_option, store_of, whose
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings, programs
+from tracker.core.body import ROUTINES
+from tracker.core.calibration import Mounting
+from tracker.core.formats.roller_imu import RecordingWriter
+from tracker.core.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
+from tracker.core.pictures.tables import summary_table
+from tracker.core.program_run import ProgramView
+from tracker.core.programs import Program, describe
+from tracker.core.schedule import Rules, Verdict
+from tracker.core.status import Status
 from tracker.devices import PROFILES, Profile
 from tracker.devices.ble import BleError
-from tracker.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
 from tracker.live.admission import glutes_refusal
 from tracker.live.bridged import bridged, obey
 from tracker.live.holds import Held, hold_roller
 from tracker.live.program import Follow
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
-from tracker.program_run import ProgramView
-from tracker.programs import Program, describe
-from tracker.recording import RecordingWriter
-from tracker.report import summary_table
-from tracker.schedule import Rules, Verdict
 from tracker.simulation import SIM_ADDRESSES, following, sim_roller
-from tracker.status import Status
 from tracker.store.database import Store
 
 if TYPE_CHECKING:

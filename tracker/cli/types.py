@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tracker.body import ROUTINES
+from tracker.core.body import ROUTINES
 
 
 class Finite(click.FloatRange):

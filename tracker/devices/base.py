@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tracker.status import Identity
+from tracker.core.status import Identity
 
 Array = npt.NDArray[np.float64]
 Samples = tuple[Array, Array, Array]  # t_s (n,), accel_g (n, 3), gyro_dps (n, 3)

@@ -28,9 +28,9 @@ from bleak.exc import (
 )
 from bleak_retry_connector import BleakNotFoundError, establish_connection
 
+from tracker.core.status import Identity
 from tracker.devices import Decoder, Profile, identify
 from tracker.devices import roller as p
-from tracker.status import Identity
 
 log = logging.getLogger(__name__)
 RATE_SETTLE_S = 0.35  # after a save, a WitMotion reads back stale values this long

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from tracker.config import Settings
-from tracker.schedule import Verdict, glute_days, next_allowed, verdict_on
+from tracker.core.schedule import Verdict, glute_days, next_allowed, verdict_on
 from tracker.store.database import Store
 
 

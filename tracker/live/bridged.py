@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from tracker.config import Settings
+from tracker.core.status import Identity
 from tracker.devices.base import Profile
 from tracker.live.holds import hold_bridge
-from tracker.status import Identity
 from tracker.store.database import Store
 
 if TYPE_CHECKING:

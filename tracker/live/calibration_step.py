@@ -2,7 +2,7 @@
 
 :class:`Steps` follows the stream (pure): the roller must lie still, then roll away and come
 back, then lie still again. :func:`record` streams from a device through :class:`Link` until
-then (or a time limit) and returns the samples for :func:`tracker.calibration.calibrate`.
+then (or a time limit) and returns the samples for :func:`tracker.core.calibration.calibrate`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tracker.calibration import ROLLING_DPS, STILL_DPS, CalibrationError
+from tracker.core.calibration import ROLLING_DPS, STILL_DPS, CalibrationError
 from tracker.devices import Profile
 from tracker.devices.ble import DeviceInfo, Link, LinkEvents
 

@@ -19,13 +19,13 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from tracker.config import ConfigError, Settings
+from tracker.core.schedule import Verdict
+from tracker.core.status import Status
 from tracker.devices.ble import BleError
 from tracker.live.admission import Admission, check_start
 from tracker.live.bridged import known_identity
 from tracker.live.session import LiveSession, Result, resolve_device
 from tracker.live.source import Source
-from tracker.schedule import Verdict
-from tracker.status import Status
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 

@@ -1,13 +1,20 @@
 """The stored past as the pictures need it: one person's week and weeks, read from the
-first moment that can change them (:func:`tracker.pictures.since`), never the years before."""
+first moment that can change them (:func:`~tracker.core.pictures.figures.since`), never the
+years before."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from tracker.config import Settings
-from tracker.pictures import WeekPicture, WeeksPicture, since, week_picture, weeks_picture
-from tracker.schedule import Rolled
+from tracker.core.pictures.figures import (
+    WeekPicture,
+    WeeksPicture,
+    since,
+    week_picture,
+    weeks_picture,
+)
+from tracker.core.schedule import Rolled
 from tracker.store.database import Store
 from tracker.store.rows import SessionRow
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tracker.estimate import LiveState
-from tracker.program_run import ProgramRun, ProgramView
-from tracker.programs import Program
+from tracker.core.estimate import LiveState
+from tracker.core.program_run import ProgramRun, ProgramView
+from tracker.core.programs import Program
 
 #: ``switch(area, off, override)``: as :meth:`tracker.live.session.LiveSession.switch`.
 Switcher = Callable[[str, bool, bool], Any]

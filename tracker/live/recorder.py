@@ -3,7 +3,7 @@
 The session's summary, segments, lumbar events and cautions and new raw samples are written every
 ``checkpoint_s`` of session time (5 s by default) in one transaction, so a crash, kill -9 or
 power cut loses at most that much; the next command closes such a session as ``interrupted``
-with what was checkpointed. When it is due to end is :mod:`tracker.lifecycle`'s.
+with what was checkpointed. When it is due to end is :mod:`tracker.core.lifecycle`'s.
 
 A checkpoint that cannot be written (another program holds the store too long, the disk is
 full, the file became read-only) never stops the session: the samples and alerts stay in
@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tracker.analysis import Analysis
-from tracker.estimate import LiveState, SessionEstimator
-from tracker.events import Moment
-from tracker.lifecycle import Ending, Lifecycle
-from tracker.recording import Recording
+from tracker.core.estimate import LiveState, SessionEstimator
+from tracker.core.events import Moment
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.formats.roller_imu import Recording
+from tracker.core.lifecycle import Ending, Lifecycle
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 from tracker.store.rows import SessionStart
@@ -81,7 +81,7 @@ class Recorder:
     def switch(self, routine: str, off: bool = False) -> None:
         """Ask for ``routine`` next: the part under way ends when the roller is lifted (or
         now, ``off``), the next starts at its landmark once the roller is put down and
-        rolled (:mod:`tracker.estimate.session`)."""
+        rolled (:mod:`tracker.core.estimate.session`)."""
         state = self.estimator.last_state
         self.estimator.switch(routine, state.t_s if state else self.start.clock_start_s, off)
         if state is not None:

@@ -27,22 +27,22 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker import devices
-from tracker.analysis import Analysis
-from tracker.calibration import AxisCheck, Mounting
 from tracker.config import Settings
+from tracker.core.calibration import AxisCheck, Mounting
+from tracker.core.estimate import LiveState, SessionEstimator
+from tracker.core.estimate.rolling import RollingStart
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.formats.roller_imu import Header, RecordingWriter
+from tracker.core.programs import Program
+from tracker.core.schedule import Verdict
+from tracker.core.status import Identity, Status
 from tracker.devices import Profile
 from tracker.devices import roller as roller_profile
 from tracker.devices.base import LinkStats
 from tracker.devices.ble import DeviceInfo, Link, LinkEvents
-from tracker.estimate import LiveState, SessionEstimator
-from tracker.estimate.rolling import RollingStart
 from tracker.live.admission import Admission, check_start
 from tracker.live.program import Follow
 from tracker.live.recorder import Recorder
-from tracker.programs import Program
-from tracker.recording import Header, RecordingWriter
-from tracker.schedule import Verdict
-from tracker.status import Identity, Status
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 from tracker.store.rows import SessionStart

@@ -30,8 +30,12 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from tracker import __version__, records
-from tracker.estimate import LiveState
+from tracker import __version__
+from tracker.core.estimate import LiveState
+from tracker.core.formats import roller_session as records
+from tracker.core.people import Person
+from tracker.core.schedule import Rules, WeekStatus, week_status
+from tracker.core.status import Identity, Status
 from tracker.mqtt.messages import (
     BridgeTopics,
     Command,
@@ -46,9 +50,6 @@ from tracker.mqtt.messages import (
     state_payload,
 )
 from tracker.mqtt.settings import MqttConfigError, MqttSettings
-from tracker.people import Person
-from tracker.schedule import Rules, WeekStatus, week_status
-from tracker.status import Identity, Status
 from tracker.store import exchange
 from tracker.store.database import Store
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession

@@ -24,9 +24,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from tracker.core.formats.roller_session import RecordError, parse
 from tracker.mqtt.messages import BridgeTopics
 from tracker.mqtt.settings import MqttSettings
-from tracker.records import RecordError, parse
 from tracker.store import exchange
 from tracker.store.database import Store
 from tracker.store.errors import StoreError

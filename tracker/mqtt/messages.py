@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tracker import __version__
-from tracker.body import REGIONS, ROUTINES
-from tracker.events import EVENT_TYPES
-from tracker.limits import quote
-from tracker.status import Identity
+from tracker.core.body import REGIONS, ROUTINES
+from tracker.core.events import EVENT_TYPES
+from tracker.core.limits import quote
+from tracker.core.status import Identity
 
 STATUSES: Final = ("on_track", "behind", "done", "over")
 STATE_KEYS: Final = (

@@ -10,7 +10,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracker.limits import check_ranges, quote
+from tracker.core.limits import check_ranges, quote
 
 
 class MqttConfigError(ValueError):

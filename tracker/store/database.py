@@ -31,14 +31,14 @@ import numpy.typing as npt
 import platformdirs
 import sqlite_utils
 
-from tracker.analysis import Analysis, CautionEvent, LumbarEvent, Part, Segment
-from tracker.calibration import Mounting
-from tracker.events import Moment, summary
-from tracker.limits import quote
-from tracker.program_run import StepOutcome, read_outcomes
-from tracker.recording import Header, Recording, format_parts, parse_parts
-from tracker.schedule import glutes_active_s
-from tracker.status import Identity
+from tracker.core.calibration import Mounting
+from tracker.core.events import Moment, summary
+from tracker.core.formats.roller_analysis import Analysis, CautionEvent, LumbarEvent, Part, Segment
+from tracker.core.formats.roller_imu import Header, Recording, format_parts, parse_parts
+from tracker.core.limits import quote
+from tracker.core.program_run import StepOutcome, read_outcomes
+from tracker.core.schedule import glutes_active_s
+from tracker.core.status import Identity
 from tracker.store.codec import iso, pack, unpack
 from tracker.store.errors import (
     WAIT_S,

@@ -17,8 +17,14 @@ from typing import Any
 
 import sqlite_utils
 
-from tracker.people import name_key
-from tracker.records import DETAIL, SUMMARY, PersonRecord, RecordError, SessionRecord
+from tracker.core.formats.roller_session import (
+    DETAIL,
+    SUMMARY,
+    PersonRecord,
+    RecordError,
+    SessionRecord,
+)
+from tracker.core.people import name_key
 from tracker.store.codec import unpack
 from tracker.store.database import Store
 from tracker.store.errors import UnknownSession

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
-from tracker.events import event_payload
+from tracker.core.events import event_payload
 from tracker.store.codec import iso
 from tracker.store.errors import atomic
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import sqlite_utils
 
-from tracker.limits import quote
-from tracker.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
+from tracker.core.limits import quote
+from tracker.core.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
 from tracker.store.codec import iso
 from tracker.store.errors import StoreError, UnknownSession
 

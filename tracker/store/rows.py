@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tracker.analysis import Analysis, CautionEvent, LumbarEvent, Part, Segment
-from tracker.body import ROUTINES
-from tracker.limits import quote
-from tracker.schedule import Rolled
+from tracker.core.body import ROUTINES
+from tracker.core.formats.roller_analysis import Analysis, CautionEvent, LumbarEvent, Part, Segment
+from tracker.core.limits import quote
+from tracker.core.schedule import Rolled
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from tracker.people import FIRST_PERSON, name_key
+from tracker.core.people import FIRST_PERSON, name_key
 from tracker.store.errors import StoreError, atomic
 
 
@@ -100,7 +100,7 @@ def _v8(db: sqlite_utils.Database) -> None:
 
 
 def _v9(db: sqlite_utils.Database) -> None:
-    """People sharing a roller (:mod:`tracker.people`). Every store has at least one: the
+    """People sharing a roller (:mod:`tracker.core.people`). Every store has at least one: the
     first, who owns every session from before people existed and follows the configuration
     in everything, as that store did. A roller may have a default person."""
     db.table("people").create(

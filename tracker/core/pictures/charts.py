@@ -23,8 +23,8 @@ from typing import Any, NamedTuple, Protocol
 # figure); textual-plotext takes the figure class the same way.
 from plotext._figure import _figure_class  # type: ignore[import-untyped]
 
-from tracker.pictures import SessionPicture, WeeksPicture, WeekTrend
-from tracker.report import minutes_seconds
+from tracker.core.pictures.figures import SessionPicture, WeeksPicture, WeekTrend
+from tracker.core.pictures.tables import minutes_seconds
 
 Colour = str | tuple[int, int, int]  # a plotext colour name, or RGB from a theme
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tracker.recording import Switch
+from tracker.core.formats.roller_imu import Switch
 
 FORMAT = "roller-analysis/1"
 
@@ -29,7 +29,7 @@ class LumbarEvent:
 @dataclass(frozen=True)
 class CautionEvent:
     """A stretch of time the contact was possibly in the lumbar band: its uncertainty
-    interval reached it (:mod:`tracker.estimate.uncertainty`)."""
+    interval reached it (:mod:`tracker.core.estimate.uncertainty`)."""
 
     start_s: float
     end_s: float

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tracker.analysis import Analysis, Segment
-from tracker.body import REGIONS, Body
-from tracker.estimate.lumbar import LumbarWatch
-from tracker.estimate.motion import Decimator, PauseDetector, StrokeCounter
-from tracker.estimate.rotation import FusionConfig, RotationEstimator
-from tracker.estimate.uncertainty import CautionWatch, PositionSpread, Uncertainty
-from tracker.limits import check_ranges
+from tracker.core.body import REGIONS, Body
+from tracker.core.estimate.lumbar import LumbarWatch
+from tracker.core.estimate.motion import Decimator, PauseDetector, StrokeCounter
+from tracker.core.estimate.rotation import FusionConfig, RotationEstimator
+from tracker.core.estimate.uncertainty import CautionWatch, PositionSpread, Uncertainty
+from tracker.core.formats.roller_analysis import Analysis, Segment
+from tracker.core.limits import check_ranges
 
 Array = npt.NDArray[np.float64]
 MOTION_RATE_HZ = 20.0
@@ -75,7 +75,7 @@ class LiveState:
 
 class AreaEstimator:
     """Streaming analysis of one area rolled from ``routine``'s landmark: a session's part
-    (:class:`tracker.estimate.session.SessionEstimator` strings them together)."""
+    (:class:`tracker.core.estimate.session.SessionEstimator` strings them together)."""
 
     def __init__(
         self,

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
-from tracker.body import Body
-from tracker.limits import quote
-from tracker.schedule import Rules
+from tracker.core.body import Body
+from tracker.core.limits import quote
+from tracker.core.schedule import Rules
 
 #: The profile a store from before people existed gives all its sessions, and the first
 #: session of a new store makes when nobody else exists.

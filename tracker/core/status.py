@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tracker.estimate import LiveState
-from tracker.program_run import ProgramView
+from tracker.core.estimate import LiveState
+from tracker.core.program_run import ProgramView
 
 _MAC = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$")
 

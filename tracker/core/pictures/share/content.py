@@ -10,9 +10,9 @@ from datetime import date, datetime
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from tracker.analysis import Part
-from tracker.pictures import Day, WeeksPicture, weeks_picture
-from tracker.schedule import Rolled, Rules
+from tracker.core.formats.roller_analysis import Part
+from tracker.core.pictures.figures import Day, WeeksPicture, weeks_picture
+from tracker.core.schedule import Rolled, Rules
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Listed:
     duration_s: float
     strokes: int
     override: bool  # glutes rolled although the schedule said not
-    verdict: str | None  # what the schedule said then (``tracker.schedule.Verdict``)
+    verdict: str | None  # what the schedule said then (``tracker.core.schedule.Verdict``)
     interrupted: bool  # kept up to its last checkpoint
     parts: tuple[Part, ...] = ()  # each area's stretch, for a session of several areas
 
@@ -47,8 +47,8 @@ class Report:
 def build(person: str, sessions: Sequence[Listed], now: datetime, zone: str, rules: Rules,
           weeks: int) -> Report:
     """The report of the last ``weeks`` weeks (this one included) as of ``now``.
-    ``sessions`` may reach back before the period (to :func:`tracker.pictures.since`, so the
-    rest-day rule sees the glute sessions just before it); only the period's are listed."""
+    ``sessions`` may reach back before the period (to :func:`~tracker.core.pictures.figures.since`,
+    so the rest-day rule sees the glute sessions just before it); only the period's are listed."""
     picture = weeks_picture([s.rolled for s in sessions], now, zone, rules, weeks)
     first = picture.days[0][0].day
     listed = sorted((s for s in sessions if first <= s.rolled.local_day() <= picture.today),

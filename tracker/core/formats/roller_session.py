@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tracker.body import REGIONS, ROUTINES
-from tracker.limits import quote
+from tracker.core.body import REGIONS, ROUTINES
+from tracker.core.limits import quote
 
 FORMAT: Final = "roller-session/1"
 #: The session's summary columns a record carries, with their types (None allowed).

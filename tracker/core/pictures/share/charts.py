@@ -20,9 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from tracker.pictures import WeeksPicture, WeekTrend
+from tracker.core.pictures.figures import WeeksPicture, WeekTrend
 
-#: A heat-map day's colour for each :attr:`tracker.pictures.Day.shade`, none to most.
+#: A heat-map day's colour for each :attr:`tracker.core.pictures.figures.Day.shade`, none to most.
 SHADE_COLOURS = ("#ebedf0", "#c6e48b", "#7bc96f", "#239a3b", "#196127")
 FUTURE = "#ffffff"  # a day still to come
 ROLLING = "#239a3b"

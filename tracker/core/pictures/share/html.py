@@ -10,11 +10,11 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from tracker import __version__
-from tracker.pictures import SHADES_S
-from tracker.report import areas, minutes_seconds
-from tracker.schedule import counts
-from tracker.share import charts
-from tracker.share.content import Listed, Report
+from tracker.core.pictures.figures import SHADES_S
+from tracker.core.pictures.share import charts
+from tracker.core.pictures.share.content import Listed, Report
+from tracker.core.pictures.tables import areas, minutes_seconds
+from tracker.core.schedule import counts
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;

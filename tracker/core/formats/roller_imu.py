@@ -39,8 +39,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from tracker.body import ROUTINES
-from tracker.limits import FileProblem, quote
+from tracker.core.body import ROUTINES
+from tracker.core.limits import FileProblem, quote
 
 log = logging.getLogger(__name__)
 MAGIC: Final = "# roller-imu v1"

@@ -13,8 +13,8 @@ from datetime import date
 from rich.table import Table
 from rich.text import Text
 
-from tracker.pictures import Day, WeekPicture, WeeksPicture
-from tracker.schedule import Rules, Verdict
+from tracker.core.pictures.figures import Day, WeekPicture, WeeksPicture
+from tracker.core.schedule import Rules, Verdict
 
 DAY_LETTERS = "MTWTFSS"
 

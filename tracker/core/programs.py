@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn
 
-from tracker.body import ROUTINES
-from tracker.limits import FileProblem, quote
+from tracker.core.body import ROUTINES
+from tracker.core.limits import FileProblem, quote
 
 #: Seconds of active rolling an area step may ask for: a short bout to ten minutes.
 TARGET_S: Final = (10.0, 600.0)
@@ -106,7 +106,7 @@ def parse(text: str, source: str, taken: Mapping[str, str] | None = None) -> dic
 def builtin() -> dict[str, Program]:
     """The programs that ship with roller (from the wheel, or from the source tree)."""
     packaged = resources.files("tracker") / "programs.toml"
-    path = packaged if packaged.is_file() else Path(__file__).parent.parent / BUILTIN_SOURCE
+    path = packaged if packaged.is_file() else Path(__file__).parents[2] / BUILTIN_SOURCE
     return parse(path.read_text(encoding="utf-8"), BUILTIN_SOURCE)
 
 

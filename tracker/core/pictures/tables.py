@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from rich import box
 from rich.table import Table
 
-from tracker.analysis import Analysis, CautionEvent, LumbarEvent
-from tracker.schedule import Rules, pace, stroke_s
+from tracker.core.formats.roller_analysis import Analysis, CautionEvent, LumbarEvent
+from tracker.core.schedule import Rules, pace, stroke_s
 
 
 def clock(seconds: float) -> str:

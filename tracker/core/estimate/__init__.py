@@ -5,9 +5,9 @@ same code fed one chunk (:func:`analyze`). Each part of a session is an
 :class:`AreaEstimator`'s.
 """
 
-from tracker.estimate.area import AreaEstimator, EstimatorConfig, LiveState
-from tracker.estimate.session import SessionEstimator, analyze, analyze_chunks
-from tracker.recording import Switch
+from tracker.core.estimate.area import AreaEstimator, EstimatorConfig, LiveState
+from tracker.core.estimate.session import SessionEstimator, analyze, analyze_chunks
+from tracker.core.formats.roller_imu import Switch
 
 __all__ = ["AreaEstimator", "EstimatorConfig", "LiveState", "SessionEstimator", "Switch",
            "analyze", "analyze_chunks"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from tracker.analysis import Analysis
-from tracker.schedule import glutes_active_s
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.schedule import glutes_active_s
 
 EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_caution",
                       "lumbar_contact_alert", "schedule_refused", "schedule_override")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tracker.analysis import Analysis
-from tracker.limits import check_ranges
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.limits import check_ranges
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """What the pictures show: one session, the week, the weeks. Pure: analyses and stored
 sessions in, plain values out.
 
-Three painters draw these: :mod:`tracker.charts` on a terminal (``roller session show``,
-``roller schedule``, ``roller weeks``), the dashboard's screens, and :mod:`tracker.share`'s
-report. Working the figures out once, here, is what keeps the three telling the same story.
+Three painters draw these: :mod:`~tracker.core.pictures.charts` on a terminal (``roller session
+show``, ``roller schedule``, ``roller weeks``), the dashboard's screens, and
+:mod:`~tracker.core.pictures.share`'s report. Working the figures out once, here, is what keeps
+the three telling the same story.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tracker.analysis import Analysis
-from tracker.body import LUMBAR, REGIONS, Body
-from tracker.schedule import (
+from tracker.core.body import LUMBAR, REGIONS, Body
+from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.schedule import (
     Rolled,
     Rules,
     Verdict,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tracker.analysis import LumbarEvent
+from tracker.core.formats.roller_analysis import LumbarEvent
 
 Array = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]

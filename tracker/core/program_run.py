@@ -22,7 +22,7 @@ import enum
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from tracker.programs import Program, Step
+from tracker.core.programs import Program, Step
 
 FORMAT: Final = "roller-program-run/1"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tracker.limits import check_ranges
+from tracker.core.limits import check_ranges
 
 MOVED_CM = 1.0  # the contact has moved when it is this far from where it last rested
 

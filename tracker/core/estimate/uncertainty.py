@@ -12,7 +12,7 @@ added as variances (docs/estimator.md gives the reasoning for each default):
   grows with the square root of the distance rolled.
 
 The caution is raised while the interval ``s ± caution_sd * sd`` reaches the lumbar band:
-the contact is *possibly* there. The alert (:mod:`tracker.estimate.lumbar`) still needs the
+the contact is *possibly* there. The alert (:mod:`tracker.core.estimate.lumbar`) still needs the
 estimate itself inside: *probably* there.
 """
 
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tracker.analysis import CautionEvent
-from tracker.limits import check_ranges
+from tracker.core.formats.roller_analysis import CautionEvent
+from tracker.core.limits import check_ranges
 
 Array = npt.NDArray[np.float64]
 

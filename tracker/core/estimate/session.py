@@ -19,11 +19,11 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from tracker.analysis import Analysis, Part
-from tracker.body import Body
-from tracker.estimate.area import AreaEstimator, EstimatorConfig, LiveState
-from tracker.estimate.rolling import REST_DPS, RollingStart
-from tracker.recording import Header, Recording, Switch
+from tracker.core.body import Body
+from tracker.core.estimate.area import AreaEstimator, EstimatorConfig, LiveState
+from tracker.core.estimate.rolling import REST_DPS, RollingStart
+from tracker.core.formats.roller_analysis import Analysis, Part
+from tracker.core.formats.roller_imu import Header, Recording, Switch
 
 Array = npt.NDArray[np.float64]
 #: Put down: turning slower than this about every axis (deg/s) ...
@@ -339,9 +339,9 @@ def analyze_chunks(
     header: Header, chunks: Iterable[Array], config: EstimatorConfig | None = None,
     body: Body | None = None,
 ) -> Analysis:
-    """Analyse a recording as it is read, chunk by chunk (:func:`tracker.recording.opened`):
-    memory stays flat however long it is. Its parts switch at the moments the header gives,
-    from its first sample."""
+    """Analyse a recording as it is read, chunk by chunk
+    (:func:`tracker.core.formats.roller_imu.opened`): memory stays flat however long it is.
+    Its parts switch at the moments the header gives, from its first sample."""
     h = header
     estimator: SessionEstimator | None = None
     for samples in chunks:
