@@ -9,9 +9,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
-from tracker.core.calibration import CalibrationError, calibrate
+from tracker.core.calibration import calibrate
+from tracker.core.errors import RollerError
 from tracker.devices import PROFILES
-from tracker.devices.ble import BleError
 from tracker.live.calibration_step import prompt, record
 from tracker.live.source import Source
 from tracker.store.database import Store
@@ -47,7 +47,7 @@ class CalibrationScreen(Screen[None]):
                 source.address, kind, self._say, scanner_backend=source.scanner_backend,
                 client_backend=source.client_backend, clock=source.clock)
             done = calibrate(samples[:, 0], samples[:, 1:4], samples[:, 4:7], self.distance_cm)
-        except (BleError, CalibrationError) as exc:
+        except RollerError as exc:  # Bluetooth, or samples no calibration can come from
             result.update(f"[b red]Not calibrated:[/] {exc}")
             return
         self.store.calibrate(source.address, info.name or kind.label, kind.name, done.mounting,

@@ -11,8 +11,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
+from tracker.core.errors import RollerError
 from tracker.devices import PROFILES
-from tracker.devices.ble import BleError, Seen, scan
+from tracker.devices.ble import Seen, scan
 from tracker.store.database import Store
 
 
@@ -63,7 +64,7 @@ class DevicesScreen(Screen[None]):
             status.update("scanning ...")
             try:
                 self.found = await scan(3.0, self.scanner_backend())
-            except BleError as exc:
+            except RollerError as exc:
                 status.update(str(exc))
                 return
             status.update(f"{len(self.found)} roller(s) in range")

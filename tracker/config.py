@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 from tracker.core.body import Body
+from tracker.core.errors import InputError
 from tracker.core.estimate import EstimatorConfig
 from tracker.core.estimate.uncertainty import Uncertainty
 from tracker.core.lifecycle import Lifecycle
@@ -33,7 +34,7 @@ ENV_PREFIX = "ROLLER_"
 Table = dict[str, dict[str, Any]]
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration file or variable that cannot be used."""
 
 

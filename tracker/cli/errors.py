@@ -10,14 +10,9 @@ from typing import NoReturn
 
 import click
 
-from tracker.config import ConfigError
-from tracker.core.formats.roller_imu import RecordingError
-from tracker.core.people import PersonError
-from tracker.core.programs import ProgramError
-from tracker.mqtt.settings import MqttConfigError
-from tracker.store.errors import StoreError, UnknownSession
+from tracker.core.errors import InputError, RollerError
 
-BAD_INPUT = 2
+BAD_INPUT = InputError.exit_status
 
 
 def fail(message: str, status: int = BAD_INPUT) -> NoReturn:
@@ -31,11 +26,8 @@ def clean_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line each, never a traceback."""
     try:
         yield
-    except (ConfigError, MqttConfigError, PersonError, ProgramError, RecordingError,
-            UnknownSession) as exc:
-        fail(str(exc))
-    except StoreError as exc:
-        fail(str(exc), 1)
+    except RollerError as exc:
+        fail(str(exc), exc.exit_status)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         fail(f"{where}{exc.strerror or exc}", 1)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker.core.errors import InputError
+
 
 def within(key: str, value: float, low: float, high: float) -> None:
     """Refuse ``value`` outside ``low..high`` (``nan`` is outside every range)."""
@@ -32,7 +34,7 @@ def quote(value: object, bare: bool = False) -> str:
     return f"{text[:QUOTE_CHARS]}... ({len(str(value))} characters)"
 
 
-class FileProblem(ValueError):
+class FileProblem(InputError):
     """A file that cannot be used, with the place of the first problem: ``FILE:LINE:
     problem``, or ``FILE: problem`` when no line is to blame."""
 

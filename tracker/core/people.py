@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
 from tracker.core.body import Body
+from tracker.core.errors import InputError
 from tracker.core.limits import quote
 from tracker.core.schedule import Rules
 
@@ -26,7 +27,7 @@ _NAME = re.compile(r"[^\W_][\w .'-]{0,31}", re.UNICODE)
 PERSONAL_RULES: Final = tuple(f.name for f in fields(Rules))
 
 
-class PersonError(ValueError):
+class PersonError(InputError):
     """A name or setting a person cannot have."""
 
 

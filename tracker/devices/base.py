@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from tracker.core.errors import InputError
 from tracker.core.status import Identity
 
 Array = npt.NDArray[np.float64]
@@ -89,5 +90,5 @@ class Profile:
         return min(self.rates_hz, key=lambda r: abs(r - rate_hz))
 
 
-class FrameError(ValueError):
+class FrameError(InputError):
     """Bytes that are not a frame of the profile's protocol."""

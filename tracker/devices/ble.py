@@ -28,6 +28,7 @@ from bleak.exc import (
 )
 from bleak_retry_connector import BleakNotFoundError, establish_connection
 
+from tracker.core.errors import MachineError
 from tracker.core.status import Identity
 from tracker.devices import Decoder, Profile, identify
 from tracker.devices import roller as p
@@ -37,7 +38,7 @@ RATE_SETTLE_S = 0.35  # after a save, a WitMotion reads back stale values this l
 SampleSink = Callable[[Any, Any, Any], None]
 
 
-class BleError(RuntimeError):
+class BleError(MachineError):
     """A Bluetooth problem, said in one line with what to do about it."""
 
 

@@ -16,6 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from tracker.core.errors import InputError
 from tracker.devices.base import LinkStats, Profile
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class Command(enum.IntEnum):
     SET_RATE = 0x03  # followed by the rate in Hz, u16
 
 
-class ProtocolError(ValueError):
+class ProtocolError(InputError):
     """Bytes that are not a valid message of this protocol."""
 
 

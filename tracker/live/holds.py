@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import os
 
+from tracker.core.errors import MachineError
 from tracker.mqtt.messages import device_id
 from tracker.store.database import Store
 
 log = logging.getLogger(__name__)
 
 
-class Held(RuntimeError):
+class Held(MachineError):
     """A roller another program holds."""
 
 

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from tracker import devices
 from tracker.config import Settings
 from tracker.core.calibration import AxisCheck, Mounting
+from tracker.core.errors import InputError
 from tracker.core.estimate import LiveState, SessionEstimator
 from tracker.core.estimate.rolling import RollingStart
 from tracker.core.formats.roller_analysis import Analysis
@@ -53,7 +54,7 @@ Array = npt.NDArray[np.float64]
 PREROLL_S = 3.0
 
 
-class NotCalibrated(ValueError):
+class NotCalibrated(InputError):
     """A sensor whose axes we cannot know until it has been calibrated."""
 
 

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from tracker import __version__
 from tracker.core.body import REGIONS, ROUTINES
+from tracker.core.errors import InputError
 from tracker.core.events import EVENT_TYPES
 from tracker.core.limits import quote
 from tracker.core.status import Identity
@@ -145,7 +146,7 @@ class Topics:
                 "/config")
 
 
-class CommandError(ValueError):
+class CommandError(InputError):
     """A command that cannot be taken: said in one line, for one warning."""
 
 

@@ -10,10 +10,11 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracker.core.errors import InputError
 from tracker.core.limits import check_ranges, quote
 
 
-class MqttConfigError(ValueError):
+class MqttConfigError(InputError):
     """MQTT settings that cannot work, said in one line."""
 
 

@@ -15,16 +15,20 @@ from pathlib import Path
 
 import sqlite_utils
 
+from tracker.core.errors import InputError, MachineError
+
 #: How long a write waits for another program's transaction before it gives up (s).
 WAIT_S = 10.0
 
 
-class StoreError(RuntimeError):
+class StoreError(MachineError):
     """The store cannot be used; nothing in it was changed."""
 
 
-class UnknownSession(StoreError):
+class UnknownSession(StoreError, InputError):
     """A session or roller that is not in the store (the user's mistake, not the store's)."""
+
+    exit_status = InputError.exit_status
 
 
 class DamagedSession(StoreError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tracker.core.body import REGIONS, ROUTINES
+from tracker.core.errors import InputError
 from tracker.core.limits import quote
 
 FORMAT: Final = "roller-session/1"
@@ -40,7 +41,7 @@ _UID = re.compile(r"[0-9a-f]{8,32}")
 _GATEWAY = re.compile(r"[a-z0-9_-]{1,64}")
 
 
-class RecordError(ValueError):
+class RecordError(InputError):
     """A message that is not a session record we can keep, said in one line."""
 
 
