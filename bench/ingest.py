@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from firmware_sim.session import simulate
 from tests.broker import create
 from tracker.config import load
+from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator
 from tracker.core.formats.roller_imu import Recording
@@ -48,7 +48,7 @@ def template(folder: Path) -> SessionRecord:
     sim = simulate("upper_back", "stray", 120.0, seed=5, sample_rate_hz=100.0)
     h = sim.header
     with closing(open_store(folder / "gateway.db")) as store:
-        start = SessionStart(h.routine, datetime.now(UTC), "UTC", "sim", h.sample_rate_hz,
+        start = SessionStart(h.routine, clock.now(), "UTC", "sim", h.sample_rate_hz,
                              h.roller_diameter_cm, h.user_height_cm, float(sim.samples[0, 0]))
         estimator = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                                      h.sample_rate_hz)

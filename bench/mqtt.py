@@ -9,7 +9,6 @@ import asyncio
 import dataclasses
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiomqtt
@@ -20,6 +19,7 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tests.broker import create
 from tracker.config import load
+from tracker.core import clock
 from tracker.devices import PROFILES
 from tracker.live.session import LiveSession
 from tracker.mqtt.bridge import Bridge
@@ -67,7 +67,7 @@ async def drain_backlog(port: int, folder: Path, count: int) -> tuple[float, int
     with store.db.atomic():
         for i in range(count):
             store.outbox.enqueue(store.db, "lumbar_contact_alert", None,
-                                 datetime.now(UTC).isoformat(), "C0:FF:EE:00:00:01",
+                                 clock.now().isoformat(), "C0:FF:EE:00:00:01",
                                  s_cm=float(i))
     bridge = Bridge(mqtt, store, settings.rules, settings.zone, owner=True,
                     client_id="roller-bench")

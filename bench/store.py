@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from firmware_sim.session import simulate
+from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator
 from tracker.live.recorder import Recorder
@@ -34,7 +35,7 @@ def live_checkpoints(store: Store) -> tuple[list[float], float, float]:
     h, x = sim.header, sim.samples
     est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                            h.sample_rate_hz)
-    recorder = Recorder(store, start_of(h, float(x[0, 0]), datetime.now(UTC)), est)
+    recorder = Recorder(store, start_of(h, float(x[0, 0]), clock.now()), est)
     costs: list[float] = []
     original = store.checkpoint
 

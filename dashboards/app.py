@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from dashboards.program import ProgramScreen
 from dashboards.schedule import ScheduleScreen
 from dashboards.weeks import WeeksScreen
 from tracker.config import Settings, programs
+from tracker.core import clock
 from tracker.core.body import ROUTINES
 from tracker.core.guidance import PLACEMENT
 from tracker.core.program_run import ProgramRun, StepOutcome
@@ -78,7 +79,7 @@ class RollerApp(App[None]):
                  source: Callable[[], Source], override: bool = False,
                  redraw_hz: float = 12.0, acknowledged: Path | None = None,
                  rate_hz: int = 100, autostart: bool = True,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Callable[[], datetime] = clock.now,
                  calibration: Callable[[], Source] | None = None,
                  ask_who: bool = False, program: Program | None = None) -> None:
         super().__init__()
@@ -133,7 +134,7 @@ class RollerApp(App[None]):
 
     def _acknowledge(self, _: bool | None) -> None:
         self.acknowledged.parent.mkdir(parents=True, exist_ok=True)
-        self.acknowledged.write_text(f"{datetime.now(UTC).isoformat()}\n")
+        self.acknowledged.write_text(f"{self.clock().isoformat()}\n")
 
     def action_area(self) -> None:
         """Roll another area next: the part under way ends; lift the roller to the next."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
+from tracker.core import clock
 from tracker.core.calibration import calibrate
 from tracker.core.errors import RollerError
 from tracker.devices import PROFILES
@@ -51,7 +50,7 @@ class CalibrationScreen(Screen[None]):
             result.update(f"[b red]Not calibrated:[/] {exc}")
             return
         self.store.calibrate(source.address, info.name or kind.label, kind.name, done.mounting,
-                             datetime.now(UTC))
+                             clock.now())
         axis = " ".join(f"{v:+.2f}" for v in done.mounting.axis)
         result.update(f"Calibrated: roller axis = sensor ({axis}). Mark the roller's left end "
                       "and keep it on your left when you lie on it. [b]Esc[/] to go back.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from textual.app import ComposeResult
@@ -11,6 +10,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
+from tracker.core import clock
 from tracker.core.errors import RollerError
 from tracker.devices import PROFILES
 from tracker.devices.ble import Seen, scan
@@ -83,7 +83,7 @@ class DevicesScreen(Screen[None]):
             address = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
             if event.button.id == "pair":
                 seen = next((r for r in self.found if r.address == address), None)
-                self.store.pair(address, seen.name if seen else "roller", datetime.now(UTC),
+                self.store.pair(address, seen.name if seen else "roller", clock.now(),
                                 seen.profile.name if seen else "roller")
                 status.update(f"paired {address}")
             else:

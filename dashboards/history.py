@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from dashboards.session import SessionScreen
 from tracker.config import Settings
-from tracker.core.pictures.tables import areas, clock
+from tracker.core.pictures.tables import areas, session_time
 from tracker.store.database import Store
 
 
@@ -41,7 +41,8 @@ class HistoryScreen(Screen[None]):
             verdict = "override" if row.override else (row.verdict or "")
             table.add_row(f"{local:%a %d %b %H:%M}",
                           *((row.origin or "here",) if central else ()), areas(row.areas),
-                          clock(row.duration_s), clock(row.active_s), str(row.strokes),
+                          session_time(row.duration_s), session_time(row.active_s),
+                          str(row.strokes),
                           f"{row.cadence_cpm:.0f}", str(row.lumbar_events), verdict,
                           key=str(row.id))
         for session_id, what in self.store.damaged.items():

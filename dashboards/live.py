@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Label, Sparkline, Static
 from dashboards.body_map import BodyMap
 from tracker.core.body import Body
 from tracker.core.guidance import ALERT, CAUTION, PLACEMENT
-from tracker.core.pictures.tables import clock
+from tracker.core.pictures.tables import session_time
 from tracker.core.program_run import ProgramView
 from tracker.core.schedule import Rules
 from tracker.core.status import Status
@@ -126,7 +126,8 @@ class LiveScreen(Screen[None]):
             f"region {s.region}  ({s.s_cm:.1f} ± {s.s_sd_cm:.1f} cm)")
         elapsed = s.active_s + s.paused_s
         self.query_one("#clock", Label).update(
-            f"session {clock(elapsed)}   active {clock(s.active_s)}   paused {clock(s.paused_s)}")
+            f"session {session_time(elapsed)}   active {session_time(s.active_s)}   "
+            f"paused {session_time(s.paused_s)}")
         self.query_one("#strokes", Label).update(
             f"strokes {s.strokes}   cadence {s.cadence_cpm:.0f} cycles/min")
         self.trace.append(-s.s_cm)  # head at the top

@@ -10,7 +10,7 @@ from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tracker.core.formats.roller_analysis import Analysis
-from tracker.core.pictures.tables import areas, clock, pace_text, parts_lines
+from tracker.core.pictures.tables import areas, pace_text, parts_lines, session_time
 from tracker.core.schedule import Rules
 
 SAFETY = """Before you roll your back
@@ -101,8 +101,8 @@ class SummaryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         a = self.analysis
         with Vertical(classes="dialog"):
-            yield Label(f"{areas(p.routine for p in a.areas)}: {clock(a.duration_s)}, "
-                        f"active {clock(a.active_s)}, {a.strokes} strokes, "
+            yield Label(f"{areas(p.routine for p in a.areas)}: {session_time(a.duration_s)}, "
+                        f"active {session_time(a.active_s)}, {a.strokes} strokes, "
                         f"{a.cadence_cpm:.0f} cycles/min")
             yield Label(f"pace {pace_text(a, self.rules)}", id="pace")
             if a.parts:

@@ -16,7 +16,7 @@ from tracker.core.body import Body
 from tracker.core.estimate import analyze
 from tracker.core.pictures.charts import session_charts
 from tracker.core.pictures.figures import SessionPicture, session_picture
-from tracker.core.pictures.tables import areas, clock, near_lumbar
+from tracker.core.pictures.tables import areas, near_lumbar, session_time
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 
@@ -57,7 +57,7 @@ class SessionScreen(Screen[None]):
         self.sub_title = f"session {row.id}"
         cautions = detail.caution_events if row.caution_events is not None else None
         self.query_one("#detail", Static).update("\n".join([
-            f"[b]{areas(row.areas)}[/b], {clock(row.duration_s)}, {row.strokes} strokes, "
+            f"[b]{areas(row.areas)}[/b], {session_time(row.duration_s)}, {row.strokes} strokes, "
             f"{row.lumbar_events} lumbar contact(s)",
             *near_lumbar(detail.lumbar_events, cautions)]))
         if recording is None:

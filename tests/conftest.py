@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
+from tests import suite_clock
 from tests.broker import MOSQUITTO, Broker, create
 from tracker.core.formats.roller_imu import write
+
+
+@pytest.fixture(autouse=True)
+def suite_now() -> None:
+    """Every test starts on the suite's clock (``ROLLER_NOW``, else the wall clock)."""
+    suite_clock.start()
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +48,7 @@ def roller(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         environment = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-                       "PATH": "/usr/bin:/bin", **(env or {})}
+                       "PATH": "/usr/bin:/bin", **suite_clock.passed_on(), **(env or {})}
         return subprocess.run([sys.executable, "-m", "tracker", *args], capture_output=True,
                               text=True, env=environment, timeout=120)
 

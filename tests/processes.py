@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.suite_clock import passed_on
+
 
 @contextmanager
 def running(home: Path, *args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     """``python -m tracker ARGS`` with ``home`` as its home, stderr piped for what it says;
     killed if the test leaves it running."""
     proc = subprocess.Popen([sys.executable, "-m", "tracker", *args],
-                            env={"PATH": "/usr/bin:/bin", "HOME": str(home), **env},
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(home), **passed_on(), **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         yield proc

@@ -22,8 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.suite_clock import passed_on
 from tests.test_cli import assert_one_line_error
 from tracker.config import ConfigError, defaults_text, load
+from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator
 from tracker.core.formats.roller_imu import Header, RecordingError, format_recording, parse
@@ -131,7 +133,8 @@ def sessions(db: Path) -> list[tuple[int, str, str | None]]:
 
 
 def start_track(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "c")}
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "c"),
+           **passed_on()}
     return subprocess.Popen([sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"),
                              "track", "--sim", "--seconds", "600", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -280,7 +283,7 @@ def test_a_small_step_back_of_the_clock_is_not_a_wrap() -> None:
 def test_one_owner_by_any_path_to_the_store(tmp_path: Path) -> None:
     real = tmp_path / "real.db"
     store = open_store(real)
-    store.start_session(SessionStart("upper_back", datetime.now(UTC), "UTC", "sim", 100.0,
+    store.start_session(SessionStart("upper_back", clock.now(), "UTC", "sim", 100.0,
                                      15.0, 175.0, 0.0))
     link = tmp_path / "link.db"
     link.symlink_to(real)

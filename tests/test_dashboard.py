@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from dashboards.modals import RefusalScreen, SafetyScreen, SummaryScreen
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tracker.config import load
+from tracker.core import clock
 from tracker.core.calibration import Mounting
 from tracker.live.source import Source
 from tracker.store.database import open_store
@@ -75,7 +76,7 @@ def test_a_glute_session_that_strays_raises_and_clears_the_banner(tmp_path: Path
 
 def test_a_fourth_glute_session_in_a_week_is_refused_then_overridden(tmp_path: Path) -> None:
     app = make_app(tmp_path, "glutes", seconds=20, speed=20)
-    now = datetime.now(UTC)
+    now = clock.now()
     for days in (1, 3, 5):  # yesterday, so too soon whatever the weekday (and over quota)
         at = now - timedelta(days=days)
         sid = app.store.start_session(SessionStart("glutes", at, "UTC", "import", 100, 15,
@@ -222,7 +223,7 @@ def test_a_sensor_that_moved_in_its_roller_is_flagged(tmp_path: Path) -> None:
         roller = SimulatedRoller(scenario="stray", seconds=30, seed=3, speed=15,
                                  profile="witmotion")
         AIR[roller.address] = roller
-        store.calibrate(roller.address, roller.name, "witmotion", moved, datetime.now(UTC))
+        store.calibrate(roller.address, roller.name, "witmotion", moved, clock.now())
         return Source(roller.address, SimScanner, SimClient, roller.finished, None,
                       roller.air_time)
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests.broker import Broker, Subscriber
 from tests.processes import running, stopped
+from tracker.core import clock
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 HOUSEHOLD = ["C0:FF:EE:00:01:01", "C0:FF:EE:00:01:02", "C0:FF:EE:00:01:03"]
@@ -146,7 +147,7 @@ def test_kill_9_mid_session_loses_at_most_a_checkpoint_and_it_goes_on(
         wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'live' "
                                       "AND duration_s >= 4")) == 2, 60, "two checkpoints")
         time.sleep(1.3)
-        killed_at = datetime.now(UTC)
+        killed_at = clock.now()
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
     assert roller("--db", str(db), "history", env=env).returncode == 0

@@ -15,7 +15,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager, closing
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 
 from tests.broker import MOSQUITTO, Broker, create, free_port
 from tests.processes import running, stopped
+from tracker.core import clock
 from tracker.core.formats.roller_session import PersonRecord, RecordError, encode, parse
 from tracker.store import exchange
 from tracker.store.database import open_store
@@ -120,7 +120,7 @@ def make_record(tmp_path: Path) -> bytes:
     with closing(open_store(tmp_path / "a.db")) as store:
         from tracker.store.rows import SessionStart
 
-        sid = store.start_session(SessionStart("glutes", datetime.now(UTC), "UTC", "sim",
+        sid = store.start_session(SessionStart("glutes", clock.now(), "UTC", "sim",
                                                50.0, 15.0, 175.0, 0.0))
         store.db.execute("UPDATE sessions SET status = 'complete' WHERE id = ?", [sid])
         return encode(exchange.record(store, sid, "gym-1"))

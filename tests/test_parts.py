@@ -9,7 +9,6 @@ import subprocess
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from firmware_sim.session import SimulatedSession, simulate, simulate_parts
 from tracker.config import load
+from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator, analyze
 from tracker.core.formats.roller_imu import Header, Recording, write
@@ -49,7 +49,7 @@ def test_three_parts_each_in_its_region(three_parts: SimulatedSession) -> None:
         assert truth.start_s <= part.start_s < truth.start_s + 3.0  # rolling, once put down
         assert abs(part.strokes - truth.strokes) <= 3
     # One glute session for the schedule, however many parts.
-    rolled = Rolled(datetime.now(UTC), "UTC", a.routine, glutes_active_s(a),
+    rolled = Rolled(clock.now(), "UTC", a.routine, glutes_active_s(a),
                     tuple(p.routine for p in a.areas))
     assert glutes_active_s(a) >= 30 and len(glute_days([rolled], Rules())) == 1
 
@@ -213,7 +213,7 @@ def test_a_reanalysis_splits_a_session_as_it_was_split_live(
                             h.sample_rate_hz, None, plan)
     store = open_store(tmp_path / "r.db")
     with closing(store):
-        start = SessionStart(h.routine, datetime.now(UTC), "UTC", "import", h.sample_rate_hz,
+        start = SessionStart(h.routine, clock.now(), "UTC", "import", h.sample_rate_hz,
                              h.roller_diameter_cm, h.user_height_cm, t0)
         session_id = store_recording(store, start, live, Recording(h, samples), "x",
                                      Lifecycle())

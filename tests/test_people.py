@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.broker import Broker, Subscriber
 from tests.test_cli import assert_one_line_error
 from tracker.config import load
+from tracker.core import clock
 from tracker.core.people import PersonError, check_name
 from tracker.core.schedule import Verdict
 from tracker.live.admission import check_start
@@ -112,7 +113,7 @@ def test_each_person_is_their_own_home_assistant_device(tmp_path: Path, glutes_f
     db = str(tmp_path / "roller.db")
     for name, height in (("Ada", "160"), ("Ben", "190")):
         assert roller("--db", db, "people", "add", name, "--height-cm", height).returncode == 0
-    at = (datetime.now(UTC) - timedelta(minutes=2)).isoformat(timespec="seconds")
+    at = (clock.now() - timedelta(minutes=2)).isoformat(timespec="seconds")
     assert roller("--db", db, "import", "--person", "Ada", "--at", at,
                   str(glutes_file)).returncode == 0
     sub = Subscriber(broker.port, "roller/person/#", "homeassistant/+/+/+/config")

@@ -103,17 +103,23 @@ def test_the_grids_name_every_day() -> None:
 
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three weeks of sessions up to now: the commands use the real clock."""
+    """Three weeks of sessions up to a Thursday evening (:data:`NOW`): the commands run as
+    of five minutes later, whatever day the suite runs on."""
     path = tmp_path_factory.mktemp("weeks") / "r.db"
-    fill(path, weeks=3, now=datetime.now(UTC) - timedelta(minutes=5)).close()
+    fill(path, weeks=3).close()
     return path
+
+
+def at_now(columns: int | None = None) -> dict[str, str]:
+    """A command's environment: the clock five minutes after the weeks' last session."""
+    env = {"ROLLER_NOW": (NOW + timedelta(minutes=5)).isoformat(), "TZ": "UTC"}
+    return env | ({"COLUMNS": str(columns)} if columns else {})
 
 
 @pytest.mark.parametrize("columns", [60, 160])
 def test_session_show_draws_the_session_to_the_terminal_width(
         roller: Run, store_path: Path, columns: int) -> None:
-    shown = roller("--db", str(store_path), "session", "show", "5",
-                   env={"COLUMNS": str(columns)})
+    shown = roller("--db", str(store_path), "session", "show", "5", env=at_now(columns))
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert max(len(line) for line in lines) <= columns
@@ -127,13 +133,13 @@ def test_session_show_draws_the_session_to_the_terminal_width(
 
 
 def test_schedule_and_weeks_print_their_pictures(roller: Run, store_path: Path) -> None:
-    week = roller("--db", str(store_path), "schedule", env={"COLUMNS": "80"})
+    week = roller("--db", str(store_path), "schedule", env=at_now(80))
     assert week.returncode == 0, week.stderr
     assert "glutes ■" in week.stdout and "next glute session" in week.stdout
     assert "everyone this week" in week.stdout and "Ben" in week.stdout  # nobody named
-    ben = roller("--db", str(store_path), "schedule", "--person", "Ben")
+    ben = roller("--db", str(store_path), "schedule", "--person", "Ben", env=at_now())
     assert "Ben: week of" in ben.stdout and "everyone" not in ben.stdout
-    weeks = roller("--db", str(store_path), "weeks", "--weeks", "4", env={"COLUMNS": "80"})
+    weeks = roller("--db", str(store_path), "weeks", "--weeks", "4", env=at_now(80))
     assert weeks.returncode == 0, weeks.stderr
     assert "the last 4 weeks" in weeks.stdout and " M " in weeks.stdout
     assert "minutes a week" in weeks.stdout and "lumbar (goal 0)" in weeks.stdout

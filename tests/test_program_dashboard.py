@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from textual.widgets import DataTable, Label
@@ -17,6 +17,7 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tests.test_dashboard import wait_for
 from tracker.config import load
+from tracker.core import clock
 from tracker.core.programs import Program, Step
 from tracker.live.source import Source
 from tracker.store.database import open_store
@@ -47,7 +48,7 @@ def make_app(tmp_path: Path, **kwargs: object) -> RollerApp:
 
 def test_a_program_skips_glutes_on_a_refused_day(tmp_path: Path) -> None:
     app = make_app(tmp_path, program=PROGRAM)
-    yesterday = datetime.now(UTC) - timedelta(days=1)
+    yesterday = clock.now() - timedelta(days=1)
     sid = app.store.start_session(SessionStart("glutes", yesterday, "UTC", "import", 100, 15,
                                                175, 0.0))
     app.store.db.table("sessions").update(sid, {"glutes_active_s": 100.0, "status": "complete"})

@@ -159,7 +159,7 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
         from tracker.store.database import open_store
         sim = simulate("glutes", "clean", 120.0, 5, sample_rate_hz=100.0)
         h, x = sim.header, sim.samples
-        start = SessionStart(h.routine, datetime.now(UTC), "UTC", "sim", h.sample_rate_hz,
+        start = SessionStart(h.routine, clock.now(), "UTC", "sim", h.sample_rate_hz,
                              h.roller_diameter_cm, h.user_height_cm, float(x[0, 0]))
         est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                                h.sample_rate_hz)

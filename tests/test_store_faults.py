@@ -13,7 +13,6 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import pytest
 
 from firmware_sim.session import simulate
 from tests.test_cli import assert_one_line_error
+from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator
 from tracker.core.lifecycle import Lifecycle
@@ -108,7 +108,7 @@ def test_two_tracks_and_a_loop_of_commands_on_one_store_all_finish(
 def recorder(tmp_path: Path) -> tuple[Recorder, np.ndarray]:
     sim = simulate("upper_back", "clean", 40.0, seed=3, sample_rate_hz=50.0)
     store = open_store(tmp_path / "roller.db")
-    start = SessionStart("upper_back", datetime.now(UTC), "UTC", "sim", 50.0, 15.0, 175.0,
+    start = SessionStart("upper_back", clock.now(), "UTC", "sim", 50.0, 15.0, 175.0,
                          float(sim.samples[0, 0]))
     estimator = SessionEstimator("upper_back", Body(175.0), 15.0, 50.0)
     return Recorder(store, start, estimator, Lifecycle(checkpoint_s=1.0)), sim.samples

@@ -37,10 +37,10 @@ def kind(name: str) -> tuple[SimulatedSession, Analysis]:
     return sim, analyze(Recording(sim.header, sim.samples))
 
 
-def plan(day: int) -> list[tuple[str, str]]:
-    """(person, kind) rolled ``day`` days before the last day, in order."""
+def plan(day: int, now: datetime = NOW) -> list[tuple[str, str]]:
+    """(person, kind) rolled ``day`` days before ``now``'s day, in order."""
     rolled = []
-    weekday = (NOW - timedelta(days=day)).weekday()
+    weekday = (now - timedelta(days=day)).weekday()
     if day % 5 != 4:
         rolled.append(("me", "stray" if day % 9 == 2 and day > 12 else "upper_back"))
     if weekday in (0, 2, 4) and day % 11 != 3:
@@ -55,7 +55,7 @@ def fill(path: Path, weeks: int = WEEKS, now: datetime = NOW) -> Store:
     store = open_store(path)
     people = {"me": store.people.default(), "Ben": store.people.add("Ben", 182.0)}
     for day in range(7 * weeks - 1, -1, -1):
-        for i, (who, name) in enumerate(plan(day)):
+        for i, (who, name) in enumerate(plan(day, now)):
             sim, analysis = kind(name)
             h, x = sim.header, sim.samples
             at = now - timedelta(days=day, hours=2 - i)

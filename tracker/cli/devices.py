@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -15,6 +14,7 @@ from tracker.cli.mqtt import run_action
 from tracker.cli.store import db_option, store_of
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
+from tracker.core import clock
 from tracker.devices import PROFILES
 from tracker.devices.ble import BleError, Link, LinkEvents, Seen, scan
 from tracker.simulation import SIM_ADDRESSES, sim_roller
@@ -86,7 +86,7 @@ def pair(settings: Settings, address: str | None, timeout: float, sim: bool,
     else:
         fail(f"{len(found)} rollers in range: give the address (see roller scan)")
     with store_of(settings) as store:
-        store.pair(chosen.address, chosen.name, datetime.now(UTC), chosen.profile.name)
+        store.pair(chosen.address, chosen.name, clock.now(), chosen.profile.name)
     click.echo(f"paired {chosen.name} {chosen.address} ({chosen.profile.label})")
     if not chosen.profile.axes_known:
         click.echo("next: roller calibrate, so the sensor's axes are known")
@@ -235,7 +235,7 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
         except (BleError, CalibrationError) as exc:
             fail(str(exc), 1)
         store.calibrate(address, info.name or kind.label, kind.name, result.mounting,
-                        datetime.now(UTC))
+                        clock.now())
     m = result.mounting
     axis = " ".join(f"{v:+.2f}" for v in m.axis)
     click.echo(f"calibrated {address} ({kind.label}): roller axis = sensor ({axis}), "

@@ -4,7 +4,7 @@ pictures on a terminal, sized to its width, side by side where it is wide."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 
 import click
@@ -14,6 +14,7 @@ from rich.text import Text
 
 from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
 from tracker.config import Settings
+from tracker.core import clock
 from tracker.core.pictures.charts import (
     TRENDS,
     Colours,
@@ -80,7 +81,7 @@ def day_name(day: date, today: date) -> str:
 @click.pass_obj
 def schedule(settings: Settings, person: str | None) -> None:
     """This week at a glance: what was rolled each day, the glute quota, the next glute day."""
-    now = datetime.now(UTC)
+    now = clock.now()
     with store_of(settings) as store:
         settings = whose(store, settings, person)
         assert settings.person is not None
@@ -110,7 +111,7 @@ def schedule(settings: Settings, person: str | None) -> None:
 def weeks(settings: Settings, count: int, person: str | None) -> None:
     """The last weeks: a heat map of rolling time a day, glute days and lumbar contacts, and
     each week's rolling time, glute sessions against the quota, and lumbar contacts."""
-    now = datetime.now(UTC)
+    now = clock.now()
     with store_of(settings) as store:
         settings = whose(store, settings, person)
         assert settings.person is not None

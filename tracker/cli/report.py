@@ -10,7 +10,6 @@ import contextlib
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -18,9 +17,9 @@ import click
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
 from tracker.config import Settings
+from tracker.core import clock
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.formats.roller_imu import target
-from tracker.core.limits import quote
 from tracker.core.pictures.share.content import Listed, build
 from tracker.live import past
 from tracker.store.database import Store
@@ -48,7 +47,8 @@ def report(settings: Settings, person: str | None, weeks: int, output: Path,
     """A report to share: the weeks' adherence, lumbar contacts, time per area and every
     session, as one self-contained HTML file with its charts inside (no script, nothing
     fetched), for a physiotherapist to open in any browser."""
-    now = _moment(now_text) if now_text else datetime.now(UTC)
+    with clean_errors():
+        now = clock.parse_moment(now_text) if now_text else clock.now()
     to_stdout = str(output) == "-"
     final = None if to_stdout else _writable(output)  # before the work, not after it
     with store_of(settings) as store:
@@ -72,16 +72,6 @@ def report(settings: Settings, person: str | None, weeks: int, output: Path,
                f"{who.person.name}, {count} session{'s' if count != 1 else ''} in {weeks} "
                f"week{'s' if weeks != 1 else ''} ({made.first:%d %b %Y} to "
                f"{made.last:%d %b %Y})", err=True)
-
-
-def _moment(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"--now {quote(text)} is not an ISO 8601 time, e.g. 2026-11-19T18:00+00:00")
-    if moment.tzinfo is None:
-        fail(f"--now {quote(text)} needs its offset, e.g. 2026-11-19T18:00+00:00")
-    return moment
 
 
 def _listed(store: Store, row: SessionRow, damaged: dict[int, str]) -> Listed:

@@ -21,12 +21,13 @@ from tracker.cli.pictures import print_session
 from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
+from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator, analyze
 from tracker.core.formats.roller_imu import Recording, format_recording, read
 from tracker.core.limits import quote
 from tracker.core.pictures.figures import session_picture
-from tracker.core.pictures.tables import areas, clock, near_lumbar, pace_text, parts_lines
+from tracker.core.pictures.tables import areas, near_lumbar, pace_text, parts_lines, session_time
 from tracker.core.schedule import Verdict, score, week_start
 from tracker.live.recorder import store_recording
 from tracker.store.errors import DamagedSession
@@ -96,7 +97,7 @@ def _start_time(recording: Recording, path: Path, at: str | None, zone: str) -> 
         moment = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
     else:
         moment = datetime.fromtimestamp(path.stat().st_mtime, UTC) - duration
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         if moment + duration > now + timedelta(minutes=5):
             fail(f"{path}: it would end {moment + duration:%Y-%m-%d %H:%M %Z}, in the future; "
@@ -165,8 +166,8 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
     for row in rows:
         table.add_row(
             str(row.id), _local(row.started_at, row.zone).strftime("%a %d %b %H:%M"),
-            *whom(row), _routine_note(row), clock(row.duration_s),
-            *(() if shared else (clock(row.active_s),)), str(row.strokes),
+            *whom(row), _routine_note(row), session_time(row.duration_s),
+            *(() if shared else (session_time(row.active_s),)), str(row.strokes),
             *(() if shared else (f"{row.cadence_cpm:.0f}",)),
             f"[red]{row.lumbar_events}[/red]" if row.lumbar_events else "0",
         )
@@ -206,11 +207,12 @@ def session_show(settings: Settings, session_id: int) -> None:
     title = f"session {row.id}: {areas(row.areas)}, " \
             f"{_local(row.started_at, row.zone):%a %Y-%m-%d %H:%M} ({row.status})"
     table = Table(title=title, show_header=False)
-    table.add_row("duration", clock(row.duration_s))
-    table.add_row("active", clock(row.active_s))
+    table.add_row("duration", session_time(row.duration_s))
+    table.add_row("active", session_time(row.active_s))
     table.add_row("strokes", f"{row.strokes} ({row.cadence_cpm:.0f} cycles/min)")
     table.add_row("segments", ", ".join(
-        f"{s.region} {clock(s.start_s)}-{clock(s.end_s)}" for s in detail.segments[:12])
+        f"{s.region} {session_time(s.start_s)}-{session_time(s.end_s)}"
+        for s in detail.segments[:12])
         + (f", ... {len(detail.segments) - 12} more" if len(detail.segments) > 12 else ""))
     cautions = detail.caution_events if row.caution_events is not None else None
     table.add_row("lower back", "\n".join(near_lumbar(detail.lumbar_events, cautions)))

@@ -8,13 +8,14 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from tracker.cli.errors import clean_errors, fail
 from tracker.config import Settings
+from tracker.core import clock
 from tracker.core.schedule import Verdict
 from tracker.live.admission import check_start
 from tracker.live.holds import hold_bridge
@@ -76,7 +77,7 @@ def enforce(store: Store, settings: Settings, routine: str, at: datetime,
     process when there is none)."""
     verdict, allowed, why = check_start(store, settings, routine, at)
     if verdict is not Verdict.ALLOWED and not override:
-        queued_at = datetime.now(UTC)
+        queued_at = clock.now()
         store.outbox.record_refusal(routine, verdict.value, allowed.isoformat(), at, address)
         send_queued(store, settings, queued_at)
         fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "

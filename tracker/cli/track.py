@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, person_option, store_of, whose
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings, programs
+from tracker.core import clock
 from tracker.core.body import ROUTINES
 from tracker.core.calibration import Mounting
 from tracker.core.formats.roller_imu import RecordingWriter
@@ -170,9 +170,9 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         refusal = None
         if program is not None:
             if not override:
-                refusal = glutes_refusal(store, settings, datetime.now(UTC))
+                refusal = glutes_refusal(store, settings, clock.now())
             routine = program.first_area(skip_glutes=refusal is not None) or routine
-        verdict = enforce(store, settings, routine, datetime.now(UTC), override, address)
+        verdict = enforce(store, settings, routine, clock.now(), override, address)
         tty = sys.stderr.isatty()
         if tty:
             click.echo(f"{PLACEMENT[routine]}\n", err=True)

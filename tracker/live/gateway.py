@@ -14,11 +14,11 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
 from tracker.config import ConfigError, Settings
+from tracker.core import clock
 from tracker.core.schedule import Verdict
 from tracker.core.status import Status
 from tracker.devices.ble import BleError
@@ -116,7 +116,7 @@ class Gateway:
         """Rolling has started: the session it is, or None when the schedule refuses it
         (the refusal goes out on the roller's event topic at once)."""
         plan = self.plans[address]
-        now = datetime.now(UTC)
+        now = clock.now()
         try:
             verdict, allowed, why = check_start(self.store, self._whose(address),
                                                 plan.routine, now)

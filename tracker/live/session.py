@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from tracker import devices
 from tracker.config import Settings
+from tracker.core import clock
 from tracker.core.calibration import AxisCheck, Mounting
 from tracker.core.errors import InputError
 from tracker.core.estimate import LiveState, SessionEstimator
@@ -203,7 +204,7 @@ class LiveSession:
         if recorder is None:
             return "no session under way"
         if routine == "glutes" and recorder.estimator.routine != "glutes":
-            now = datetime.now(UTC)
+            now = clock.now()
             verdict, allowed, why = check_start(self.store, self.settings, routine, now,
                                                 recorder.session_id)
             if verdict is not Verdict.ALLOWED:
@@ -285,7 +286,7 @@ class LiveSession:
         self.diameter_cm = measured or info.diameter_cm or self.settings.diameter_cm
         self._axis = AxisCheck(rate_hz)
         body = self.settings.body
-        started_at = datetime.now(UTC) - timedelta(seconds=clock_now_s - clock_start_s)
+        started_at = clock.now() - timedelta(seconds=clock_now_s - clock_start_s)
         start = SessionStart(
             routine=admission.routine, started_at=started_at, zone=self.settings.zone,
             source=self.source, sample_rate_hz=rate_hz, diameter_cm=self.diameter_cm,
@@ -309,11 +310,11 @@ class LiveSession:
         if state == "live" and self._identity is None:
             self._identity = self._link.identity
             try:
-                self.store.remember_identity(self._identity, datetime.now(UTC))
+                self.store.remember_identity(self._identity, clock.now())
             except StoreError as exc:  # who it is can wait for the next connection
                 log.warning("cannot remember the device's identity: %s", exc)
         if self.recorder:
-            now = datetime.now(UTC)
+            now = clock.now()
             if state == "reconnecting" and previous == "live":
                 self.recorder.ending.link_lost(now)
             elif state == "live" and previous == "reconnecting":
@@ -343,7 +344,7 @@ class LiveSession:
             try:
                 state = self.recorder.estimator.last_state if self.recorder else None
                 if self.recorder and state:
-                    reason = self.recorder.ending.due(datetime.now(UTC), state.t_s)
+                    reason = self.recorder.ending.due(clock.now(), state.t_s)
                     if reason == "still":
                         self.end_session("still")
             except Exception:

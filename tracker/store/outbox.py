@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from tracker.core import clock
 from tracker.core.events import event_payload
 from tracker.store.codec import iso
 from tracker.store.errors import atomic
@@ -38,7 +39,7 @@ class Outbox:
         """Queue an event inside the caller's transaction ``db``; :meth:`ring` after it."""
         payload = event_payload(event_type, session_id, occurred_at, **details)
         db.table("outbox").insert({
-            "created_at": iso(datetime.now(UTC)), "kind": event_type,
+            "created_at": iso(clock.now()), "kind": event_type,
             "session_id": session_id,
             "payload": json.dumps({**payload, "device": device}),
         })
@@ -49,7 +50,7 @@ class Outbox:
         not copied into the outbox), if records are on."""
         if self.records:
             db.table("outbox").insert({
-                "created_at": iso(datetime.now(UTC)), "kind": RECORD, "session_id": session_id,
+                "created_at": iso(clock.now()), "kind": RECORD, "session_id": session_id,
                 "payload": json.dumps({"event_type": RECORD, "occurred_at": ended_at,
                                        "device": device}),
             })
@@ -104,7 +105,7 @@ class Outbox:
     def remember_discovery(self, device: str, topics: list[str]) -> None:
         with atomic(self.db, self.path) as db:
             db.table("mqtt_discovery").upsert_all(
-                [{"topic": t, "device": device, "published_at": iso(datetime.now(UTC))}
+                [{"topic": t, "device": device, "published_at": iso(clock.now())}
                  for t in topics], pk="topic")
 
     def discovery_topics(self, device: str | None = None) -> list[str]:

@@ -12,11 +12,11 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
+from tracker.core import clock
 from tracker.core.limits import quote
 from tracker.core.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
 from tracker.store.codec import iso
@@ -78,7 +78,7 @@ class People:
             db.execute("INSERT INTO people (uid, name, name_key, height_cm, zone, rules, "
                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        [secrets.token_hex(4), name, name_key(name), height_cm, zone,
-                        json.dumps(dict(rules or {})), iso(datetime.now(UTC))])
+                        json.dumps(dict(rules or {})), iso(clock.now())])
         return self.named(name)
 
     def rename(self, old: str, new: str) -> Person:

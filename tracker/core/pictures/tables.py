@@ -11,7 +11,7 @@ from tracker.core.formats.roller_analysis import Analysis, CautionEvent, LumbarE
 from tracker.core.schedule import Rules, pace, stroke_s
 
 
-def clock(seconds: float) -> str:
+def session_time(seconds: float) -> str:
     """``m:ss.s`` for a time since the session started."""
     minutes, tenths = divmod(round(max(0.0, seconds) * 10), 600)
     return f"{minutes}:{tenths / 10:04.1f}"
@@ -33,11 +33,12 @@ def near_lumbar(alerts: list[LumbarEvent], cautions: list[CautionEvent] | None,
                 origin_s: float = 0.0) -> list[str]:
     """Lumbar contacts (red) and cautions (yellow) as markup lines in time order; times from
     ``origin_s``. ``cautions`` None: analysed before cautions existed."""
-    lines = [(e.start_s, f"[red]contact {clock(e.start_s - origin_s)}-"
-                         f"{clock(e.end_s - origin_s)} (alert {clock(e.alert_s - origin_s)})[/red]")
+    lines = [(e.start_s, f"[red]contact {session_time(e.start_s - origin_s)}-"
+                         f"{session_time(e.end_s - origin_s)} "
+                         f"(alert {session_time(e.alert_s - origin_s)})[/red]")
              for e in alerts]
-    lines += [(e.start_s, f"[yellow]caution {clock(e.start_s - origin_s)}-"
-                          f"{clock(e.end_s - origin_s)}[/yellow]") for e in cautions or []]
+    lines += [(e.start_s, f"[yellow]caution {session_time(e.start_s - origin_s)}-"
+                          f"{session_time(e.end_s - origin_s)}[/yellow]") for e in cautions or []]
     if cautions is None:
         lines.append((float("inf"), "cautions not assessed (analysed before they existed: "
                                     "roller reanalyze)"))
@@ -63,9 +64,9 @@ def parts_lines(analysis: Analysis, rules: Rules, origin_s: float | None = None)
     lines = []
     for i, p in enumerate(analysis.areas):
         part = analysis.part(i)
-        lines.append(f"{i + 1}. {p.routine.replace('_', ' ')} {clock(p.start_s - origin)}-"
-                     f"{clock(p.end_s - origin)}: {p.strokes} strokes, active "
-                     f"{clock(part.active_s)}, {pace_text(part, rules)}")
+        lines.append(f"{i + 1}. {p.routine.replace('_', ' ')} {session_time(p.start_s - origin)}-"
+                     f"{session_time(p.end_s - origin)}: {p.strokes} strokes, active "
+                     f"{session_time(part.active_s)}, {pace_text(part, rules)}")
     return lines
 
 
@@ -79,8 +80,9 @@ def summary_table(analysis: Analysis, title: str, rules: Rules | None = None) ->
         table.add_row("lifts", f"{len(a.lifts)}, {a.lifted_s:.0f} s (not counted as rolling)")
     else:
         table.add_row("routine", a.routine.replace("_", " "))
-    table.add_row("duration", clock(a.duration_s))
-    table.add_row("active", f"{clock(a.active_s)}  ({len(a.pauses)} pauses, {a.paused_s:.0f} s)")
+    table.add_row("duration", session_time(a.duration_s))
+    table.add_row("active", f"{session_time(a.active_s)}  ({len(a.pauses)} pauses, "
+                            f"{a.paused_s:.0f} s)")
     table.add_row("strokes", f"{a.strokes}  ({a.cadence_cpm:.0f} cycles/min)")
     table.add_row("pace", pace_text(a, rules))
     regions = ", ".join(f"{name} {t:.0f} s" for name, t in a.time_in_regions().items())
