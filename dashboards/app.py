@@ -38,9 +38,9 @@ from tracker.core.program_run import ProgramRun, StepOutcome
 from tracker.core.programs import Program, ProgramError
 from tracker.core.schedule import Verdict, week_status
 from tracker.core.status import Status
-from tracker.live.admission import check_start, glutes_refusal
-from tracker.live.bridged import bridged, obey
-from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
+from tracker.live import start
+from tracker.live.admission import check_start
+from tracker.live.session import LiveSession, NotCalibrated, Result
 from tracker.live.source import Source
 from tracker.store.database import Store
 
@@ -110,12 +110,10 @@ class RollerApp(App[None]):
         self.push_screen("live")
         self.set_interval(1 / self.redraw_hz, self.redraw)
         self.call_after_refresh(self._show_glutes_due)
-        if self.ask_who_first and len(self.store.people.all()) > 1:
-            self.ask_who(then_start=self.autostart)
-        elif self.autostart:
-            self.start_or_refuse()
-        if not self.acknowledged.exists():  # on top: safety first, then who is rolling
-            self.push_screen(SafetyScreen(), self._acknowledge)
+        if self.acknowledged.exists():
+            self._begin()
+        else:  # safety first, then who is rolling, then the session
+            self.push_screen(SafetyScreen(), self._acknowledge_then_begin)
         loop = asyncio.get_running_loop()
         for name in ("SIGTERM", "SIGHUP"):  # a service manager or a closed terminal
             if hasattr(signal, name):
@@ -132,9 +130,27 @@ class RollerApp(App[None]):
                         await worker.wait()
         self.exit()
 
+    def _begin(self) -> None:
+        """Once the safety notes are acknowledged: who is rolling, then their session."""
+        if self.ask_who_first and len(self.store.people.all()) > 1:
+            self.ask_who(then_start=self.autostart)
+        elif self.autostart:
+            self.start_or_refuse()
+
+    def _acknowledged(self) -> bool:
+        """Whether the safety notes have been acknowledged; said when not (the card is up)."""
+        if self.acknowledged.exists():
+            return True
+        self.notify("read the safety notes first", severity="warning")
+        return False
+
     def _acknowledge(self, _: bool | None) -> None:
         self.acknowledged.parent.mkdir(parents=True, exist_ok=True)
         self.acknowledged.write_text(f"{self.clock().isoformat()}\n")
+
+    def _acknowledge_then_begin(self, answer: bool | None) -> None:
+        self._acknowledge(answer)
+        self._begin()
 
     def action_area(self) -> None:
         """Roll another area next: the part under way ends; lift the roller to the next."""
@@ -196,12 +212,6 @@ class RollerApp(App[None]):
         if self.program is None:
             return None, []
         return self.program, ProgramRun(self.program).outcomes()
-
-    def _glutes_refusal(self) -> str | None:
-        """Why a program's glute steps wait today (None: they may be rolled)."""
-        if self.program is None or self.override:
-            return None
-        return glutes_refusal(self.store, self.settings, self.clock())
 
     def _person_id(self) -> int | None:
         return self.settings.person.id if self.settings.person else None
@@ -270,7 +280,10 @@ class RollerApp(App[None]):
             self.session.end("stopped")
 
     def action_new_session(self) -> None:
-        if self.session is None or self.result is not None:
+        if self.session is not None and self.result is None:
+            self.notify("a session is under way: stop it first (Stop the session, in the "
+                        "palette)")
+        elif self._acknowledged():
             self.result = None
             self.switch_screen("live")
             self.start_or_refuse()
@@ -297,70 +310,51 @@ class RollerApp(App[None]):
     # -- the session -------------------------------------------------------------------
 
     def start_or_refuse(self) -> None:
-        if self.program is not None:  # its first area, glutes left for later on a refused day
-            skip = self._glutes_refusal() is not None
-            self.routine = self.program.first_area(skip) or self.routine
-        verdict, next_day, why = check_start(self.store, self.settings, self.routine,
-                                             self.clock())
-        if verdict is Verdict.ALLOWED or self.override:
-            self.start(verdict)
+        """Plan a session for whoever is rolling: refused by the schedule, the person may
+        roll anyway or not; never before the safety notes are acknowledged."""
+        if not self._acknowledged():
+            return
+        source = self.source()
+        now = self.clock()
+        try:
+            planned = start.plan(self.store, self.settings, source.address, self.routine, now,
+                                 source.profile, self.program, self.override)
+        except NotCalibrated as exc:
+            self.notify(f"{exc} (press c)", severity="error", timeout=20)
+            return
+        self.routine = planned.routine
+        if not planned.refused:
+            self.run_session(planned, source)
             return
 
         def decided(override: bool | None) -> None:
             if override:
                 self.override = True
-                self.start(verdict)
+                self.run_session(planned.overridden(), source)
             else:
-                self.store.outbox.record_refusal(self.routine, verdict.value,
-                                                 next_day.isoformat(), self.clock())
+                start.refuse(self.store, planned, self.clock())
                 self.switch_screen("schedule")
 
-        self.push_screen(RefusalScreen(why, f"{next_day:%A %d %B}"), decided)
+        self.push_screen(RefusalScreen(planned.why, f"{planned.next_allowed:%A %d %B}"), decided)
 
-    def start(self, verdict: Verdict) -> None:
-        self.run_worker(self._track(verdict), exclusive=True, name="session")
+    def run_session(self, planned: start.Plan, source: Source) -> None:
+        self.run_worker(self._track(planned, source), exclusive=True, name="session")
 
-    async def _track(self, verdict: Verdict) -> None:
-        source = self._current = self.source()
-        try:
-            profile, mounting = resolve_device(self.store, source.address, source.profile)
-        except NotCalibrated as exc:
-            self.notify(f"{exc} (press c)", severity="error", timeout=20)
-            return
-        self.session = LiveSession(
-            self.settings, self.store, self.routine, source.address, self._on_status,
-            source.scanner_backend, source.client_backend,
-            source="sim" if source.finished else "live", verdict=verdict.value,
-            override=self.override and verdict is not Verdict.ALLOWED, rate_hz=self.rate_hz,
-            profile=profile, mounting=mounting, clock=source.clock, program=self.program,
-            glutes_refusal=self._glutes_refusal())
-        async with bridged(self.settings, self.store, source.address, profile,
-                           "dashboard") as bridge:
-            self.bridge = bridge
-            obey(bridge, self.session)
-            await self._run_session(source)
+    async def _track(self, planned: start.Plan, source: Source) -> None:
+        self._current = source
+
+        def started(live: LiveSession, bridge: Bridge | None) -> None:
+            self.session, self.bridge = live, bridge
+
+        self.result = await start.run(self.store, planned, source, "dashboard",
+                                      self._on_status, started, rate_hz=self.rate_hz)
         self.bridge = None
         self.redraw()
         self._show_glutes_due()
         if self.result and self.result.analysis and self.is_running:
             self.push_screen(SummaryScreen(self.result.analysis, self.settings.rules))
 
-    async def _run_session(self, source: Source) -> None:
-        assert self.session is not None
-        ender = None
-        if source.finished is not None:
-            async def end() -> None:
-                assert source.finished is not None and self.session is not None
-                await source.finished.wait()
-                self.session.end("stopped")
-            ender = asyncio.get_running_loop().create_task(end())
-        try:
-            self.result = await self.session.run()
-        finally:
-            if ender:
-                ender.cancel()
-
-    def _on_status(self, status: Status) -> None:
+    def _on_status(self, status: Status, _: Bridge | None) -> None:
         """From the session worker: keep the latest for the redraw timer; an alert raised or
         cleared is a message at once, not at the next redraw."""
         self.latest = status
@@ -371,8 +365,6 @@ class RollerApp(App[None]):
         if status.warning and status.warning != self._warned:
             self._warned = status.warning  # once: the calibration no longer fits
             self.notify(status.warning, title="Calibration", severity="warning", timeout=30)
-        if self.bridge is not None and self.session is not None:
-            self.bridge.follow(self.session.address, status)
 
     def _live_screen(self) -> LiveScreen | None:
         """The live screen, when it can be drawn on (not before its first compose, nor while

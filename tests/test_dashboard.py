@@ -107,6 +107,27 @@ def test_first_run_shows_the_safety_notes_and_remembers(tmp_path: Path) -> None:
     assert (tmp_path / "ack").exists()
 
 
+def test_nothing_is_recorded_before_the_safety_notes_are_acknowledged(tmp_path: Path) -> None:
+    """A new user reads the card for as long as they like: no session exists meanwhile,
+    whatever asks for one; it starts once they acknowledge it."""
+    app = make_app(tmp_path, "upper_back", seconds=600, speed=1, acknowledged=False)
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: isinstance(app.screen, SafetyScreen), 5)
+            app.action_new_session()  # the key, the palette's New session
+            app.start_or_refuse()
+            await pilot.pause(1.0)
+            assert app.session is None and app.store.count() == 0
+            assert isinstance(app.screen, SafetyScreen)
+            await pilot.click("#ack")
+            await wait_for(lambda: app.session is not None and app.session.recorder, 30)
+            await pilot.press("q")
+
+    asyncio.run(main())
+    assert len(app.store.sessions()) == 1
+
+
 @pytest.mark.parametrize("key", ["h"])
 def test_history_lists_stored_sessions(tmp_path: Path, key: str) -> None:
     app = make_app(tmp_path, "upper_back", seconds=10, speed=20)

@@ -8,8 +8,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -71,18 +72,25 @@ def warn_damaged(damaged: dict[int, str]) -> None:
 
 
 def enforce(store: Store, settings: Settings, routine: str, at: datetime,
-            override: bool, address: str | None = None) -> Verdict:
-    """Refuse a glute session that is too soon or over quota, unless overridden; the refusal
-    goes out on the roller's event topic at once (through the bridge's owner, or by this
-    process when there is none)."""
+            override: bool) -> Verdict:
+    """Refuse a glute session that is too soon or over quota, unless overridden (an import
+    of a session rolled ``at``)."""
     verdict, allowed, why = check_start(store, settings, routine, at)
     if verdict is not Verdict.ALLOWED and not override:
         queued_at = clock.now()
-        store.outbox.record_refusal(routine, verdict.value, allowed.isoformat(), at, address)
-        send_queued(store, settings, queued_at)
-        fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "
-             "use --override to store it anyway")
+        store.outbox.record_refusal(routine, verdict.value, allowed.isoformat(), at)
+        refused(store, settings, why, allowed, queued_at)
     return verdict
+
+
+def refused(store: Store, settings: Settings, why: str, allowed: date,
+            queued_at: datetime) -> NoReturn:
+    """End the command on the schedule's refusal: what was queued since ``queued_at`` (the
+    refusal, on the roller's event topic) goes out first, through the bridge's owner, or by
+    this process when there is none."""
+    send_queued(store, settings, queued_at)
+    fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "
+         "use --override to store it anyway")
 
 
 def send_queued(store: Store, settings: Settings, since: datetime) -> None:

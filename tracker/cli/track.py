@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,26 +13,23 @@ import click
 from rich.console import Console
 
 from tracker.cli.errors import clean_errors, fail
-from tracker.cli.store import db_option, enforce, person_option, store_of, whose
+from tracker.cli.store import db_option, person_option, refused, store_of, whose
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings, programs
 from tracker.core import clock
 from tracker.core.body import ROUTINES
-from tracker.core.calibration import Mounting
 from tracker.core.formats.roller_imu import RecordingWriter
 from tracker.core.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
 from tracker.core.pictures.tables import summary_table
 from tracker.core.program_run import ProgramView
 from tracker.core.programs import Program, describe
-from tracker.core.schedule import Rules, Verdict
+from tracker.core.schedule import Rules
 from tracker.core.status import Status
-from tracker.devices import PROFILES, Profile
-from tracker.devices.ble import BleError
-from tracker.live.admission import glutes_refusal
-from tracker.live.bridged import bridged, obey
+from tracker.devices import PROFILES
+from tracker.live import start
 from tracker.live.holds import Held, hold_roller
 from tracker.live.program import Follow
-from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
+from tracker.live.session import LiveSession, NotCalibrated, Result
 from tracker.live.source import Source
 from tracker.simulation import SIM_ADDRESSES, following, sim_roller
 from tracker.store.database import Store
@@ -164,79 +160,47 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         if not address:
             fail("no roller paired: run roller pair (or roller track --sim)")
         settings = whose(store, settings, person, address)
-        device, mounting = _device(store, address, profile, sim)
+        planned = _plan(store, settings, address, routine, profile, sim,
+                        _program(settings, program_name), override)
         hold(store, address, "track")
-        program = _program(settings, program_name)
-        refusal = None
-        if program is not None:
-            if not override:
-                refusal = glutes_refusal(store, settings, clock.now())
-            routine = program.first_area(skip_glutes=refusal is not None) or routine
-        verdict = enforce(store, settings, routine, clock.now(), override, address)
+        if planned.refused:
+            now = clock.now()
+            start.refuse(store, planned, now)
+            refused(store, settings, planned.why, planned.next_allowed, now)
         tty = sys.stderr.isatty()
         if tty:
-            click.echo(f"{PLACEMENT[routine]}\n", err=True)
+            click.echo(f"{PLACEMENT[planned.routine]}\n", err=True)
         voice = _ProgramVoice(settings.rules, tty)
         lives: list[LiveSession] = []  # the session, once made
 
-        def show(status: Status, extra: str = "") -> None:
+        def show(status: Status, bridge: Bridge | None) -> None:
             voice.hear(status, lives[0].follow if lives else None)
             if tty:
-                line = _status_line(status) + extra
+                line = _status_line(status) + (f"  mqtt {bridge.describe()}" if bridge else "")
                 click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
 
-        async def main() -> Result:
-            async with bridged(settings, store, address, device, "track") as bridge:
-
-                def on_status(status: Status) -> None:
-                    if bridge is None:
-                        show(status)
-                        return
-                    show(status, f"  mqtt {bridge.describe()}")
-                    bridge.follow(address, status)
-
-                return await track_session(on_status, bridge)
-
-        async def track_session(show: Any, bridge: Bridge | None) -> Result:
-            assert address is not None
-            scanner = client = None
-            clock = time.monotonic
-            finished: asyncio.Event | None = None
-            if sim:
-                parts = following(program, refusal is not None) if program else []
-                roller = sim_roller(routine, scenario, seconds, seed, speed,
-                                    settings.body.height_cm, sim_loss, sim_corrupt_every,
-                                    sim_drop, device.name, parts=parts)
-                scanner, client = roller.scanner_backend, roller.client_backend
-                finished, clock = roller.finished, roller.clock
-            live = LiveSession(settings, store, routine, address, show, scanner, client,
-                               source="sim" if sim else "live", verdict=verdict.value,
-                               override=override and verdict is not Verdict.ALLOWED,
-                               record=writer, rate_hz=int(rate_hz), profile=device,
-                               mounting=mounting, clock=clock, program=program,
-                               glutes_refusal=refusal)
+        def started(live: LiveSession, _: Bridge | None) -> None:
             lives.append(live)
-            obey(bridge, live)
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
                 loop.add_signal_handler(signum, live.end, "stopped")
-            if finished is not None:
-                async def end_with_simulation() -> None:
-                    await finished.wait()
-                    live.end("stopped")
-                ender = loop.create_task(end_with_simulation())
-            try:
-                return await live.run()
-            finally:
-                if finished is not None:
-                    ender.cancel()
+
+        async def main() -> Result:
+            source = Source(address, profile=profile)
+            if sim:
+                program = planned.program
+                parts = following(program, planned.glutes_refusal is not None) if program \
+                    else []
+                source = sim_roller(planned.routine, scenario, seconds, seed, speed,
+                                    settings.body.height_cm, sim_loss, sim_corrupt_every,
+                                    sim_drop, planned.profile.name, parts=parts)
+            return await start.run(store, planned, source, "track", show, started,
+                                   record=writer, rate_hz=int(rate_hz))
 
         result = None
         try:
             with clean_errors():
                 result = asyncio.run(main())
-        except BleError as exc:
-            fail(str(exc), 1)
         finally:
             if writer is not None:  # with the areas switched, so the file splits the same
                 writer.close(result.analysis.switches if result and result.analysis else ())
@@ -275,11 +239,13 @@ def hold(store: Store, address: str, role: str) -> None:
         fail(str(exc), 1)
 
 
-def _device(store: Store, address: str, profile: str | None, sim: bool,
-            ) -> tuple[Profile, Mounting | None]:
-    """The device's profile and calibration, or a clear line telling what to do first."""
+def _plan(store: Store, settings: Settings, address: str, routine: str,
+          profile: str | None, sim: bool, program: Program | None,
+          override: bool) -> start.Plan:
+    """The session's plan, or a clear line telling what to do first (calibrate)."""
     try:
-        return resolve_device(store, address, profile)
+        return start.plan(store, settings, address, routine, clock.now(), profile, program,
+                          override)
     except NotCalibrated as exc:
         how = f" --sim --profile {profile}" if sim and profile else ""
         fail(f"{exc} (roller calibrate{how})")

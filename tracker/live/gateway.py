@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 from tracker.config import ConfigError, Settings
 from tracker.core import clock
-from tracker.core.schedule import Verdict
 from tracker.core.status import Status
 from tracker.devices.ble import BleError
-from tracker.live.admission import Admission, check_start
+from tracker.live import start
+from tracker.live.admission import Admission
 from tracker.live.bridged import known_identity
 from tracker.live.session import LiveSession, Result, resolve_device
 from tracker.live.source import Source
@@ -39,7 +39,7 @@ LOOK_EVERY_S = 2.0
 
 
 @dataclass
-class Plan:
+class Next:
     """What a roller's next session will be, as Home Assistant (or the default) chose."""
 
     routine: str
@@ -50,7 +50,7 @@ class Gateway:
     def __init__(self, settings: Settings, store: Store, sources: list[Source],
                  routine: str, bridge: Bridge | None = None) -> None:
         self.settings, self.store, self.sources, self.bridge = settings, store, sources, bridge
-        self.plans = {source.address: Plan(routine) for source in sources}
+        self.plans = {source.address: Next(routine) for source in sources}
         #: Each roller's profile and calibration (:class:`NotCalibrated` here, not later).
         self.devices = {s.address: resolve_device(store, s.address, s.profile) for s in sources}
         self.lives: dict[str, LiveSession] = {}
@@ -80,12 +80,11 @@ class Gateway:
         profile, mounting = self.devices[address]
         missing = False
         while not self._stop.is_set():
-            live = LiveSession(
-                self._whose(address), self.store, self.plans[address].routine, address,
-                partial(self._status, address), source.scanner_backend, source.client_backend,
-                source="sim" if source.client_backend else "live", profile=profile,
-                mounting=mounting, clock=source.clock, repeat=True,
-                admit=partial(self._admit, address), on_result=partial(self._ended, address))
+            planned = start.watching(self._whose(address), address, profile, mounting,
+                                     self.plans[address].routine)
+            live = start.session(self.store, planned, source, partial(self._status, address),
+                                 repeat=True, admit=partial(self._admit, address),
+                                 on_result=partial(self._ended, address))
             self.lives[address] = live
             try:
                 await live.run()
@@ -116,25 +115,19 @@ class Gateway:
         """Rolling has started: the session it is, or None when the schedule refuses it
         (the refusal goes out on the roller's event topic at once)."""
         plan = self.plans[address]
-        now = clock.now()
         try:
-            verdict, allowed, why = check_start(self.store, self._whose(address),
-                                                plan.routine, now)
-            if verdict is not Verdict.ALLOWED and not plan.override:
-                self.store.outbox.record_refusal(plan.routine, verdict.value,
-                                                 allowed.isoformat(), now, address)
-                log.warning("%s: %s session refused (%s); next allowed %s", address,
-                            plan.routine, why, allowed)
-                return None
+            admission = start.admit(self.store, self._whose(address), plan.routine,
+                                    plan.override, clock.now(), address)
         except (StoreError, ConfigError) as exc:  # no schedule to ask: track, never refuse
             log.warning("%s: cannot check the schedule (%s): recording anyway", address, exc)
             return Admission(plan.routine)
-        override = plan.override and verdict is not Verdict.ALLOWED
+        if admission is None:
+            return None
         if plan.override:
             plan.override = False  # once
             self._tell(address, override_next=False)
         log.info("%s: %s session started", address, plan.routine)
-        return Admission(plan.routine, verdict.value, override)
+        return admission
 
     def _ended(self, address: str, result: Result) -> None:
         self.results.append(result)

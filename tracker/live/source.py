@@ -20,3 +20,9 @@ class Source:
     finished: asyncio.Event | None = None  # set when a simulated session has run out
     profile: str | None = None  # the device's kind, when not the stored one
     clock: Callable[[], float] = time.monotonic  # when notifications arrive
+
+    @property
+    def kind(self) -> str:
+        """What a session records it came from: ``sim`` when this process is the radio (the
+        simulator's backends), else ``live``."""
+        return "sim" if self.client_backend is not None else "live"
