@@ -15,8 +15,14 @@ from tests.broker import MOSQUITTO, Broker, create
 from tracker.core.formats.roller_imu import write
 
 
+@pytest.fixture(autouse=True, scope="session")
+def suite_started() -> None:
+    """The suite's clock, before the first fixture that writes a file reads it."""
+    suite_clock.start()
+
+
 @pytest.fixture(autouse=True)
-def suite_now() -> None:
+def suite_now(suite_started: None) -> None:
     """Every test starts on the suite's clock (``ROLLER_NOW``, else the wall clock)."""
     suite_clock.start()
 
@@ -32,14 +38,14 @@ def glutes_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sim = simulate("glutes", "clean", 60.0, 8, sample_rate_hz=50.0)
     path = tmp_path_factory.mktemp("rec") / "glutes.csv"
     write(path, sim.header, sim.samples)
-    return path
+    return suite_clock.stamped(path)
 
 
 @pytest.fixture
 def recording_file(tmp_path: Path, stray_session: SimulatedSession) -> Path:
     path = tmp_path / "session.csv"
     write(path, stray_session.header, stray_session.samples)
-    return path
+    return suite_clock.stamped(path)
 
 
 @pytest.fixture

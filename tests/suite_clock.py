@@ -9,6 +9,7 @@ moments that have broken tests before). Unset, the suite reads the wall clock.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from tracker.core import clock
 
@@ -20,6 +21,14 @@ def start() -> None:
     """Start :func:`tracker.core.clock.now` at ``ROLLER_NOW`` (the wall clock when unset)."""
     text = os.environ.get(clock.ENV)
     clock.set_now(clock.parse_moment(text, clock.ENV) if text else None)
+
+
+def stamped(path: Path) -> Path:
+    """``path`` modified now on the suite's clock: ``roller import`` takes a recording's end
+    from its file's time, which the machine keeps on the wall clock."""
+    at_s = clock.now().timestamp()
+    os.utime(path, (at_s, at_s))
+    return path
 
 
 def passed_on() -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.broker import Broker, Subscriber
+from tests.suite_clock import stamped
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -246,7 +247,7 @@ def test_a_refused_glute_session_is_said_on_the_rollers_topic_at_once(
     glutes = tmp_path / "g.csv"
     assert roller("simulate", "--routine", "glutes", "--seconds", "120",
                   "-o", str(glutes)).returncode == 0
-    assert roller("--db", db, "import", str(glutes)).returncode == 0  # today: glutes done
+    assert roller("--db", db, "import", str(stamped(glutes))).returncode == 0  # glutes done
     sub = Subscriber(broker.port, "roller/+/event")
     refused = roller("--db", db, "track", "--sim", "--routine", "glutes", env=broker.env())
     assert refused.returncode == 2 and "glute session refused" in refused.stderr

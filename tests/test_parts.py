@@ -17,6 +17,7 @@ import pytest
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from firmware_sim.session import SimulatedSession, simulate, simulate_parts
+from tests.suite_clock import stamped
 from tracker.config import load
 from tracker.core import clock
 from tracker.core.body import Body
@@ -77,7 +78,7 @@ def test_parts_through_the_store_and_cli(tmp_path: Path, three_parts: SimulatedS
                                          roller: Run) -> None:
     db, rec = str(tmp_path / "r.db"), tmp_path / "three.csv"
     write(rec, three_parts.header, three_parts.samples)
-    assert roller("--db", db, "import", str(rec)).returncode == 0
+    assert roller("--db", db, "import", str(stamped(rec))).returncode == 0
     shown = roller("--db", db, "session", "show", "1").stdout
     assert "upper back + glutes + hamstrings" in shown
     assert "1. upper back" in shown and "3. hamstrings" in shown and "pace" in shown

@@ -149,7 +149,7 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "roller.db"
     script = textwrap.dedent(f"""
         import time
-        from datetime import UTC, datetime
+        from tracker.core import clock
         from pathlib import Path
         from firmware_sim.session import simulate
         from tracker.core.body import Body

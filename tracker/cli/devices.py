@@ -201,7 +201,6 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
               timeout_s: float, sim: bool, profile: str | None, speed: float,
               seed: int) -> None:
     """Learn how the sensor sits in its roller: keep it still, roll it away and back."""
-    from tracker.core.calibration import CalibrationError
     from tracker.core.calibration import calibrate as solve
     from tracker.live.calibration_step import prompt, record
 
@@ -228,12 +227,9 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
                 prompt(phase, distance_cm)), timeout_s=timeout_s, scanner_backend=backends[0],
                 client_backend=backends[1], clock=clock)
 
-        try:
-            with clean_errors():
-                samples, info = asyncio.run(main())
+        with clean_errors():  # Bluetooth, or samples no calibration can be made from: 1
+            samples, info = asyncio.run(main())
             result = solve(samples[:, 0], samples[:, 1:4], samples[:, 4:7], distance_cm)
-        except (BleError, CalibrationError) as exc:
-            fail(str(exc), 1)
         store.calibrate(address, info.name or kind.label, kind.name, result.mounting,
                         clock.now())
     m = result.mounting

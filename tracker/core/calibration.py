@@ -25,15 +25,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tracker.core.errors import InputError
+from tracker.core.errors import MachineError
 
 Array = npt.NDArray[np.float64]
 ROLLING_DPS = 30.0  # faster than this is rolling; a still roller's gyro reads < 10 deg/s
 STILL_DPS = 10.0
 
 
-class CalibrationError(InputError):
-    """Samples a calibration cannot be made from, with what to do differently."""
+class CalibrationError(MachineError):
+    """Samples a calibration cannot be made from (its steps not done, or not as asked), with
+    what to do differently: another try may well work."""
 
 
 @dataclass(frozen=True)
