@@ -18,7 +18,8 @@ from firmware_sim.session import simulate
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator
 from tracker.live.recorder import Recorder
-from tracker.store.database import Store, open_store
+from tracker.store.database import Store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 

@@ -20,8 +20,8 @@ from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator, analyze
 from tracker.core.formats.roller_imu import Recording
 from tracker.live.recorder import Recorder
-from tracker.store.database import open_store
 from tracker.store.errors import StoreError
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 from tracker.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -156,7 +156,7 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
         from tracker.core.estimate import SessionEstimator
         from tracker.live.recorder import Recorder
         from tracker.store.rows import SessionStart
-        from tracker.store.database import open_store
+        from tracker.store.opening import open_store
         sim = simulate("glutes", "clean", 120.0, 5, sample_rate_hz=100.0)
         h, x = sim.header, sim.samples
         start = SessionStart(h.routine, datetime.now(UTC), "UTC", "sim", h.sample_rate_hz,
