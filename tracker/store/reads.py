@@ -5,7 +5,9 @@ One half of :class:`~tracker.store.database.Store` (the other is
 :mod:`~tracker.store.writes`), apart because reading is what most commands do and shares
 nothing with the lifecycle's transactions: a read never waits for a writer (WAL), and a
 session whose values cannot be read back is skipped and named (:attr:`Reads.damaged`) or
-fails alone, in one line, never the whole list.
+fails alone, in one line, never the whole list. :meth:`Reads.weeks` is the one read of "a
+person's weeks": bounded by how far back the schedule's rules look, so a verdict or a
+picture costs the same with ten years of history as with ten days.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import sqlite_utils
 
+from tracker.core import schedule
 from tracker.core.formats.roller_analysis import CautionEvent, LumbarEvent, Part, Segment
 from tracker.core.formats.roller_imu import Header, Recording, parse_parts
 from tracker.core.limits import quote
@@ -65,6 +68,16 @@ class Reads:
             except DamagedSession as exc:
                 self.damaged[exc.session_id] = exc.what
         return found[::-1] if last else found
+
+    def weeks(self, person: int | None, now: datetime, zone: str, rules: schedule.Rules,
+              weeks: int) -> list[SessionRow]:
+        """``person``'s sessions (everyone's for None), oldest first, that the last ``weeks``
+        weeks at ``now`` in ``zone`` depend on under ``rules``: the week's verdict, its next
+        glute day, its pictures. Read from :func:`~tracker.core.schedule.since` on, through
+        the index on ``sessions (person_id, started_at)`` (``started_at`` for everyone's),
+        never the years before. Sessions after ``now`` are included: the caller that asks
+        about a moment in the past leaves them out."""
+        return self.sessions(since=schedule.since(now, zone, rules, weeks), person=person)
 
     def count(self) -> int:
         with self._reading():
