@@ -22,7 +22,7 @@ from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator
 from tracker.devices import roller as p
 from tracker.live.session import LiveSession
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 
 def per_notification_cost() -> np.ndarray:

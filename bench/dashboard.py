@@ -27,7 +27,7 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from tracker.config import load
 from tracker.live.source import Source
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 SECONDS = 60.0
 

@@ -21,7 +21,7 @@ from tracker.config import load
 from tracker.live.gateway import Gateway
 from tracker.mqtt.bridge import Bridge
 from tracker.simulation import sim_household
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 
 async def run(count: int, seconds: float, port: int, folder: Path,

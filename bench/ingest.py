@@ -37,7 +37,7 @@ from tracker.core.lifecycle import Lifecycle
 from tracker.live.recorder import store_recording
 from tracker.mqtt.ingest import Ingest
 from tracker.store import exchange
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 PEOPLE = [uuid.uuid4().hex[:8] for _ in range(40)]

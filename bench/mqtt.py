@@ -23,7 +23,7 @@ from tracker.core import clock
 from tracker.devices import PROFILES
 from tracker.live.session import LiveSession
 from tracker.mqtt.bridge import Bridge
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 
 async def alert_arrivals(port: int, folder: Path) -> list[float]:

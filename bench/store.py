@@ -1,4 +1,5 @@
-"""Session store figures: checkpoint cost, history on ten years of sessions, size of raw data.
+"""Session store figures: checkpoint cost, history on ten years of sessions, size of raw data,
+and what a start's admission check costs on 84 days of sessions and on ten years of them.
 
 Run: ``make bench`` (or ``python -m bench.store``).
 """
@@ -15,11 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from firmware_sim.session import simulate
+from tracker.config import load
 from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator
+from tracker.core.schedule import glute_days
+from tracker.live.admission import check_start
 from tracker.live.recorder import Recorder
-from tracker.store.database import Store, open_store
+from tracker.store.database import Store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 
@@ -56,8 +61,14 @@ def live_checkpoints(store: Store) -> tuple[list[float], float, float]:
     return costs, raw_bytes / hours / 1e6, len(x) * 7 * 8 / hours / 1e6
 
 
-def ten_years(path: Path) -> int:
-    """About 7,000 sessions (ten years, two a day on most days), each with raw samples."""
+FIRST = datetime(2016, 11, 1, 18, tzinfo=UTC)  # ten years of evenings from here
+DAYS = 3653
+AFTER = FIRST + timedelta(days=DAYS)  # the evening after the last one
+
+
+def history(path: Path, days: int = DAYS) -> int:
+    """The last ``days`` days of ten years of evenings (two sessions on most), each session
+    with raw samples: the whole ten years are about 7,000 sessions."""
     store = open_store(path)
     sim = simulate("glutes", "clean", 60.0, 3, sample_rate_hz=25.0)
     h, x = sim.header, sim.samples
@@ -65,17 +76,38 @@ def ten_years(path: Path) -> int:
                            h.sample_rate_hz)
     est.feed(x[:, 0], x[:, 1:4], x[:, 4:7])
     analysis = est.finish()
-    day0 = datetime(2016, 11, 1, 18, tzinfo=UTC)
     count = 0
-    for day in range(3653):
+    for day in range(DAYS - days, DAYS):
         for extra in range(1 if day % 10 == 0 else 2):
-            at = day0 + timedelta(days=day, hours=extra * 3)
+            at = FIRST + timedelta(days=day, hours=extra * 3)
             session_id = store.start_session(start_of(h, float(x[0, 0]), at))
             store.checkpoint(session_id, analysis, [(0, x)], at + timedelta(minutes=1),
                              "complete", "stopped")
             count += 1
     store.close()
     return count
+
+
+def admission(path: Path, runs: int = 200) -> tuple[float, float, str]:
+    """The median cost (ms) of a glute session's admission check (``check_start``) the
+    evening after the last session; of reading the person's whole history, as that check
+    did before it read their weeks; and its verdict."""
+    store = open_store(path)
+    person = store.people.default()
+    settings = load(env={}).for_person(person)
+    checks, whole = [], []
+    for _ in range(runs):
+        begin = time.perf_counter()
+        verdict, allowed, _ = check_start(store, settings, "glutes", AFTER)
+        checks.append(time.perf_counter() - begin)
+    for _ in range(5):
+        begin = time.perf_counter()
+        glute_days([s.rolled() for s in store.sessions(person=person.id)
+                    if s.started_at < AFTER], settings.rules)
+        whole.append(time.perf_counter() - begin)
+    store.close()
+    return (float(np.median(checks)) * 1000, float(np.median(whole)) * 1000,
+            f"{verdict}, next allowed {allowed}")
 
 
 def main() -> None:
@@ -90,7 +122,7 @@ def main() -> None:
               f"(float64 would be {mb_plain:.1f} MB)")
         path = Path(tmp) / "ten_years.db"
         begin = time.perf_counter()
-        count = ten_years(path)
+        count = history(path)
         print(f"ten years: {count} sessions with raw samples written in "
               f"{time.perf_counter() - begin:.1f} s; file {path.stat().st_size / 1e6:.0f} MB")
         for args in (["history"], ["history", "--json"], ["schedule"]):
@@ -99,6 +131,15 @@ def main() -> None:
                            check=True, stdout=subprocess.DEVNULL)
             print(f"roller {' '.join(args)} on {count} sessions: "
                   f"{time.perf_counter() - begin:.2f} s (start-up included)")
+        recent = Path(tmp) / "84_days.db"
+        few = history(recent, 84)
+        check_few_ms, whole_few_ms, said = admission(recent)
+        check_ms, whole_ms, said_too = admission(path)
+        assert said == said_too, (said, said_too)  # the same weeks, the same verdict
+        print(f"admission of a glute session ({said}): on 84 days ({few} sessions) "
+              f"{check_few_ms:.2f} ms, on ten years ({count} sessions) {check_ms:.2f} ms: "
+              f"{check_ms / check_few_ms:.2f} x (reading the whole history, as it did "
+              f"before: {whole_few_ms:.1f} ms and {whole_ms:.0f} ms)")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from tracker.core.schedule import Verdict, week_status
 from tracker.core.status import Status
 from tracker.live import start
 from tracker.live.admission import check_start
+from tracker.live.past import rolled
 from tracker.live.session import LiveSession, NotCalibrated, Result
 from tracker.live.source import Source
 from tracker.store.database import Store
@@ -381,9 +382,9 @@ class RollerApp(App[None]):
         """Shade the glutes green on the body map while a glute session is due and allowed."""
         if (screen := self._live_screen()) is None:
             return
-        week = week_status([s.rolled() for s in self.store.sessions(
-            last=30, person=self._person_id())],
-                           self.clock(), self.settings.zone, self.settings.rules)
+        now = self.clock()
+        week = week_status(rolled(self.store, self.settings, now, 1), now, self.settings.zone,
+                           self.settings.rules)
         screen.query_one(BodyMap).glutes_due = week.due > 0 and week.verdict is Verdict.ALLOWED
 
     def redraw(self) -> None:

@@ -38,7 +38,7 @@ class CalibrationScreen(Screen[None]):
 
     async def _run(self) -> None:
         source = self.source
-        known = self.store.device(source.address)
+        known = self.store.devices.known(source.address)
         kind = PROFILES[source.profile or (known[0] if known else "roller")]
         result = self.query_one("#calibrate-result", Label)
         try:
@@ -49,8 +49,8 @@ class CalibrationScreen(Screen[None]):
         except RollerError as exc:  # Bluetooth, or samples no calibration can come from
             result.update(f"[b red]Not calibrated:[/] {exc}")
             return
-        self.store.calibrate(source.address, info.name or kind.label, kind.name, done.mounting,
-                             clock.now())
+        self.store.devices.calibrate(source.address, info.name or kind.label, kind.name,
+                                     done.mounting, clock.now())
         axis = " ".join(f"{v:+.2f}" for v in done.mounting.axis)
         result.update(f"Calibrated: roller axis = sensor ({axis}). Mark the roller's left end "
                       "and keep it on your left when you lie on it. [b]Esc[/] to go back.")

@@ -43,10 +43,10 @@ class DevicesScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.clear(columns=True)
         table.add_columns("", "name", "address", "kind", "calibrated", "signal", "battery")
-        paired = self.store.paired()
+        paired = self.store.devices.paired()
         rows = {r.address: r for r in self.found}
         calibrated = {}
-        for known in self.store.devices():
+        for known in self.store.devices.all():
             rows.setdefault(known["address"], Seen(known["address"], known["name"] or "", 0,
                                                    PROFILES[known["profile"]]))
             calibrated[known["address"]] = (known["calibrated_at"] or "")[:10]
@@ -83,10 +83,10 @@ class DevicesScreen(Screen[None]):
             address = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
             if event.button.id == "pair":
                 seen = next((r for r in self.found if r.address == address), None)
-                self.store.pair(address, seen.name if seen else "roller", clock.now(),
-                                seen.profile.name if seen else "roller")
+                self.store.devices.pair(address, seen.name if seen else "roller", clock.now(),
+                                        seen.profile.name if seen else "roller")
                 status.update(f"paired {address}")
             else:
-                self.store.forget(address)
+                self.store.devices.forget(address)
                 status.update(f"forgot {address}")
         self.show()

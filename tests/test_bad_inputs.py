@@ -32,7 +32,7 @@ from tracker.core.formats.roller_imu import Header, RecordingError, format_recor
 from tracker.core.lifecycle import Lifecycle
 from tracker.devices.roller import Packet, StreamDecoder, encode_packet
 from tracker.live.recorder import store_recording
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -288,7 +288,7 @@ def test_one_owner_by_any_path_to_the_store(tmp_path: Path) -> None:
     link = tmp_path / "link.db"
     link.symlink_to(real)
     other = subprocess.run(
-        [sys.executable, "-c", "from pathlib import Path; from tracker.store.database import "
+        [sys.executable, "-c", "from pathlib import Path; from tracker.store.opening import "
          f"open_store; print(open_store(Path({str(link)!r})).close_interrupted())"],
         capture_output=True, text=True, check=True)
     assert other.stdout.strip() == "[]"

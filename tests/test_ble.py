@@ -16,7 +16,7 @@ from firmware_sim.peripheral import Faults, SimulatedRoller
 from tracker.config import load
 from tracker.devices.ble import BleError, scan
 from tracker.live.session import LiveSession, Result
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

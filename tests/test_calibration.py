@@ -23,7 +23,7 @@ from tracker.core.status import Status
 from tracker.devices import PROFILES
 from tracker.live.calibration_step import Steps, record
 from tracker.live.session import LiveSession, Result
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 TURNS = axis_orientations()

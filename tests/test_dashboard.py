@@ -21,7 +21,7 @@ from tracker.config import load
 from tracker.core import clock
 from tracker.core.calibration import Mounting
 from tracker.live.source import Source
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 
@@ -191,9 +191,9 @@ def test_devices_scan_pair_and_forget(tmp_path: Path) -> None:
             await wait_for(lambda: "in range" in str(
                 app.screen.query_one("#devices-status").render()), 10)
             await pilot.click("#pair")
-            assert app.store.paired() == "C0:FF:EE:00:00:01"
+            assert app.store.devices.paired() == "C0:FF:EE:00:00:01"
             await pilot.click("#forget")
-            assert app.store.paired() is None
+            assert app.store.devices.paired() is None
 
     asyncio.run(main())
 
@@ -228,7 +228,7 @@ def test_an_uncalibrated_sensor_is_calibrated_on_its_screen_then_tracked(tmp_pat
             await wait_for(lambda: isinstance(app.screen, SummaryScreen), 30)
 
     asyncio.run(main())
-    assert store.device(SimulatedRoller(profile="witmotion").address) is not None
+    assert store.devices.known(SimulatedRoller(profile="witmotion").address) is not None
     assert app.result is not None and not app.result.warnings
     assert app.result.analysis is not None and app.result.analysis.strokes > 10
 
@@ -244,7 +244,7 @@ def test_a_sensor_that_moved_in_its_roller_is_flagged(tmp_path: Path) -> None:
         roller = SimulatedRoller(scenario="stray", seconds=30, seed=3, speed=15,
                                  profile="witmotion")
         AIR[roller.address] = roller
-        store.calibrate(roller.address, roller.name, "witmotion", moved, clock.now())
+        store.devices.calibrate(roller.address, roller.name, "witmotion", moved, clock.now())
         return Source(roller.address, SimScanner, SimClient, roller.finished, None,
                       roller.air_time)
 

@@ -170,7 +170,7 @@ def test_the_schedule_turns_over_at_midnight_and_at_the_week(roller: Run, broker
     from tracker.config import load
     from tracker.core.status import Identity
     from tracker.mqtt.bridge import Bridge
-    from tracker.store.database import open_store
+    from tracker.store.opening import open_store
 
     glutes = tmp_path / "g.csv"
     assert roller("simulate", "--routine", "glutes", "--seconds", "120",

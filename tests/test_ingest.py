@@ -26,7 +26,7 @@ from tests.processes import running, stopped
 from tracker.core import clock
 from tracker.core.formats.roller_session import PersonRecord, RecordError, encode, parse
 from tracker.store import exchange
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

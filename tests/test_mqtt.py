@@ -191,7 +191,7 @@ def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path
     proc.wait(timeout=60)
     time.sleep(1.0)
     got = events(sub.stop())
-    from tracker.store.database import open_store
+    from tracker.store.opening import open_store
 
     store = open_store(tmp_path / "r.db")
     queued = [json.loads(r["payload"])["event_id"] for r in

@@ -27,7 +27,7 @@ from tracker.core.lifecycle import Lifecycle
 from tracker.core.schedule import Rolled, Rules, glute_days, glutes_active_s
 from tracker.live.recorder import store_recording
 from tracker.live.session import LiveSession
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

@@ -20,7 +20,7 @@ from tracker.core import clock
 from tracker.core.people import PersonError, check_name
 from tracker.core.schedule import Verdict
 from tracker.live.admission import check_start
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -16,9 +16,9 @@ from rich.console import Console
 from tests.weeks import NOW, fill, kind
 from tracker.core.body import Body
 from tracker.core.pictures.charts import build, draw_session, pieces, time_ticks
-from tracker.core.pictures.figures import session_picture, since, week_picture, weeks_picture
+from tracker.core.pictures.figures import session_picture, week_picture, weeks_picture
 from tracker.core.pictures.grids import calendar, heat_map
-from tracker.core.schedule import Rolled, Rules, Verdict
+from tracker.core.schedule import Rolled, Rules, Verdict, since
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

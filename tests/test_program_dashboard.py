@@ -20,7 +20,7 @@ from tracker.config import load
 from tracker.core import clock
 from tracker.core.programs import Program, Step
 from tracker.live.source import Source
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 PROGRAM = Program("test", "Back, glutes, stretch", "", (

@@ -26,7 +26,7 @@ from tracker.core.formats.roller_analysis import Part
 from tracker.core.pictures.share.content import Listed, area_times, build
 from tracker.core.pictures.share.html import page
 from tracker.core.schedule import Rolled, Rules
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 CHROMIUM = shutil.which("chromium")

@@ -20,7 +20,7 @@ from tracker.core.estimate import SessionEstimator
 from tracker.core.status import Status
 from tracker.live.recorder import Recorder
 from tracker.live.source import Source
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 NOW = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # a Thursday evening

@@ -1,4 +1,5 @@
-"""The session store: schema and migrations, refusing what it cannot change, crash recovery."""
+"""The session store: schema and migrations, refusing what it cannot change, crash recovery,
+a person's weeks read from how far back the schedule looks."""
 
 from __future__ import annotations
 
@@ -8,20 +9,28 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 import sqlite_utils
 
 from firmware_sim.session import SimulatedSession
+from tracker.config import load
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator, analyze
+from tracker.core.formats.roller_analysis import Analysis, Segment
 from tracker.core.formats.roller_imu import Recording
+from tracker.core.schedule import Rules, Verdict, glute_days, next_allowed, since, verdict_on
+from tracker.live.admission import check_start
 from tracker.live.recorder import Recorder
-from tracker.store.database import open_store
+from tracker.store.database import Store
 from tracker.store.errors import StoreError
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 from tracker.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -156,7 +165,7 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
         from tracker.core.estimate import SessionEstimator
         from tracker.live.recorder import Recorder
         from tracker.store.rows import SessionStart
-        from tracker.store.database import open_store
+        from tracker.store.opening import open_store
         sim = simulate("glutes", "clean", 120.0, 5, sample_rate_hz=100.0)
         h, x = sim.header, sim.samples
         start = SessionStart(h.routine, clock.now(), "UTC", "sim", h.sample_rate_hz,
@@ -209,3 +218,78 @@ def test_lifecycle_still_and_disconnect(tmp_path: Path, stray_session: Simulated
     row = recorder.store.db.table("sessions").get(recorder.session_id)
     gaps = json.loads(row["link_gaps"])
     assert len(gaps) == 2 and gaps[1][1] is None and row["end_reason"] == "disconnected"
+
+
+def stored(store: Store, at: datetime, person_id: int, glutes_s: float = 60.0,
+           zone: str = "UTC") -> int:
+    """A finished session at ``at`` with ``glutes_s`` on the glutes (0: the upper back)."""
+    routine = "glutes" if glutes_s else "upper_back"
+    analysis = Analysis(routine, 0.0, 90.0, [], 20,
+                        [Segment("glutes", 0.0, glutes_s)] if glutes_s else [], [], [], [])
+    return store.store_session(SessionStart(routine, at, zone, "import", 100.0, 15.0, 175.0,
+                                            0.0, person_id=person_id),
+                               analysis, [], [], "imported")
+
+
+def plans(store: Store, read: Callable[[], object]) -> list[str]:
+    """SQLite's plan for each query on ``sessions`` that ``read()`` makes."""
+    queries: list[str] = []
+    store.db.conn.set_trace_callback(queries.append)
+    try:
+        read()
+    finally:
+        store.db.conn.set_trace_callback(None)
+    return [str(step[3]) for q in queries if "sessions" in q
+            for step in store.db.execute(f"EXPLAIN QUERY PLAN {q}").fetchall()]
+
+
+@pytest.mark.parametrize("weeks", [1, 4])
+def test_the_weeks_read_returns_exactly_the_sessions_from_the_bound_on(tmp_path: Path,
+                                                                        weeks: int) -> None:
+    store = open_store(tmp_path / "roller.db")
+    me, ben = store.people.default(), store.people.add("Ben")
+    now, zone, rules = datetime(2026, 11, 19, 18, tzinfo=UTC), "Europe/Berlin", Rules()
+    bound = since(now, zone, rules, weeks)
+    moments = [bound - timedelta(days=400), bound - timedelta(milliseconds=1), bound,
+               bound + timedelta(hours=1), now - timedelta(hours=1), now + timedelta(hours=1)]
+    ids = {(who.id, at): stored(store, at, who.id) for at in moments for who in (me, ben)}
+    mine = store.weeks(me.id, now, zone, rules, weeks)
+    assert [r.id for r in mine] == [ids[me.id, at] for at in moments[2:]]
+    everyone = store.weeks(None, now, zone, rules, weeks)
+    assert [r.id for r in everyone] == sorted(ids[who, at] for who, at in ids
+                                              if at >= bound)
+    assert all(r.started_at >= bound for r in everyone)
+    for person in (me.id, None):  # through an index: ten years cost what ten days do
+        read = plans(store, partial(store.weeks, person, now, zone, rules, weeks))
+        assert read and all(step.startswith("SEARCH sessions USING INDEX") for step in read)
+
+
+def verdict_from_all_history(store: Store, person_id: int, zone: str, rules: Rules,
+                             at: datetime) -> tuple[Verdict, date]:
+    """What admission said before it read the weeks: the verdict from every session ever."""
+    day = at.astimezone(ZoneInfo(zone)).date()
+    days = glute_days([s.rolled() for s in store.sessions(person=person_id)
+                       if s.started_at < at], rules)
+    return verdict_on(day, days, rules), next_allowed(day, days, rules)
+
+
+@pytest.mark.parametrize("rules", [{}, {"glute_rest_days": 2, "week_starts_on": 6},
+                                   {"glute_rest_days": 0, "glute_sessions_per_week": 5}])
+def test_admission_on_years_of_history_gives_the_verdict_of_the_whole_history(
+        tmp_path: Path, rules: dict[str, int]) -> None:
+    store = open_store(tmp_path / "roller.db")
+    ada = store.people.add("Ada", zone="Pacific/Auckland", rules=rules)
+    settings = load(env={}).for_person(ada)
+    last = datetime(2026, 11, 19, 7, tzinfo=UTC)
+    for day in range(3 * 365, 0, -1):  # three years, then a dense last month
+        if day % 3 == 0 or day < 30:
+            at = last - timedelta(days=day, hours=day % 7)
+            stored(store, at, ada.id, 0.0 if day % 4 == 1 else 20.0 if day % 5 == 0 else 60.0,
+                   "America/Los_Angeles" if day % 6 == 0 else "Pacific/Auckland")
+    for hours in range(-21 * 24, 3 * 24, 5):  # every hour of the day, over three weeks
+        at = last + timedelta(hours=hours, minutes=30)
+        verdict, allowed, _ = check_start(store, settings, "glutes", at)
+        assert (verdict, allowed) == verdict_from_all_history(store, ada.id, settings.zone,
+                                                              settings.rules, at), at
+    read = plans(store, lambda: check_start(store, settings, "glutes", last))
+    assert read and all(step.startswith("SEARCH sessions USING INDEX") for step in read)

@@ -25,7 +25,7 @@ from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator
 from tracker.core.lifecycle import Lifecycle
 from tracker.live.recorder import Recorder
-from tracker.store.database import open_store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

@@ -17,7 +17,8 @@ from firmware_sim.session import SimulatedSession, simulate, simulate_parts
 from tracker.core.estimate import analyze
 from tracker.core.formats.roller_analysis import Analysis
 from tracker.core.formats.roller_imu import Recording
-from tracker.store.database import Store, open_store
+from tracker.store.database import Store
+from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
 NOW = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # a Thursday evening

@@ -86,7 +86,7 @@ def pair(settings: Settings, address: str | None, timeout: float, sim: bool,
     else:
         fail(f"{len(found)} rollers in range: give the address (see roller scan)")
     with store_of(settings) as store:
-        store.pair(chosen.address, chosen.name, clock.now(), chosen.profile.name)
+        store.devices.pair(chosen.address, chosen.name, clock.now(), chosen.profile.name)
     click.echo(f"paired {chosen.name} {chosen.address} ({chosen.profile.label})")
     if not chosen.profile.axes_known:
         click.echo("next: roller calibrate, so the sensor's axes are known")
@@ -99,7 +99,7 @@ def devices(ctx: click.Context) -> None:
     if ctx.invoked_subcommand:
         return
     with store_of(ctx.obj) as store:
-        known = store.devices()
+        known = store.devices.all()
     if not known:
         click.echo("no rollers yet: roller pair")
     for d in known:
@@ -116,7 +116,7 @@ def devices(ctx: click.Context) -> None:
 def forget(settings: Settings, address: str) -> None:
     """Unpair a roller (its sessions stay) and clear its Home Assistant entities."""
     with store_of(settings) as store:
-        store.forget(address)
+        store.devices.forget(address)
     click.echo(f"forgot {address}")
     if settings.mqtt.enabled:
         click.echo(run_action(settings, "purge", address))
@@ -135,8 +135,8 @@ def doctor(settings: Settings, sim: bool) -> None:
         click.echo(f"[{'ok' if good else '!!'}] {text}")
 
     with store_of(settings) as store:
-        paired = store.paired()
-        known = store.device(paired) if paired else None
+        paired = store.devices.paired()
+        known = store.devices.known(paired) if paired else None
     report(True, f"store {store.path}")
     kind = PROFILES[known[0] if known else "roller"]
     if paired and not kind.axes_known:
@@ -205,10 +205,10 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
     from tracker.live.calibration_step import prompt, record
 
     with store_of(settings) as store:
-        address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
+        address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.devices.paired())
         if not address:
             fail("no sensor paired: run roller pair, or give its address")
-        known = store.device(address)
+        known = store.devices.known(address)
         if profile is None and known is None and not sim:  # never seen: what is it?
             seen = [r for r in _scan(5.0, False, []) if r.address.lower() == address.lower()]
             profile = seen[0].profile.name if seen else None
@@ -230,8 +230,8 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
         with clean_errors():  # Bluetooth, or samples no calibration can be made from: 1
             samples, info = asyncio.run(main())
             result = solve(samples[:, 0], samples[:, 1:4], samples[:, 4:7], distance_cm)
-        store.calibrate(address, info.name or kind.label, kind.name, result.mounting,
-                        clock.now())
+        store.devices.calibrate(address, info.name or kind.label, kind.name, result.mounting,
+                                clock.now())
     m = result.mounting
     axis = " ".join(f"{v:+.2f}" for v in m.axis)
     click.echo(f"calibrated {address} ({kind.label}): roller axis = sensor ({axis}), "

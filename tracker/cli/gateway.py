@@ -61,7 +61,7 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
             sources, life = sim_household(sim_count, seed, speed, settings.body.height_cm,
                                           **habits)
         else:
-            sources = [Source(address) for address in store.paired_all()]
+            sources = [Source(address) for address in store.devices.paired_all()]
         if not sources:
             fail("no roller paired: run roller pair (once for each roller), or try "
                  "roller gateway --sim 3")

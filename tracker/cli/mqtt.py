@@ -28,7 +28,7 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
     from tracker.mqtt.bridge import Bridge
 
     with store_of(settings) as store:
-        paired = store.paired_all()
+        paired = store.devices.paired_all()
         if action == "discovery" and not paired:
             fail("no roller paired: run roller pair first")
 
@@ -47,10 +47,11 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                 if action == "discovery":
                     topics = []
                     for address in paired:
-                        stored = store.device(address)
+                        stored = store.devices.known(address)
                         profile = PROFILES[stored[0] if stored else "roller"]
+                        said = store.devices.identity(address)
                         topics += await bridge.publish_discovery(
-                            client, address, profile.identity(address, store.identity(address)))
+                            client, address, profile.identity(address, said))
                     people = await bridge.publish_people(client, states=False)
                     result.append(f"published {len(topics)} discovery configs, and "
                                   f"{people} for the people")

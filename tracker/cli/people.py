@@ -32,7 +32,7 @@ def list_(settings: Settings) -> None:
         everyone = store.people.all()
         default = store.people.default()
         counts = {p.id: len(store.people.session_ids(p)) for p in everyone}
-        devices = store.devices()
+        devices = store.devices.all()
         rollers = {p.id: [d["address"] for d in devices if d["person_id"] == p.id]
                    for p in everyone}
     table = Table(box=box.SIMPLE, padding=(0, 1), pad_edge=False)

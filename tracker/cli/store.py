@@ -21,8 +21,9 @@ from tracker.core.schedule import Verdict
 from tracker.live.admission import check_start
 from tracker.live.holds import hold_bridge
 from tracker.mqtt.settings import MqttConfigError
-from tracker.store.database import Store, open_store
+from tracker.store.database import Store
 from tracker.store.errors import StoreError
+from tracker.store.opening import open_store
 
 log = logging.getLogger(__name__)
 

@@ -156,7 +156,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         settings.mqtt.check()
         writer = RecordingWriter(record) if record else None
     with store_of(settings) as store:
-        address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
+        address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.devices.paired())
         if not address:
             fail("no roller paired: run roller pair (or roller track --sim)")
         settings = whose(store, settings, person, address)
@@ -271,7 +271,7 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
     with clean_errors():
         settings.mqtt.check()
     with store_of(settings) as store:
-        target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.paired())
+        target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.devices.paired())
         if not target:
             fail("no roller paired: run roller pair (or roller dashboard --sim)")
         settings = whose(store, settings, person, target)

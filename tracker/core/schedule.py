@@ -93,6 +93,18 @@ def week_start(day: date, rules: Rules) -> date:
     return day - timedelta(days=(day.weekday() - rules.week_starts_on) % 7)
 
 
+def since(now: datetime, zone: str, rules: Rules, weeks: int) -> datetime:
+    """The earliest moment whose sessions can change the last ``weeks`` weeks at ``now``:
+    their verdicts, next glute days and pictures. The first week's start, less the glute rest
+    days (a glute session then still makes its first days too soon) and a day for time zones
+    (a session counts on its own zone's day). Reading only from here keeps ten years of
+    history from slowing a start or a screen down."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    first = week_start(today, rules) - timedelta(weeks=weeks - 1,
+                                                 days=rules.glute_rest_days + 1)
+    return datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(zone))
+
+
 def glute_days(history: Iterable[Rolled], rules: Rules) -> list[date]:
     """Local days of counting glute sessions, one entry per session, in order."""
     return sorted(s.local_day() for s in history if counts(s, rules))

@@ -1,4 +1,6 @@
-"""May a session start now? The schedule's rules asked against the stored history."""
+"""May a session start now? The schedule's rules asked against the person's weeks in the
+store (:meth:`~tracker.store.reads.Reads.weeks`): only the sessions a verdict can depend on,
+so a start costs the same with ten years of history as with ten days."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ def check_start(store: Store, settings: Settings, routine: str, at: datetime,
     if routine != "glutes":
         return Verdict.ALLOWED, day, ""
     person = settings.person.id if settings.person else None
-    days = glute_days([s.rolled() for s in store.sessions(person=person)
+    days = glute_days([s.rolled() for s in store.weeks(person, at, settings.zone, rules, 1)
                        if s.started_at < at and s.id != excluding], rules)
     verdict = verdict_on(day, days, rules)
     why = {

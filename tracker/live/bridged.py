@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def known_identity(store: Store, address: str, profile: Profile) -> Identity | None:
     """Who a device is, if it has said so before (its discovery can go out at once)."""
-    said = store.identity(address)
+    said = store.devices.identity(address)
     return profile.identity(address, said) if said and said.model else None
 
 

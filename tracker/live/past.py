@@ -1,5 +1,5 @@
 """The stored past as the pictures need it: one person's week and weeks, read from the
-first moment that can change them (:func:`~tracker.core.pictures.figures.since`), never the
+first moment that can change them (:meth:`~tracker.store.reads.Reads.weeks`), never the
 years before."""
 
 from __future__ import annotations
@@ -7,13 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tracker.config import Settings
-from tracker.core.pictures.figures import (
-    WeekPicture,
-    WeeksPicture,
-    since,
-    week_picture,
-    weeks_picture,
-)
+from tracker.core.pictures.figures import WeekPicture, WeeksPicture, week_picture, weeks_picture
 from tracker.core.schedule import Rolled
 from tracker.store.database import Store
 from tracker.store.rows import SessionRow
@@ -23,7 +17,7 @@ def rows(store: Store, settings: Settings, now: datetime, weeks: int) -> list[Se
     """``settings.person``'s sessions (everyone's without one) that the last ``weeks`` weeks'
     pictures depend on."""
     person = settings.person.id if settings.person else None
-    return store.sessions(since=since(now, settings.zone, settings.rules, weeks), person=person)
+    return store.weeks(person, now, settings.zone, settings.rules, weeks)
 
 
 def rolled(store: Store, settings: Settings, now: datetime, weeks: int) -> list[Rolled]:

@@ -62,7 +62,7 @@ class NotCalibrated(InputError):
 def resolve_device(store: Store, address: str, profile_name: str | None = None,
                    ) -> tuple[Profile, Mounting | None]:
     """The profile (given, else the stored one, else ours) and calibration of a device."""
-    known = store.device(address)
+    known = store.devices.known(address)
     profile = devices.profile(profile_name or (known[0] if known else "roller"))
     mounting = known[1] if known else None
     if mounting is None and not profile.axes_known:
@@ -310,7 +310,7 @@ class LiveSession:
         if state == "live" and self._identity is None:
             self._identity = self._link.identity
             try:
-                self.store.remember_identity(self._identity, clock.now())
+                self.store.devices.remember_identity(self._identity, clock.now())
             except StoreError as exc:  # who it is can wait for the next connection
                 log.warning("cannot remember the device's identity: %s", exc)
         if self.recorder:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -19,6 +19,8 @@ from tracker.core.errors import InputError, MachineError
 
 #: How long a write waits for another program's transaction before it gives up (s).
 WAIT_S = 10.0
+#: How a part of the store (people, devices) opens a write transaction: ``Store.writing``.
+Writing = Callable[[], AbstractContextManager[sqlite_utils.Database]]
 
 
 class StoreError(MachineError):

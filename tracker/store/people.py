@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from typing import Any
 
 import sqlite_utils
@@ -20,9 +19,7 @@ from tracker.core import clock
 from tracker.core.limits import quote
 from tracker.core.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
 from tracker.store.codec import iso
-from tracker.store.errors import StoreError, UnknownSession
-
-Writing = Callable[[], AbstractContextManager[sqlite_utils.Database]]
+from tracker.store.errors import StoreError, UnknownSession, Writing
 
 
 class UnknownPerson(UnknownSession):

@@ -199,7 +199,7 @@ def _days(history: Sequence[Rolled], glutes_on: Sequence[date], first: date, cou
 def week_picture(history: Sequence[Rolled], now: datetime, zone: str,
                  rules: Rules) -> WeekPicture:
     """This week for the moment ``now`` in ``zone``; ``history`` needs to reach back only
-    to :func:`since` for ``weeks=1``."""
+    to :func:`~tracker.core.schedule.since` for ``weeks=1``."""
     status = week_status(history, now, zone, rules)
     return WeekPicture(status, rules.glute_sessions_per_week,
                        _days(history, glute_days(history, rules), status.week_start, 7,
@@ -222,12 +222,3 @@ def weeks_picture(history: Sequence[Rolled], now: datetime, zone: str, rules: Ru
               for week in by_week]
     return WeeksPicture(today, rules.glute_sessions_per_week, by_week, trends)
 
-
-def since(now: datetime, zone: str, rules: Rules, weeks: int) -> datetime:
-    """The earliest moment whose sessions can change the last ``weeks`` weeks' pictures: the
-    first week's start, less the glute rest days and a day for time zones. Reading only from
-    here keeps ten years of history from slowing the screens down."""
-    today = now.astimezone(ZoneInfo(zone)).date()
-    first = week_start(today, rules) - timedelta(weeks=weeks - 1,
-                                                 days=rules.glute_rest_days + 1)
-    return datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(zone))

@@ -47,8 +47,8 @@ class Report:
 def build(person: str, sessions: Sequence[Listed], now: datetime, zone: str, rules: Rules,
           weeks: int) -> Report:
     """The report of the last ``weeks`` weeks (this one included) as of ``now``.
-    ``sessions`` may reach back before the period (to :func:`~tracker.core.pictures.figures.since`,
-    so the rest-day rule sees the glute sessions just before it); only the period's are listed."""
+    ``sessions`` may reach back before the period (to :func:`~tracker.core.schedule.since`, so
+    the rest-day rule sees the glute sessions just before it); only the period's are listed."""
     picture = weeks_picture([s.rolled for s in sessions], now, zone, rules, weeks)
     first = picture.days[0][0].day
     listed = sorted((s for s in sessions if first <= s.rolled.local_day() <= picture.today),

@@ -1,0 +1,223 @@
+"""The store's reads of sessions: the lists every command and screen shows, one session and
+its timeline, program and raw samples, and the check of every session in the file.
+
+One half of :class:`~tracker.store.database.Store` (the other is
+:mod:`~tracker.store.writes`), apart because reading is what most commands do and shares
+nothing with the lifecycle's transactions: a read never waits for a writer (WAL), and a
+session whose values cannot be read back is skipped and named (:attr:`Reads.damaged`) or
+fails alone, in one line, never the whole list. :meth:`Reads.weeks` is the one read of "a
+person's weeks": bounded by how far back the schedule's rules look, so a verdict or a
+picture costs the same with ten years of history as with ten days.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlite_utils
+
+from tracker.core import schedule
+from tracker.core.formats.roller_analysis import CautionEvent, LumbarEvent, Part, Segment
+from tracker.core.formats.roller_imu import Header, Recording, parse_parts
+from tracker.core.limits import quote
+from tracker.core.program_run import StepOutcome, read_outcomes
+from tracker.store.codec import iso, unpack
+from tracker.store.errors import DamagedSession, StoreError, UnknownSession, explain
+from tracker.store.rows import Detail, SessionRow
+
+Array = npt.NDArray[np.float64]
+
+
+class Reads:
+    """The session reads; :class:`~tracker.store.database.Store` sets what is declared here."""
+
+    db: sqlite_utils.Database
+    path: Path
+    #: Sessions the last read skipped because they are damaged: id -> what is damaged.
+    damaged: dict[int, str]
+
+    def sessions(self, since: datetime | None = None, last: int | None = None,
+                 device: str | None = None, person: int | None = None,
+                 origin: str | None = None) -> list[SessionRow]:
+        """Sessions oldest first: all, those from ``since`` on, or the ``last`` few; of one
+        ``device``, one ``person`` (an id) and one gateway (``origin``), if given. A damaged
+        session is skipped and named in :attr:`damaged`."""
+        clauses = [(c, v) for c, v in (("started_at >= ?", since and iso(since)),
+                                       ("device = ?", device), ("person_id = ?", person),
+                                       ("origin = ?", origin))
+                   if v]
+        where = " AND ".join(c for c, _ in clauses) or None
+        args = [v for _, v in clauses]
+        found = []
+        self.damaged = {}
+        with self._reading():
+            rows = list(self.db.table("sessions").rows_where(
+                where, args, order_by="started_at desc" if last else "started_at", limit=last))
+        for row in rows:
+            try:
+                found.append(self._session_row(row))
+            except DamagedSession as exc:
+                self.damaged[exc.session_id] = exc.what
+        return found[::-1] if last else found
+
+    def weeks(self, person: int | None, now: datetime, zone: str, rules: schedule.Rules,
+              weeks: int) -> list[SessionRow]:
+        """``person``'s sessions (everyone's for None), oldest first, that the last ``weeks``
+        weeks at ``now`` in ``zone`` depend on under ``rules``: the week's verdict, its next
+        glute day, its pictures. Read from :func:`~tracker.core.schedule.since` on, through
+        the index on ``sessions (person_id, started_at)`` (``started_at`` for everyone's),
+        never the years before. Sessions after ``now`` are included: the caller that asks
+        about a moment in the past leaves them out."""
+        return self.sessions(since=schedule.since(now, zone, rules, weeks), person=person)
+
+    def count(self) -> int:
+        with self._reading():
+            return int(self.db.execute("SELECT count(*) FROM sessions").fetchone()[0])
+
+    def session(self, session_id: int) -> SessionRow:
+        return self._session_row(self._row(session_id))
+
+    def _row(self, session_id: int) -> dict[str, Any]:
+        if not 0 < session_id < 2**63:
+            raise UnknownSession(f"no session {session_id} in {self.path}")
+        with self._reading(session_id):
+            try:
+                return dict(self.db.table("sessions").get(session_id))
+            except sqlite_utils.db.NotFoundError:
+                raise UnknownSession(f"no session {session_id} in {self.path}") from None
+
+    @staticmethod
+    def _session_row(row: dict[str, Any]) -> SessionRow:
+        try:
+            return SessionRow.from_row(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise DamagedSession(row.get("id", 0), str(exc)) from None
+
+    def session_detail(self, session_id: int) -> Detail:
+        self.session(session_id)
+
+        def rows(table: str) -> Iterator[dict[str, Any]]:
+            return self.db.query(f"SELECT * FROM {table} WHERE session_id = ? ORDER BY start_s",
+                                 [session_id])
+
+        with self._reading(session_id):
+            return Detail(
+                [Segment(r["region"], *_times(session_id, "segment", r, "start_s", "end_s"))
+                 for r in rows("segments")],
+                [LumbarEvent(*_times(session_id, "lumbar event", r, "start_s", "end_s",
+                                     "alert_s")) for r in rows("lumbar_events")],
+                [CautionEvent(*_times(session_id, "caution", r, "start_s", "end_s"))
+                 for r in rows("caution_events")],
+                [_part(session_id, r) for r in rows("parts")],
+                [(a, b) for a, b in (_times(session_id, "lift", r, "start_s", "end_s")
+                                     for r in rows("lifts"))],
+            )
+
+    def program(self, session_id: int) -> tuple[str, list[StepOutcome]] | None:
+        """The program the session followed (its title) and how far it got, if it followed
+        one."""
+        text = self._row(session_id).get("program")
+        if not text:
+            return None
+        try:
+            return read_outcomes(json.loads(text))
+        except ValueError as exc:
+            raise DamagedSession(session_id, f"its program: {exc}") from None
+
+    def recording(self, session_id: int) -> Recording | None:
+        """The session's raw samples as a recording (None when fewer than two were kept):
+        what re-analysis and ``export --format imu-csv`` start from."""
+        row = self._row(session_id)
+        raw = self.raw_samples(session_id)
+        if len(raw) < 2:
+            return None
+        extra = {"started_at": str(row["started_at"]), "session_id": str(session_id)}
+        if row.get("switches"):  # as they were asked, so a re-analysis splits it the same
+            try:
+                parse_parts(row["switches"])
+            except ValueError as exc:
+                raise DamagedSession(session_id, f"its parts: {exc}") from None
+            extra["parts"] = row["switches"]
+        try:
+            header = Header(float(row["sample_rate_hz"]), float(row["diameter_cm"]),
+                            float(row["height_cm"]), str(row["routine"]), extra)
+        except (TypeError, ValueError):
+            raise DamagedSession(session_id, "its rate, diameter or height is not a number") \
+                from None
+        if not np.isfinite(raw).all() or (np.diff(raw[:, 0]) <= 0).any():
+            raise DamagedSession(session_id, "its raw samples are not finite or go back in time")
+        return Recording(header, raw)
+
+    def raw_samples(self, session_id: int) -> Array:
+        """The session's stored samples, ``(n, 7)`` in recording column order."""
+        blocks = []
+        with self._reading(session_id):
+            rows = list(self.db.query(
+                "SELECT seq, t0_s, samples, data FROM raw_blocks WHERE session_id = ? "
+                "ORDER BY seq", [session_id]))
+        for r in rows:
+            try:
+                blocks.append(unpack(r["data"], float(r["t0_s"]), int(r["samples"])))
+            except (zlib.error, ValueError, TypeError) as exc:
+                raise DamagedSession(session_id, f"raw block {r['seq']}: {exc}") from None
+        return np.concatenate(blocks) if blocks else np.empty((0, 7))
+
+    def imported_as(self, digest: str) -> int | None:
+        """The session a file with this fingerprint was imported as, if it was."""
+        row = self.db.execute("SELECT id FROM sessions WHERE digest = ?", [digest]).fetchone()
+        return int(row[0]) if row else None
+
+    def check(self) -> tuple[list[str], dict[int, str]]:
+        """SQLite's integrity check, and every session whose values cannot be read back."""
+        try:
+            problems = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            problems = [explain(exc)]
+        damaged: dict[int, str] = {}
+        try:
+            ids = [r[0] for r in self.db.execute("SELECT id FROM sessions ORDER BY id")]
+        except sqlite3.DatabaseError as exc:
+            return [*problems, f"the session list cannot be read: {explain(exc)}"], damaged
+        for session_id in ids:
+            try:
+                self.session_detail(session_id)
+                self.recording(session_id)
+            except DamagedSession as exc:
+                damaged[session_id] = exc.what
+        return [p for p in problems if p != "ok"], damaged
+
+    @contextmanager
+    def _reading(self, session_id: int | None = None) -> Iterator[None]:
+        """A read that meets a damaged page fails in one line, naming the session it was for."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if session_id is not None and "malformed" in str(exc):
+                raise DamagedSession(session_id, "its pages in the database file are damaged "
+                                     "(roller check)") from None
+            raise StoreError(f"{self.path}: {explain(exc)}") from None
+
+
+def _part(session_id: int, row: dict[str, Any]) -> Part:
+    asked_s, start_s, end_s = _times(session_id, "part", row, "asked_s", "start_s", "end_s")
+    return Part(str(row["routine"]), asked_s, start_s, end_s, int(row["strokes"] or 0))
+
+
+def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list[float]:
+    """A stored row's times, which must be finite numbers."""
+    values = []
+    for name in names:
+        value = row[name]
+        if not isinstance(value, int | float) or not np.isfinite(value):
+            raise DamagedSession(session_id, f"a {what}'s {name} is {quote(value)}")
+        values.append(float(value))
+    return values
