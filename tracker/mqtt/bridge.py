@@ -1,5 +1,8 @@
 """The MQTT bridge: Home Assistant discovery, retained state, events from the outbox, commands.
 
+What goes into each state payload is built from what the bridge read by
+:mod:`~tracker.mqtt.state`, pure.
+
 One asyncio task on the program's loop (aiomqtt, no thread) publishes any number of rollers
 (``roller gateway`` all it watches, ``roller track`` its one). Each connection attempt gets
 a fresh client, so paho's in-memory queue never re-sends what the outbox replays; events are
@@ -30,7 +33,6 @@ from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from tracker import __version__
 from tracker.core.estimate import LiveState
 from tracker.core.formats import roller_session as records
 from tracker.core.people import Person
@@ -46,10 +48,17 @@ from tracker.mqtt.messages import (
     encode,
     parse_command,
     person_configs,
-    person_payload,
-    state_payload,
 )
 from tracker.mqtt.settings import MqttConfigError, MqttSettings
+from tracker.mqtt.state import (
+    IDLE,
+    bridge_info,
+    live_position,
+    live_values,
+    person_state,
+    roller_state,
+    urgent,
+)
 from tracker.store import exchange
 from tracker.store.database import Store
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession
@@ -181,22 +190,15 @@ class Bridge:
         if status.identity is not None and status.identity != channel.identity:
             channel.identity = status.identity
             self._spawn(self._rediscover(channel))
-        s = status.state if status.recording else None
-        lumbar, caution = bool(s and s.lumbar), bool(s and s.caution)
-        self.update(address, urgent=lumbar != bool(channel.live.get("lumbar_contact"))
-                    or caution != bool(channel.live.get("lumbar_caution"))
-                    or status.recording != bool(channel.live.get("session_active")),
-                    connected=status.link == "live", session_active=status.recording,
-                    routine=status.routine if status.recording else None,
-                    region=s.region if s else None, lumbar_contact=lumbar,
-                    lumbar_caution=caution, battery_pct=status.battery_pct)
-        if s and self.settings.live and self._client is not None:  # at most twice a second
-            self._spawn(self.publish_live(channel, s))
+        values = live_values(status)
+        self.update(address, urgent=urgent(channel.live, values), **values)
+        if status.recording and status.state and self.settings.live and \
+                self._client is not None:  # at most twice a second
+            self._spawn(self.publish_live(channel, status.state))
 
     def session_over(self, address: str) -> None:
         """Idle values: no session, no region, no lumbar contact or caution."""
-        self.update(address, urgent=True, session_active=False, lumbar_contact=False,
-                    lumbar_caution=False, region=None, routine=None)
+        self.update(address, urgent=True, **IDLE)
 
     def _mark(self, channel: Channel, urgent: bool = False) -> None:
         channel.dirty = True
@@ -503,46 +505,24 @@ class Bridge:
                 self._dirty.set()
 
     async def _publish_info(self, client: aiomqtt.Client) -> None:
-        await client.publish(self.topics.info, encode({
-            "version": __version__, "host": socket.gethostname(),
-            "outbox_pending": self.store.outbox.count(), "rollers_known": len(self.channels),
-            "rollers_connected": sum(bool(c.live.get("connected"))
-                                     for c in self.channels.values())}), qos=1, retain=True)
+        await client.publish(self.topics.info, encode(bridge_info(
+            socket.gethostname(), self.store.outbox.count(),
+            [c.live for c in self.channels.values()])), qos=1, retain=True)
 
     async def _publish_state(self, client: aiomqtt.Client, channel: Channel,
                              available: bool = True) -> None:
         channel.last_state_at = asyncio.get_running_loop().time()
         await client.publish(channel.topics.availability,
                              "online" if available else "offline", qos=1, retain=True)
-        await client.publish(channel.topics.state, encode(self.state(channel)), qos=1,
+        await client.publish(channel.topics.state, encode(self._roller_state(channel)), qos=1,
                              retain=True)
 
-    def state(self, channel: Channel) -> dict[str, Any]:
+    def _roller_state(self, channel: Channel) -> dict[str, Any]:
         """A roller's flat state, rebuilt from the store plus what is live now."""
         now = self.now()
-        rows = self.store.sessions(last=30, device=channel.address)
-        finished = [r for r in rows if r.status != "live"]
-        last = finished[-1] if finished else None
+        recent = self.store.sessions(last=30, device=channel.address)
         week, _ = self._week(self.store.people.default(channel.address), now)
-        live = channel.live
-        return state_payload(
-            session_active=bool(live.get("session_active")),
-            connected=bool(live.get("connected")),
-            routine=live.get("routine"), region=live.get("region"),
-            lumbar_contact=bool(live.get("lumbar_contact")),
-            lumbar_caution=bool(live.get("lumbar_caution")),
-            last_session_duration_s=round(last.duration_s, 1) if last else None,
-            last_session_active_s=round(last.active_s, 1) if last else None,
-            last_session_strokes=last.strokes if last else None,
-            last_session_cadence_cpm=round(last.cadence_cpm, 1) if last else None,
-            last_session_ended_at=last.ended_at.isoformat() if last and last.ended_at
-            else None,
-            glute_sessions_this_week=week.done, schedule_status=str(week.status),
-            next_glute_day=week.next_allowed.isoformat(),
-            battery_pct=live.get("battery_pct"),
-            next_routine=live.get("next_routine"),
-            override_next=bool(live.get("override_next")),
-        )
+        return roller_state(channel.live, recent, week)
 
     async def publish_people(self, client: aiomqtt.Client, states: bool = True) -> int:
         """Each person as a Home Assistant device (new people, renamed ones; those removed
@@ -565,7 +545,7 @@ class Bridge:
                 await self._forget_person(client, uid)
         for person in people if states else ():
             await client.publish(self.topics.person(person.uid).state,
-                                 encode(self.person_state(person)), qos=1, retain=True)
+                                 encode(self._person_state(person)), qos=1, retain=True)
         return published
 
     async def _forget_person(self, client: aiomqtt.Client, uid: str) -> None:
@@ -580,21 +560,11 @@ class Bridge:
         """Whether someone was added, renamed or removed since the people were published."""
         return {p.uid: p.name for p in self.store.people.all()} != self._people_announced
 
-    def person_state(self, person: Person) -> dict[str, Any]:
+    def _person_state(self, person: Person) -> dict[str, Any]:
         """A person's week: their glute quota, and what they rolled on any roller."""
         week, rows = self._week(person, self.now())
-        mine = [r for r in rows if r.started_at.astimezone(ZoneInfo(r.zone)).date()
-                >= week.week_start]
-        latest = rows or self.store.sessions(last=5, person=person.id)  # rolled long ago
-        ended = [r.ended_at for r in latest if r.ended_at is not None]
-        return person_payload(
-            name=person.name, glute_sessions_this_week=week.done,
-            glute_sessions_per_week=person.schedule(self.rules).glute_sessions_per_week,
-            schedule_status=str(week.status), next_glute_day=week.next_allowed.isoformat(),
-            sessions_this_week=len(mine),
-            rolling_s_this_week=round(sum(r.active_s for r in mine), 1),
-            lumbar_contacts_this_week=sum(r.lumbar_events for r in mine),
-            last_session_ended_at=max(ended).isoformat() if ended else None)
+        return person_state(person, self.rules, week, rows,
+                            rows or self.store.sessions(last=5, person=person.id))  # or long ago
 
     def _week(self, person: Person, now: datetime) -> tuple[WeekStatus, list[SessionRow]]:
         """``person``'s week as their own zone and rules have it, and their sessions of the
@@ -607,6 +577,5 @@ class Bridge:
         """Region, position and its standard deviation (QoS 0, never queued)."""
         if self._client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
-                await self._client.publish(channel.topics.live, encode(
-                    {"region": state.region, "s_cm": round(state.s_cm, 1),
-                     "s_sd_cm": round(state.s_sd_cm, 1)}), qos=0)
+                await self._client.publish(channel.topics.live, encode(live_position(state)),
+                                           qos=0)
