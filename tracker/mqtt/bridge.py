@@ -1,7 +1,9 @@
-"""The MQTT bridge: Home Assistant discovery, retained state, events from the outbox, commands.
+"""The MQTT bridge's connection: reconnects, will, announcements, the outbox, commands, midnight.
 
-What goes into each state payload is built from what the bridge read by
-:mod:`~tracker.mqtt.state`, pure.
+Home Assistant splits its MQTT integration into the client, the discovery and the entities,
+and so does the bridge. This is the client: it reads the store, follows the live sessions
+and sends, in order; :mod:`~tracker.mqtt.state` builds each state payload from what it read,
+:mod:`~tracker.mqtt.discovery` announces the devices and their entities.
 
 One asyncio task on the program's loop (aiomqtt, no thread) publishes any number of rollers
 (``roller gateway`` all it watches, ``roller track`` its one). Each connection attempt gets
@@ -26,7 +28,6 @@ import random
 import socket
 import sqlite3
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,17 +39,9 @@ from tracker.core.formats import roller_session as records
 from tracker.core.people import Person
 from tracker.core.schedule import Rules, WeekStatus, week_status
 from tracker.core.status import Identity, Status
-from tracker.mqtt.messages import (
-    BridgeTopics,
-    Command,
-    CommandError,
-    Topics,
-    bridge_configs,
-    discovery_configs,
-    encode,
-    parse_command,
-    person_configs,
-)
+from tracker.mqtt.channel import Channel
+from tracker.mqtt.discovery import Discovery
+from tracker.mqtt.messages import BridgeTopics, Command, CommandError, encode, parse_command
 from tracker.mqtt.settings import MqttConfigError, MqttSettings
 from tracker.mqtt.state import (
     IDLE,
@@ -87,10 +80,6 @@ def explain(exc: Exception, settings: MqttSettings) -> str:
 
 #: Home Assistant's birth messages are answered at most once in this long (s).
 BIRTH_QUIET_S = 60.0
-#: After a roller's discovery, its state and events wait this long (s): Home Assistant
-#: subscribes to a new entity's topics about 130 ms after its config arrives, and an event
-#: sent before then is lost to it.
-SETTLE_S = 1.0
 #: The owner looks for events other processes queued this often (s).
 OUTBOX_POLL_S = 1.0
 #: State is published at most this often per roller (s), unless urgent.
@@ -101,21 +90,6 @@ TICK_S = 30.0
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class Channel:
-    """One roller as the bridge publishes it."""
-
-    address: str
-    topics: Topics
-    identity: Identity | None  # None until it is known who the device is
-    live: dict[str, Any] = field(default_factory=dict)  # what is live now
-    dirty: bool = True
-    urgent: bool = False
-    last_state_at: float = -1e9
-    discovered: Identity | None = None  # published on this connection
-    ready_at: float = 0.0  # loop time from which Home Assistant listens to its topics
 
 
 class Bridge:
@@ -132,6 +106,7 @@ class Bridge:
         self.now, self.tick_s = now, tick_s
         self.topics = BridgeTopics(settings.base_topic, settings.discovery_prefix,
                                    settings.bridge)
+        self.discovery = Discovery(settings, self.topics, store.outbox)
         self.channels: dict[str, Channel] = {}
         self.connected = False
         self.last_error: str | None = None
@@ -143,9 +118,7 @@ class Bridge:
         self._dirty = asyncio.Event()
         self._info_dirty = True
         self._people_dirty = True  # every person's week, again (a session ended, a new day)
-        self._people_announced: dict[str, str] = {}  # uid -> name, on this connection
         self._births = asyncio.Event()  # Home Assistant said it (re)started
-        self._discovering = asyncio.Lock()
         if owner:
             store.outbox.on_queued = self.ring
 
@@ -244,8 +217,7 @@ class Bridge:
                 async with self._client_for_attempt() as client:
                     self._client, self.connected, self.last_error = client, True, None
                     self._connected_at = _utc_now()
-                    for channel in self.channels.values():
-                        channel.discovered = None
+                    self.discovery.reset_rollers(self.channels.values())
                     delay = 1.0
                     await self._serve(client, stop)
                     await self._sign_off(client)
@@ -316,47 +288,17 @@ class Bridge:
         if self.owner:
             await client.publish(self.topics.state, "online", qos=1, retain=True)
             await self._publish_info(client)
-            if self.settings.discovery:
-                for topic, config in bridge_configs(self.topics, socket.gethostname()):
-                    await client.publish(topic, encode(config), qos=1, retain=True)
-            self._people_announced = {}  # each person's again, on this connection
+            await self.discovery.bridge(client)
+            self.discovery.reset_people()  # each person's again, on this connection
             self._people_dirty = True
         for channel in list(self.channels.values()):
-            await self._discover(client, channel)
+            await self.discovery.roller(client, channel)
             self._mark(channel, urgent=True)
 
     async def _rediscover(self, channel: Channel) -> None:
         if self._client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
-                await self._discover(self._client, channel)
-
-    async def _discover(self, client: aiomqtt.Client, channel: Channel) -> None:
-        """Discovery for who the device is now, once per connection (the announcement and
-        a device that just said who it is may both ask at once); its state and events wait
-        :data:`SETTLE_S` after it."""
-        async with self._discovering:
-            if self.settings.discovery and channel.identity and \
-                    channel.identity != channel.discovered:
-                channel.discovered = channel.identity
-                await self.publish_discovery(client, channel.address, channel.identity)
-                channel.ready_at = asyncio.get_running_loop().time() + SETTLE_S
-
-    async def publish_discovery(self, client: aiomqtt.Client, address: str,
-                                identity: Identity) -> list[str]:
-        topics = []
-        for topic, config in discovery_configs(self.topics.roller(address), identity):
-            await client.publish(topic, encode(config), qos=1, retain=True)
-            topics.append(topic)
-        self.store.outbox.remember_discovery(address, topics)
-        return topics
-
-    def _ready(self, channel: Channel | None) -> float:
-        """Seconds until Home Assistant listens to a roller's topics (0: now)."""
-        if channel is None or not self.settings.discovery:
-            return 0.0
-        if channel.discovered is None:
-            return SETTLE_S  # not announced yet: it will be once it says who it is
-        return max(0.0, channel.ready_at - asyncio.get_running_loop().time())
+                await self.discovery.roller(self._client, channel)
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -391,8 +333,7 @@ class Bridge:
             await self._births.wait()
             await asyncio.sleep(random.uniform(1.0, 5.0))
             self._births.clear()
-            for channel in self.channels.values():
-                channel.discovered = None
+            self.discovery.reset_rollers(self.channels.values())
             await self._announce(client)
             await asyncio.sleep(BIRTH_QUIET_S)
 
@@ -423,7 +364,8 @@ class Bridge:
             if await self.drain(client):
                 self._info_dirty = self._people_dirty = True
                 self._dirty.set()
-            elif self.settings.discovery and self._people_changed():  # roller people ...
+            elif self.settings.discovery and \
+                    self.discovery.people_changed(self.store.people.all()):  # roller people ...
                 self._people_dirty = True
                 self._dirty.set()
             # Others' events, too. Not wait_for: on Python 3.11 it swallows a cancellation
@@ -453,7 +395,7 @@ class Bridge:
                                 row["kind"], exc)
                     self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
                     continue
-                if wait := self._ready(channel):  # until Home Assistant listens
+                if wait := self.discovery.settling(channel):  # until Home Assistant listens
                     await asyncio.sleep(wait)
                 await client.publish(topic, payload, qos=1, retain=False)
                 self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
@@ -487,7 +429,7 @@ class Bridge:
             self._dirty.clear()
             waits = []
             for channel in [c for c in self.channels.values() if c.dirty]:
-                wait = max(self._ready(channel), 0.0 if channel.urgent else
+                wait = max(self.discovery.settling(channel), 0.0 if channel.urgent else
                            STATE_EVERY_S - (loop.time() - channel.last_state_at))
                 if wait > 0:
                     waits.append(wait)
@@ -528,37 +470,11 @@ class Bridge:
         """Each person as a Home Assistant device (new people, renamed ones; those removed
         cleared) and, with ``states``, each one's week. Returns the configs published."""
         people = self.store.people.all()
-        published = 0
-        if self.settings.discovery:
-            for person in people:
-                if self._people_announced.get(person.uid) == person.name:
-                    continue
-                configs = person_configs(self.topics.person(person.uid), person.name)
-                for topic, config in configs:
-                    await client.publish(topic, encode(config), qos=1, retain=True)
-                # ``roller mqtt purge`` clears them, as it clears each roller's
-                self.store.outbox.remember_discovery(f"person:{person.uid}",
-                                                     [t for t, _ in configs])
-                self._people_announced[person.uid] = person.name
-                published += len(configs)
-            for uid in set(self._people_announced) - {p.uid for p in people}:
-                await self._forget_person(client, uid)
+        published = await self.discovery.people(client, people)
         for person in people if states else ():
             await client.publish(self.topics.person(person.uid).state,
                                  encode(self._person_state(person)), qos=1, retain=True)
         return published
-
-    async def _forget_person(self, client: aiomqtt.Client, uid: str) -> None:
-        """Someone removed: their entities and state go from Home Assistant."""
-        topics = self.store.outbox.discovery_topics(f"person:{uid}")
-        for topic in [*topics, self.topics.person(uid).state]:
-            await client.publish(topic, b"", qos=1, retain=True)
-        self.store.outbox.forget_discovery(topics)
-        del self._people_announced[uid]
-
-    def _people_changed(self) -> bool:
-        """Whether someone was added, renamed or removed since the people were published."""
-        return {p.uid: p.name for p in self.store.people.all()} != self._people_announced
 
     def _person_state(self, person: Person) -> dict[str, Any]:
         """A person's week: their glute quota, and what they rolled on any roller."""
