@@ -1,10 +1,10 @@
-"""The state the bridge publishes, built from what it read: a roller's, a person's week, the
-bridge's info and the live position. Pure.
+"""The bridge's state payloads, built from what it read: pure.
 
-Home Assistant splits an MQTT integration into the client, the discovery and the entities;
-this is the entities' side. The bridge reads the store and follows the live sessions; these
-functions turn what it read into each payload, and :mod:`~tracker.mqtt.messages` fixes their
-keys. Plain values in and out, no broker and no store, so they are tested without either.
+A roller's state, a person's week, the bridge's info and the live position. Home Assistant
+splits an MQTT integration into the client, the discovery and the entities; this is the
+entities' side. The bridge reads the store and follows the live sessions; these functions
+turn what it read into each payload, and :mod:`~tracker.mqtt.messages` fixes their keys.
+Plain values in and out, no broker and no store, so they are tested without either.
 """
 
 from __future__ import annotations
