@@ -26,6 +26,7 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
     """Connect as a client of its own (no will, no state: a gateway or session running
     beside it is not disturbed), do ``action``, leave."""
     from tracker.mqtt.bridge import Bridge
+    from tracker.mqtt.discovery import clear
 
     with store_of(settings) as store:
         paired = store.devices.paired_all()
@@ -50,16 +51,13 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                         stored = store.devices.known(address)
                         profile = PROFILES[stored[0] if stored else "roller"]
                         said = store.devices.identity(address)
-                        topics += await bridge.publish_discovery(
+                        topics += await bridge.discovery.publish(
                             client, address, profile.identity(address, said))
                     people = await bridge.publish_people(client, states=False)
                     result.append(f"published {len(topics)} discovery configs, and "
                                   f"{people} for the people")
                 elif action == "purge":
-                    topics = store.outbox.discovery_topics(device)
-                    for topic in topics:
-                        await client.publish(topic, b"", qos=1, retain=True)
-                    store.outbox.forget_discovery(topics)
+                    topics = await clear(client, store.outbox, device)
                     result.append(f"cleared {len(topics)} retained discovery configs")
                 else:
                     # Nobody else sends the outbox (no gateway, no session): send it now.

@@ -1,4 +1,9 @@
-"""The MQTT bridge: Home Assistant discovery, retained state, events from the outbox, commands.
+"""The MQTT bridge's connection: reconnects, will, announcements, the outbox, commands, midnight.
+
+Home Assistant splits its MQTT integration into the client, the discovery and the entities,
+and so does the bridge. This is the client: it reads the store, follows the live sessions
+and sends, in order; :mod:`~tracker.mqtt.state` builds each state payload from what it read,
+:mod:`~tracker.mqtt.discovery` announces the devices and their entities.
 
 One asyncio task on the program's loop (aiomqtt, no thread) publishes any number of rollers
 (``roller gateway`` all it watches, ``roller track`` its one). Each connection attempt gets
@@ -23,33 +28,31 @@ import random
 import socket
 import sqlite3
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from tracker import __version__
+from tracker.core import clock
 from tracker.core.estimate import LiveState
 from tracker.core.formats import roller_session as records
 from tracker.core.people import Person
 from tracker.core.schedule import Rules, WeekStatus, week_status
 from tracker.core.status import Identity, Status
-from tracker.mqtt.messages import (
-    BridgeTopics,
-    Command,
-    CommandError,
-    Topics,
-    bridge_configs,
-    discovery_configs,
-    encode,
-    parse_command,
-    person_configs,
-    person_payload,
-    state_payload,
-)
+from tracker.mqtt.channel import Channel
+from tracker.mqtt.discovery import Discovery
+from tracker.mqtt.messages import BridgeTopics, Command, CommandError, encode, parse_command
 from tracker.mqtt.settings import MqttConfigError, MqttSettings
+from tracker.mqtt.state import (
+    IDLE,
+    bridge_info,
+    live_position,
+    live_values,
+    person_state,
+    roller_state,
+    urgent,
+)
 from tracker.store import exchange
 from tracker.store.database import Store
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession
@@ -78,10 +81,6 @@ def explain(exc: Exception, settings: MqttSettings) -> str:
 
 #: Home Assistant's birth messages are answered at most once in this long (s).
 BIRTH_QUIET_S = 60.0
-#: After a roller's discovery, its state and events wait this long (s): Home Assistant
-#: subscribes to a new entity's topics about 130 ms after its config arrives, and an event
-#: sent before then is lost to it.
-SETTLE_S = 1.0
 #: The owner looks for events other processes queued this often (s).
 OUTBOX_POLL_S = 1.0
 #: State is published at most this often per roller (s), unless urgent.
@@ -90,32 +89,13 @@ STATE_EVERY_S = 1.0
 TICK_S = 30.0
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Channel:
-    """One roller as the bridge publishes it."""
-
-    address: str
-    topics: Topics
-    identity: Identity | None  # None until it is known who the device is
-    live: dict[str, Any] = field(default_factory=dict)  # what is live now
-    dirty: bool = True
-    urgent: bool = False
-    last_state_at: float = -1e9
-    discovered: Identity | None = None  # published on this connection
-    ready_at: float = 0.0  # loop time from which Home Assistant listens to its topics
-
-
 class Bridge:
     """Publishes the store's outbox and its rollers' state to one broker, for as long as it
     runs; never stops tracking when the broker is away."""
 
     def __init__(self, settings: MqttSettings, store: Store, rules: Rules, zone: str, *,
                  owner: bool, client_id: str,
-                 now: Callable[[], datetime] = _utc_now, tick_s: float = TICK_S) -> None:
+                 now: Callable[[], datetime] = clock.now, tick_s: float = TICK_S) -> None:
         self.settings, self.store, self.rules, self.zone = settings, store, rules, zone
         self.owner, self.client_id = owner, client_id
         #: Takes a checked command for a watched roller (the gateway's, a session's end).
@@ -123,20 +103,19 @@ class Bridge:
         self.now, self.tick_s = now, tick_s
         self.topics = BridgeTopics(settings.base_topic, settings.discovery_prefix,
                                    settings.bridge)
+        self.discovery = Discovery(settings, self.topics, store.outbox)
         self.channels: dict[str, Channel] = {}
         self.connected = False
         self.last_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._doorbell = asyncio.Event()
         self._draining = asyncio.Lock()  # one drain at a time: no event goes out twice
-        self._connected_at = _utc_now()
+        self._connected_at = clock.now()
         self._client: aiomqtt.Client | None = None
         self._dirty = asyncio.Event()
         self._info_dirty = True
         self._people_dirty = True  # every person's week, again (a session ended, a new day)
-        self._people_announced: dict[str, str] = {}  # uid -> name, on this connection
         self._births = asyncio.Event()  # Home Assistant said it (re)started
-        self._discovering = asyncio.Lock()
         if owner:
             store.outbox.on_queued = self.ring
 
@@ -181,22 +160,15 @@ class Bridge:
         if status.identity is not None and status.identity != channel.identity:
             channel.identity = status.identity
             self._spawn(self._rediscover(channel))
-        s = status.state if status.recording else None
-        lumbar, caution = bool(s and s.lumbar), bool(s and s.caution)
-        self.update(address, urgent=lumbar != bool(channel.live.get("lumbar_contact"))
-                    or caution != bool(channel.live.get("lumbar_caution"))
-                    or status.recording != bool(channel.live.get("session_active")),
-                    connected=status.link == "live", session_active=status.recording,
-                    routine=status.routine if status.recording else None,
-                    region=s.region if s else None, lumbar_contact=lumbar,
-                    lumbar_caution=caution, battery_pct=status.battery_pct)
-        if s and self.settings.live and self._client is not None:  # at most twice a second
-            self._spawn(self.publish_live(channel, s))
+        values = live_values(status)
+        self.update(address, urgent=urgent(channel.live, values), **values)
+        if status.recording and status.state and self.settings.live and \
+                self._client is not None:  # at most twice a second
+            self._spawn(self.publish_live(channel, status.state))
 
     def session_over(self, address: str) -> None:
         """Idle values: no session, no region, no lumbar contact or caution."""
-        self.update(address, urgent=True, session_active=False, lumbar_contact=False,
-                    lumbar_caution=False, region=None, routine=None)
+        self.update(address, urgent=True, **IDLE)
 
     def _mark(self, channel: Channel, urgent: bool = False) -> None:
         channel.dirty = True
@@ -241,9 +213,8 @@ class Bridge:
             try:
                 async with self._client_for_attempt() as client:
                     self._client, self.connected, self.last_error = client, True, None
-                    self._connected_at = _utc_now()
-                    for channel in self.channels.values():
-                        channel.discovered = None
+                    self._connected_at = clock.now()
+                    self.discovery.reset_rollers(self.channels.values())
                     delay = 1.0
                     await self._serve(client, stop)
                     await self._sign_off(client)
@@ -314,47 +285,17 @@ class Bridge:
         if self.owner:
             await client.publish(self.topics.state, "online", qos=1, retain=True)
             await self._publish_info(client)
-            if self.settings.discovery:
-                for topic, config in bridge_configs(self.topics, socket.gethostname()):
-                    await client.publish(topic, encode(config), qos=1, retain=True)
-            self._people_announced = {}  # each person's again, on this connection
+            await self.discovery.bridge(client)
+            self.discovery.reset_people()  # each person's again, on this connection
             self._people_dirty = True
         for channel in list(self.channels.values()):
-            await self._discover(client, channel)
+            await self.discovery.roller(client, channel)
             self._mark(channel, urgent=True)
 
     async def _rediscover(self, channel: Channel) -> None:
         if self._client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
-                await self._discover(self._client, channel)
-
-    async def _discover(self, client: aiomqtt.Client, channel: Channel) -> None:
-        """Discovery for who the device is now, once per connection (the announcement and
-        a device that just said who it is may both ask at once); its state and events wait
-        :data:`SETTLE_S` after it."""
-        async with self._discovering:
-            if self.settings.discovery and channel.identity and \
-                    channel.identity != channel.discovered:
-                channel.discovered = channel.identity
-                await self.publish_discovery(client, channel.address, channel.identity)
-                channel.ready_at = asyncio.get_running_loop().time() + SETTLE_S
-
-    async def publish_discovery(self, client: aiomqtt.Client, address: str,
-                                identity: Identity) -> list[str]:
-        topics = []
-        for topic, config in discovery_configs(self.topics.roller(address), identity):
-            await client.publish(topic, encode(config), qos=1, retain=True)
-            topics.append(topic)
-        self.store.outbox.remember_discovery(address, topics)
-        return topics
-
-    def _ready(self, channel: Channel | None) -> float:
-        """Seconds until Home Assistant listens to a roller's topics (0: now)."""
-        if channel is None or not self.settings.discovery:
-            return 0.0
-        if channel.discovered is None:
-            return SETTLE_S  # not announced yet: it will be once it says who it is
-        return max(0.0, channel.ready_at - asyncio.get_running_loop().time())
+                await self.discovery.roller(self._client, channel)
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
@@ -389,8 +330,7 @@ class Bridge:
             await self._births.wait()
             await asyncio.sleep(random.uniform(1.0, 5.0))
             self._births.clear()
-            for channel in self.channels.values():
-                channel.discovered = None
+            self.discovery.reset_rollers(self.channels.values())
             await self._announce(client)
             await asyncio.sleep(BIRTH_QUIET_S)
 
@@ -421,7 +361,8 @@ class Bridge:
             if await self.drain(client):
                 self._info_dirty = self._people_dirty = True
                 self._dirty.set()
-            elif self.settings.discovery and self._people_changed():  # roller people ...
+            elif self.settings.discovery and \
+                    self.discovery.people_changed(self.store.people.all()):  # roller people ...
                 self._people_dirty = True
                 self._dirty.set()
             # Others' events, too. Not wait_for: on Python 3.11 it swallows a cancellation
@@ -439,7 +380,7 @@ class Bridge:
     async def _drain(self, client: aiomqtt.Client) -> int:
         s = self.settings
         self.store.outbox.trim(s.outbox_max_events, timedelta(days=s.outbox_max_age_days),
-                               datetime.now(UTC))
+                               clock.now())
         sent = 0
         while batch := self.store.outbox.pending(100):
             for row in batch:
@@ -449,12 +390,12 @@ class Bridge:
                     # Never sendable: dropped, said, and the queue behind it goes on.
                     log.warning("outbox entry %d (%s) cannot be sent: %s; dropped", row["id"],
                                 row["kind"], exc)
-                    self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
+                    self.store.outbox.mark_sent(row["id"], clock.now())
                     continue
-                if wait := self._ready(channel):  # until Home Assistant listens
+                if wait := self.discovery.settling(channel):  # until Home Assistant listens
                     await asyncio.sleep(wait)
                 await client.publish(topic, payload, qos=1, retain=False)
-                self.store.outbox.mark_sent(row["id"], datetime.now(UTC))
+                self.store.outbox.mark_sent(row["id"], clock.now())
                 sent += 1
                 if replayed and s.replay_per_s > 0:
                     await asyncio.sleep(1.0 / s.replay_per_s)
@@ -485,7 +426,7 @@ class Bridge:
             self._dirty.clear()
             waits = []
             for channel in [c for c in self.channels.values() if c.dirty]:
-                wait = max(self._ready(channel), 0.0 if channel.urgent else
+                wait = max(self.discovery.settling(channel), 0.0 if channel.urgent else
                            STATE_EVERY_S - (loop.time() - channel.last_state_at))
                 if wait > 0:
                     waits.append(wait)
@@ -503,110 +444,51 @@ class Bridge:
                 self._dirty.set()
 
     async def _publish_info(self, client: aiomqtt.Client) -> None:
-        await client.publish(self.topics.info, encode({
-            "version": __version__, "host": socket.gethostname(),
-            "outbox_pending": self.store.outbox.count(), "rollers_known": len(self.channels),
-            "rollers_connected": sum(bool(c.live.get("connected"))
-                                     for c in self.channels.values())}), qos=1, retain=True)
+        await client.publish(self.topics.info, encode(bridge_info(
+            socket.gethostname(), self.store.outbox.count(),
+            [c.live for c in self.channels.values()])), qos=1, retain=True)
 
     async def _publish_state(self, client: aiomqtt.Client, channel: Channel,
                              available: bool = True) -> None:
         channel.last_state_at = asyncio.get_running_loop().time()
         await client.publish(channel.topics.availability,
                              "online" if available else "offline", qos=1, retain=True)
-        await client.publish(channel.topics.state, encode(self.state(channel)), qos=1,
+        await client.publish(channel.topics.state, encode(self._roller_state(channel)), qos=1,
                              retain=True)
 
-    def state(self, channel: Channel) -> dict[str, Any]:
+    def _roller_state(self, channel: Channel) -> dict[str, Any]:
         """A roller's flat state, rebuilt from the store plus what is live now."""
         now = self.now()
-        rows = self.store.sessions(last=30, device=channel.address)
-        finished = [r for r in rows if r.status != "live"]
-        last = finished[-1] if finished else None
+        recent = self.store.sessions(last=30, device=channel.address)
         week, _ = self._week(self.store.people.default(channel.address), now)
-        live = channel.live
-        return state_payload(
-            session_active=bool(live.get("session_active")),
-            connected=bool(live.get("connected")),
-            routine=live.get("routine"), region=live.get("region"),
-            lumbar_contact=bool(live.get("lumbar_contact")),
-            lumbar_caution=bool(live.get("lumbar_caution")),
-            last_session_duration_s=round(last.duration_s, 1) if last else None,
-            last_session_active_s=round(last.active_s, 1) if last else None,
-            last_session_strokes=last.strokes if last else None,
-            last_session_cadence_cpm=round(last.cadence_cpm, 1) if last else None,
-            last_session_ended_at=last.ended_at.isoformat() if last and last.ended_at
-            else None,
-            glute_sessions_this_week=week.done, schedule_status=str(week.status),
-            next_glute_day=week.next_allowed.isoformat(),
-            battery_pct=live.get("battery_pct"),
-            next_routine=live.get("next_routine"),
-            override_next=bool(live.get("override_next")),
-        )
+        return roller_state(channel.live, recent, week)
 
     async def publish_people(self, client: aiomqtt.Client, states: bool = True) -> int:
         """Each person as a Home Assistant device (new people, renamed ones; those removed
         cleared) and, with ``states``, each one's week. Returns the configs published."""
         people = self.store.people.all()
-        published = 0
-        if self.settings.discovery:
-            for person in people:
-                if self._people_announced.get(person.uid) == person.name:
-                    continue
-                configs = person_configs(self.topics.person(person.uid), person.name)
-                for topic, config in configs:
-                    await client.publish(topic, encode(config), qos=1, retain=True)
-                # ``roller mqtt purge`` clears them, as it clears each roller's
-                self.store.outbox.remember_discovery(f"person:{person.uid}",
-                                                     [t for t, _ in configs])
-                self._people_announced[person.uid] = person.name
-                published += len(configs)
-            for uid in set(self._people_announced) - {p.uid for p in people}:
-                await self._forget_person(client, uid)
+        published = await self.discovery.people(client, people)
         for person in people if states else ():
             await client.publish(self.topics.person(person.uid).state,
-                                 encode(self.person_state(person)), qos=1, retain=True)
+                                 encode(self._person_state(person)), qos=1, retain=True)
         return published
 
-    async def _forget_person(self, client: aiomqtt.Client, uid: str) -> None:
-        """Someone removed: their entities and state go from Home Assistant."""
-        topics = self.store.outbox.discovery_topics(f"person:{uid}")
-        for topic in [*topics, self.topics.person(uid).state]:
-            await client.publish(topic, b"", qos=1, retain=True)
-        self.store.outbox.forget_discovery(topics)
-        del self._people_announced[uid]
-
-    def _people_changed(self) -> bool:
-        """Whether someone was added, renamed or removed since the people were published."""
-        return {p.uid: p.name for p in self.store.people.all()} != self._people_announced
-
-    def person_state(self, person: Person) -> dict[str, Any]:
+    def _person_state(self, person: Person) -> dict[str, Any]:
         """A person's week: their glute quota, and what they rolled on any roller."""
         week, rows = self._week(person, self.now())
-        mine = [r for r in rows if r.started_at.astimezone(ZoneInfo(r.zone)).date()
-                >= week.week_start]
-        latest = rows or self.store.sessions(last=5, person=person.id)  # rolled long ago
-        ended = [r.ended_at for r in latest if r.ended_at is not None]
-        return person_payload(
-            name=person.name, glute_sessions_this_week=week.done,
-            glute_sessions_per_week=person.schedule(self.rules).glute_sessions_per_week,
-            schedule_status=str(week.status), next_glute_day=week.next_allowed.isoformat(),
-            sessions_this_week=len(mine),
-            rolling_s_this_week=round(sum(r.active_s for r in mine), 1),
-            lumbar_contacts_this_week=sum(r.lumbar_events for r in mine),
-            last_session_ended_at=max(ended).isoformat() if ended else None)
+        return person_state(person, self.rules, week, rows,
+                            rows or self.store.sessions(last=5, person=person.id))  # or long ago
 
     def _week(self, person: Person, now: datetime) -> tuple[WeekStatus, list[SessionRow]]:
-        """``person``'s week as their own zone and rules have it, and their sessions of the
-        last eight days (enough for the week and its rest-day rule)."""
-        rows = self.store.sessions(since=now - timedelta(days=8), person=person.id)
-        return week_status([r.rolled() for r in rows], now, person.zone or self.zone,
-                           person.schedule(self.rules)), rows
+        """``person``'s week as their own zone and rules have it, and their sessions from as
+        far back as the week and its rest-day rule look."""
+        zone, rules = person.zone or self.zone, person.schedule(self.rules)
+        rows = self.store.weeks(person.id, now, zone, rules, 1)
+        return week_status([r.rolled() for r in rows], now, zone, rules), rows
 
     async def publish_live(self, channel: Channel, state: LiveState) -> None:
         """Region, position and its standard deviation (QoS 0, never queued)."""
         if self._client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
-                await self._client.publish(channel.topics.live, encode(
-                    {"region": state.region, "s_cm": round(state.s_cm, 1),
-                     "s_sd_cm": round(state.s_sd_cm, 1)}), qos=0)
+                await self._client.publish(channel.topics.live, encode(live_position(state)),
+                                           qos=0)

@@ -1,0 +1,130 @@
+"""Home Assistant discovery: the bridge, each roller and each person as devices; taken back.
+
+:mod:`~tracker.mqtt.messages` builds the configs; this publishes them (QoS 1, retained),
+remembers what this connection told Home Assistant (a roller once per identity, a person
+once per name) and every config topic in the store, through its outbox, so that a person
+removed, a roller forgotten and ``roller mqtt purge`` leave no retained config behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+import aiomqtt
+
+from tracker.core.people import Person
+from tracker.core.status import Identity
+from tracker.mqtt.channel import Channel
+from tracker.mqtt.messages import (
+    BridgeTopics,
+    bridge_configs,
+    discovery_configs,
+    encode,
+    person_configs,
+)
+from tracker.mqtt.settings import MqttSettings
+from tracker.store.outbox import Outbox
+
+#: After a roller's discovery, its state and events wait this long (s): Home Assistant
+#: subscribes to a new entity's topics about 130 ms after its config arrives, and an event
+#: sent before then is lost to it.
+SETTLE_S: Final = 1.0
+
+
+async def clear(client: aiomqtt.Client, outbox: Outbox, device: str | None,
+                *also: str) -> list[str]:
+    """Empty retained payloads on the config topics remembered for ``device`` (None: every
+    one) and on ``also``; the store forgets them. Returns the config topics."""
+    topics = outbox.discovery_topics(device)
+    for topic in [*topics, *also]:
+        await client.publish(topic, b"", qos=1, retain=True)
+    outbox.forget_discovery(topics)
+    return topics
+
+
+class Discovery:
+    """Tells Home Assistant of the bridge, its rollers and the people, and remembers what it
+    told it on this connection (a roller's, on its :class:`Channel`)."""
+
+    def __init__(self, settings: MqttSettings, topics: BridgeTopics, outbox: Outbox) -> None:
+        self.settings, self.topics, self.outbox = settings, topics, outbox
+        self._people: dict[str, str] = {}  # uid -> name, announced on this connection
+        self._discovering = asyncio.Lock()  # one roller's announcement at a time
+
+    async def bridge(self, client: aiomqtt.Client) -> None:
+        """The bridge's own device: its connection, version, rollers and waiting events."""
+        if self.settings.discovery:
+            for topic, config in bridge_configs(self.topics, socket.gethostname()):
+                await client.publish(topic, encode(config), qos=1, retain=True)
+
+    @staticmethod
+    def reset_rollers(channels: Iterable[Channel]) -> None:
+        """Nothing of these rollers was told on this connection (a new one; Home Assistant
+        restarted)."""
+        for channel in channels:
+            channel.discovered = None
+
+    def reset_people(self) -> None:
+        """Nobody was told of on this connection."""
+        self._people = {}
+
+    async def roller(self, client: aiomqtt.Client, channel: Channel) -> None:
+        """Discovery for who the device is now, once per connection (the announcement and
+        a device that just said who it is may both ask at once); its state and events wait
+        :data:`SETTLE_S` after it."""
+        async with self._discovering:
+            if self.settings.discovery and channel.identity and \
+                    channel.identity != channel.discovered:
+                channel.discovered = channel.identity
+                await self.publish(client, channel.address, channel.identity)
+                channel.ready_at = asyncio.get_running_loop().time() + SETTLE_S
+
+    async def publish(self, client: aiomqtt.Client, address: str,
+                      identity: Identity) -> list[str]:
+        """A roller's configs, as ``identity``, remembered in the store; their topics."""
+        topics = []
+        for topic, config in discovery_configs(self.topics.roller(address), identity):
+            await client.publish(topic, encode(config), qos=1, retain=True)
+            topics.append(topic)
+        self.outbox.remember_discovery(address, topics)
+        return topics
+
+    def settling(self, channel: Channel | None) -> float:
+        """Seconds until Home Assistant listens to a roller's topics (0: now)."""
+        if channel is None or not self.settings.discovery:
+            return 0.0
+        if channel.discovered is None:
+            return SETTLE_S  # not announced yet: it will be once it says who it is
+        return max(0.0, channel.ready_at - asyncio.get_running_loop().time())
+
+    async def people(self, client: aiomqtt.Client, people: Sequence[Person]) -> int:
+        """Each person as a Home Assistant device (new people, renamed ones; those removed
+        cleared). Returns the configs published."""
+        published = 0
+        if self.settings.discovery:
+            for person in people:
+                if self._people.get(person.uid) == person.name:
+                    continue
+                configs = person_configs(self.topics.person(person.uid), person.name)
+                for topic, config in configs:
+                    await client.publish(topic, encode(config), qos=1, retain=True)
+                # ``roller mqtt purge`` clears them, as it clears each roller's
+                self.outbox.remember_discovery(f"person:{person.uid}",
+                                               [t for t, _ in configs])
+                self._people[person.uid] = person.name
+                published += len(configs)
+            for uid in set(self._people) - {p.uid for p in people}:
+                await self._forget_person(client, uid)
+        return published
+
+    async def _forget_person(self, client: aiomqtt.Client, uid: str) -> None:
+        """Someone removed: their entities and state go from Home Assistant."""
+        await clear(client, self.outbox, f"person:{uid}", self.topics.person(uid).state)
+        del self._people[uid]
+
+    def people_changed(self, people: Sequence[Person]) -> bool:
+        """Whether someone was added, renamed or removed since the people were announced."""
+        return {p.uid: p.name for p in people} != self._people
