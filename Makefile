@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint clean system-packages
+.PHONY: demo test quick test-clocks bench lint clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,19 @@ test: $(STAMP) system-packages
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
+
+# The tests that start nothing (no broker, browser, Bluetooth link or roller process, no
+# real timeout): seconds, for the edit-test loop. make test runs everything.
+quick: $(STAMP)
+	$(BIN)/pytest -m "not (broker or browser or bluetooth or cli or slow)"
+
+# The whole suite on clocks that have broken tests before (tests/suite_clock.py): a Monday
+# just after midnight, a Sunday just before it, the last day of a year; each in a zone far
+# from UTC.
+test-clocks: $(STAMP) system-packages
+	ROLLER_NOW=2026-12-07T00:30:00+14:00 TZ=Pacific/Kiritimati $(BIN)/pytest
+	ROLLER_NOW=2026-12-13T23:59:00-10:00 TZ=Pacific/Honolulu $(BIN)/pytest
+	ROLLER_NOW=2026-12-31T23:59:30+05:45 TZ=Asia/Kathmandu $(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.analysis

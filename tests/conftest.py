@@ -1,4 +1,6 @@
-"""Shared fixtures: simulated recordings written as real files, and the real CLI."""
+"""Shared fixtures: simulated recordings written as real files, the real CLI, a real broker;
+and the marks that let ``make quick`` leave out what starts a broker, a browser, a Bluetooth
+link or a ``roller`` process."""
 
 from __future__ import annotations
 
@@ -13,6 +15,24 @@ from firmware_sim.session import SimulatedSession, simulate
 from tests import suite_clock
 from tests.broker import MOSQUITTO, Broker, create
 from tracker.core.formats.roller_imu import write
+
+#: Tests that use these fixtures start what the mark names.
+MARKED_BY_FIXTURE = {"broker": "broker", "roller": "cli"}
+#: Modules whose every test runs sessions over bleak (the simulated radio beneath it, Bumble's
+#: virtual controller, or recorded sensor bytes).
+BLUETOOTH_MODULES = {"test_ble", "test_bumble", "test_dashboard", "test_program_dashboard",
+                     "test_real_sensors", "test_snapshots"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it starts (``pyproject.toml`` says what each mark means)."""
+    for item in items:
+        for fixture, mark in MARKED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(mark)
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] \
+                in BLUETOOTH_MODULES:
+            item.add_marker("bluetooth")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -149,6 +149,7 @@ def lines_of(path: Path, timeout_s: float = 30.0, at_least: int = 200) -> int:
     raise AssertionError(f"{path} did not grow")
 
 
+@pytest.mark.cli
 def test_record_is_written_as_it_goes_so_a_kill_keeps_it(tmp_path: Path) -> None:
     rec = tmp_path / "live.csv"
     process = start_track(tmp_path, "--record", str(rec))
@@ -162,6 +163,7 @@ def test_record_is_written_as_it_goes_so_a_kill_keeps_it(tmp_path: Path) -> None
     assert len(parse(complete).samples) >= 100
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
 def test_every_signal_ends_the_session_stored_and_the_recording_whole(
         tmp_path: Path, signum: int) -> None:
@@ -280,6 +282,7 @@ def test_a_small_step_back_of_the_clock_is_not_a_wrap() -> None:
     assert max(float(k[0][-1]) for k in kept if k is not None) < 1.0
 
 
+@pytest.mark.cli
 def test_one_owner_by_any_path_to_the_store(tmp_path: Path) -> None:
     real = tmp_path / "real.db"
     store = open_store(real)

@@ -146,6 +146,7 @@ async def _calibrated_session(tmp_path: Path, profile: str, mounting: Mounting |
         ender.cancel()
 
 
+@pytest.mark.bluetooth
 @pytest.mark.parametrize("profile", ["witmotion", "movesense"])
 def test_a_calibrated_sensor_tracks_a_whole_session(tmp_path: Path, profile: str) -> None:
     result, roller, _ = asyncio.run(_calibrated_session(tmp_path, profile, None, seed=4))
@@ -158,6 +159,7 @@ def test_a_calibrated_sensor_tracks_a_whole_session(tmp_path: Path, profile: str
     assert result.info.profile == profile
 
 
+@pytest.mark.bluetooth
 def test_a_wrong_calibration_warns_instead_of_tracking_nonsense(tmp_path: Path) -> None:
     taped = TURNS[TAPED_AXES["witmotion"]]
     wrong = Mounting.from_json({"rotation": np.roll(taped.T, 1, axis=0).tolist()})

@@ -274,6 +274,7 @@ def test_gateways_on_one_broker_ingest_on_another_joined_by_a_bridge(
     assert central(tmp_path, "SELECT origin FROM sessions") == [("site-a",)]
 
 
+@pytest.mark.cli
 def test_a_gateway_cannot_publish_another_gateways_sessions(tmp_path: Path) -> None:
     """With config/mosquitto/roller.acl, the broker holds each gateway to its own topics and
     lets the ingest only read."""

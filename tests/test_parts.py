@@ -97,6 +97,7 @@ def test_parts_through_the_store_and_cli(tmp_path: Path, three_parts: SimulatedS
     assert "1 of 3 done" in week
 
 
+@pytest.mark.bluetooth
 def test_three_parts_through_the_live_path(tmp_path: Path) -> None:
     """Switched as a person would, just before each lift, over the simulated Bluetooth link."""
     settings = load(env={"ROLLER_USER_TIMEZONE": "UTC"})

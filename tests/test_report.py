@@ -30,9 +30,14 @@ from tracker.store.opening import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 CHROMIUM = shutil.which("chromium")
-needs_browser = pytest.mark.skipif(
+_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (make test installs it: apt-get "
     "install chromium)")
+
+
+def needs_browser(test: Callable[..., None]) -> Callable[..., None]:
+    """A test that opens the report in headless chromium (skipped where there is none)."""
+    return pytest.mark.browser(_chromium(test))  # type: ignore[no-any-return]
 FIRST, LAST = date(2026, 10, 12), date(2026, 11, 19)  # Monday of the first week; NOW's day
 CLOCK = ("--now", NOW.isoformat())
 ENV = {"ROLLER_USER_TIMEZONE": "UTC"}
@@ -215,6 +220,7 @@ def test_bad_input_one_line_and_the_store_unchanged(roller: Run, weeks_db: Path,
     assert dump(db) == before
 
 
+@pytest.mark.cli
 def test_other_commands_do_not_load_matplotlib() -> None:
     """matplotlib takes half a second to import: only ``roller report`` pays for it."""
     loaded = subprocess.run(

@@ -61,7 +61,7 @@ def app_for(tmp_path: Path) -> RollerApp:
 
 
 def show(app: RollerApp, status: Status) -> None:
-    app._on_status(status)
+    app._on_status(status, None)
     app.redraw()
 
 

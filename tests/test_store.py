@@ -113,6 +113,7 @@ def test_refuses_a_newer_schema(tmp_path: Path) -> None:
     unchanged_after(path, "newer roller")
 
 
+@pytest.mark.slow
 def test_a_locked_database_is_one_clear_error(tmp_path: Path, stray_session: SimulatedSession
                                               ) -> None:
     path = tmp_path / "roller.db"
@@ -153,6 +154,7 @@ def test_session_round_trip_and_raw_samples(tmp_path: Path,
                                                                             abs=0.01)
 
 
+@pytest.mark.cli
 def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
     """A real process killed mid-session: the next start closes it as interrupted."""
     path = tmp_path / "roller.db"
