@@ -157,7 +157,7 @@ def test_record_is_written_as_it_goes_so_a_kill_keeps_it(tmp_path: Path) -> None
         lines_of(rec)
     finally:
         process.kill()
-        process.wait(10)
+        process.communicate(timeout=10)  # and its pipes closed
     text = rec.read_text()
     complete = text[:text.rfind("\n") + 1]  # the last line may be cut by the kill
     assert len(parse(complete).samples) >= 100
