@@ -172,7 +172,7 @@ def test_home_assistant_restart_gets_discovery_again_once(broker: Broker, tmp_pa
                    check=True)
     time.sleep(6.0)  # 1-5 s of random delay, then discovery again
     configs = sub.stop()
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)
     assert len(configs) == 2 * (ENTITIES + BRIDGE_ENTITIES + PERSON_ENTITIES)
 
 
@@ -188,7 +188,7 @@ def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)
     broker.restart()
-    proc.wait(timeout=60)
+    proc.communicate(timeout=60)
     time.sleep(1.0)
     got = events(sub.stop())
     from tracker.store.opening import open_store

@@ -186,7 +186,7 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
     while fed < 40.0:
         fed = float(proc.stdout.readline())
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    proc.communicate(timeout=10)
     store = open_store(path)
     assert store.close_interrupted() == [1]
     (row,) = store.sessions()

@@ -77,6 +77,7 @@ def test_a_live_session_is_left_alone_until_its_process_is_killed(roller: Run,
         assert statuses(db) == [(1, "interrupted", "crash")]
     finally:
         process.kill()
+        process.communicate(timeout=10)  # and its pipes closed
 
 
 def test_two_tracks_and_a_loop_of_commands_on_one_store_all_finish(
