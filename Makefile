@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test quick test-clocks bench lint clean system-packages
+.PHONY: demo test quick test-clocks bench bench-quick lint clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,7 @@ test: $(STAMP) system-packages
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory bench-quick
 
 # The tests that start nothing (no broker, browser, Bluetooth link or roller process, no
 # real timeout): seconds, for the edit-test loop. make test runs everything.
@@ -49,18 +50,17 @@ test-clocks: $(STAMP) system-packages
 	ROLLER_NOW=2026-12-13T23:59:00-10:00 TZ=Pacific/Honolulu $(BIN)/pytest
 	ROLLER_NOW=2026-12-31T23:59:30+05:45 TZ=Asia/Kathmandu $(BIN)/pytest
 
+# Every bench, in the order the README quotes them. make test runs each with --quick (small
+# sizes, seconds each), so a bench that no longer runs fails CI instead of rotting unseen.
+BENCHES := analysis placement parts store ble mqtt ingest dashboard devices memory gateway
+QUICK_BENCHES := analysis placement parts store ble devices memory gateway
+
 bench: $(STAMP)
-	$(BIN)/python -m bench.analysis
-	$(BIN)/python -m bench.placement
-	$(BIN)/python -m bench.parts
-	$(BIN)/python -m bench.store
-	$(BIN)/python -m bench.ble
-	$(BIN)/python -m bench.mqtt
-	$(BIN)/python -m bench.ingest
-	$(BIN)/python -m bench.dashboard
-	$(BIN)/python -m bench.devices
-	$(BIN)/python -m bench.memory
-	$(BIN)/python -m bench.gateway
+	set -e; for b in $(BENCHES); do $(BIN)/python -m bench.$$b; done
+
+bench-quick: $(STAMP)
+	set -e; for b in $(QUICK_BENCHES); do echo "bench.$$b --quick"; \
+	  $(BIN)/python -m bench.$$b --quick > /dev/null; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

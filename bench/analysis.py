@@ -12,7 +12,6 @@ Run: ``make bench`` (or ``python -m bench.analysis --recordings 48``).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import options
 from firmware_sim.session import SimulatedSession, simulate
 from tracker.core.body import REGIONS, ROUTINES, Body
 from tracker.core.estimate import AreaEstimator
@@ -146,10 +146,10 @@ def cli_speed(sessions: list[SimulatedSession]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = options.parser(__doc__)
     parser.add_argument("--recordings", type=int, default=48)
     args = parser.parse_args()
-    sessions = corpus(args.recordings)
+    sessions = corpus(2 if args.quick else args.recordings)
     hours = sum(s.truth.duration_s for s in sessions) / 3600
     ours, limit, spent = [], [], 0.0
     for sim in sessions:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import options
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
 from firmware_sim.session import simulate
@@ -25,9 +26,9 @@ from tracker.live.session import LiveSession
 from tracker.store.opening import open_store
 
 
-def per_notification_cost() -> np.ndarray:
+def per_notification_cost(seconds: float = 300.0) -> np.ndarray:
     """Decode + estimate, per 10-sample packet of a 200 Hz session (microseconds)."""
-    sim = simulate("upper_back", "stray", 300.0, 3, sample_rate_hz=200.0)
+    sim = simulate("upper_back", "stray", seconds, 3, sample_rate_hz=200.0)
     x = sim.samples
     packets = [
         p.encode_packet(p.Packet(i, round(x[j, 0] * 1e6), p.to_raw(x[j:j + 10, 1:4],
@@ -82,14 +83,16 @@ async def live(seconds: float) -> tuple[np.ndarray, float, int]:
 
 
 def main() -> None:
-    costs = per_notification_cost()
+    quick = options.parser(__doc__).parse_args().quick
+    costs = per_notification_cost(20.0 if quick else 300.0)
     print(f"per notification (200 Hz, 10 samples a packet; decode + estimator): "
           f"mean {costs.mean():.0f} us, p50 {np.median(costs):.0f} us, "
           f"p99 {np.percentile(costs, 99):.0f} us")
-    delays, share, packets = asyncio.run(live(30.0))
+    seconds = 3.0 if quick else 30.0
+    delays, share, packets = asyncio.run(live(seconds))
     print(f"notification to estimator state, live through bleak ({packets} packets): "
           f"p50 {np.median(delays):.3f} ms, p99 {np.percentile(delays, 99):.3f} ms")
-    print(f"CPU share of one core, live 200 Hz session for 30 s without the dashboard: "
+    print(f"CPU share of one core, live 200 Hz session for {seconds:.0f} s without the dashboard: "
           f"{100 * share:.1f} % (the simulated roller's own work included)")
 
 

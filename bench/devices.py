@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import options
 from firmware_sim.calibration import simulate_calibration
 from firmware_sim.imu import Conditions, axis_orientations
 from firmware_sim.session import SimulatedSession, simulate
@@ -122,9 +123,10 @@ def decoding(repeat: int = 200) -> None:
 
 
 def main() -> None:
-    timing()
-    calibration()
-    decoding()
+    quick = options.parser(__doc__).parse_args().quick
+    timing(1 if quick else 8)
+    calibration(1 if quick else 5)
+    decoding(5 if quick else 200)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import options
 from firmware_sim.session import simulate
 from tracker.core.formats.roller_imu import RecordingWriter
 
@@ -61,11 +62,12 @@ def peak_mb(args: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
+    quick = options.parser(__doc__).parse_args().quick
     print("roller analyze on 200 Hz recordings (peak resident memory of the process)")
     with tempfile.TemporaryDirectory() as folder:
         baseline, _ = peak_mb(["--version"])
         print(f"  interpreter and imports alone: {baseline:6.0f} MB")
-        for hours in HOURS:
+        for hours in (0.05,) if quick else HOURS:
             path = Path(folder) / f"{hours}h.csv"
             write_long(path, hours)
             size_mb = path.stat().st_size / 1e6

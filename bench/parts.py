@@ -20,11 +20,11 @@ Run: ``make bench`` (or ``python -m bench.parts --sessions 24``).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 import numpy as np
 
+from bench import options
 from firmware_sim.person import TAUGHT_STROKE_S, Person
 from firmware_sim.session import SimulatedSession, simulate_parts
 from tracker.core.body import REGIONS, Body
@@ -89,9 +89,10 @@ def line(name: str, s: Score) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = options.parser(__doc__)
     parser.add_argument("--sessions", type=int, default=24)
-    n = parser.parse_args().sessions
+    args = parser.parse_args()
+    n = 1 if args.quick else args.sessions
     first, later = Score([], [], [], []), Score([], [], [], [])
     counted, one_area_rms = 0, []
     for sim in corpus(n):

@@ -23,12 +23,12 @@ Run: ``make bench`` (or ``python -m bench.placement --sessions 64``).
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 
 import numpy as np
 
+from bench import options
 from firmware_sim.person import Person
 from firmware_sim.session import SimulatedSession, simulate
 from tracker.core.body import Body
@@ -209,11 +209,12 @@ def report(table: dict[str, dict[float, Tally]], default_sd: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = options.parser(__doc__)
     parser.add_argument("--sessions", type=int, default=128)
     parser.add_argument("--normal", type=int, default=32)
     args = parser.parse_args()
-    report(run(args.sessions, args.normal), EstimatorConfig().lumbar_caution_sd)
+    sessions, normal = (2, 1) if args.quick else (args.sessions, args.normal)
+    report(run(sessions, normal), EstimatorConfig().lumbar_caution_sd)
 
 
 if __name__ == "__main__":

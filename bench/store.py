@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import options
 from firmware_sim.session import simulate
 from tracker.config import load
 from tracker.core import clock
@@ -34,9 +35,9 @@ def start_of(sim_header: object, t0: float, at: datetime) -> SessionStart:
                         h.roller_diameter_cm, h.user_height_cm, t0)  # type: ignore[attr-defined]
 
 
-def live_checkpoints(store: Store) -> tuple[list[float], float, float]:
+def live_checkpoints(store: Store, minutes: float = 30.0) -> tuple[list[float], float, float]:
     """A 30-minute 100 Hz session fed a second at a time; times each checkpoint."""
-    sim = simulate("upper_back", "stray", 1800.0, 21, sample_rate_hz=100.0)
+    sim = simulate("upper_back", "stray", 60 * minutes, 21, sample_rate_hz=100.0)
     h, x = sim.header, sim.samples
     est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
                            h.sample_rate_hz)
@@ -111,19 +112,21 @@ def admission(path: Path, runs: int = 200) -> tuple[float, float, str]:
 
 
 def main() -> None:
+    quick = options.parser(__doc__).parse_args().quick
+    minutes, days, runs = (1.0, 120, 5) if quick else (30.0, DAYS, 200)
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp) / "live.db")
-        costs, mb_per_hour, mb_plain = live_checkpoints(store)
+        costs, mb_per_hour, mb_plain = live_checkpoints(store, minutes)
         costs_ms = np.array(costs) * 1000
-        print(f"checkpoint of a live 100 Hz session (30 min, {len(costs)} checkpoints): "
+        print(f"checkpoint of a live 100 Hz session ({minutes:.0f} min, {len(costs)} checkpoints): "
               f"median {np.median(costs_ms):.2f} ms, p99 {np.percentile(costs_ms, 99):.2f} ms, "
               f"max {costs_ms.max():.2f} ms")
         print(f"raw samples stored: {mb_per_hour:.1f} MB per hour at 100 Hz "
               f"(float64 would be {mb_plain:.1f} MB)")
         path = Path(tmp) / "ten_years.db"
         begin = time.perf_counter()
-        count = history(path)
-        print(f"ten years: {count} sessions with raw samples written in "
+        count = history(path, days)
+        print(f"{days / 365.25:.1f} years: {count} sessions with raw samples written in "
               f"{time.perf_counter() - begin:.1f} s; file {path.stat().st_size / 1e6:.0f} MB")
         for args in (["history"], ["history", "--json"], ["schedule"]):
             begin = time.perf_counter()
@@ -133,11 +136,12 @@ def main() -> None:
                   f"{time.perf_counter() - begin:.2f} s (start-up included)")
         recent = Path(tmp) / "84_days.db"
         few = history(recent, 84)
-        check_few_ms, whole_few_ms, said = admission(recent)
-        check_ms, whole_ms, said_too = admission(path)
+        check_few_ms, whole_few_ms, said = admission(recent, runs)
+        check_ms, whole_ms, said_too = admission(path, runs)
         assert said == said_too, (said, said_too)  # the same weeks, the same verdict
         print(f"admission of a glute session ({said}): on 84 days ({few} sessions) "
-              f"{check_few_ms:.2f} ms, on ten years ({count} sessions) {check_ms:.2f} ms: "
+              f"{check_few_ms:.2f} ms, on {days / 365.25:.1f} years ({count} sessions) "
+              f"{check_ms:.2f} ms: "
               f"{check_ms / check_few_ms:.2f} x (reading the whole history, as it did "
               f"before: {whole_few_ms:.1f} ms and {whole_ms:.0f} ms)")
 
