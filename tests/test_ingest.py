@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from tests.broker import MOSQUITTO, Broker, create, free_port
 from tests.processes import running, stopped
+from tests.suite_clock import passed_on
 from tracker.core import clock
 from tracker.core.formats.roller_session import PersonRecord, RecordError, encode, parse
 from tracker.store import exchange
@@ -200,7 +201,7 @@ def test_twenty_gateways_two_thousand_sessions_each_once_through_kills_and_a_res
         expected += gateway_store(tmp_path / f"{gateway}.db", gateway, one_record, 100)
 
     def publish(gateway: str) -> subprocess.Popen[str]:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **passed_on(),
                **broker.env(ROLLER_MQTT_PUBLISH_SESSIONS="1", ROLLER_MQTT_BRIDGE_ID=gateway)}
         return subprocess.Popen([sys.executable, "-m", "tracker", "--db",
                                  str(tmp_path / f"{gateway}.db"), "mqtt", "status"],
@@ -327,7 +328,7 @@ def test_two_ingests_split_the_load_in_a_shared_subscription(
             wait_for(lambda p=proc: "subscribing" in p.stderr.readline(), 20)  # type: ignore[misc]
         published = subprocess.run(
             [sys.executable, "-m", "tracker", "--db", str(tmp_path / "gw.db"), "mqtt",
-             "status"], env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+             "status"], env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **passed_on(),
                              **broker.env(ROLLER_MQTT_PUBLISH_SESSIONS="1",
                                           ROLLER_MQTT_BRIDGE_ID="gw-00")},
             capture_output=True, text=True, timeout=120)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.broker import Broker, Subscriber
-from tests.suite_clock import stamped
+from tests.suite_clock import passed_on, stamped
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -164,7 +164,7 @@ def test_home_assistant_restart_gets_discovery_again_once(broker: Broker, tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"), "track", "--sim",
          "--seconds", "14", "--scenario", "clean"],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **passed_on(), **broker.env()},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(3.0)
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t",
@@ -184,7 +184,7 @@ def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path
     proc = subprocess.Popen(
         [sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"), "track", "--sim",
          "--speed", "3", "--seconds", "60", "--scenario", "stray"],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **passed_on(), **broker.env()},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)
     broker.restart()
@@ -222,7 +222,7 @@ def test_killed_with_events_queued_they_go_out_on_the_next_start(
     broker.stop()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tracker", "--db", str(db), "track", "--sim", "--seconds", "60"],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **passed_on(), **broker.env()},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(4.0)
     proc.send_signal(signal.SIGKILL)
@@ -269,7 +269,8 @@ def test_glutes_asked_for_mid_session_on_a_refused_day_are_refused_and_said(
     sub = Subscriber(broker.port, "roller/+/event")
     proc = subprocess.Popen([sys.executable, "-m", "tracker", "--db", db, "track", "--sim",
                      "--program", "legs", "--speed", "4", "--scenario", "clean"],
-                    env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **broker.env()},
+                    env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **passed_on(),
+                         **broker.env()},
                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t",
