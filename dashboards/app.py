@@ -281,13 +281,18 @@ class RollerApp(App[None]):
             self.session.end("stopped")
 
     def action_new_session(self) -> None:
-        if self.session is not None and self.result is None:
-            self.notify("a session is under way: stop it first (Stop the session, in the "
-                        "palette)")
-        elif self._acknowledged():
+        if not self._under_way() and self._acknowledged():
             self.result = None
             self.switch_screen("live")
             self.start_or_refuse()
+
+    def _under_way(self) -> bool:
+        """Whether a session is starting or running; said when it is (one at a time)."""
+        if any(w.name == "session" and not w.is_finished for w in self.workers):
+            self.notify("a session is under way: stop it first (Stop the session, in the "
+                        "palette)")
+            return True
+        return False
 
     def use_simulator(self) -> None:
         """The next session streams from the simulated roller."""
@@ -313,7 +318,7 @@ class RollerApp(App[None]):
     def start_or_refuse(self) -> None:
         """Plan a session for whoever is rolling: refused by the schedule, the person may
         roll anyway or not; never before the safety notes are acknowledged."""
-        if not self._acknowledged():
+        if self._under_way() or not self._acknowledged():
             return
         source = self.source()
         now = self.clock()

@@ -7,12 +7,14 @@ import sqlite3
 import subprocess
 from collections.abc import Callable
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.broker import Broker, Subscriber
 from tests.suite_clock import passed_on, stamped
+from tracker.core import clock
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -294,11 +296,13 @@ def test_an_outbox_entry_that_cannot_be_sent_is_dropped_and_said_not_a_jam(
     events queued behind it."""
     db = tmp_path / "r.db"
     assert roller("--db", str(db), "history").returncode == 0  # a store
+    queued = clock.now() - timedelta(minutes=5)  # the outbox drops entries past their age
     with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("INSERT INTO outbox (created_at, kind, session_id, payload) VALUES "
-                     "('2026-12-01T10:00:00.000+00:00', 'session_started', 1, '{not json')")
+                     "(?, 'session_started', 1, '{not json')", [queued.isoformat()])
         conn.execute("INSERT INTO outbox (created_at, kind, session_id, payload) VALUES "
-                     "('2026-12-01T10:00:01.000+00:00', 'session_record', 99, '{}')")
+                     "(?, 'session_record', 99, '{}')",
+                     [(queued + timedelta(seconds=1)).isoformat()])
     assert roller("--db", str(db), "import", str(glutes_file)).returncode == 0
     sub = Subscriber(broker.port, "roller/+/event")
     status = roller("--db", str(db), "-v", "mqtt", "status", env=broker.env())
