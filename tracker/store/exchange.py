@@ -129,8 +129,8 @@ def _take(conn: sqlite3.Connection, checked: Checked, person_id: int) -> int:
         summary["ended_at"] or summary["started_at"]])
     session_id = cursor.lastrowid
     assert session_id is not None
-    for name, rows in rec.details.items():
-        conn.executemany(_INSERT_DETAIL[name], [(session_id, *row) for row in rows])
+    for name, insert in _INSERT_DETAIL.items():
+        conn.executemany(insert, [(session_id, *row) for row in rec.details[name]])
     conn.executemany(_INSERT_RAW, [(session_id, *block) for block in checked.blocks])
     return session_id
 
