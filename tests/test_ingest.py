@@ -168,6 +168,59 @@ def test_a_taken_record_is_the_session_again(tmp_path: Path, one_record: bytes) 
     assert again.person.uid == record.person.uid
 
 
+def test_records_taken_together_each_once_in_one_transaction(tmp_path: Path,
+                                                             one_record: bytes) -> None:
+    """A group commit: one transaction for many; a record twice in it is taken once."""
+    first = exchange.check(parse(one_record))
+    second = exchange.check(dataclasses.replace(first.record, uid=uuid.uuid4().hex))
+    with closing(open_store(tmp_path / "central.db")) as store:
+        assert exchange.take_all(store, [first, second, first]) == [1, 2, None]
+        assert exchange.take_all(store, [second]) == [None]
+        assert store.db.execute("SELECT count(*) FROM people").fetchone()[0] == 2  # + "me"
+
+
+def test_a_store_that_cannot_be_written_leaves_the_message_for_the_next_start(
+        broker: Broker, tmp_path: Path, one_record: bytes) -> None:
+    """Nothing acknowledged that was not committed: the broker gives it again."""
+    import threading
+
+    import sqlite_utils
+
+    from tracker.config import load
+    from tracker.mqtt.ingest import Ingest
+    from tracker.store.database import Store
+
+    settings = load(env=broker.env()).mqtt
+    path = tmp_path / "central.db"
+    open_store(path).close()
+    later = encode(dataclasses.replace(parse(one_record), uid=uuid.uuid4().hex))
+
+    def ingest(read_only: bool, payload: bytes, done: Callable[[Ingest], bool]) -> Ingest:
+        # used by the ingest's thread alone, while this one waits
+        connection = sqlite3.connect(path, check_same_thread=False)
+        store = Store(sqlite_utils.Database(connection), path, read_only)
+        worker = Ingest(settings, store, "roller-test-ingest")  # one session at the broker
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        try:
+            time.sleep(1.0)  # subscribed
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q",
+                            "1", "-t", "roller/bridge/gym-1/session", "-s"], input=payload,
+                           check=True)
+            wait_for(lambda: done(worker), 20)
+        finally:
+            worker.stop()
+            thread.join(10)
+            store.close()
+        return worker
+
+    failed = ingest(True, one_record, lambda worker: worker.failure is not None)
+    assert failed.failure and "read-only" in failed.failure and failed.tally.stored == 0
+    again = ingest(False, later, lambda worker: worker.tally.stored == 2)  # given again
+    assert again.failure is None and again.tally.repeated == 0
+    assert len(central(tmp_path, "SELECT id FROM sessions")) == 2
+
+
 def gateway_store(path: Path, gateway: str, template: bytes, sessions: int) -> Counter[str]:
     """A gateway's store with ``sessions`` finished sessions of 3 people on 2 rollers, each
     queued as a record for the broker; how many sessions each person (uid) has."""

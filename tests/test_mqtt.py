@@ -109,6 +109,32 @@ def test_events_queued_while_offline_go_out_later_marked_replayed(
     assert "0 events sent, 0 queued" in again.stdout  # each went out once
 
 
+def test_events_wait_for_home_assistant_only_while_an_entity_is_new_to_it(
+        roller: Run, broker: Broker, tmp_path: Path) -> None:
+    """A new roller's first events wait until Home Assistant listens to its new entities
+    (SETTLE_S after their configs); its next session announces the same entities again and
+    sends at once: a lumbar alert in its first second waits for nothing."""
+    from tracker.mqtt.discovery import SETTLE_S
+
+    sub = Subscriber(broker.port, "roller/+/event", "homeassistant/+/roller_c0ffee000001/+/config",
+                     output_format="%U %t", client_id=None)
+    for _ in range(2):
+        done = roller("--db", str(tmp_path / "r.db"), "track", "--sim", "--speed", "20",
+                      "--seconds", "15", "--scenario", "clean", env=broker.env())
+        assert done.returncode == 0, done.stderr
+    received = [(float(at), topic) for at, topic in
+                (line.split(" ") for line in sub.stop_text().splitlines())]
+    waits = []  # from a session's last config to its first event
+    configured: float | None = None
+    for at, topic in received:
+        if topic.startswith("homeassistant/"):
+            configured = at
+        elif configured is not None:
+            waits.append(at - configured)
+            configured = None
+    assert len(waits) == 2 and waits[0] >= SETTLE_S - 0.1 and waits[1] < SETTLE_S / 2, waits
+
+
 def test_wrong_password_is_one_line(roller: Run, broker: Broker, tmp_path: Path) -> None:
     env = broker.env(ROLLER_MQTT_PORT=str(broker.auth_port), ROLLER_MQTT_USERNAME="roller",
                      ROLLER_MQTT_PASSWORD="wrong")

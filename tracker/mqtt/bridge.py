@@ -397,7 +397,7 @@ class Bridge:
                 await client.publish(topic, payload, qos=1, retain=False)
                 self.store.outbox.mark_sent(row["id"], clock.now())
                 sent += 1
-                if replayed and s.replay_per_s > 0:
+                if replayed:  # at most replay_per_s a second
                     await asyncio.sleep(1.0 / s.replay_per_s)
         return sent
 

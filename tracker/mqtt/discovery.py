@@ -28,9 +28,9 @@ from tracker.mqtt.messages import (
 from tracker.mqtt.settings import MqttSettings
 from tracker.store.outbox import Outbox
 
-#: After a roller's discovery, its state and events wait this long (s): Home Assistant
-#: subscribes to a new entity's topics about 130 ms after its config arrives, and an event
-#: sent before then is lost to it.
+#: After a roller's discovery tells Home Assistant of an entity it did not have, the roller's
+#: state and events wait this long (s): Home Assistant subscribes to a new entity's topics
+#: about 130 ms after its config arrives, and an event sent before then is lost to it.
 SETTLE_S: Final = 1.0
 
 
@@ -73,14 +73,20 @@ class Discovery:
 
     async def roller(self, client: aiomqtt.Client, channel: Channel) -> None:
         """Discovery for who the device is now, once per connection (the announcement and
-        a device that just said who it is may both ask at once); its state and events wait
-        :data:`SETTLE_S` after it."""
+        a device that just said who it is may both ask at once). Its state and events wait
+        :data:`SETTLE_S` after it only when it has a config topic this store has not
+        published before (or cleared since): an entity new to Home Assistant. Every other
+        connection announces the same entities again, retained, which Home Assistant has
+        and listens to already, so a session starting then (a lumbar alert in its first
+        second) waits for nothing."""
         async with self._discovering:
             if self.settings.discovery and channel.identity and \
                     channel.identity != channel.discovered:
                 channel.discovered = channel.identity
-                await self.publish(client, channel.address, channel.identity)
-                channel.ready_at = asyncio.get_running_loop().time() + SETTLE_S
+                known = set(self.outbox.discovery_topics(channel.address))
+                topics = await self.publish(client, channel.address, channel.identity)
+                if not known.issuperset(topics):
+                    channel.ready_at = asyncio.get_running_loop().time() + SETTLE_S
 
     async def publish(self, client: aiomqtt.Client, address: str,
                       identity: Identity) -> list[str]:

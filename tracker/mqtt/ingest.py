@@ -2,21 +2,29 @@
 
 A persistent MQTT session (clean start off, a session expiry of a day or more) keeps what
 arrives while the ingest is away; with ``share`` two ingests split the load through a shared
-subscription (MQTT 5). A message is acknowledged only after its transaction has committed,
-so a crash before that gets it again; taking a record is idempotent on its session's uid
-(:mod:`tracker.store.exchange`), so getting it again changes nothing. A malformed or foreign
-message is logged once per topic and acknowledged (skipped), never stored; a store that
-cannot be written stops the ingest unacknowledged, for the service manager to restart.
+subscription (MQTT 5). Messages are committed a batch at a time (a group commit: what has
+arrived, up to :data:`BATCH`, in one transaction and one sync) and acknowledged only after
+their transaction has committed, so a crash before that gets them again; taking a record is
+idempotent on its session's uid (:mod:`tracker.store.exchange`), so getting it again changes
+nothing. A malformed or foreign message is logged once per topic and acknowledged (skipped),
+never stored; a store that cannot be written stops the ingest unacknowledged, for the
+service manager to restart.
 
-paho-mqtt directly, not aiomqtt: the acknowledgement after the commit needs its manual ack.
+Two threads: paho's network thread only hands each message over; the thread that runs
+:meth:`Ingest.run` (the store's: SQLite keeps a connection to the thread that opened it)
+parses, commits and acknowledges. paho-mqtt directly, not aiomqtt: the acknowledgement after
+the commit needs its manual ack.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -34,6 +42,11 @@ from tracker.store.errors import StoreError
 log = logging.getLogger(__name__)
 #: How long the broker keeps this subscriber's session (and its messages) while it is away.
 SESSION_EXPIRY_S = 7 * 24 * 3600
+#: At most this many messages a transaction. Past about 50 the sync is a small part of each
+#: message's cost, and a batch keeps its messages unacknowledged (and in memory) that long.
+BATCH: Final = 50
+#: How often an idle ingest looks whether it was asked to stop (s).
+IDLE_S: Final = 0.2
 
 
 @dataclass
@@ -44,6 +57,17 @@ class Tally:
     repeated: int = 0  # already stored: a redelivery, a replay, another ingest's
     refused: int = 0  # malformed or foreign
     refused_topics: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Arrived:
+    """A message as the network thread hands it over."""
+
+    connection: int  # which connection it came on (see Ingest._ack)
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
 
 
 class Ingest:
@@ -69,8 +93,14 @@ class Ingest:
             self._client.tls_set_context(context)
             self._client.tls_insecure_set(settings.insecure)
         self._client.on_connect = self._connected
+        self._client.on_disconnect = self._disconnected
         self._client.on_message = self._message
         self._stopping = threading.Event()
+        # Bounded: a full queue holds the network thread, and so the broker, back (TCP's
+        # own flow control) while a batch commits.
+        self._arrived: queue.Queue[_Arrived] = queue.Queue(maxsize=BATCH)
+        self._connection = 0
+        self._acking = threading.Lock()
 
     def run(self) -> None:
         """Connect and take messages until stopped; reconnects by itself."""
@@ -80,11 +110,67 @@ class Ingest:
             properties.SessionExpiryInterval = SESSION_EXPIRY_S
         self._client.connect_async(self.settings.host, self.settings.port, keepalive=30,
                                    clean_start=False, properties=properties)
-        self._client.loop_forever(retry_first_connection=True)
+        self._client.loop_start()
+        try:
+            while not self._stopping.is_set():
+                if batch := self._batch():
+                    self._take(batch)
+        finally:  # after the last batch's acknowledgements, which go out first
+            self._client.disconnect()
+            self._client.loop_stop()
 
     def stop(self) -> None:
+        """Stop after the batch being committed (it is acknowledged); what waits for the
+        next batch is not, and the broker gives it again."""
         self._stopping.set()
-        self._client.disconnect()
+
+    def _batch(self) -> list[_Arrived]:
+        """What has arrived, up to :data:`BATCH` messages, without waiting for more: under
+        load the messages that came in during the last commit, when idle one at once."""
+        try:
+            batch = [self._arrived.get(timeout=IDLE_S)]
+        except queue.Empty:
+            return []
+        with contextlib.suppress(queue.Empty):
+            while len(batch) < BATCH:
+                batch.append(self._arrived.get_nowait())
+        return batch
+
+    def _take(self, batch: list[_Arrived]) -> None:
+        """Parse, commit in one transaction, then acknowledge, in the order they came."""
+        checked: list[exchange.Checked] = []
+        for message in batch:
+            try:
+                checked.append(exchange.check(parse(message.payload)))
+            except RecordError as exc:
+                self.tally.refused += 1
+                if message.topic not in self.tally.refused_topics:  # once a topic
+                    self.tally.refused_topics.add(message.topic)
+                    log.warning("%s: skipped a message that is not a session record: %s",
+                                message.topic, exc)
+        try:
+            taken = exchange.take_all(self.store, checked)
+        except StoreError as exc:  # unacknowledged: the broker gives them again
+            self.failure = f"the store cannot be written: {exc}"
+            log.error("%s; stopping with %d message(s) unacknowledged", self.failure,
+                      len(batch))
+            self.stop()
+            return
+        stored = sum(session_id is not None for session_id in taken)
+        self.tally.stored += stored
+        self.tally.repeated += len(taken) - stored
+        self.on_stored(self.tally)
+        self._ack(batch)
+
+    def _ack(self, batch: list[_Arrived]) -> None:
+        """Acknowledge what came on the connection still open. A message from an earlier
+        connection is not: its packet id may name another message on this one, which would
+        then be acknowledged unstored; the broker gives it again, and it is taken as
+        already stored."""
+        with self._acking:
+            for message in batch:
+                if message.connection == self._connection:
+                    self._client.ack(message.mid, message.qos)
 
     def _connected(self, client: paho.Client, _: object, flags: paho.ConnectFlags,
                    reason: ReasonCode, __: object) -> None:
@@ -95,25 +181,15 @@ class Ingest:
                  "resumed" if flags.session_present else "new", self.topic)
         client.subscribe(self.topic, qos=1)
 
-    def _message(self, client: paho.Client, _: object, message: paho.MQTTMessage) -> None:
-        try:
-            record = parse(bytes(message.payload))
-            stored = exchange.take(self.store, record)
-        except RecordError as exc:
-            self.tally.refused += 1
-            if message.topic not in self.tally.refused_topics:  # once a topic
-                self.tally.refused_topics.add(message.topic)
-                log.warning("%s: skipped a message that is not a session record: %s",
-                            message.topic, exc)
-        except StoreError as exc:  # unacknowledged: the broker gives it again
-            self.failure = f"the store cannot be written: {exc}"
-            log.error("%s; stopping with the message unacknowledged", self.failure)
-            self.stop()
-            return
-        else:
-            if stored is None:
-                self.tally.repeated += 1
-            else:
-                self.tally.stored += 1
-            self.on_stored(self.tally)
-        client.ack(message.mid, message.qos)
+    def _disconnected(self, *_: object) -> None:
+        """Before paho reconnects (which drops the acknowledgements not yet sent)."""
+        with self._acking:
+            self._connection += 1
+
+    def _message(self, _: paho.Client, __: object, message: paho.MQTTMessage) -> None:
+        arrived = _Arrived(self._connection, message.mid, message.qos, message.topic,
+                           bytes(message.payload))
+        while not self._stopping.is_set():  # else dropped: unacknowledged, given again
+            with contextlib.suppress(queue.Full):
+                self._arrived.put(arrived, timeout=IDLE_S)
+                return
