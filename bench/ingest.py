@@ -22,7 +22,6 @@ Python process leave of the faster limit. Run: ``make bench`` (or ``python -m be
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sqlite3
@@ -40,6 +39,7 @@ import numpy as np
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench import options
 from firmware_sim.session import simulate
 from tests.broker import create
 from tracker.config import load
@@ -216,10 +216,8 @@ def ingest(port: int, folder: Path, batch: Batch,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = options.parser(__doc__)
     parser.add_argument("--sessions", type=int, default=2000)
-    parser.add_argument("--quick", action="store_true",
-                        help="200 sessions: a few seconds in all")
     args = parser.parse_args()
     n = 200 if args.quick else args.sessions
     with tempfile.TemporaryDirectory() as tmp:

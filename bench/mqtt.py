@@ -10,7 +10,6 @@ bench.mqtt``; ``--quick`` for a few seconds, as ``make test`` runs it).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 import aiomqtt
 import numpy as np
 
+from bench import options
 from bench.alert_clock import alerts_arriving, alerts_raised
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.peripheral import SimulatedRoller
@@ -109,9 +109,7 @@ async def drain_backlog(port: int, folder: Path, count: int) -> tuple[float, int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="sessions of a minute (2 s each) and a backlog of 1,000 events")
+    parser = options.parser(__doc__)
     args = parser.parse_args()
     seconds, backlog = (60.0, 1000) if args.quick else (900.0, 10_000)
     with tempfile.TemporaryDirectory() as tmp:
