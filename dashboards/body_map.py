@@ -26,7 +26,7 @@ def _half_width(fraction: float) -> int:
 
 class BodyMap(Widget):
     """Regions shaded (thoracic green, glutes green when due, lumbar red), the contact as a
-    bright marker with the last few seconds of travel as a trail, and beside it a bar over
+    bright marker with the last few positions as a trail, and beside it a bar over
     where it may be (± 2 standard deviations). Colours come from the theme's variables, so
     every theme (and a 256-colour terminal) shows them."""
 
@@ -39,7 +39,7 @@ class BodyMap(Widget):
     flash: reactive[bool] = reactive(False)
     glutes_due: reactive[bool] = reactive(True)
 
-    def __init__(self, body: Body, trail_points: int = 30, **kwargs: object) -> None:
+    def __init__(self, body: Body, trail_points: int, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.body = body
         self.trail: deque[float] = deque(maxlen=trail_points)
