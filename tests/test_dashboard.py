@@ -317,3 +317,33 @@ def test_a_redraw_repaints_its_labels_and_lays_the_screen_out_only_when_one_grow
 
     asyncio.run(main())
 
+
+def test_the_body_map_repaints_only_the_rows_a_move_changes() -> None:
+    """Repainting the whole map at each status cost more than the rest of the Live screen;
+    a move within a row repaints nothing, a move to another row only the rows it changes."""
+    from textual.app import App, ComposeResult
+
+    from dashboards.body_map import BodyMap
+    from tracker.core.body import Body
+
+    class Map(App[None]):
+        def compose(self) -> ComposeResult:
+            yield BodyMap(Body(), 5)
+
+    async def main() -> None:
+        app = Map()
+        async with app.run_test(size=(40, 30)) as pilot:
+            body_map = app.query_one(BodyMap)
+            body_map.move(49.0, 1.0)  # 175 cm in 30 rows: row 8 is 46.7-52.5 cm
+            await pilot.pause()
+            drawn: list[int] = []
+            render_line = body_map.render_line
+            body_map.render_line = lambda y: drawn.append(y) or render_line(y)  # type: ignore[method-assign]
+            body_map.move(49.5, 1.0)  # the contact, its trail and spread in the same row
+            await pilot.pause()
+            assert drawn == []
+            body_map.move(67.0, 1.0)  # three rows down: the row left and the row reached
+            await pilot.pause()
+            assert sorted(drawn) == [8, 11]  # row 8 keeps the trail, a dot for the contact
+
+    asyncio.run(main())
