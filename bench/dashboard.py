@@ -229,6 +229,10 @@ def live(scale: Scale) -> tuple[list[float], list[float], list[tuple[float, floa
     return shown, plain, delays
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + "s" * (count != 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -238,19 +242,17 @@ def main() -> None:
         count, times, own = asyncio.run(opening(Path(tmp), scale))
     for name, ms in times.items():
         print(f"{name} screen to its first paint on {count} sessions: median "
-              f"{np.median(ms):.0f} ms, max {max(ms):.0f} ms ({scale.tries} times, headless "
-              f"100x32)" + (f"; its own work {np.median(own[name]):.0f} ms" if name in own
-                            else ""))
+              f"{np.median(ms):.0f} ms, max {max(ms):.0f} ms ({plural(scale.tries, 'time')}, "
+              "headless 100x32)" + (f"; its own work {np.median(own[name]):.0f} ms"
+                                    if name in own else ""))
     shown, plain, delays = live(scale)
     dashboard, reference = float(np.median(shown)), float(np.median(plain))
-    print(f"dashboard CPU share of one core, live 200 Hz simulated session, headless "
-          f"(median of {scale.rounds} round{'s' * (scale.rounds > 1)} of {scale.seconds:.0f} s, "
-          f"first packet to last): "
-          f"{100 * dashboard:.1f} %; the same session without Textual "
-          f"{100 * reference:.1f} %: {dashboard / reference:.1f}x (rounds: "
-          + ", ".join(f"{100 * a:.1f}/{100 * b:.1f} %" for a, b in zip(shown, plain,
-                                                                          strict=True))
-          + ")")
+    rounds = ", ".join(f"{100 * a:.1f}/{100 * b:.1f} %" for a, b in zip(shown, plain,
+                                                                      strict=True))
+    print(f"dashboard CPU share of one core, live 200 Hz simulated session, headless (median "
+          f"of {plural(scale.rounds, 'round')} of {scale.seconds:.0f} s, first packet to "
+          f"last): {100 * dashboard:.1f} %; the same session without Textual "
+          f"{100 * reference:.1f} %: {dashboard / reference:.1f}x (rounds: {rounds})")
     if delays:
         shown_ms, painted_ms = zip(*delays, strict=True)
         print(f"estimator alert to banner ({len(delays)} alerts): shown p50 "
