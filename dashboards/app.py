@@ -21,7 +21,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from dashboards.body_map import BodyMap
 from dashboards.calibrate import CalibrationScreen
 from dashboards.devices import DevicesScreen
 from dashboards.history import HistoryScreen
@@ -390,7 +389,7 @@ class RollerApp(App[None]):
         now = self.clock()
         week = week_status(rolled(self.store, self.settings, now, 1), now, self.settings.zone,
                            self.settings.rules)
-        screen.query_one(BodyMap).glutes_due = week.due > 0 and week.verdict is Verdict.ALLOWED
+        screen.body_map.glutes_due = week.due > 0 and week.verdict is Verdict.ALLOWED
 
     def redraw(self) -> None:
         status = self.latest
@@ -399,7 +398,7 @@ class RollerApp(App[None]):
             return
         screen.show(status, self.bridge.describe() if self.bridge else "off")
         if self.lumbar and status.state:  # the band flashes (3 Hz of session time) meanwhile
-            screen.query_one(BodyMap).flash = int(status.state.t_s * 6) % 2 == 0
+            screen.body_map.flash = int(status.state.t_s * 6) % 2 == 0
 
     def on_roller_app_alert_changed(self, message: AlertChanged) -> None:
         if (screen := self._live_screen()) is not None:

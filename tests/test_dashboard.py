@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from firmware_sim.peripheral import SimulatedRoller
 from tracker.config import load
 from tracker.core import clock
 from tracker.core.calibration import Mounting
+from tracker.core.estimate import LiveState
+from tracker.core.status import Status
 from tracker.live.source import Source
 from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
@@ -277,3 +280,70 @@ def test_quitting_or_a_signal_mid_session_stores_it_as_ended(tmp_path: Path, how
     [row] = store.sessions()
     assert (row.status, store.db.execute("SELECT end_reason FROM sessions").fetchone()[0]) \
         == ("complete", "stopped")
+
+
+def test_a_redraw_repaints_its_labels_and_lays_the_screen_out_only_when_one_grows(
+    tmp_path: Path,
+) -> None:
+    """Textual lays the whole screen out at each label's update by default, so every widget
+    repainted at every redraw; a text that keeps its size now repaints its label alone."""
+    (tmp_path / "ack").write_text("yes")
+    app = RollerApp(load(env={"ROLLER_USER_TIMEZONE": "UTC"}), open_store(tmp_path / "r.db"),
+                    "upper_back", lambda: Source("none"), acknowledged=tmp_path / "ack",
+                    autostart=False)
+    state = LiveState(t_s=30.0, s_cm=44.0, s_sd_cm=2.5, region="thoracic", lumbar=False,
+                      alerts_s=[], caution=False, cautions_s=[], strokes=9, active_s=30.0,
+                      paused_s=0.0, bout_s=30.0, pause_s=0.0)
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            live = app.get_screen("live")
+            layouts: list[object] = []
+            live.screen_layout_refresh_signal.subscribe(live, layouts.append, immediate=True)
+
+            async def show(**changes: float) -> None:
+                app._on_status(Status("live", 0, replace(state, **changes), 0.0, 80), None)
+                app.redraw()
+                await pilot.pause()
+
+            await show()
+            layouts.clear()
+            await show(s_cm=44.6, t_s=30.5, active_s=30.5, bout_s=30.5)  # digits change
+            assert "44.6" in str(live.query_one("#region", Label).render())
+            assert layouts == []
+            await show(strokes=10)  # "strokes 10": a cell wider, laid out to fit
+            strokes = live.query_one("#strokes", Label)
+            assert layouts and strokes.size.width == len(str(strokes.render()))
+
+    asyncio.run(main())
+
+
+def test_the_body_map_repaints_only_the_rows_a_move_changes() -> None:
+    """Repainting the whole map at each status cost more than the rest of the Live screen;
+    a move within a row repaints nothing, a move to another row only the rows it changes."""
+    from textual.app import App, ComposeResult
+
+    from dashboards.body_map import BodyMap
+    from tracker.core.body import Body
+
+    class Map(App[None]):
+        def compose(self) -> ComposeResult:
+            yield BodyMap(Body(), 5)
+
+    async def main() -> None:
+        app = Map()
+        async with app.run_test(size=(40, 30)) as pilot:
+            body_map = app.query_one(BodyMap)
+            body_map.move(49.0, 1.0)  # 175 cm in 30 rows: row 8 is 46.7-52.5 cm
+            await pilot.pause()
+            drawn: list[int] = []
+            render_line = body_map.render_line
+            body_map.render_line = lambda y: drawn.append(y) or render_line(y)  # type: ignore[method-assign]
+            body_map.move(49.5, 1.0)  # the contact, its trail and spread in the same row
+            await pilot.pause()
+            assert drawn == []
+            body_map.move(67.0, 1.0)  # three rows down: the row left and the row reached
+            await pilot.pause()
+            assert sorted(drawn) == [8, 11]  # row 8 keeps the trail, a dot for the contact
+
+    asyncio.run(main())
