@@ -53,7 +53,8 @@ test-clocks: $(STAMP) system-packages
 # Every bench, in the order the README quotes them. make test runs each with --quick (small
 # sizes, seconds each), so a bench that no longer runs fails CI instead of rotting unseen.
 BENCHES := analysis placement parts store ble mqtt ingest dashboard devices memory gateway
-QUICK_BENCHES := analysis placement parts store ble mqtt ingest devices memory gateway
+QUICK_BENCHES := analysis placement parts store ble mqtt ingest dashboard devices memory \
+  gateway
 
 bench: $(STAMP)
 	set -e; for b in $(BENCHES); do $(BIN)/python -m bench.$$b; done

@@ -16,7 +16,6 @@ still runs.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import options
 from bench.alert_clock import alerts_raised
 from bench.store import DAYS, history
 from dashboards.app import RollerApp
@@ -234,10 +234,7 @@ def plural(count: int, noun: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a few seconds: a short session, once, and a small store")
-    scale = QUICK if parser.parse_args().quick else FULL
+    scale = QUICK if options.parser(__doc__).parse_args().quick else FULL
     with tempfile.TemporaryDirectory() as tmp:
         count, times, own = asyncio.run(opening(Path(tmp), scale))
     for name, ms in times.items():
