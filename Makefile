@@ -51,6 +51,7 @@ test-clocks: $(STAMP) system-packages
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.analysis
+	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.placement
 	$(BIN)/python -m bench.parts
 	$(BIN)/python -m bench.store
