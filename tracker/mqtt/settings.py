@@ -1,17 +1,21 @@
 """``[mqtt]`` settings: the broker, credentials and TLS; kept apart from the bridge so that
-commands that never publish do not import an MQTT client."""
+commands that never publish do not import an MQTT client (nor ``ssl``, until a TLS context is
+made: every command reads these settings)."""
 
 from __future__ import annotations
 
 import os
 import re
 import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.core.errors import InputError
 from tracker.core.limits import check_ranges, quote
+
+if TYPE_CHECKING:
+    import ssl
 
 
 class MqttConfigError(InputError):
@@ -108,6 +112,8 @@ class MqttSettings:
     def tls_context(self) -> ssl.SSLContext | None:
         if not (self.tls or self.ca_file):
             return None
+        import ssl
+
         try:
             context = ssl.create_default_context(cafile=self.ca_file or None)
             if self.cert_file:
