@@ -1,6 +1,6 @@
 """A command imports what it uses and nothing more, so that the commands people wait for start
-within twice the time of importing numpy (``python -m bench.startup`` measures it); ``roller
---help`` lists every command, each with its own help, without importing one."""
+soon (``python -m bench.startup`` times them against importing numpy); ``roller --help`` lists
+every command, each with its own help, without importing one."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The ``roller`` command. It owns the terminal: library code only logs.
 
 A command's module is imported when that command runs, never before (:class:`LazyGroup`):
-``roller history`` loads no Bluetooth, MQTT, charts or Textual, and starts within twice the
-time of importing numpy (``python -m bench.startup``).
+``roller history`` loads no Bluetooth, MQTT, charts or Textual, and ``roller --help`` not even
+numpy (``python -m bench.startup`` times them).
 """
 
 from __future__ import annotations
