@@ -52,15 +52,14 @@ test-clocks: $(STAMP) system-packages
 
 # Every bench, in the order the README quotes them. make test runs each with --quick (small
 # sizes, seconds each), so a bench that no longer runs fails CI instead of rotting unseen.
-BENCHES := analysis placement parts store ble mqtt ingest dashboard devices memory gateway
-QUICK_BENCHES := analysis placement parts store ble mqtt ingest dashboard devices memory \
+BENCHES := analysis startup placement parts store ble mqtt ingest dashboard devices memory \
   gateway
 
 bench: $(STAMP)
 	set -e; for b in $(BENCHES); do $(BIN)/python -m bench.$$b; done
 
 bench-quick: $(STAMP)
-	set -e; for b in $(QUICK_BENCHES); do echo "bench.$$b --quick"; \
+	set -e; for b in $(BENCHES); do echo "bench.$$b --quick"; \
 	  $(BIN)/python -m bench.$$b --quick > /dev/null; done
 
 lint: $(STAMP)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from tracker.core.formats import roller_imu
 from tracker.core.formats.roller_imu import (
     Header,
     RecordingError,
     format_recording,
+    opened,
     parse,
     parse_bytes,
 )
@@ -127,3 +133,48 @@ def test_mangled_sample_lines_fail_cleanly(lines: list[str]) -> None:
         parse(GOOD + "\n".join(lines), "fuzz.csv")
     except RecordingError as exc:
         assert str(exc).startswith("fuzz.csv")
+
+
+#: What can go wrong in a file: bytes beyond ASCII (good and bad UTF-8), other line ends, a
+#: byte-order mark, blank and comment lines, and what is not a number.
+MANGLES = [b"\xff", "é".encode(), b"\r", b"\r\n", b"\n", b"\n\n", b"# x\n", b" ", b",", b"nan",
+           b"1e400", b"x", b"\x00", b"\xef\xbb\xbf", b"\x0b", "\u2028".encode()]
+
+
+def outcome(path: Path) -> tuple[str, ...]:
+    """What reading a file gives: its header and chunks, or the error's line."""
+    try:
+        with opened(path) as (header, chunks):
+            return (repr(header), *(f"{c.shape} {c.tobytes().hex()}" for c in chunks))
+    except RecordingError as exc:
+        return (str(exc),)
+
+
+@given(rows=st.integers(0, 40), edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 3),
+                                                         st.sampled_from(MANGLES)), max_size=3),
+       block=st.integers(16, 300), batch=st.integers(1, 9), crlf=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_file_reads_the_same_in_blocks_as_line_by_line(
+        rows: int, edits: list[tuple[float, int, bytes]], block: int, batch: int,
+        crlf: bool) -> None:
+    """Cut into lines a block at a time or read line by line as text, any file gives the same
+    samples in the same chunks, or the same error on the same line."""
+    data = bytearray((HEADER + "".join(ROW.format(t=0.01 * i) for i in range(rows))).encode())
+    if crlf:
+        data = bytearray(data.replace(b"\n", b"\r\n"))
+    for at, length, mangle in edits:
+        start = int(at * len(data))
+        data[start:start + length] = mangle
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        path = Path(folder) / "rec.csv"
+        path.write_bytes(bytes(data))
+        patch.setattr(roller_imu, "BLOCK_BYTES", block)
+        patch.setattr(roller_imu, "CHUNK_ROWS", batch)
+        in_blocks = outcome(path)
+
+        def not_plain(fd: int) -> Iterator[list[str]]:  # every file read line by line
+            raise roller_imu._NotPlain
+            yield []  # a generator, as the block reader is
+
+        patch.setattr(roller_imu, "_plain_blocks", not_plain)
+        assert in_blocks == outcome(path)

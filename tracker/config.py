@@ -2,6 +2,10 @@
 
 The defaults file (``config/roller.toml``, shipped inside the package) documents every key;
 a key it does not have is a mistake in the user's file and is reported, not ignored.
+
+What the settings are made of (the body, the estimator's and the schedule's settings, MQTT's)
+is imported when they are made (:func:`load`): ``roller --help`` names the configuration file
+without loading numpy and the estimator.
 """
 
 from __future__ import annotations
@@ -11,24 +15,23 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
-from tracker.core.body import Body
 from tracker.core.errors import InputError
-from tracker.core.estimate import EstimatorConfig
-from tracker.core.estimate.uncertainty import Uncertainty
-from tracker.core.lifecycle import Lifecycle
 from tracker.core.limits import quote, within
-from tracker.core.people import Person
-from tracker.core.programs import Program, user_program_files
-from tracker.core.programs import load as load_programs
-from tracker.core.schedule import Rules
-from tracker.mqtt.settings import MqttSettings
+
+if TYPE_CHECKING:
+    from tracker.core.body import Body
+    from tracker.core.estimate import EstimatorConfig
+    from tracker.core.lifecycle import Lifecycle
+    from tracker.core.people import Person
+    from tracker.core.programs import Program
+    from tracker.core.schedule import Rules
+    from tracker.mqtt.settings import MqttSettings
 
 ENV_PREFIX = "ROLLER_"
 Table = dict[str, dict[str, Any]]
@@ -40,6 +43,8 @@ class ConfigError(InputError):
 
 def defaults_text() -> str:
     """The embedded defaults (from the wheel, or from the source tree in development)."""
+    from importlib import resources
+
     packaged = resources.files("tracker") / "roller.toml"
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
@@ -54,6 +59,9 @@ def user_config_path() -> Path:
 def programs() -> dict[str, Program]:
     """The built-in programs and the user's own (``programs/*.toml`` beside their
     configuration file); :class:`ProgramError` names the file and line of a malformed one."""
+    from tracker.core.programs import load as load_programs
+    from tracker.core.programs import user_program_files
+
     return load_programs(user_program_files(user_config_path().parent))
 
 
@@ -116,6 +124,13 @@ def known_zone(name: str) -> bool:
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge defaults, the file at ``path`` (else the user's file, if any) and the environment."""
+    from tracker.core.body import Body
+    from tracker.core.estimate import EstimatorConfig
+    from tracker.core.estimate.uncertainty import Uncertainty
+    from tracker.core.lifecycle import Lifecycle
+    from tracker.core.schedule import Rules
+    from tracker.mqtt.settings import MqttSettings
+
     table = _parse(defaults_text(), "built-in defaults")
     file = path or user_config_path()
     if path is not None or file.is_file():

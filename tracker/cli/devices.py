@@ -241,6 +241,3 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
         click.echo(f"effective diameter {m.diameter_cm:.1f} cm")
     click.echo("Mark the roller's left end (as you rolled it away): lie on it with that end "
                "on your left.")
-
-
-COMMANDS = [scan_command, pair, devices, doctor, calibrate]

@@ -106,6 +106,3 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
         with clean_errors():
             sessions = asyncio.run(main())
     log.info("gateway stopped after %d session(s)", sessions)
-
-
-COMMANDS = [gateway]

@@ -49,6 +49,3 @@ def ingest(settings: Settings, share: str | None, name: str) -> None:
                f"stored; {t.refused} message(s) skipped", err=True)
     if worker.failure:
         fail(worker.failure, 1)
-
-
-COMMANDS = [ingest]

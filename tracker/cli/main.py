@@ -1,34 +1,113 @@
-"""The ``roller`` command. It owns the terminal: library code only logs."""
+"""The ``roller`` command. It owns the terminal: library code only logs.
+
+A command's module is imported when that command runs, never before (:class:`LazyGroup`):
+``roller history`` loads no Bluetooth, MQTT, charts or Textual, and ``roller --help`` not even
+numpy (``python -m bench.startup`` times them).
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
 import click
 from click.core import ParameterSource
 
 from tracker import __version__
-from tracker.cli import (
-    devices,
-    gateway,
-    ingest,
-    mqtt,
-    people,
-    pictures,
-    programs,
-    recordings,
-    report,
-    sessions,
-    track,
-)
 from tracker.cli.errors import clean_errors
 from tracker.config import load, user_config_path
 from tracker.core import clock
 
+#: Every command but ``config-path``: where it is defined, and the first sentence of its help,
+#: which ``roller --help`` lists without importing it (a test keeps each sentence its
+#: command's).
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "analyze": ("tracker.cli.recordings:analyze", "Analyse roller-imu v1 recordings: "
+                "position, regions, strokes, pauses, lumbar contact."),
+    "calibrate": ("tracker.cli.devices:calibrate", "Learn how the sensor sits in its roller: "
+                  "keep it still, roll it away and back."),
+    "check": ("tracker.cli.sessions:check", "Check the store: SQLite's integrity check, and "
+              "every session read back in full."),
+    "dashboard": ("tracker.cli.track:dashboard", "The live terminal dashboard: body map, "
+                  "lumbar alerts, schedule, history."),
+    "demo": ("tracker.cli.recordings:demo", "Simulate a session that strays into the lumbar "
+             "band, and show its analysis."),
+    "devices": ("tracker.cli.devices:devices", "Rollers this computer knows; ``devices forget "
+                "ADDRESS`` unpairs one."),
+    "doctor": ("tracker.cli.devices:doctor", "Check Bluetooth, permissions, the paired roller "
+               "and its protocol; say what is wrong."),
+    "export": ("tracker.cli.sessions:export", "Sessions as CSV or JSON (all, or the given "
+               "IDs); or one session as a recording."),
+    "gateway": ("tracker.cli.gateway:gateway", "Watch every paired roller, track each "
+                "session by itself, keep Home Assistant current."),
+    "history": ("tracker.cli.sessions:history", "Stored sessions, oldest first."),
+    "import": ("tracker.cli.sessions:import_", "Store recordings as sessions, each in one "
+               "transaction (all of it or nothing); a recording already stored with the same "
+               "start is recognised and skipped."),
+    "ingest": ("tracker.cli.ingest:ingest", "Keep every gateway's finished sessions in this "
+               "store, each exactly once, until stopped (SIGTERM or Ctrl-C)."),
+    "mqtt": ("tracker.cli.mqtt:mqtt", "The MQTT bridge to Home Assistant and friends ([mqtt] "
+             "in the configuration)."),
+    "pair": ("tracker.cli.devices:pair", "Choose the roller to use (the only one in range, or "
+             "the one you pick)."),
+    "people": ("tracker.cli.people:people", "The people who share a roller: sessions, "
+               "schedules and Home Assistant entities are each person's own."),
+    "programs": ("tracker.cli.programs:programs", "Programs: areas and stretches in a guided "
+                 "order (roller track --program NAME)."),
+    "reanalyze": ("tracker.cli.sessions:reanalyze", "Re-run the current estimator on stored "
+                  "raw samples and update the sessions."),
+    "report": ("tracker.cli.report:report", "A report to share: the weeks' adherence, lumbar "
+               "contacts, time per area and every session, as one self-contained HTML file "
+               "with its charts inside (no script, nothing fetched), for a physiotherapist to "
+               "open in any browser."),
+    "scan": ("tracker.cli.devices:scan_command", "List sensors in range: address, signal "
+             "strength, name, and what kind each is."),
+    "schedule": ("tracker.cli.pictures:schedule", "This week at a glance: what was rolled "
+                 "each day, the glute quota, the next glute day."),
+    "session": ("tracker.cli.sessions:session", "One stored session."),
+    "simulate": ("tracker.cli.recordings:simulate", "Simulate a session on the virtual roller "
+                 "and write it as a recording."),
+    "track": ("tracker.cli.track:track", "Stream from the roller, analyse live, store the "
+              "session, print its summary."),
+    "weeks": ("tracker.cli.pictures:weeks", "The last weeks: a heat map of rolling time a day, "
+              "glute days and lumbar contacts, and each week's rolling time, glute sessions "
+              "against the quota, and lumbar contacts."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """click's lazy group: a command of :data:`COMMANDS` is imported when it is looked up.
+    ``--help`` lists them all, importing none; a name roller does not know loads them all, so
+    that click can say which one was meant."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, _, name = COMMANDS[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args[0] not in self.list_commands(ctx):
+            for name in COMMANDS:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands as click lists them, each told by its sentence in :data:`COMMANDS`
+        until it is loaded."""
+        told = [click.Command(name, help=text) for name, (_, text) in COMMANDS.items()
+                if name not in self.commands]
+        click.Group(commands=[*self.commands.values(), *told]).format_commands(ctx, formatter)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help=f"Configuration file [default: {user_config_path()}].")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -60,10 +139,3 @@ def main(ctx: click.Context, config_path: Path | None, db_path: Path | None,
 def config_path_command() -> None:
     """Print where your configuration file is read from."""
     click.echo(user_config_path())
-
-
-for command in [*recordings.COMMANDS, *sessions.COMMANDS, *track.COMMANDS, *devices.COMMANDS,
-                *mqtt.COMMANDS, *gateway.COMMANDS, *people.COMMANDS,
-                *programs.COMMANDS, *ingest.COMMANDS, *pictures.COMMANDS,
-                *report.COMMANDS]:
-    main.add_command(command)

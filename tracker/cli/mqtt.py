@@ -105,6 +105,3 @@ def discovery(settings: Settings) -> None:
 def purge(settings: Settings) -> None:
     """Clear every discovery config we published (ghost entities go away)."""
     click.echo(run_action(settings, "purge"))
-
-
-COMMANDS = [mqtt]

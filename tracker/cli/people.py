@@ -124,6 +124,3 @@ def default(settings: Settings, name: str, address: str | None) -> None:
         person = store.people.make_default(name, address)
     click.echo(f"{person.name} is now the default" + (f" for {address}" if address else ""),
                err=True)
-
-
-COMMANDS = [people]

@@ -124,6 +124,3 @@ def weeks(settings: Settings, count: int, person: str | None) -> None:
     each = small_width(console, len(TRENDS))
     print_row(console, [chart(partial(draw_trend, weeks=picture, what=what, colours=COLOURS),
                               each, 12, trend_title(what, picture)) for what in TRENDS])
-
-
-COMMANDS = [schedule, weeks]

@@ -44,6 +44,3 @@ def show(name: str) -> None:
     click.echo(f"{program.title}: {program.about}".rstrip(": "))
     for i, step in enumerate(program.steps, 1):
         click.echo(f"{i}. {describe(step)}")
-
-
-COMMANDS = [programs]

@@ -1,4 +1,6 @@
-"""``roller`` commands on recordings: analyze, simulate, demo."""
+"""``roller`` commands on recordings: analyze, simulate, demo.
+
+The simulator is imported by the commands that simulate: ``roller analyze`` starts without it."""
 
 from __future__ import annotations
 
@@ -18,7 +20,6 @@ from tracker.core.estimate import analyze as run
 from tracker.core.estimate import analyze_chunks
 from tracker.core.formats.roller_imu import RecordingError, opened
 from tracker.core.pictures.tables import summary_table
-from tracker.simulation import Who, simulate_recording, write_simulation
 
 
 @click.command()
@@ -68,6 +69,8 @@ def simulate(settings: Settings, routine: str, scenario: str, seconds: float, se
              rate_hz: str | None, placement_cm: float, mass_kg: float | None, pace: str,
              parts: list[tuple[str, float]] | None, output: Path) -> None:
     """Simulate a session on the virtual roller and write it as a recording."""
+    from tracker.simulation import Who, write_simulation
+
     with clean_errors():
         truth_path = write_simulation(
             output, routine, scenario, seconds, seed,
@@ -83,9 +86,8 @@ def simulate(settings: Settings, routine: str, scenario: str, seconds: float, se
 @click.pass_obj
 def demo(settings: Settings, routine: str, seed: int) -> None:
     """Simulate a session that strays into the lumbar band, and show its analysis."""
+    from tracker.simulation import simulate_recording
+
     recording = simulate_recording(routine, "stray", 150.0, seed, None, settings.body.height_cm)
     Console().print(summary_table(run(recording, settings.estimator),
                                   title=f"simulated {routine} session", rules=settings.rules))
-
-
-COMMANDS = [analyze, simulate, demo]

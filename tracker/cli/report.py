@@ -114,6 +114,3 @@ def _write(final: Path, text: str) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(partial)
         fail(f"{final}: cannot write: {exc.strerror or exc}", ENVIRONMENT)
-
-
-COMMANDS = [report]

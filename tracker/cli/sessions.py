@@ -1,4 +1,7 @@
-"""``roller`` commands on stored sessions: import, history, show, schedule, export, reanalyze."""
+"""``roller`` commands on stored sessions: import, history, show, schedule, export, reanalyze.
+
+What one command alone needs (the charts, the recorder) is imported when it runs: ``roller
+history`` starts without them."""
 
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ from rich.console import Console
 from rich.table import Table
 
 from tracker.cli.errors import clean_errors, fail
-from tracker.cli.pictures import print_session
 from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
@@ -26,10 +28,8 @@ from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator, analyze
 from tracker.core.formats.roller_imu import Recording, format_recording, read
 from tracker.core.limits import quote
-from tracker.core.pictures.figures import session_picture
 from tracker.core.pictures.tables import areas, near_lumbar, pace_text, parts_lines, session_time
 from tracker.core.schedule import Verdict, score, week_start
-from tracker.live.recorder import store_recording
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
 
@@ -54,6 +54,8 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
             person: str | None) -> None:
     """Store recordings as sessions, each in one transaction (all of it or nothing); a
     recording already stored with the same start is recognised and skipped."""
+    from tracker.live.recorder import store_recording
+
     with store_of(settings) as store:
         settings = whose(store, settings, person)
         for path in files:
@@ -197,6 +199,9 @@ def session() -> None:
 @click.pass_obj
 def session_show(settings: Settings, session_id: int) -> None:
     """Summary, segments, lumbar events and a position-over-time chart."""
+    from tracker.cli.pictures import print_session
+    from tracker.core.pictures.figures import session_picture
+
     with store_of(settings) as store:
         row = store.session(session_id)
         detail = store.session_detail(session_id)
@@ -343,6 +348,3 @@ def check(settings: Settings) -> None:
         fail(f"{store.path}: {len(damaged)} of {total} sessions damaged, "
              f"{len(problems)} integrity problem(s); the others are readable", 1)
     click.echo(f"{store.path}: ok, {total} sessions, all readable")
-
-
-COMMANDS = [import_, history, session, export, reanalyze, check]

@@ -1,9 +1,11 @@
 """The store as every command opens it (``--db``, migrated, sessions left live by a crash
-closed, errors in one line), and the schedule's refusal of a glute session."""
+closed, errors in one line), and the schedule's refusal of a glute session.
+
+The refusal's way out to the broker (asyncio, the bridge, its lock) is imported when a
+refusal is sent: every command that reads the store imports this module."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +21,6 @@ from tracker.config import Settings
 from tracker.core import clock
 from tracker.core.schedule import Verdict
 from tracker.live.admission import check_start
-from tracker.live.holds import hold_bridge
 from tracker.mqtt.settings import MqttConfigError
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
@@ -97,10 +98,15 @@ def refused(store: Store, settings: Settings, why: str, allowed: date,
 def send_queued(store: Store, settings: Settings, since: datetime) -> None:
     """Send what the outbox holds now, when no other process owns the bridge (which would
     send it within a second); a broker that does not answer within 5 s leaves it queued."""
-    if not settings.mqtt.enabled or not hold_bridge(store, "track"):
+    if not settings.mqtt.enabled:
         return
+    import asyncio
+
+    from tracker.live.holds import hold_bridge
     from tracker.mqtt.bridge import Bridge
 
+    if not hold_bridge(store, "track"):
+        return
     bridge = Bridge(settings.mqtt, store, settings.configured.rules,
                     settings.configured.zone, owner=True,
                     client_id=settings.mqtt.client_id_for("track"))

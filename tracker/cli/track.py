@@ -295,6 +295,3 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
         RollerApp(settings, store, routine, source, override, redraw_hz=settings.redraw_hz,
                   calibration=calibration, ask_who=person is None,
                   program=program).run()
-
-
-COMMANDS = [track, dashboard]

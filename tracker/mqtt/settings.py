@@ -1,17 +1,20 @@
 """``[mqtt]`` settings: the broker, credentials and TLS; kept apart from the bridge so that
-commands that never publish do not import an MQTT client."""
+commands that never publish do not import an MQTT client (nor ``ssl``, until a TLS context is
+made, nor ``socket`` until this machine's name is: every command reads these settings)."""
 
 from __future__ import annotations
 
 import os
 import re
-import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.core.errors import InputError
 from tracker.core.limits import check_ranges, quote
+
+if TYPE_CHECKING:
+    import ssl
 
 
 class MqttConfigError(InputError):
@@ -68,20 +71,20 @@ class MqttSettings:
     def bridge(self) -> str:
         """This store's bridge in topics and Home Assistant: ``bridge_id``, else the host's
         name (lower case, topic-safe)."""
-        return self.bridge_id or re.sub(r"[^a-z0-9_-]", "", socket.gethostname().lower())[
+        return self.bridge_id or re.sub(r"[^a-z0-9_-]", "", _host().lower())[
             :64] or "roller"
 
     def client_id_for(self, role: str) -> str:
         """Every process its own client id (``roller-<host>-gateway-<pid>``): a broker
         disconnects a client when another connects with the same id, so a command run beside
         the gateway would knock it off and fire its will."""
-        prefix = self.client_id or f"roller-{socket.gethostname()}"
+        prefix = self.client_id or f"roller-{_host()}"
         return f"{prefix}-{role}-{os.getpid()}"
 
     def stable_client_id(self, name: str) -> str:
         """The same client id every time (``roller-<host>-<name>``): what a persistent MQTT
         session is kept under while its subscriber is away."""
-        return f"{self.client_id or f'roller-{socket.gethostname()}'}-{name}"
+        return f"{self.client_id or f'roller-{_host()}'}-{name}"
 
     @property
     def enabled(self) -> bool:
@@ -108,6 +111,8 @@ class MqttSettings:
     def tls_context(self) -> ssl.SSLContext | None:
         if not (self.tls or self.ca_file):
             return None
+        import ssl
+
         try:
             context = ssl.create_default_context(cafile=self.ca_file or None)
             if self.cert_file:
@@ -118,3 +123,10 @@ class MqttSettings:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context
+
+
+def _host() -> str:
+    """This machine's name."""
+    import socket
+
+    return socket.gethostname()

@@ -4,6 +4,9 @@ Apart from the sessions because a device outlives them (forgetting a roller keep
 sessions) and its rows change for other reasons: pairing, calibration, a connection. A
 session's start marks its roller as seen in the session's own transaction
 (:mod:`tracker.store.writes`).
+
+A calibration and an identity are made (their modules imported) by the reads that return
+one: every command opens the store, and most never ask.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from tracker.core.calibration import Mounting
-from tracker.core.status import Identity
 from tracker.store.codec import iso
 from tracker.store.errors import StoreError, UnknownSession, Writing
+
+if TYPE_CHECKING:
+    from tracker.core.calibration import Mounting
+    from tracker.core.status import Identity
 
 
 class Devices:
@@ -54,6 +59,8 @@ class Devices:
                                   "WHERE address = ?", [address]))
         if not rows:
             return None
+        from tracker.core.status import Identity
+
         return Identity(address, **{k: v or "" for k, v in rows[0].items()})
 
     def known(self, address: str) -> tuple[str, Mounting | None] | None:
@@ -64,6 +71,8 @@ class Devices:
             return None
         if not (mounting := rows[0]["mounting"]):
             return rows[0]["profile"], None
+        from tracker.core.calibration import Mounting
+
         try:
             return rows[0]["profile"], Mounting.from_json(json.loads(mounting))
         except (ValueError, KeyError, TypeError):

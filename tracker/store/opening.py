@@ -44,7 +44,10 @@ def open_store(path: Path | None = None) -> Store:
             f"{path}: made by a newer roller (schema {version}, this one knows {SCHEMA_VERSION});"
             " upgrade roller"
         )
-    db = sqlite_utils.Database(conn)
+    # Without sqlite-utils' plugins: finding them reads every installed package's entry points
+    # (10 ms, each time a command opens the store), and another package's hooks have no place
+    # in the connection to a person's sessions.
+    db = sqlite_utils.Database(conn, execute_plugins=False)
     try:
         if version < SCHEMA_VERSION:
             if read_only:

@@ -10,6 +10,9 @@ heartbeats: the status word ``live`` alone says nothing about whether anyone is 
 The same locks, by name, say which process holds a roller (``roller gateway`` watches every
 paired one; ``roller track`` the one it streams from) and which publishes the MQTT bridge's
 state and will: exactly one process per store, whichever started first.
+
+``filelock`` is imported when a lock is first taken or tested: a command that only reads the
+store never does, and starts without it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from filelock import FileLock, Timeout
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 
 class Owners:
@@ -30,6 +35,8 @@ class Owners:
 
     def claim(self) -> str:
         """A new owner, locked by this process until :meth:`release` or the process ends."""
+        from filelock import FileLock
+
         self.dir.mkdir(mode=0o700, exist_ok=True)
         token = uuid.uuid4().hex
         lock = FileLock(self._file(token), mode=0o600)
@@ -60,6 +67,8 @@ class Owners:
         path = self._file(token)
         if not path.exists():
             return True
+        from filelock import FileLock, Timeout
+
         probe = FileLock(path)
         try:
             probe.acquire(timeout=0)
@@ -75,6 +84,8 @@ class Owners:
         when it is ours now, else who holds it (as they said, e.g. ``roller gateway, pid 7``)."""
         if name in self._held:
             return None
+        from filelock import FileLock, Timeout
+
         self.dir.mkdir(mode=0o700, exist_ok=True)
         lock = FileLock(self._file(name), mode=0o600)
         try:

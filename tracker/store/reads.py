@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,10 +29,12 @@ from tracker.core import schedule
 from tracker.core.formats.roller_analysis import CautionEvent, LumbarEvent, Part, Segment
 from tracker.core.formats.roller_imu import Header, Recording, parse_parts
 from tracker.core.limits import quote
-from tracker.core.program_run import StepOutcome, read_outcomes
 from tracker.store.codec import iso, unpack
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession, explain
 from tracker.store.rows import Detail, SessionRow
+
+if TYPE_CHECKING:
+    from tracker.core.program_run import StepOutcome
 
 Array = npt.NDArray[np.float64]
 
@@ -128,6 +130,8 @@ class Reads:
         text = self._row(session_id).get("program")
         if not text:
             return None
+        from tracker.core.program_run import read_outcomes  # the programs: for this read only
+
         try:
             return read_outcomes(json.loads(text))
         except ValueError as exc:

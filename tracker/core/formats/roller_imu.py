@@ -22,8 +22,8 @@ problem is a :class:`RecordingError` that names the file, the line and what is w
 
 from __future__ import annotations
 
+import codecs
 import contextlib
-import hashlib
 import io
 import itertools
 import logging
@@ -153,6 +153,8 @@ class Recording:
     def fingerprint(self) -> str:
         """What the recording says (header and samples, not how the file spells them), hashed:
         the same recording imported twice is recognised."""
+        import hashlib  # roller import's alone: roller analyze starts without it
+
         h = self.header
         parts = f",{format_parts(h.parts)}" if h.parts else ""  # older digests unchanged
         digest = hashlib.sha256(f"{h.sample_rate_hz:g},{h.roller_diameter_cm:g},"
@@ -163,6 +165,8 @@ class Recording:
 
 #: Sample lines parsed at a time: memory stays flat however long the file is.
 CHUNK_ROWS: Final = 20_000
+#: Bytes of a plain file read at a time.
+BLOCK_BYTES: Final = 1 << 20
 Chunks = Iterator[npt.NDArray[np.float64]]
 
 
@@ -175,18 +179,106 @@ def read(path: Path | str) -> Recording:
 @contextmanager
 def opened(path: Path | str) -> Iterator[tuple[Header, Chunks]]:
     """A recording file's header, and its samples in chunks of :data:`CHUNK_ROWS` as they
-    are read and validated: what analysing a file of any length needs."""
+    are read and validated: what analysing a file of any length needs.
+
+    A plain file (ASCII with ``\\n`` line ends, as :func:`write` writes it) is cut into lines
+    a block at a time, with no Python step per line. Anything else, and any problem found, is
+    read again from the start as a text file, line by line: every file reads to the same
+    samples, and fails with the same line and words, either way."""
     source = str(path)
     try:
         with open(path, "rb") as raw:
             _refuse_binary(raw.read(4096), source)
             raw.seek(0)
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None)
-            lines = _decoded(text, source)
-            header, first = _parse_header(lines, source)
-            yield header, _chunks(lines, source, first)
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None)  # read if need be
+            lines = _Lines(_plain_blocks(raw.fileno()))
+            try:
+                plain: tuple[Header, int] | None = _parse_header(lines, source)
+            except (_NotPlain, RecordingError):
+                plain = None
+            yield _text(text, source) if plain is None \
+                else (plain[0], _plain_chunks(lines, text, source, plain[1]))
     except OSError as exc:
         raise RecordingError(source, None, exc.strerror or str(exc)) from None
+
+
+class _NotPlain(Exception):
+    """A byte the block reader leaves to the text file: beyond ASCII, or a carriage return."""
+
+
+def _plain_blocks(fd: int) -> Iterator[list[str]]:
+    """A plain file's lines, a block's worth at a time, as the text file would give them.
+    Read at offsets (``os.pread``), which leaves the file's position and buffer alone: if the
+    text file reads it after all, it reads as if this had not happened (where it names an
+    encoding error depends on where its own reads fall)."""
+    offset, rest = 0, b""
+    while block := os.pread(fd, BLOCK_BYTES, offset):
+        data = rest + (block if offset else block.removeprefix(codecs.BOM_UTF8))
+        offset += len(block)
+        if not data.isascii() or b"\r" in data:
+            raise _NotPlain
+        end = data.rfind(b"\n") + 1
+        rest = data[end:]
+        if end:
+            yield data[:end - 1].decode("ascii").split("\n")
+    if rest:
+        yield [rest.decode("ascii")]
+
+
+class _Lines:
+    """Lines from lists of them: one at a time (the header), then :data:`CHUNK_ROWS` at a
+    time (the samples)."""
+
+    def __init__(self, lists: Iterator[list[str]]) -> None:
+        self._lists = lists
+        self._pending: list[str] = []
+        self._next = 0  # of the pending lines
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        while self._next == len(self._pending):
+            self._pending, self._next = next(self._lists), 0
+        self._next += 1
+        return self._pending[self._next - 1]
+
+    def batches(self) -> Iterator[list[str]]:
+        pending = self._pending[self._next:]
+        more: list[str] | None = []
+        while more is not None:
+            pending += more
+            while len(pending) >= CHUNK_ROWS:
+                yield pending[:CHUNK_ROWS]
+                pending = pending[CHUNK_ROWS:]
+            more = next(self._lists, None)
+        if pending:
+            yield pending
+
+
+def _plain_chunks(lines: _Lines, text: io.TextIOWrapper, source: str,
+                  first_line: int) -> Chunks:
+    """The samples of a plain file; from where it turns out not to be plain, or to have a
+    problem, those of the text file read from the start (the chunks given already skipped)."""
+    given = 0
+    try:
+        for chunk in _chunks(lines.batches(), source, first_line):
+            yield chunk
+            given += 1
+        return
+    except (_NotPlain, RecordingError):
+        pass
+    _, chunks = _text(text, source)
+    yield from itertools.islice(chunks, given, None)
+
+
+def _text(text: io.TextIOWrapper, source: str) -> tuple[Header, Chunks]:
+    """A recording read as a text file (not read before), line by line from its start: any
+    line ends, and an encoding error named at the line the decoder stops on."""
+    lines = _decoded(text, source)
+    header, first = _parse_header(lines, source)
+    return header, _chunks(iter(lambda: list(itertools.islice(lines, CHUNK_ROWS)), []),
+                           source, first)
 
 
 def parse_bytes(data: bytes, source: str = "<recording>") -> Recording:
@@ -204,7 +296,8 @@ def parse(text: str, source: str = "<recording>") -> Recording:
     """Parse the text of a recording; raise :class:`RecordingError` on the first problem."""
     lines = iter(text.splitlines())
     header, first = _parse_header(lines, source)
-    return Recording(header, np.concatenate(list(_chunks(lines, source, first))))
+    batches = iter(lambda: list(itertools.islice(lines, CHUNK_ROWS)), [])
+    return Recording(header, np.concatenate(list(_chunks(batches, source, first))))
 
 
 def _refuse_binary(head: bytes, source: str) -> None:
@@ -252,10 +345,11 @@ def _parse_header(lines: Iterator[str], source: str) -> tuple[Header, int]:
     return header, number + 1
 
 
-def _chunks(lines: Iterator[str], source: str, first_line: int) -> Chunks:
-    """Validated samples, :data:`CHUNK_ROWS` lines at a time; times must rise across chunks."""
+def _chunks(batches: Iterator[list[str]], source: str, first_line: int) -> Chunks:
+    """Validated samples, a batch of :data:`CHUNK_ROWS` lines at a time; times must rise
+    across chunks."""
     number, total, last_t = first_line, 0, None
-    while batch := list(itertools.islice(lines, CHUNK_ROWS)):
+    for batch in batches:
         array = _samples(batch, source, number, last_t)
         number += len(batch)
         if len(array):
@@ -311,7 +405,7 @@ def _samples(lines: list[str], source: str, first_line: int,
     # Blank lines inside would shift NumPy's row numbers: those lines take the careful path.
     if lines and all(lines):
         try:
-            array = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=",", ndmin=2)
+            array = np.loadtxt(lines, delimiter=",", ndmin=2)
         except ValueError:
             array = None
     if array is None or array.shape[1] != len(COLUMNS) or not np.isfinite(array).all():

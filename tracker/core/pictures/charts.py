@@ -7,7 +7,8 @@ from the app), so the terminal and the dashboard cannot drift apart. ``textual-p
 more finely but only inside a Textual app.
 
 Each ``draw_*`` function draws on a figure it is given and sets nothing about its size or
-theme: that is the caller's, who knows the screen.
+theme: that is the caller's, who knows the screen. plotext itself is imported by :func:`build`
+only, when a chart is drawn: ``roller schedule`` shows no chart and does not pay for it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
 from typing import Any, NamedTuple, Protocol
-
-# plotext has no public way to get a figure of one's own (its functions draw on one global
-# figure); textual-plotext takes the figure class the same way.
-from plotext._figure import _figure_class  # type: ignore[import-untyped]
 
 from tracker.core.pictures.figures import SessionPicture, WeeksPicture, WeekTrend
 from tracker.core.pictures.tables import minutes_seconds
@@ -200,6 +197,10 @@ def draw_trend(fig: Figure, weeks: WeeksPicture, what: str,
 def build(draw: Callable[[Figure], None], width: int, height: int, title: str = "") -> str:
     """A chart on a figure of its own, as ANSI text for a terminal (``rich.text.Text.
     from_ansi`` keeps the colours, or drops them where the output is no terminal)."""
+    # plotext has no public way to get a figure of one's own (its functions draw on one global
+    # figure); textual-plotext takes the figure class the same way.
+    from plotext._figure import _figure_class  # type: ignore[import-untyped]
+
     fig = _figure_class()
     fig.plotsize(width, height)
     fig.theme("clear")  # the terminal's own background and text colours
