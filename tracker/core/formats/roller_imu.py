@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import shutil
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -405,7 +406,9 @@ def _samples(lines: list[str], source: str, first_line: int,
     # Blank lines inside would shift NumPy's row numbers: those lines take the careful path.
     if lines and all(lines):
         try:
-            array = np.loadtxt(lines, delimiter=",", ndmin=2)
+            with warnings.catch_warnings():  # only comments: the careful path says what is wrong
+                warnings.filterwarnings("ignore", "loadtxt: input contained no data", UserWarning)
+                array = np.loadtxt(lines, delimiter=",", ndmin=2)
         except ValueError:
             array = None
     if array is None or array.shape[1] != len(COLUMNS) or not np.isfinite(array).all():
