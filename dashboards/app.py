@@ -333,9 +333,11 @@ class RollerApp(App[None]):
             return
 
         def decided(override: bool | None) -> None:
-            if override:
+            if override:  # planned again: a program's glute steps go ahead too
                 self.override = True
-                self.run_session(planned.overridden(), source)
+                self.run_session(start.plan(self.store, self.settings, source.address,
+                                            planned.routine, self.clock(), source.profile,
+                                            self.program, override=True), source)
             else:
                 start.refuse(self.store, planned, self.clock())
                 self.switch_screen("schedule")

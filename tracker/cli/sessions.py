@@ -130,7 +130,7 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
         zone = ZoneInfo(who.zone)
         start: datetime | None = None
         if week:
-            today = datetime.now(zone).date()
+            today = clock.now().astimezone(zone).date()
             start = datetime.combine(week_start(today, who.rules), datetime.min.time(), zone)
         elif since:
             start = since.replace(tzinfo=zone)

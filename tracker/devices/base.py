@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tracker.core.errors import InputError
+from tracker.core.errors import MachineError
 from tracker.core.status import Identity
 
 Array = npt.NDArray[np.float64]
@@ -90,5 +90,6 @@ class Profile:
         return min(self.rates_hz, key=lambda r: abs(r - rate_hz))
 
 
-class FrameError(InputError):
-    """Bytes that are not a frame of the profile's protocol."""
+class FrameError(MachineError, ValueError):
+    """Bytes that are not a frame of the profile's protocol: a fault of the device or the link
+    (exit 1), still a ``ValueError`` to the decoders that skip a bad frame."""

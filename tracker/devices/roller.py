@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from tracker.core.errors import InputError
+from tracker.core.errors import MachineError
 from tracker.devices.base import LinkStats, Profile
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ class Command(enum.IntEnum):
     SET_RATE = 0x03  # followed by the rate in Hz, u16
 
 
-class ProtocolError(InputError):
-    """Bytes that are not a valid message of this protocol."""
+class ProtocolError(MachineError, ValueError):
+    """Bytes that are not a valid message of this protocol: a fault of the device or the link
+    (exit 1), still a ``ValueError`` to the decoders that skip a bad packet."""
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ is the plan's, and every caller keeps it:
 3. the roller: its profile and calibration (:class:`NotCalibrated` says what to do first);
 4. the first area: the routine asked for, or a program's first area, its glute steps left
    for later on a day the schedule refuses glutes;
-5. the schedule's verdict on that area (:func:`plan`), which the person may override; a
-   refusal they accept is said on the roller's event topic (:func:`refuse`);
+5. the schedule's verdict on that area (:func:`plan`), which the person may override (planned
+   again with ``override``); a refusal they accept is said on the roller's event topic
+   (:func:`refuse`);
 6. the session run with the MQTT bridge beside it (:func:`run`), ended by the person, a
    signal, Home Assistant's end button, or the simulated session running out.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -67,10 +68,6 @@ class Plan:
     def refused(self) -> bool:
         """The schedule refuses this session and the person has not overridden it."""
         return self.verdict is not Verdict.ALLOWED and not self.override
-
-    def overridden(self) -> Plan:
-        """The same plan, the person having chosen to roll anyway."""
-        return replace(self, override=True)
 
     @property
     def admission(self) -> Admission:
