@@ -320,10 +320,13 @@ class RollerApp(App[None]):
         if self._under_way() or not self._acknowledged():
             return
         source = self.source()
-        now = self.clock()
+
+        def plan(override: bool) -> start.Plan:
+            return start.plan(self.store, self.settings, source.address, self.routine,
+                              self.clock(), source.profile, self.program, override)
+
         try:
-            planned = start.plan(self.store, self.settings, source.address, self.routine, now,
-                                 source.profile, self.program, self.override)
+            planned = plan(self.override)
         except NotCalibrated as exc:
             self.notify(f"{exc} (press c)", severity="error", timeout=20)
             return
@@ -335,9 +338,7 @@ class RollerApp(App[None]):
         def decided(override: bool | None) -> None:
             if override:  # planned again: a program's glute steps go ahead too
                 self.override = True
-                self.run_session(start.plan(self.store, self.settings, source.address,
-                                            planned.routine, self.clock(), source.profile,
-                                            self.program, override=True), source)
+                self.run_session(plan(True), source)
             else:
                 start.refuse(self.store, planned, self.clock())
                 self.switch_screen("schedule")

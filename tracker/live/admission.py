@@ -22,6 +22,12 @@ class Admission:
     verdict: str | None = None
     override: bool = False
 
+    @classmethod
+    def of(cls, routine: str, verdict: Verdict, override: bool) -> Admission:
+        """A session the schedule gave ``verdict``: an override is recorded only of a
+        refusal (overriding an allowed session overrides nothing)."""
+        return cls(routine, verdict.value, override and verdict is not Verdict.ALLOWED)
+
 
 def check_start(store: Store, settings: Settings, routine: str, at: datetime,
                 excluding: int | None = None) -> tuple[Verdict, date, str]:

@@ -72,8 +72,7 @@ class Plan:
     @property
     def admission(self) -> Admission:
         """What the session starts as (the verdict, and an override only of a refusal)."""
-        return Admission(self.routine, self.verdict.value,
-                         self.override and self.verdict is not Verdict.ALLOWED)
+        return Admission.of(self.routine, self.verdict, self.override)
 
 
 def plan(store: Store, settings: Settings, address: str, routine: str, now: datetime,
@@ -115,7 +114,7 @@ def admit(store: Store, settings: Settings, routine: str, override: bool, now: d
         log.warning("%s: %s session refused (%s); next allowed %s", address, routine, why,
                     allowed)
         return None
-    return Admission(routine, verdict.value, override and verdict is not Verdict.ALLOWED)
+    return Admission.of(routine, verdict, override)
 
 
 def session(store: Store, planned: Plan, source: Source,
