@@ -24,13 +24,14 @@ class _Script:
     """Accumulates moves while keeping track of time, position and the last stroke direction."""
 
     def __init__(self, start_cm: float, rng: np.random.Generator, slip: float,
-                 stroke_s: tuple[float, float] | None) -> None:
+                 stroke_s: tuple[float, float] | None, creep: float = 0.0) -> None:
         self.moves: list[Move] = []
         self.t_s = 0.0
         self.s_cm = start_cm
         self.rng = rng
         self.slip = slip  # the recording's systematic slip; each move adds a little of its own
         self.stroke_s = stroke_s
+        self.creep = creep  # more slip toward the feet than toward the head: a steady drift
 
     def stroke_duration(self, distance_cm: float, speed_cm_s: float, steady: bool = False) -> float:
         """How long a one-way stroke takes: the person's own pace if they have one, else
@@ -42,7 +43,8 @@ class _Script:
         return max(0.35, distance_cm / (speed_cm_s * self.rng.uniform(0.85, 1.15)))
 
     def glide(self, to_cm: float, duration_s: float) -> None:
-        slip = self.slip + self.rng.normal(0.0, 0.004)
+        slip = self.slip + self.rng.normal(0.0, 0.004) \
+            + (self.creep if to_cm > self.s_cm else -self.creep)
         self.moves.append(Move(self.t_s, self.t_s + duration_s, self.s_cm, to_cm, slip))
         self.t_s += duration_s
         self.s_cm = to_cm
@@ -58,14 +60,15 @@ class _Script:
 def script(
     routine: str, scenario: str, seconds: float, body: Body, rng: np.random.Generator,
     lead_s: float = 0.0, tail_s: float = 0.0, placement_cm: float = 0.0,
-    stroke_s: tuple[float, float] | None = None, margin_cm: float = 2.0,
+    stroke_s: tuple[float, float] | None = None, margin_cm: float = 2.0, creep: float = 0.0,
 ) -> list[Move]:
     """Moves for one session of ``routine`` lasting ``seconds``, starting ``placement_cm``
     from its landmark (positive: toward the feet); the roller lies still for ``lead_s``
     before the rolling and ``tail_s`` after it (a roller that woke and waits, one left on
     the mat). A one-way stroke takes ``stroke_s`` (a range, s) if given, as people really
     roll; else strokes run at a brisk 8-25 cm/s. Strokes keep ``margin_cm`` inside the
-    routine's region, strays aside."""
+    routine's region, strays aside; the body creeps along the roller by ``creep`` per cm
+    rolled (:class:`firmware_sim.person.Person`)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}, expected one of {', '.join(SCENARIOS)}")
     bounds = body.bounds_cm
@@ -73,7 +76,7 @@ def script(
     lo, hi = bounds[region] + margin_cm, bounds[region + 1] - margin_cm
     lumbar_top, lumbar_bottom = body.lumbar_cm
     landmark = body.landmark_cm(routine)
-    sc = _Script(landmark + placement_cm, rng, rng.uniform(-0.03, 0.03), stroke_s)
+    sc = _Script(landmark + placement_cm, rng, rng.uniform(-0.03, 0.03), stroke_s, creep)
     sc.hold(rng.uniform(0.3, 1.5) + lead_s)
     strays_from = {2: "down", 4: "up"}.get(region) if scenario != "clean" else None
     deliberate_lumbar = scenario == "lumbar"

@@ -255,7 +255,7 @@ def _plan(
         last = i == len(parts) - 1
         moves = script(routine, scenario, seconds, body, rng, 0.0 if lifts else lead_s,
                        tail_s if last else 0.0, person.placement_cm, person.stroke_s,
-                       person.keep_off_cm)
+                       person.keep_off_cm, person.creep)
         phi0_rad = lifts[-1].lift.phi_end_rad if lifts else rng.uniform(-np.pi, np.pi)
         asked_s, placed_s = (lifts[-1].start_s, lifts[-1].end_s) if lifts else (0.0, 0.0)
         if not last:

@@ -26,7 +26,7 @@ class Who:
 
     placement_cm: float = 0.0
     mass_kg: float | None = None
-    taught_pace: bool = False  # 1-4 s a one-way stroke; else brisk, as people roll untaught
+    taught_pace: bool = True  # 2-4 s a one-way stroke; else brisk, as people roll untaught
 
 
 def run(

@@ -58,8 +58,9 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
               "(+: toward the feet); the analysis assumes the landmark.")
 @click.option("--mass-kg", type=Finite(30, 250),
               help="The person's weight, which compresses the foam [default: the roller's].")
-@click.option("--pace", type=click.Choice(["brisk", "taught"]), default="brisk",
-              show_default=True, help="taught: 1-4 s a one-way stroke, as people are taught.")
+@click.option("--pace", type=click.Choice(["brisk", "taught"]), default="taught",
+              show_default=True, help="taught: 2-4 s a one-way stroke, as people are taught; "
+              "brisk: 8-25 cm/s, as some roll untaught.")
 @click.option("--parts", callback=parts_of, help="Several areas, the roller lifted between them: "
               "AREA:SECONDS,... e.g. upper_back:60,glutes:90 (instead of --routine, --seconds).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,

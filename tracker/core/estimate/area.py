@@ -16,7 +16,7 @@ from tracker.core.body import REGIONS, Body
 from tracker.core.estimate.lumbar import LumbarWatch
 from tracker.core.estimate.motion import Decimator, PauseDetector, StrokeCounter
 from tracker.core.estimate.rotation import FusionConfig, RotationEstimator
-from tracker.core.estimate.uncertainty import CautionWatch, PositionSpread, Uncertainty
+from tracker.core.estimate.uncertainty import CLEAR_S, CautionWatch, PositionSpread, Uncertainty
 from tracker.core.formats.roller_analysis import Analysis, Segment
 from tracker.core.limits import check_ranges
 
@@ -33,7 +33,9 @@ class EstimatorConfig:
     pause_speed_cm_s: float = 1.0
     pause_min_s: float = 3.0
     lumbar_alert_depth_cm: float = 1.0
-    lumbar_caution_sd: float = 2.0
+    lumbar_caution_cm: float = 2.0
+    lumbar_caution_sd: float = 0.75
+    lumbar_caution_hold_s: float = CLEAR_S
     track_rate_hz: float = 10.0
     fusion: FusionConfig = field(default_factory=FusionConfig)
     uncertainty: Uncertainty = field(default_factory=Uncertainty)
@@ -42,7 +44,8 @@ class EstimatorConfig:
         check_ranges("estimator", self, {
             "stroke_min_cm": (0.1, 100), "stroke_reversal_cm": (0.01, 50),
             "pause_speed_cm_s": (0.01, 100), "pause_min_s": (0.1, 600),
-            "lumbar_alert_depth_cm": (0, 10), "lumbar_caution_sd": (0, 5),
+            "lumbar_alert_depth_cm": (0, 10), "lumbar_caution_cm": (0, 20),
+            "lumbar_caution_sd": (0, 5), "lumbar_caution_hold_s": (0, 600),
             "track_rate_hz": (0.1, 100)})
 
 
@@ -93,7 +96,8 @@ class AreaEstimator:
         top, bottom = body.lumbar_cm
         self._lumbar = LumbarWatch(top, bottom, cfg.lumbar_alert_depth_cm)
         self._spread = PositionSpread(cfg.uncertainty, self._start_cm)
-        self._caution = CautionWatch(top, bottom, cfg.lumbar_caution_sd)
+        self._caution = CautionWatch(top, bottom, cfg.lumbar_caution_cm, cfg.lumbar_caution_sd,
+                                     cfg.lumbar_caution_hold_s)
         self._strokes = StrokeCounter(cfg.stroke_min_cm, cfg.stroke_reversal_cm)
         self._pauses = PauseDetector(cfg.pause_speed_cm_s, cfg.pause_min_s,
                                      reach=max(1, round(0.125 * MOTION_RATE_HZ)))

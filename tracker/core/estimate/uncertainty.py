@@ -1,19 +1,26 @@
 """How far the position estimate may be off, and the caution that follows from it.
 
 Every position is measured from where the routine says the roller starts, so the largest
-error is the one no sensor sees: where the person really put it. Three independent sources,
+error is the one no sensor sees: where the person really put it. Four independent sources,
 added as variances (docs/estimator.md gives the reasoning for each default):
 
 - **placement**: the start is off by a few centimetres, the same all session;
 - **scale**: foam compresses under the body and the body slides a little on the roller, so
   one turn moves the contact a few percent more or less than the nominal radius says; the
   error grows with the distance from the start;
+- **creep**: the foam gives a little more one way than the other, so the body creeps along
+  the roller by a fraction of every stroke, always the same way; the error grows with the
+  distance rolled;
 - **slip**: small shifts of the body on the mat add up like a random walk, so the error
   grows with the square root of the distance rolled.
 
-The caution is raised while the interval ``s ± caution_sd * sd`` reaches the lumbar band:
-the contact is *possibly* there. The alert (:mod:`tracker.core.estimate.lumbar`) still needs the
-estimate itself inside: *probably* there.
+The caution is raised while the estimate comes within reach of the lumbar band: within
+``margin_cm``, the error it is sure to cover, or ``level_sd`` standard deviations when those
+are wider (late in a long part): the contact is *possibly* there. It is not the ±2 SD
+interval: over a long part that widens to 8 cm and more, and a caution on for a third of
+every session near the band is one nobody heeds (``python -m bench.coverage`` prints the
+trade-off). The alert (:mod:`tracker.core.estimate.lumbar`) still needs the estimate itself
+inside: *probably* there.
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ Array = npt.NDArray[np.float64]
 #: A caution ends once the interval is this far (cm) clear of the band again ...
 CLEAR_CM = 1.0
 #: ... and has stayed clear this long (s): a person working just above the band gets one
-#: caution for the bout, not one at the bottom of every stroke (a stroke cycle is 2-8 s).
-CLEAR_S = 5.0
+#: caution for the bout, not one at the bottom of every stroke (a stroke cycle is 4-8 s at
+#: the taught pace, and a pause on a tight spot 10-20 s).
+CLEAR_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -41,19 +49,21 @@ class Uncertainty:
 
     placement_sd_cm: float = 2.5
     scale_sd_percent: float = 4.0
+    creep_sd_percent: float = 0.1
     slip_sd_cm_per_10m: float = 1.0
 
     def __post_init__(self) -> None:
         check_ranges("uncertainty", self, {
             "placement_sd_cm": (0, 20), "scale_sd_percent": (0, 30),
-            "slip_sd_cm_per_10m": (0, 20)})
+            "creep_sd_percent": (0, 5), "slip_sd_cm_per_10m": (0, 20)})
 
     def sd_cm(self, displacement_cm: Array, travel_cm: Array) -> Array:
         """Standard deviation of the position, given how far the contact is from its start
         and how far it has rolled since."""
         scale = self.scale_sd_percent / 100 * displacement_cm
+        creep = self.creep_sd_percent / 100 * travel_cm
         slip_var = self.slip_sd_cm_per_10m**2 * travel_cm / 1000.0
-        return np.sqrt(self.placement_sd_cm**2 + scale**2 + slip_var)
+        return np.sqrt(self.placement_sd_cm**2 + scale**2 + creep**2 + slip_var)
 
 
 @dataclass
@@ -75,13 +85,16 @@ class PositionSpread:
 
 @dataclass
 class CautionWatch:
-    """Streaming caution over the band ``[top_cm, bottom_cm]``: on while ``s ± level * sd``
-    reaches it; off once the interval has been :data:`CLEAR_CM` clear for :data:`CLEAR_S`,
-    dated from when it cleared."""
+    """Streaming caution over the band ``[top_cm, bottom_cm]``: on while the estimate is
+    within reach of it (``margin_cm``, or ``level_sd`` standard deviations if wider); off
+    once it has been :data:`CLEAR_CM` beyond reach for ``clear_s``, dated from when it
+    cleared."""
 
     top_cm: float
     bottom_cm: float
-    level_sd: float = 2.0
+    margin_cm: float = 2.0
+    level_sd: float = 0.75
+    clear_s: float = CLEAR_S
     events: list[CautionEvent] = field(default_factory=list)
     _since: float | None = None  # start of the caution under way
     _clear_since: float | None = None  # when its interval last cleared the band
@@ -92,7 +105,7 @@ class CautionWatch:
 
     def update(self, t_s: Array, s_cm: Array, sd_cm: Array) -> list[float]:
         """Feed positions and their spread; return the times of cautions raised."""
-        reach = self.level_sd * sd_cm
+        reach = np.maximum(self.margin_cm, self.level_sd * sd_cm)
         gap = np.maximum(self.top_cm - (s_cm + reach), (s_cm - reach) - self.bottom_cm)
         near, clear = np.flatnonzero(gap <= 0), np.flatnonzero(gap > CLEAR_CM)
         raised: list[float] = []
@@ -109,7 +122,7 @@ class CautionWatch:
                     self._clear_since = float(t_s[i])
             else:
                 back = _first(near, i, n)
-                i = min(back, max(i, int(np.searchsorted(t_s, self._clear_since + CLEAR_S))))
+                i = min(back, max(i, int(np.searchsorted(t_s, self._clear_since + self.clear_s))))
                 if i < back:
                     self.events.append(CautionEvent(self._since, self._clear_since))
                     self._since = None
