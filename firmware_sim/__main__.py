@@ -58,10 +58,11 @@ def record_streams(folder: str, seconds: float) -> None:
 
     from firmware_sim.firmware import FIRMWARE, byte_stream
     from firmware_sim.imu import Conditions
+    from firmware_sim.person import BRISK
     from firmware_sim.session import simulate
 
     clean = Conditions(sample_rate_hz=100.0, diameter_cm=15.0)  # every sample, evenly spaced
-    samples = simulate("upper_back", "clean", seconds, 11, clean).samples
+    samples = simulate("upper_back", "clean", seconds, 11, clean, person=BRISK).samples
     Path(folder).mkdir(parents=True, exist_ok=True)
     for profile in FIRMWARE:
         lines = [f"{t:.6f} {data.hex()}\n" for t, data in byte_stream(profile, samples)]

@@ -49,7 +49,7 @@ def suite_now(suite_started: None) -> None:
 
 @pytest.fixture(scope="session")
 def stray_session() -> SimulatedSession:
-    return simulate("upper_back", "stray", 150.0, seed=11, sample_rate_hz=100.0)
+    return simulate("upper_back", "stray", 150.0, seed=17, sample_rate_hz=100.0)
 
 
 @pytest.fixture(scope="session")

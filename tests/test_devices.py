@@ -14,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from firmware_sim.firmware import byte_stream
 from firmware_sim.imu import Conditions
+from firmware_sim.person import BRISK
 from firmware_sim.session import simulate
 from tracker.devices import PROFILES, identify, movesense, witmotion
 from tracker.devices.clock import ArrivalClock
@@ -157,7 +158,7 @@ def _decode(profile: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_recorded_streams_of_every_profile_decode_to_the_same_samples() -> None:
     """tests/data/streams: ``python -m firmware_sim record-streams``, 4 s of one session."""
     clean = Conditions(sample_rate_hz=100.0, diameter_cm=15.0)
-    truth = simulate("upper_back", "clean", 4.0, 11, clean).samples
+    truth = simulate("upper_back", "clean", 4.0, 11, clean, person=BRISK).samples
     decoded = {name: _decode(name) for name in PROFILES}
     for name, (t, accel, gyro) in decoded.items():
         n = len(t)
@@ -172,7 +173,7 @@ def test_recorded_streams_of_every_profile_decode_to_the_same_samples() -> None:
 
 def test_the_recorded_streams_are_what_the_simulator_makes() -> None:
     clean = Conditions(sample_rate_hz=100.0, diameter_cm=15.0)
-    samples = simulate("upper_back", "clean", 4.0, 11, clean).samples
+    samples = simulate("upper_back", "clean", 4.0, 11, clean, person=BRISK).samples
     for name in PROFILES:
         lines = [f"{t:.6f} {data.hex()}" for t, data in byte_stream(name, samples)]
         assert lines == (STREAMS / f"{name}.stream").read_text().splitlines(), name

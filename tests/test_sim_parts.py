@@ -14,6 +14,7 @@ import pytest
 
 from firmware_sim.imu import ACCEL_LSB_G, GYRO_LSB_DPS, Conditions, ideal, rolling
 from firmware_sim.lift import Lift
+from firmware_sim.person import BRISK
 from firmware_sim.motion import Move, Trajectory
 from firmware_sim.session import SimulatedSession, simulate, simulate_parts
 from tracker.core.formats.roller_imu import format_recording, parse
@@ -52,7 +53,7 @@ def _within(sim: SimulatedSession, t0_s: float, t1_s: float) -> Array:
 
 
 def test_single_part_simulate_is_unchanged() -> None:
-    x = simulate("upper_back", "stray", 60, seed=3).samples
+    x = simulate("upper_back", "stray", 60, seed=3, person=BRISK).samples
     counts = np.concatenate([
         np.round(x[:, 0] * 1e6), np.round(x[:, 1:4] / ACCEL_LSB_G).ravel(),
         np.round(x[:, 4:] / GYRO_LSB_DPS).ravel(),

@@ -30,7 +30,7 @@ class EstimatorConfig:
 
     stroke_min_cm: float = 2.0
     stroke_reversal_cm: float = 0.5
-    pause_speed_cm_s: float = 1.0
+    pause_speed_cm_s: float = 0.5
     pause_min_s: float = 3.0
     lumbar_alert_depth_cm: float = 1.0
     lumbar_caution_cm: float = 2.0
