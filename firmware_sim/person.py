@@ -4,6 +4,9 @@ Nobody puts a roller exactly "under the shoulder blades": a start a few centimet
 normal, and nothing in the roller can see it. Foam compresses more under a heavier body, so
 the roller's effective radius shrinks by a few percent. And left to themselves people roll
 far faster than the 2-4 s a one-way stroke that studies use; trained, they roll 1-4 s.
+Carrying the roller from one area to the next, people put it down end for end now and then
+(nothing on a plain roller says which end is which), and a carry may take the roller out of
+the radio's reach for a moment.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ import numpy as np
 COMPRESSION_PER_KG = 0.0005
 #: How long people take for a one-way stroke when they roll as taught (s).
 TAUGHT_STROKE_S = (1.0, 4.0)
+#: How often a realistic person puts the roller down end for end after a lift: an
+#: unmarked roller is symmetric, so about one time in three (a guess; any share will do for
+#: the estimator, which must get every one right).
+END_FOR_END_P = 0.3
+#: How often a carry loses the radio for a moment (a guess, as above).
+CARRY_DROPOUT_P = 0.05
 
 
 @dataclass(frozen=True)
@@ -28,16 +37,21 @@ class Person:
     mass_kg: float | None = None  # None: the roller's own compression stands
     stroke_s: tuple[float, float] | None = None  # a one-way stroke's duration, a range
     keep_off_cm: float = 2.0  # how close strokes come to the edges of the area rolled
+    end_for_end_p: float = 0.0  # the chance that a lift puts the roller down end for end
+    carry_dropout_p: float = 0.0  # the chance that a carry loses the radio for a while
 
     @classmethod
     def realistic(
         cls, rng: np.random.Generator, height_cm: float, placement_sd_cm: float = 2.5
     ) -> Person:
         """A person drawn at random: placement error normally distributed, a body mass
-        index of 19-32, and the taught pace."""
+        index of 19-32, and the taught pace; a lift puts the roller down end for end one
+        time in :data:`END_FOR_END_P`, and a carry loses the radio one in
+        :data:`CARRY_DROPOUT_P`."""
         bmi = rng.uniform(19.0, 32.0)
         return cls(float(rng.normal(0.0, placement_sd_cm)) if placement_sd_cm else 0.0,
-                   bmi * (height_cm / 100) ** 2, TAUGHT_STROKE_S)
+                   bmi * (height_cm / 100) ** 2, TAUGHT_STROKE_S,
+                   end_for_end_p=END_FOR_END_P, carry_dropout_p=CARRY_DROPOUT_P)
 
     def compression(self, rng: np.random.Generator) -> float:
         """How much this person's weight compresses a roller's foam (of its radius)."""
