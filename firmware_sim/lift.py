@@ -72,13 +72,14 @@ class Lift:
         return bool(np.cos(self.end_heading_rad) < 0)
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, phi_start_rad: float, end_for_end_p: float = 0.0,
-             dropout_p: float = 0.0) -> Lift:
+    def draw(cls, rng: np.random.Generator, phi_start_rad: float,
+             end_for_end_p: float | None = None, dropout_p: float = 0.0) -> Lift:
         """A lift drawn at random, starting from a roller lying at ``phi_start_rad``; it is
-        put down at any rotation about its axis. With ``end_for_end_p`` or ``dropout_p`` (the
-        chances that it goes down end for end, and that the carry loses the radio), it is
-        put down up to :data:`SQUARE_DEG` off square; those numbers are drawn after all the
-        others, and only then, so a lift drawn without them is the lift it always was."""
+        put down at any rotation about its axis. With ``end_for_end_p`` (the chance that it
+        goes down end for end; ``dropout_p``, that the carry loses the radio), it is put
+        down up to :data:`SQUARE_DEG` off square; those numbers are drawn after all the
+        others, and only then, so a lift drawn without them is the lift it always was, and
+        two people who differ only in the chances draw the same numbers."""
         handle_s, turn_s = float(rng.uniform(*HANDLE_S)), float(rng.uniform(*TURN_S))
         shortest_s = 2 * (handle_s + turn_s) + MIN_CARRY_S
         duration_s = float(rng.uniform(max(DURATION_S[0], shortest_s), DURATION_S[1]))
@@ -86,7 +87,7 @@ class Lift:
         heading = rng.uniform(-np.pi, np.pi)
         carry_m = float(rng.uniform(*CARRY_M))
         end_heading_rad, dropout_s = 0.0, None
-        if end_for_end_p > 0 or dropout_p > 0:
+        if end_for_end_p is not None:
             end_heading_rad = float(np.radians(rng.uniform(-SQUARE_DEG, SQUARE_DEG)))
             if rng.random() < end_for_end_p:  # turned on past the way back
                 end_heading_rad += float(np.pi * signs[1])

@@ -37,7 +37,10 @@ class Person:
     mass_kg: float | None = None  # None: the roller's own compression stands
     stroke_s: tuple[float, float] | None = None  # a one-way stroke's duration, a range
     keep_off_cm: float = 2.0  # how close strokes come to the edges of the area rolled
-    end_for_end_p: float = 0.0  # the chance that a lift puts the roller down end for end
+    #: The chance that a lift puts the roller down end for end. None: the old simulator's
+    #: lifts, put down exactly square and the same way round; a number (0 included) draws
+    #: how far off square each goes down, and with it the two chances here.
+    end_for_end_p: float | None = None
     carry_dropout_p: float = 0.0  # the chance that a carry loses the radio for a while
 
     @classmethod
