@@ -21,6 +21,8 @@ from tracker.core.estimate.carry import Orientation, carry_turn_deg, orientation
 from tracker.core.estimate.session import SessionEstimator
 from tracker.core.formats.roller_analysis import Analysis
 from tracker.core.formats.roller_imu import Recording
+from tracker.core.guidance import MARK_IT, MARKED_END, PLACEMENT, placement
+from tracker.live.calibration_step import prompt
 
 Array = npt.NDArray[np.float64]
 PARTS = [("glutes", 50.0), ("upper_back", 60.0), ("glutes", 40.0)]
@@ -163,3 +165,12 @@ def test_people_of_the_old_simulator_put_it_down_as_before() -> None:
     assert Person().end_for_end_p is None
     realistic = Person.realistic(np.random.default_rng(3), 175.0)
     assert realistic.end_for_end_p is not None and realistic.end_for_end_p > 0
+
+
+def test_the_session_s_start_says_which_way_round_and_calibrate_says_how_it_is_marked() -> None:
+    """At a session's start nothing in the roller can tell which way round it lies: the
+    placement guidance names the marked end, and the calibration says how to mark it."""
+    assert placement("upper_back", first=True).endswith(MARKED_END)
+    assert placement("glutes", first=False) == PLACEMENT["glutes"]
+    assert "marked end" in MARKED_END and "on your left" in MARK_IT
+    assert "left" in prompt("roll", None)

@@ -14,9 +14,10 @@ A roller may be put down end for end. Lying on the floor it reads the same eithe
 the carry shows it: its axis turns about 180 degrees about the vertical
 (:mod:`tracker.core.estimate.carry`), and the part that follows reads its travel the other
 way round. A carry that cannot tell (a turn near 90 degrees, the radio lost while carried)
-leaves the part read as the one before and marked ``orientation_unsure``, in the live state
-at once and in the analysis; so are the parts after it, whose way round is only known
-relative to it.
+leaves the part read as at a session's start (the roller's marked end on the person's left,
+which they are asked to check) and marked ``orientation_unsure``, in the live state at once
+and in the analysis; so are the parts after it, whose way round is only known relative to
+it.
 """
 
 from __future__ import annotations
@@ -269,14 +270,16 @@ class SessionEstimator:
 
     def _put_down(self, turn_deg: float | None) -> None:
         """Which way round the part about to begin lies, from the carry before it. Where the
-        carry cannot tell, the part is read as the one before and marked: so is every part
-        after it, whose way round is known only from this one's."""
+        carry cannot tell, the part is read as a session's start is, with the marked end on
+        the person's left (:data:`tracker.core.guidance.ORIENTATION_UNSURE` asks them to check),
+        and marked: so is every part after it, whose way round is known only from this one's."""
         self._turns_deg.append(turn_deg)
         self._carry = None
         orientation = orientation_of(turn_deg)
         if orientation is Orientation.REVERSED:
             self._reversed = not self._reversed
-        self._unsure = self._unsure or orientation is Orientation.UNSURE
+        elif orientation is Orientation.UNSURE:
+            self._reversed, self._unsure = False, True
 
     def _roll(self, block: Array, alerts: list[float], cautions: list[float]) -> None:
         """Samples of the part under way."""
