@@ -10,6 +10,7 @@ from textual.widgets import Footer, Header, Label, Static
 from tracker.core import clock
 from tracker.core.calibration import calibrate
 from tracker.core.errors import RollerError
+from tracker.core.guidance import MARK_IT
 from tracker.devices import PROFILES
 from tracker.live.calibration_step import prompt, record
 from tracker.live.source import Source
@@ -52,5 +53,5 @@ class CalibrationScreen(Screen[None]):
         self.store.devices.calibrate(source.address, info.name or kind.label, kind.name,
                                      done.mounting, clock.now())
         axis = " ".join(f"{v:+.2f}" for v in done.mounting.axis)
-        result.update(f"Calibrated: roller axis = sensor ({axis}). Mark the roller's left end "
-                      "and keep it on your left when you lie on it. [b]Esc[/] to go back.")
+        result.update(f"Calibrated: roller axis = sensor ({axis}). {MARK_IT} "
+                      "[b]Esc[/] to go back.")

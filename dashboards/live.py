@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Label, Sparkline, Static
 
 from dashboards.body_map import BodyMap
 from tracker.core.body import Body
-from tracker.core.guidance import ALERT, CAUTION, PLACEMENT
+from tracker.core.guidance import ALERT, CAUTION, ORIENTATION_UNSURE, PLACEMENT, placement
 from tracker.core.pictures.tables import session_time
 from tracker.core.program_run import ProgramView
 from tracker.core.schedule import Rules
@@ -101,7 +101,7 @@ class LiveScreen(Screen[None]):
         # The widgets a redraw draws on, kept rather than queried twelve times a second.
         self.body_map = BodyMap(self.body, self.TRAIL, id="map")
         self.routine_label = Label(f"routine {self.routine.replace('_', ' ')}", id="routine")
-        self.placement_label = Label(PLACEMENT[self.routine], id="placement")
+        self.placement_label = Label(placement(self.routine, first=True), id="placement")
         self.region_label = Label("region -", id="region")
         self.clock_label = Label("session 0:00.0   active 0:00.0   paused 0:00.0", id="clock")
         self.strokes_label = Label("strokes 0   cadence 0 cycles/min", id="strokes")
@@ -170,10 +170,13 @@ class LiveScreen(Screen[None]):
             return
         self.body_map.move(s.s_cm, s.s_sd_cm)
         area = status.routine or self.routine
-        self.placement_label.display = s.strokes == 0 or s.placing  # until rolling begins
+        # Until rolling begins; and while nobody can tell which way round the roller lies.
+        self.placement_label.display = s.strokes == 0 or s.placing or s.orientation_unsure
         if s.placing:
             rewrite(self.placement_label,
                     f"Lift the roller to your {area.replace('_', ' ')}: {PLACEMENT[area]}")
+        elif s.orientation_unsure:
+            rewrite(self.placement_label, ORIENTATION_UNSURE)
         rewrite(self.routine_label, f"routine {area.replace('_', ' ')}"
                 + (f" (part {s.part + 1})" if s.part else ""))
         self.show_program(status.program)

@@ -7,9 +7,15 @@ lies on the floor (the person's left), z up. The roller's orientation R(t) turns
 axes into world axes; on the floor it is a rotation by phi about +x, the frame
 :func:`firmware_sim.imu.rolling` uses, so the samples run on without a jump at both ends.
 
-The roller goes down the same way round as it came up (its heading returns to where it
-was): the estimator cannot tell which way round a roller lies, because gravity reads the
-same either way, so one put down end for end would have its travel read backwards.
+A person may put the roller down end for end (:attr:`Lift.end_heading_rad` near 180
+degrees: they turned it on past the way back), with the axis pointing to their right from
+then on. Lying on the floor the roller reads the same either way (gravity is in its y-z plane,
+rolling turns it about its own axis), so only the carry shows it: the gyro sees the axis
+swing round about the vertical (:mod:`tracker.core.estimate.carry`). Nobody puts a roller
+down exactly square, so with the feature on the heading ends up to 20 degrees off 0 or 180;
+a roller put down a few degrees askew rolls the same, at right angles to its axis. A carry
+may also lose the radio for a while (:attr:`Lift.dropout_s`: the roller carried behind the
+body, out of the phone's reach), which leaves its turn unknown to the estimator.
 
 Every phase is a smooth step whose first two derivatives vanish at its ends, so rates and
 accelerations start and end at zero. The angular rate comes from R(t) by central
@@ -37,6 +43,10 @@ TILT_DEG = (40.0, 60.0)  # of the axis from the horizontal, either way
 TURN_DEG = (45.0, 90.0)  # of the heading, either way
 HEIGHT_M = (0.3, 0.6)
 CARRY_M = (0.1, 0.5)  # across the floor, any direction
+#: How far off square (0 or 180 degrees) a roller is put down, either way (deg).
+SQUARE_DEG = 20.0
+#: How long the radio is lost when a carry loses it (s).
+DROPOUT_S = (0.5, 2.0)
 _H_S = 1e-4  # the step of the central differences
 
 
@@ -53,17 +63,37 @@ class Lift:
     turn_rad: float  # about world z: the heading
     height_m: float
     carry_m: tuple[float, float]  # horizontal displacement (x, y) from pick-up to put-down
+    end_heading_rad: float = 0.0  # the heading put down at (about pi: end for end)
+    dropout_s: tuple[float, float] | None = None  # the radio lost: (start, length) from t = 0
+
+    @property
+    def end_for_end(self) -> bool:
+        """Put down the other way round: its axis points the other way across the body."""
+        return bool(np.cos(self.end_heading_rad) < 0)
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, phi_start_rad: float) -> Lift:
+    def draw(cls, rng: np.random.Generator, phi_start_rad: float,
+             end_for_end_p: float | None = None, dropout_p: float = 0.0) -> Lift:
         """A lift drawn at random, starting from a roller lying at ``phi_start_rad``; it is
-        put down at any rotation about its axis."""
+        put down at any rotation about its axis. With ``end_for_end_p`` (the chance that it
+        goes down end for end; ``dropout_p``, that the carry loses the radio), it is put
+        down up to :data:`SQUARE_DEG` off square; those numbers are drawn after all the
+        others, and only then, so a lift drawn without them is the lift it always was, and
+        two people who differ only in the chances draw the same numbers."""
         handle_s, turn_s = float(rng.uniform(*HANDLE_S)), float(rng.uniform(*TURN_S))
         shortest_s = 2 * (handle_s + turn_s) + MIN_CARRY_S
         duration_s = float(rng.uniform(max(DURATION_S[0], shortest_s), DURATION_S[1]))
         signs = rng.choice([-1.0, 1.0], 2)
         heading = rng.uniform(-np.pi, np.pi)
         carry_m = float(rng.uniform(*CARRY_M))
+        end_heading_rad, dropout_s = 0.0, None
+        if end_for_end_p is not None:
+            end_heading_rad = float(np.radians(rng.uniform(-SQUARE_DEG, SQUARE_DEG)))
+            if rng.random() < end_for_end_p:  # turned on past the way back
+                end_heading_rad += float(np.pi * signs[1])
+            if rng.random() < dropout_p:
+                length_s = float(rng.uniform(*DROPOUT_S))
+                dropout_s = (float(rng.uniform(0.0, max(0.0, duration_s - length_s))), length_s)
         return cls(
             duration_s=duration_s,
             handle_s=handle_s,
@@ -74,6 +104,8 @@ class Lift:
             turn_rad=float(signs[1] * np.radians(rng.uniform(*TURN_DEG))),
             height_m=float(rng.uniform(*HEIGHT_M)),
             carry_m=(carry_m * float(np.cos(heading)), carry_m * float(np.sin(heading))),
+            end_heading_rad=end_heading_rad,
+            dropout_s=dropout_s,
         )
 
     def _phases(self) -> tuple[float, float, float, float, float]:
@@ -86,7 +118,9 @@ class Lift:
         """R(t), (n, 3, 3): roller axes to world axes, t from the lift's start."""
         up, turned, carried, back, end = self._phases()
         tilt = self.tilt_rad * (_step(t_s, 0.0, up)[0] - _step(t_s, back, end)[0])
-        turn = self.turn_rad * (_step(t_s, up, turned)[0] - _step(t_s, carried, back)[0])
+        down = _step(t_s, carried, back)[0]
+        # The turn back ends at the heading put down at (0: where it began, bit for bit).
+        turn = self.turn_rad * (_step(t_s, up, turned)[0] - down) + self.end_heading_rad * down
         spin = self.phi_end_rad - self.phi_start_rad
         phi = self.phi_start_rad + spin * _step(t_s, turned, carried)[0]
         return _about(2, turn) @ _about(1, tilt) @ _about(0, phi)

@@ -7,6 +7,9 @@ along the roller: the foam gives a little more one way than the other, so each s
 the contact a fraction of its length further than the roller turned, always the same way.
 People roll as they are taught, 2-4 s a one-way stroke; left to themselves some roll far
 faster (``stroke_s=None``: 8-25 cm/s).
+Carrying the roller from one area to the next, people put it down end for end now and then
+(nothing on a plain roller says which end is which), and a carry may take the roller out of
+the radio's reach for a moment.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ TAUGHT_STROKE_S = (2.0, 4.0)
 #: the contact goes per cm of travel, always the same way (a fraction): 0.1 % is 3 cm after
 #: 20 minutes at the taught pace. The IMU cannot see it: the body slides on the roller.
 CREEP_SD = 0.001
+#: How often a realistic person puts the roller down end for end after a lift: an
+#: unmarked roller is symmetric, so about one time in three (a guess; any share will do for
+#: the estimator, which must get every one right).
+END_FOR_END_P = 0.3
+#: How often a carry loses the radio for a moment (a guess, as above).
+CARRY_DROPOUT_P = 0.05
 
 
 @dataclass(frozen=True)
@@ -36,17 +45,25 @@ class Person:
     stroke_s: tuple[float, float] | None = TAUGHT_STROKE_S  # a one-way stroke's duration
     keep_off_cm: float = 2.0  # how close strokes come to the edges of the area rolled
     creep: float = 0.0  # contact travel per cm rolled beyond the roller's, + toward the feet
+    #: The chance that a lift puts the roller down end for end. None: the old simulator's
+    #: lifts, put down exactly square and the same way round; a number (0 included) draws
+    #: how far off square each goes down, and with it the two chances here.
+    end_for_end_p: float | None = None
+    carry_dropout_p: float = 0.0  # the chance that a carry loses the radio for a while
 
     @classmethod
     def realistic(
         cls, rng: np.random.Generator, height_cm: float, placement_sd_cm: float = 2.5
     ) -> Person:
         """A person drawn at random: placement error normally distributed, a body mass
-        index of 19-32, the taught pace, and creep (drawn after the rest, so the same
-        ``rng`` gives the same person as before creep was modelled, creep aside)."""
+        index of 19-32, the taught pace, and creep; a lift puts the roller down end for end
+        one time in :data:`END_FOR_END_P`, and a carry loses the radio one in
+        :data:`CARRY_DROPOUT_P`. Creep is drawn after the rest, so the same ``rng`` gives
+        the same person as before creep was modelled, creep aside."""
         bmi = rng.uniform(19.0, 32.0)
         placement_cm = float(rng.normal(0.0, placement_sd_cm)) if placement_sd_cm else 0.0
         return cls(placement_cm, bmi * (height_cm / 100) ** 2, TAUGHT_STROKE_S,
+                   end_for_end_p=END_FOR_END_P, carry_dropout_p=CARRY_DROPOUT_P,
                    creep=float(rng.normal(0.0, CREEP_SD)))
 
     def compression(self, rng: np.random.Generator) -> float:

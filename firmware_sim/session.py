@@ -3,7 +3,10 @@
 A session rolls one area, or several (:func:`simulate_parts`): the person rolls one area,
 gets off, lifts the roller to the next area (:mod:`firmware_sim.lift`), puts it down at that
 area's landmark (off by their placement error), lies on it and rolls again. One roller, one
-clock and one radio link throughout.
+clock and one radio link throughout. A person may put the roller down end for end
+(:attr:`Person.end_for_end_p`): the part after it is rolled with the roller's axis to their
+right, so the sensor turns the other way for the same path on the body, exactly as if that
+path were mirrored about the start.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy.typing as npt
 
 from firmware_sim.imu import Conditions, ideal, rolling, sample_times, sense
 from firmware_sim.lift import Lift
-from firmware_sim.motion import Move, Trajectory
+from firmware_sim.motion import Kinematics, Move, Trajectory
 from firmware_sim.person import Person
 from firmware_sim.routines import script
 from tracker.core.body import Body
@@ -42,6 +45,7 @@ class TruthPart:
     strokes: int
     pauses: list[tuple[float, float]]
     lumbar_episodes: list[dict[str, float]]  # start_s, end_s, max_depth_cm
+    reversed: bool = False  # rolled end for end to how the session began (axis to the right)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,7 @@ class TruthPart:
             "strokes": self.strokes,
             "pauses": _round_pauses(self.pauses),
             "lumbar_episodes": _round_episodes(self.lumbar_episodes),
+            "reversed": self.reversed,
         }
 
 
@@ -177,6 +182,18 @@ class _Part:
     left_s: float  # lifted off it, or the session's end
     moves: list[Move]
     trajectory: Trajectory
+    reversed: bool = False  # end for end to how the session began
+
+    def kinematics(self, t_s: Array) -> tuple[Kinematics, Kinematics]:
+        """The contact's path at ``t_s`` (the part's own time), and the roller's turning as
+        the sensor feels it: the same, or, end for end, that of the path mirrored about the
+        start (the axis points the other way, so the same travel turns it the other way)."""
+        kin = self.trajectory.at(t_s)
+        if not self.reversed:
+            return kin, kin
+        phi0_rad = float(self.trajectory.at(np.zeros(1)).phi_rad[0])
+        return kin, replace(kin, phi_rad=2 * phi0_rad - kin.phi_rad, omega_rad_s=-kin.omega_rad_s,
+                            alpha_rad_s2=-kin.alpha_rad_s2)
 
 
 @dataclass(frozen=True)
@@ -207,6 +224,10 @@ def _session(
     body = Body(height_cm)
     plan, lifts = _plan(parts, scenario, body, person, conditions.effective_radius_cm, rng,
                         lead_s, tail_s)
+    dropouts = tuple((lifted.start_s + lifted.lift.dropout_s[0], lifted.lift.dropout_s[1])
+                     for lifted in lifts if lifted.lift.dropout_s is not None)
+    if dropouts:  # the radio lost during a carry
+        conditions = replace(conditions, gaps_s=tuple(sorted(conditions.gaps_s + dropouts)))
     t = sample_times(conditions, plan[-1].left_s, rng)
     force_g, rate_dps, s_cm, phi_rad = _ideal(conditions, plan, lifts, t)
     stamp, accel, gyro = sense(conditions, force_g, rate_dps, t, rng)
@@ -257,15 +278,17 @@ def _plan(
                        tail_s if last else 0.0, person.placement_cm, person.stroke_s,
                        person.keep_off_cm, person.creep)
         phi0_rad = lifts[-1].lift.phi_end_rad if lifts else rng.uniform(-np.pi, np.pi)
+        flipped = plan[-1].reversed != lifts[-1].lift.end_for_end if lifts else False
         asked_s, placed_s = (lifts[-1].start_s, lifts[-1].end_s) if lifts else (0.0, 0.0)
         if not last:
             moves = _stop(moves, seconds, rng.uniform(*GET_OFF_S))
         trajectory = Trajectory(moves, radius_cm, phi0_rad)
         left_s = placed_s + (seconds if last else trajectory.end_s)
-        plan.append(_Part(routine, asked_s, placed_s, left_s, moves, trajectory))
+        plan.append(_Part(routine, asked_s, placed_s, left_s, moves, trajectory, flipped))
         if not last:
-            phi_end_rad = float(trajectory.at(trajectory.end_s).phi_rad)
-            lifts.append(_Lifted(left_s, Lift.draw(rng, phi_end_rad)))
+            phi_end_rad = float(plan[-1].kinematics(np.array([trajectory.end_s]))[1].phi_rad[0])
+            lifts.append(_Lifted(left_s, Lift.draw(rng, phi_end_rad, person.end_for_end_p,
+                                                   person.carry_dropout_p)))
     return plan, lifts
 
 
@@ -290,9 +313,9 @@ def _ideal(
     s_cm, phi_rad = np.full(n, np.nan), np.zeros(n)
     for part in plan:
         at = (t_s >= part.placed_s) & (t_s < part.left_s)
-        kin = part.trajectory.at(t_s[at] - part.placed_s)
-        force_g[at], rate_dps[at] = ideal(conditions, rolling(conditions, kin))
-        s_cm[at], phi_rad[at] = kin.s_cm, kin.phi_rad
+        kin, felt = part.kinematics(t_s[at] - part.placed_s)
+        force_g[at], rate_dps[at] = ideal(conditions, rolling(conditions, felt))
+        s_cm[at], phi_rad[at] = kin.s_cm, felt.phi_rad
     for lifted in lifts:
         at = (t_s >= lifted.start_s) & (t_s < lifted.end_s)
         force_g[at], rate_dps[at] = ideal(conditions, lifted.lift.motion(t_s[at] - lifted.start_s))
@@ -317,6 +340,7 @@ def _truth_part(part: _Part, body: Body, last_t_s: float, offset_s: float) -> Tr
             {"start_s": float(a + shift), "end_s": float(b + shift), "max_depth_cm": d}
             for a, b, d in _lumbar_episodes(part.trajectory, body, own_end_s)
         ],
+        reversed=part.reversed,
     )
 
 

@@ -202,6 +202,7 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
               seed: int) -> None:
     """Learn how the sensor sits in its roller: keep it still, roll it away and back."""
     from tracker.core.calibration import calibrate as solve
+    from tracker.core.guidance import MARK_IT
     from tracker.live.calibration_step import prompt, record
 
     with store_of(settings) as store:
@@ -239,5 +240,4 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
                f"turned {result.turn_deg:.0f} deg")
     if m.diameter_cm is not None:
         click.echo(f"effective diameter {m.diameter_cm:.1f} cm")
-    click.echo("Mark the roller's left end (as you rolled it away): lie on it with that end "
-               "on your left.")
+    click.echo(MARK_IT)

@@ -19,7 +19,7 @@ from tracker.config import Settings, programs
 from tracker.core import clock
 from tracker.core.body import ROUTINES
 from tracker.core.formats.roller_imu import RecordingWriter
-from tracker.core.guidance import ALERT_SHORT, CAUTION_SHORT, PLACEMENT
+from tracker.core.guidance import ALERT_SHORT, CAUTION_SHORT, ORIENTATION_UNSURE_SHORT, placement
 from tracker.core.pictures.tables import summary_table
 from tracker.core.program_run import ProgramView
 from tracker.core.programs import Program, describe
@@ -78,6 +78,8 @@ def _status_line(status: Status) -> str:
             parts.append(ALERT_SHORT)
         elif s.caution:
             parts.append(CAUTION_SHORT)
+        if s.orientation_unsure:
+            parts.append(ORIENTATION_UNSURE_SHORT)
     if s and s.placing:
         parts.append(f"lift the roller to your {(status.routine or '').replace('_', ' ')}")
     view = status.program
@@ -169,7 +171,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             refused(store, settings, planned.why, planned.next_allowed, now)
         tty = sys.stderr.isatty()
         if tty:
-            click.echo(f"{PLACEMENT[planned.routine]}\n", err=True)
+            click.echo(f"{placement(planned.routine, first=True)}\n", err=True)
         voice = _ProgramVoice(settings.rules, tty)
         lives: list[LiveSession] = []  # the session, once made
 

@@ -18,6 +18,28 @@ PLACEMENT: Final[dict[str, str]] = {
               "below the back of the knee; hands behind you.",
 }
 
+#: Which way round the roller lies: on the floor it reads the same either way, and put the
+#: other way round it would read every stroke backwards. Nothing in it can tell at a
+#: session's start, so the person keeps the end marked at calibration (``roller calibrate``)
+#: on their left; after a lift the carry tells (docs/estimator.md).
+MARKED_END: Final = "Keep the roller's marked end on your left."
+#: How the mark is set, said when the calibration is done (``roller calibrate``, the
+#: dashboard's calibration): the end on the person's left as they rolled it away is +x.
+MARK_IT: Final = ("Mark the roller's left end (the one on your left as you rolled it away), "
+                  "with tape or a pen: lie on it with that end on your left.")
+#: The carry could not tell which way round the roller went down (a turn of about 90
+#: degrees, or the radio lost while carrying): it is read with the marked end on the left.
+ORIENTATION_UNSURE: Final = ("Could not tell which way round the roller went down: check "
+                             "its marked end is on your left.")
+ORIENTATION_UNSURE_SHORT: Final = "which way round? marked end on your left"
+
+
+def placement(area: str, first: bool) -> str:
+    """Where to put the roller for ``area``; at a session's start (``first``), also which way
+    round, which only the mark can tell then."""
+    return f"{PLACEMENT[area]} {MARKED_END}" if first else PLACEMENT[area]
+
+
 #: Short forms, for a terminal's status line.
 ALERT_SHORT: Final = "LOWER BACK: roll back up, or switch to glutes"
 CAUTION_SHORT: Final = "nearing the lower back"

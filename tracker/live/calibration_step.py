@@ -26,7 +26,8 @@ Array = npt.NDArray[np.float64]
 #: What to tell the person at each step.
 PROMPTS = {
     "still": "Lay the roller on the floor across in front of you, and keep it still ...",
-    "roll": "Now roll it away from you{along}, hold it a moment, and roll it back.",
+    "roll": "Now roll it away from you{along}, hold it a moment, and roll it back. Note which "
+            "end is on your left: that end is marked.",
     "settle": "Rolling ... bring it back to where it started and keep it still.",
     "done": "Done.",
 }

@@ -70,6 +70,9 @@ class LiveState:
     placing: bool = False  # between two parts now: nothing on the body is known
     part: int = 0  # which part of the session (0: the first)
     part_active_s: float = 0.0  # active rolling in this part (a program step's progress)
+    #: The carry before this part could not tell which way round the roller went down: the
+    #: person is asked to check (tracker.core.estimate.carry); its positions may be mirrored.
+    orientation_unsure: bool = False
 
     @property
     def cadence_cpm(self) -> float:
@@ -78,7 +81,11 @@ class LiveState:
 
 class AreaEstimator:
     """Streaming analysis of one area rolled from ``routine``'s landmark: a session's part
-    (:class:`tracker.core.estimate.session.SessionEstimator` strings them together)."""
+    (:class:`tracker.core.estimate.session.SessionEstimator` strings them together).
+
+    ``reversed``: the roller lies end for end (its axis to the person's right), so rolling
+    away turns it negatively and the contact moves by ``+R * dphi``: a part after a lift that
+    turned the roller round (:mod:`tracker.core.estimate.carry`)."""
 
     def __init__(
         self,
@@ -87,9 +94,11 @@ class AreaEstimator:
         diameter_cm: float,
         sample_rate_hz: float,
         config: EstimatorConfig | None = None,
+        reversed: bool = False,
     ) -> None:
         cfg = config or EstimatorConfig()
         self.routine, self.body, self.config = routine, body, cfg
+        self.reversed = reversed
         self._radius_cm = diameter_cm / 2
         self._start_cm = body.landmark_cm(routine)
         self._rotation = RotationEstimator(self._radius_cm, sample_rate_hz, cfg.fusion)
@@ -123,7 +132,8 @@ class AreaEstimator:
             return self._state
         if self._t_first is None:
             self._t_first = float(t_s[0])
-        s_cm = self._start_cm - self._radius_cm * rotation_rad
+        sign = 1.0 if self.reversed else -1.0
+        s_cm = self._start_cm + sign * self._radius_cm * rotation_rad
         sd_cm = self._spread.update(s_cm)
         self._update_regions(t_s, s_cm)
         alerts = self._lumbar.update(t_s, s_cm)

@@ -9,6 +9,15 @@ down and lain on, starts to roll again (:class:`Placing`): its first sample is a
 landmark, and it is analysed as a whole session is. A person who slides the roller along
 instead of lifting it stays in the part under way, which follows the contact correctly; the
 next part never begins, and the display keeps asking for the lift: never silently wrong.
+
+A roller may be put down end for end. Lying on the floor it reads the same either way, but
+the carry shows it: its axis turns about 180 degrees about the vertical
+(:mod:`tracker.core.estimate.carry`), and the part that follows reads its travel the other
+way round. A carry that cannot tell (a turn near 90 degrees, the radio lost while carried)
+leaves the part read as at a session's start (the roller's marked end on the person's left,
+which they are asked to check) and marked ``orientation_unsure``, in the live state at once
+and in the analysis; so are the parts after it, whose way round is only known relative to
+it.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import numpy.typing as npt
 
 from tracker.core.body import Body
 from tracker.core.estimate.area import AreaEstimator, EstimatorConfig, LiveState
+from tracker.core.estimate.carry import CarryTurn, Orientation, orientation_of
 from tracker.core.estimate.rolling import REST_DPS, RollingStart
 from tracker.core.formats.roller_analysis import Analysis, Part
 from tracker.core.formats.roller_imu import Header, Recording, Switch
@@ -145,6 +155,8 @@ class SessionEstimator:
         self._diameter_cm, self._rate_hz = diameter_cm, sample_rate_hz
         self._plan = sorted(plan, key=lambda s: s.at_s)
         self._done: list[tuple[Part, Analysis]] = []
+        self._reversed = False  # the part under way lies end for end to the session's start
+        self._unsure = False  # ... or nobody can tell whether it does
         self._current: AreaEstimator | None = self._estimator(routine)
         self._asked_s: float | None = None  # when the current part was asked for
         self._pending: Switch | None = None  # asked for, not yet rolling
@@ -153,6 +165,8 @@ class SessionEstimator:
         self._placing: Placing | None = None  # after the lift, until rolling again
         self._lifts: list[tuple[float, float]] = []
         self._state: LiveState | None = None
+        self._carry: CarryTurn | None = None  # from the lift until the next part rolls
+        self._turns_deg: list[float | None] = []  # each carry's turn, as measured
 
     @property
     def routine(self) -> str:
@@ -164,7 +178,12 @@ class SessionEstimator:
 
     def _estimator(self, routine: str) -> AreaEstimator:
         return AreaEstimator(routine, self.body, self._diameter_cm, self._rate_hz,
-                             self.config)
+                             self.config, self._reversed)
+
+    @property
+    def carry_turns_deg(self) -> list[float | None]:
+        """Every carry's turn of the roller's axis about the vertical (deg; None: unread)."""
+        return list(self._turns_deg)
 
     def switch(self, routine: str, at_s: float, off: bool = False) -> None:
         """Ask for a part of ``routine`` from ``at_s``: the part under way ends when the
@@ -184,7 +203,7 @@ class SessionEstimator:
             held, self._held = self._held, None
             self._roll(held[held[:, 0] < at_s], [], [])
             self._close(at_s)
-            self._placing = Placing()
+            self._placing, self._carry = Placing(), CarryTurn()
 
     def feed(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> LiveState:
         """Add samples (roller axes); return the live state with everything they raised."""
@@ -207,7 +226,8 @@ class SessionEstimator:
         if self._state is None:
             raise ValueError("no samples yet")
         self._state = replace(self._state, alerts_s=alerts, cautions_s=cautions,
-                              placing=self._pending is not None)
+                              placing=self._pending is not None,
+                              orientation_unsure=self._unsure and self._pending is None)
         return self._state
 
     def _feed(self, block: Array, alerts: list[float], cautions: list[float]) -> None:
@@ -227,19 +247,39 @@ class SessionEstimator:
             self._roll(held[held[:, 0] < shown_s - HOLD_S], alerts, cautions)
             self._close(shown_s - HOLD_S)
             self._held, self._placing = None, Placing()  # put down only after the lift
+            self._carry = CarryTurn()  # which way round it goes down: from the lift on
+            carried = held[(held[:, 0] >= shown_s - HOLD_S) & (held[:, 0] < shown_s)]
+            self._carry.feed(carried[:, 0], carried[:, 1:4], carried[:, 4:7])
             block = block[lift:]
         if self._placing is not None:
             assert self._pending is not None
+            assert self._carry is not None
             rolled = self._placing.feed(block) if len(block) else None
+            carried = block if rolled is None else block[block[:, 0] < rolled[0, 0]]
+            self._carry.feed(carried[:, 0], carried[:, 1:4], carried[:, 4:7])
             if rolled is None:
                 self._state = self._placing_state(float(block[-1, 0]))
                 return
             self._lifts[-1] = (self._lifts[-1][0], float(rolled[0, 0]))
+            self._put_down(self._carry.turn_deg())
             self._current, self._asked_s = self._estimator(self._pending.routine), \
                 self._pending.at_s
             self._pending = self._placing = None
             block = rolled
         self._roll(block, alerts, cautions)
+
+    def _put_down(self, turn_deg: float | None) -> None:
+        """Which way round the part about to begin lies, from the carry before it. Where the
+        carry cannot tell, the part is read as a session's start is, with the marked end on
+        the person's left (:data:`tracker.core.guidance.ORIENTATION_UNSURE` asks them to check),
+        and marked: so is every part after it, whose way round is known only from this one's."""
+        self._turns_deg.append(turn_deg)
+        self._carry = None
+        orientation = orientation_of(turn_deg)
+        if orientation is Orientation.REVERSED:
+            self._reversed = not self._reversed
+        elif orientation is Orientation.UNSURE:
+            self._reversed, self._unsure = False, True
 
     def _roll(self, block: Array, alerts: list[float], cautions: list[float]) -> None:
         """Samples of the part under way."""
@@ -261,7 +301,8 @@ class SessionEstimator:
     def _part(self, analysis: Analysis) -> tuple[Part, Analysis]:
         first = analysis.start_s if self._asked_s is None else self._asked_s
         return Part(analysis.routine, first, analysis.start_s,
-                    analysis.start_s + analysis.duration_s, analysis.strokes), analysis
+                    analysis.start_s + analysis.duration_s, analysis.strokes,
+                    self._reversed, self._unsure), analysis
 
     def _totals(self, state: LiveState) -> LiveState:
         """The current part's state with the session's counters."""
@@ -273,7 +314,7 @@ class SessionEstimator:
             active_s=state.active_s + sum(a.active_s for a in before),
             paused_s=state.paused_s + sum(a.paused_s for a in before),
             lifted_s=sum(b - a for a, b in self._lifts), part=len(self._done),
-            part_active_s=state.active_s)
+            part_active_s=state.active_s, orientation_unsure=self._unsure)
 
     def _placing_state(self, t_s: float) -> LiveState:
         """Between parts: where the last part left off, lifted, nothing raised."""

@@ -4,7 +4,10 @@ A session is one or more parts, each an area rolled from its own start landmark;
 parts the person lifts the roller and places it at the next area (a lift: not rolling, so
 neither active nor paused). ``parts`` and ``lifts`` were added to ``roller-analysis/1``
 without changing what the other fields mean: a reader that ignores them still reads the whole
-session's figures (docs/recording-format.md).
+session's figures (docs/recording-format.md). So were a part's ``end_for_end`` (the carry
+before it turned the roller round, and its travel was read so) and ``orientation_unsure``
+(the carry could not tell which way round it went down: its positions may be mirrored about
+its landmark); a reader that does not know them reads every part as before.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class Part:
     start_s: float
     end_s: float
     strokes: int
+    end_for_end: bool = False  # read end for end to how the session began
+    orientation_unsure: bool = False  # which way round it lay could not be told
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,8 @@ class Analysis:
             ],
             "parts": [
                 {"routine": p.routine, "asked_s": t(p.asked_s), "start_s": t(p.start_s),
-                 "end_s": t(p.end_s), "strokes": p.strokes} for p in self.areas
+                 "end_s": t(p.end_s), "strokes": p.strokes, "end_for_end": p.end_for_end,
+                 "orientation_unsure": p.orientation_unsure} for p in self.areas
             ],
             "lifts": [[t(a), t(b)] for a, b in self.lifts],
             "switches": [str(replace(s, at_s=t(s.at_s))) for s in self.switches],
