@@ -148,6 +148,7 @@ class SummaryScreen(Card[None]):
 
     BINDINGS = [("escape", "dismiss(None)", "Close")]
     FIRST = "close the session's card first (Enter)"
+    AUTO_FOCUS = "#close"  # Enter closes it (the card scrolls, and would take the focus)
 
     def __init__(self, analysis: Analysis, rules: Rules | None = None) -> None:
         super().__init__()
@@ -158,9 +159,6 @@ class SummaryScreen(Card[None]):
             for line in summary_sentences(self.analysis, self.rules):
                 yield Static(line, classes="sentence", markup=False)
             yield Button("Close", id="close", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()  # Enter closes it, as before it scrolled
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
