@@ -1,5 +1,5 @@
-"""``roller track`` as a person sees it: the real command on a real terminal (a pty) of an
-ordinary width, read through a terminal emulator."""
+"""``roller track`` and ``roller dashboard`` as a person sees them: the real command on a
+real terminal (a pty) of an ordinary width, read through a terminal emulator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.terminal import Screenful, in_terminal
+from tests.terminal import Screenful, in_terminal, terminal
 from tracker.core.guidance import ALERT, ALERT_SHORT, CAUTION, CAUTION_SHORT
 from tracker.store.opening import open_store
 
@@ -55,3 +55,25 @@ def test_the_alert_is_seen_whole_first_and_rung_once_then_the_frame_is_cleared(
     assert not any(row in ALERTS | CAUTIONS or WHERE.match(row) or row.startswith("live  loss")
                    for row in seen.last)
     assert seen.last[summary - 1] == "" and seen.last[summary - 2].endswith("hips down.")
+
+
+def under_the_title(rows: list[str]) -> str:
+    """The text of the dashboard's three rows under its title bar, as one paragraph."""
+    return " ".join(" ".join(row.split()) for row in rows[1:4]).strip()
+
+
+@pytest.mark.cli
+def test_the_dashboard_shows_the_alert_whole_first_in_a_real_terminal(tmp_path: Path) -> None:
+    """The real ``roller dashboard`` at 80x24: the safety notes, then the session; the alert
+    is whole in the lines right under the title, and q ends the session stored."""
+    with terminal(tmp_path, "--db", str(tmp_path / "r.db"), "dashboard", "--sim",
+                  "--scenario", "stray", "--seed", "0", "--seconds", "40", "--speed", "8",
+                  columns=80, lines=24) as term:
+        term.until(lambda rows: any("I understand" in row for row in rows), 60)
+        term.press(b"\r")
+        rows = term.until(lambda rows: under_the_title(rows) == ALERT, 60)
+        assert "roller" in rows[0]
+        term.press(b"q")
+        seen = term.wait(60)
+    assert seen.returncode == 0 and seen.bells >= 1
+    assert open_store(tmp_path / "r.db").sessions()[0].lumbar_events >= 1
