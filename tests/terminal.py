@@ -33,13 +33,23 @@ class Screenful:
     returncode: int | None = None
 
 
+class _Screen(pyte.Screen):  # type: ignore[misc]
+    """A screen that counts the bells it rings: a BEL on its own, not one that ends an
+    escape sequence (Textual sets the window's title with one)."""
+
+    rung = 0
+
+    def bell(self, *args: object) -> None:
+        self.rung += 1
+
+
 class Terminal:
     """The pty's master side, read into a terminal emulator of the same size."""
 
     def __init__(self, proc: subprocess.Popen[bytes], master: int, columns: int,
                  lines: int) -> None:
         self.proc, self.master = proc, master
-        self.screen = pyte.Screen(columns, lines)
+        self.screen = _Screen(columns, lines)
         self.stream = pyte.ByteStream(self.screen)
         self.seen = Screenful()
         self.ended = False
@@ -57,8 +67,8 @@ class Terminal:
         if ready and not data:
             self.ended = True
         if data:
-            self.seen.bells += data.count(b"\a")
             self.stream.feed(data)
+            self.seen.bells = self.screen.rung
             self.seen.screens.append(self.rows())
 
     def until(self, shown: Callable[[list[str]], bool], timeout_s: float = 60.0) -> list[str]:
