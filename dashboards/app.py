@@ -40,6 +40,7 @@ from tracker.core.status import Status
 from tracker.live import start
 from tracker.live.admission import check_start
 from tracker.live.past import rolled
+from tracker.live.program import Follow
 from tracker.live.session import LiveSession, NotCalibrated, Result
 from tracker.live.source import Source
 from tracker.store.database import Store
@@ -178,15 +179,35 @@ class RollerApp(App[None]):
         current = session.recorder.estimator.routine if session.recorder else self.routine
         self.push_screen(ChoiceScreen("Roll which area next?", areas, current), chosen)
 
+    def _following(self) -> Follow | None:
+        """The program the session under way follows; None, said why, when there is none to
+        act on (no session, no program, the program done)."""
+        if self.session is None or self.result is not None:
+            self.notify("no session under way: n starts one")
+            return None
+        follow = self.session.follow
+        if follow is None:
+            self.notify("no program followed in this session: Follow a program (in the "
+                        "palette) for the next one")
+            return None
+        if follow.run.finished:
+            self.notify("the program is done: every step is behind you")
+            return None
+        return follow
+
     def action_next_step(self) -> None:
         """The program's next step now (the current one cut short, or a refused one skipped)."""
+        if (follow := self._following()) is None:
+            return
         state = self.latest.state if self.latest else None
-        if self.session and self.session.follow and state:
-            self.session.follow.advance(state)
+        if state is None:
+            self.notify("the program's steps begin once the roller rolls")
+            return
+        follow.advance(state)
 
     def action_override_step(self) -> None:
-        if self.session and self.session.follow:
-            self.session.follow.override()
+        if (follow := self._following()) is not None:
+            follow.override()
             self.notify("glutes today after all: the schedule's override is recorded")
 
     def choose_program(self) -> None:
@@ -276,8 +297,10 @@ class RollerApp(App[None]):
         self.switch_screen("live")
 
     def action_stop(self) -> None:
-        if self.session:
-            self.session.end("stopped")
+        if self.session is None or self.result is not None:
+            self.notify("no session under way: n starts one")
+            return
+        self.session.end("stopped")
 
     def action_new_session(self) -> None:
         if not self._under_way() and self._acknowledged():

@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
+from textual.geometry import Region
 from textual.widgets import Label
 
 from dashboards.app import RollerApp
@@ -21,9 +23,12 @@ from firmware_sim.peripheral import SimulatedRoller
 from tracker.config import load
 from tracker.core import clock
 from tracker.core.calibration import Mounting
-from tracker.core.estimate import LiveState
+from tracker.core.estimate import LiveState, analyze
+from tracker.core.formats.roller_imu import Recording
+from tracker.core.guidance import ALERT, CAUTION
 from tracker.core.status import Status
 from tracker.live.source import Source
+from tracker.simulation import run
 from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 
@@ -345,5 +350,149 @@ def test_the_body_map_repaints_only_the_rows_a_move_changes() -> None:
             body_map.move(67.0, 1.0)  # three rows down: the row left and the row reached
             await pilot.pause()
             assert sorted(drawn) == [8, 11]  # row 8 keeps the trail, a dot for the contact
+
+    asyncio.run(main())
+
+
+def screen_rows(app: RollerApp) -> list[str]:
+    """The rows of the screen on top as a person sees them (its compositor's strips)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def shown_whole(rows: list[str], region: Region) -> str:
+    """The text inside ``region`` of the screen, its lines joined as one paragraph."""
+    return " ".join(" ".join(row[region.x:region.right].split())
+                    for row in rows[region.y:region.bottom]).strip()
+
+
+def idle_app(tmp_path: Path) -> RollerApp:
+    """The dashboard with no session of its own: a test shows it statuses."""
+    (tmp_path / "ack").write_text("yes")
+    return RollerApp(load(env={"ROLLER_USER_TIMEZONE": "UTC"}), open_store(tmp_path / "r.db"),
+                     "upper_back", lambda: Source("none"), acknowledged=tmp_path / "ack",
+                     autostart=False)
+
+
+STATE = LiveState(t_s=30.0, s_cm=62.0, s_sd_cm=2.5, region="lumbar", lumbar=False, alerts_s=[],
+                  caution=True, cautions_s=[], strokes=9, active_s=30.0, paused_s=0.0,
+                  bout_s=30.0, pause_s=0.0)
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100, 120])
+def test_the_caution_then_the_alert_are_whole_and_first_at_every_width(
+        tmp_path: Path, columns: int) -> None:
+    """Below the title bar, before anything else, each whole (wrapped, never cut)."""
+    app = idle_app(tmp_path)
+
+    async def main() -> None:
+        async with app.run_test(size=(columns, 24)) as pilot:
+            live = app.get_screen("live")
+            for state, banner, text in ((STATE, CautionBanner, CAUTION),
+                                        (replace(STATE, lumbar=True, alerts_s=[30.0]),
+                                         AlertBanner, ALERT)):
+                app._on_status(Status("live", 0, state, 0.0, 80), None)
+                app.redraw()
+                await pilot.pause()
+                region = live.query_one(banner).region
+                assert region.y == 1 and region.width == columns  # right under the title
+                assert shown_whole(screen_rows(app), region) == text
+
+    asyncio.run(main())
+
+
+def test_a_real_stray_shows_the_alert_whole_at_60_columns(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "glutes", seconds=60, speed=10)
+
+    async def main() -> None:
+        async with app.run_test(size=(60, 24)) as pilot:
+            banner = app.get_screen("live").query_one(AlertBanner)
+            await wait_for(lambda: banner.display, 30)
+            await pilot.pause()
+            assert shown_whole(screen_rows(app), banner.region) == ALERT
+            await pilot.press("q")
+
+    asyncio.run(main())
+
+
+def test_the_summary_card_is_whole_sentences_at_80x24(tmp_path: Path) -> None:
+    """A two-part session that strayed and came near: the longest card there is but for a
+    program's third part. Every sentence on it is shown whole, none cut at the card's edge
+    or the screen's bottom, and the card closes from the keyboard."""
+    sim = run("glutes", "stray", 0, 3, 50.0, 175.0,
+              parts=[("upper_back", 60.0), ("glutes", 60.0)])
+    analysis = analyze(Recording(sim.header, sim.samples))
+    assert analysis.parts and analysis.lumbar_events and analysis.caution_events
+    app = idle_app(tmp_path)
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.push_screen(SummaryScreen(analysis))
+            await pilot.pause()
+            rows = screen_rows(app)
+            sentences = app.screen.query(".sentence")
+            assert len(sentences) >= 6
+            for sentence in sentences:
+                text = str(sentence.render())
+                assert text.endswith("."), text
+                assert sentence.region.bottom <= 24
+                assert shown_whole(rows, sentence.content_region) == " ".join(text.split())
+            assert app.screen.query_one("#close").region.bottom <= 24
+            await pilot.press("enter")
+            assert not isinstance(app.screen, SummaryScreen)
+
+    asyncio.run(main())
+
+
+def notified(app: RollerApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def acts_or_says_why(app: RollerApp, pilot: object, key: str) -> None:
+    """``key`` either changes the screen or says why it does nothing now."""
+    screen, said = app.screen, len(notified(app))
+    await pilot.press(key)  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert app.screen is not screen or len(notified(app)) > said, f"{key} did nothing, silently"
+
+
+KEYS = [binding.key for binding in RollerApp.BINDINGS if isinstance(binding, Binding)]
+
+
+def test_every_key_acts_or_says_why_with_no_session_and_under_a_card(tmp_path: Path) -> None:
+    app = idle_app(tmp_path)
+    sim = run("upper_back", "stray", 30, 3, 50.0, 175.0)
+    analysis = analyze(Recording(sim.header, sim.samples))
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            for key in ("s", "w", "h", "p", "d", "l", "a", "escape", "right_square_bracket",
+                        "o", "c"):
+                if key == "escape":  # the area chooser: a says there is no session first
+                    assert notified(app)[-1] == "no session under way: n starts one"
+                    continue
+                await acts_or_says_why(app, pilot, key)
+            app.push_screen(SummaryScreen(analysis))
+            await pilot.pause()
+            for key in KEYS:
+                await acts_or_says_why(app, pilot, key)
+                assert isinstance(app.screen, SummaryScreen)
+                assert notified(app)[-1] == SummaryScreen.FIRST
+
+    asyncio.run(main())
+
+
+def test_every_key_acts_or_says_why_during_a_session(tmp_path: Path) -> None:
+    """n used to do nothing during a session and say nothing; ] and o without a program."""
+    app = make_app(tmp_path, "upper_back", seconds=600, speed=1)
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(lambda: app.session is not None and app.session.recorder, 30)
+            for key in ("n", "right_square_bracket", "o", "c"):
+                await acts_or_says_why(app, pilot, key)
+                assert app.screen is app.get_screen("live")
+            await acts_or_says_why(app, pilot, "a")  # the area chooser
+            await pilot.press("escape")
+            await pilot.press("q")
 
     asyncio.run(main())

@@ -14,8 +14,8 @@ import pytest
 
 from firmware_sim.imu import ACCEL_LSB_G, GYRO_LSB_DPS, Conditions, ideal, rolling
 from firmware_sim.lift import Lift
-from firmware_sim.person import BRISK
 from firmware_sim.motion import Move, Trajectory
+from firmware_sim.person import BRISK
 from firmware_sim.session import SimulatedSession, simulate, simulate_parts
 from tracker.core.formats.roller_imu import format_recording, parse
 

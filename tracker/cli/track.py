@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,13 +14,14 @@ import click
 from rich.console import Console
 
 from tracker.cli.errors import clean_errors, fail
+from tracker.cli.frame import LiveFrame
 from tracker.cli.store import db_option, person_option, refused, store_of, whose
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings, programs
 from tracker.core import clock
 from tracker.core.body import ROUTINES
 from tracker.core.formats.roller_imu import RecordingWriter
-from tracker.core.guidance import ALERT_SHORT, CAUTION_SHORT, ORIENTATION_UNSURE_SHORT, placement
+from tracker.core.guidance import placement
 from tracker.core.pictures.tables import summary_table
 from tracker.core.program_run import ProgramView
 from tracker.core.programs import Program, describe
@@ -65,30 +67,9 @@ def _sim_options(f: Any) -> Any:
     return f
 
 
-def _status_line(status: Status) -> str:
-    s = status.state
-    link = status.link + (f" #{status.attempt}" if status.link == "reconnecting" else "")
-    parts = [f"{link:<14}", f"loss {status.loss_pct:4.1f}%"]
-    if status.battery_pct is not None:
-        parts.append(f"battery {status.battery_pct}%")
-    if s:
-        parts += [f"{s.region:<10}", f"{s.s_cm:5.1f} ±{s.s_sd_cm:3.1f} cm",
-                  f"{s.strokes} strokes", f"{s.cadence_cpm:3.0f} cpm"]
-        if s.lumbar:
-            parts.append(ALERT_SHORT)
-        elif s.caution:
-            parts.append(CAUTION_SHORT)
-        if s.orientation_unsure:
-            parts.append(ORIENTATION_UNSURE_SHORT)
-    if s and s.placing:
-        parts.append(f"lift the roller to your {(status.routine or '').replace('_', ' ')}")
-    view = status.program
-    if view and view.step:
-        parts.append(f"step {view.index + 1}/{view.count} {view.step.title} "
-                     f"{view.left_s:.0f} s left")
-    if status.warning:
-        parts.append(f"WARNING: {status.warning}")
-    return "  ".join(parts)
+def _said(text: str) -> None:
+    """A line for whoever reads stderr (no terminal: no live frame to keep clear of)."""
+    click.echo(text, err=True)
 
 
 def _program(settings: Settings, name: str | None) -> Program | None:
@@ -104,10 +85,11 @@ def _program(settings: Settings, name: str | None) -> Program | None:
 
 class _ProgramVoice:
     """A program in the terminal: each step said once as it begins; a glute step the
-    schedule refuses today skipped, saying why (nobody is at the keyboard to choose)."""
+    schedule refuses today skipped, saying why (nobody is at the keyboard to choose).
+    ``say`` puts a line on stderr: above the live frame, on a terminal."""
 
-    def __init__(self, rules: Rules, tty: bool) -> None:
-        self.rules, self.tty = rules, tty
+    def __init__(self, rules: Rules, say: Callable[[str], None]) -> None:
+        self.rules, self.say = rules, say
         self._said: int | None = None
 
     def hear(self, status: Status, follow: Follow | None) -> None:
@@ -116,10 +98,10 @@ class _ProgramVoice:
             return
         if view.index != self._said:
             self._said = view.index
-            click.echo(("\n" if self.tty else "") + self._step(view), err=True)
+            self.say(self._step(view))
         if view.refusal is not None and follow is not None and status.state is not None:
-            click.echo(f"skipping {view.step.title if view.step else 'glutes'}: "
-                       f"{view.refusal} (--override rolls it anyway)", err=True)
+            self.say(f"skipping {view.step.title if view.step else 'glutes'}: "
+                     f"{view.refusal} (--override rolls it anyway)")
             follow.advance(status.state)
 
     def _step(self, view: ProgramView) -> str:
@@ -169,17 +151,16 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             now = clock.now()
             start.refuse(store, planned, now)
             refused(store, settings, planned.why, planned.next_allowed, now)
-        tty = sys.stderr.isatty()
-        if tty:
-            click.echo(f"{placement(planned.routine, first=True)}\n", err=True)
-        voice = _ProgramVoice(settings.rules, tty)
+        frame = LiveFrame(sys.stderr) if sys.stderr.isatty() else None
+        if frame is not None:
+            frame.say(f"{placement(planned.routine, first=True)}\n")
+        voice = _ProgramVoice(settings.rules, frame.say if frame is not None else _said)
         lives: list[LiveSession] = []  # the session, once made
 
         def show(status: Status, bridge: Bridge | None) -> None:
             voice.hear(status, lives[0].follow if lives else None)
-            if tty:
-                line = _status_line(status) + (f"  mqtt {bridge.describe()}" if bridge else "")
-                click.echo("\r" + line[:150].ljust(150), nl=False, err=True)
+            if frame is not None:
+                frame.draw(status, bridge.describe() if bridge else None)
 
         def started(live: LiveSession, _: Bridge | None) -> None:
             lives.append(live)
@@ -204,10 +185,10 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             with clean_errors():
                 result = asyncio.run(main())
         finally:
+            if frame is not None:  # the session is over: its last frame is no longer true
+                frame.clear()
             if writer is not None:  # with the areas switched, so the file splits the same
                 writer.close(result.analysis.switches if result and result.analysis else ())
-    if tty:
-        click.echo(err=True)
     if as_json:
         click.echo(json.dumps(result.to_json(), separators=(",", ":")))
         if result.store_failure:

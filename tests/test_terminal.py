@@ -1,0 +1,81 @@
+"""``roller track`` and ``roller dashboard`` as a person sees them: the real command on a
+real terminal (a pty) of an ordinary width, read through a terminal emulator."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.terminal import Screenful, in_terminal, terminal
+from tracker.core.guidance import ALERT, ALERT_SHORT, CAUTION, CAUTION_SHORT
+from tracker.store.opening import open_store
+
+#: The alert and the caution, in each form the frame may choose for a width.
+ALERTS = {ALERT, ALERT_SHORT}
+CAUTIONS = {CAUTION, CAUTION_SHORT.capitalize()}
+#: The frame's line of where the roller is: "thoracic  51.0 ±2.5 cm  13 strokes  80 cpm".
+WHERE = re.compile(r"^\w+  \d+\.\d ±\d+\.\d cm  \d+ strokes")
+
+
+def first_frame_line(rows: list[str], wanted: set[str]) -> int | None:
+    """The row of ``wanted`` when a frame shows it whole, alone on its row and ahead of
+    everything else the frame says (the row above is not the frame's, the row below is
+    where the roller is); else None."""
+    for i, row in enumerate(rows[1:-1], start=1):
+        if row in wanted and rows[i - 1] == "" and WHERE.match(rows[i + 1]):
+            return i
+    return None
+
+
+def stray(tmp_path: Path, columns: int) -> Screenful:
+    """A session of the simulator's person who strays into the lumbar band (seed 17 does, at
+    0:11.1, with a caution before): real time times 8."""
+    return in_terminal(tmp_path, "--db", str(tmp_path / "r.db"), "track", "--sim",
+                       "--scenario", "stray", "--seed", "17", "--seconds", "40", "--speed", "8",
+                       columns=columns)
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("columns", [60, 80, 100, 120])
+def test_the_alert_is_seen_whole_first_and_rung_once_then_the_frame_is_cleared(
+        tmp_path: Path, columns: int) -> None:
+    seen = stray(tmp_path, columns)
+    assert seen.returncode == 0, "\n".join(seen.last)
+    assert any(first_frame_line(rows, ALERTS) for rows in seen.screens), \
+        "the alert was never shown whole on its own first line"
+    assert any(first_frame_line(rows, CAUTIONS) for rows in seen.screens), \
+        "the caution was never shown whole on its own first line"
+    assert all(len(row) < columns for rows in seen.screens for row in rows)  # nothing wraps
+    (session,) = open_store(tmp_path / "r.db").sessions()
+    assert session.lumbar_events >= 1 and seen.bells == session.lumbar_events  # one an alert
+    # Once the session has ended, the summary alone: no banner, no stale frame above it.
+    summary = next(i for i, row in enumerate(seen.last) if row.startswith("session 1 ("))
+    assert not any(row in ALERTS | CAUTIONS or WHERE.match(row) or row.startswith("live  loss")
+                   for row in seen.last)
+    assert seen.last[summary - 1] == "" and seen.last[summary - 2].endswith("on your left.")
+
+
+def under_the_title(rows: list[str]) -> str:
+    """The text of the dashboard's three rows under its title bar, as one paragraph."""
+    return " ".join(" ".join(row.split()) for row in rows[1:4]).strip()
+
+
+@pytest.mark.cli
+def test_the_dashboard_shows_the_alert_whole_first_in_a_real_terminal(tmp_path: Path) -> None:
+    """The real ``roller dashboard`` at 80x24: the safety notes, then the session; the alert
+    is whole in the lines right under the title, the bell rung once for it, and q ends the
+    session stored."""
+    with terminal(tmp_path, "--db", str(tmp_path / "r.db"), "dashboard", "--sim",
+                  "--scenario", "stray", "--seed", "17", "--seconds", "40", "--speed", "8",
+                  columns=80, lines=24) as term:
+        term.until(lambda rows: any("I understand" in row for row in rows), 60)
+        term.press(b"\r")
+        rows = term.until(lambda rows: under_the_title(rows) == ALERT, 60)
+        assert "roller" in rows[0]
+        term.press(b"q")
+        seen = term.wait(60)
+    (session,) = open_store(tmp_path / "r.db").sessions()
+    assert seen.returncode == 0 and session.lumbar_events >= 1
+    assert seen.bells == session.lumbar_events  # one an alert
