@@ -52,7 +52,7 @@ test-clocks: $(STAMP) system-packages
 
 # Every bench, in the order the README quotes them. make test runs each with --quick (small
 # sizes, seconds each), so a bench that no longer runs fails CI instead of rotting unseen.
-BENCHES := analysis startup placement parts flip store ble mqtt ingest dashboard devices memory \
+BENCHES := analysis startup placement coverage parts flip store ble mqtt ingest dashboard devices memory \
   gateway
 
 bench: $(STAMP)

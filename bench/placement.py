@@ -15,8 +15,7 @@ from the first only in placement. Prints, per column:
 - cautions per hour on normal upper-back sessions that stay at least 8 cm above the band;
 - honesty: the share of track points whose true position lies within ±2 reported SD.
 
-Then the trade-off behind the default ``lumbar_caution_sd``: recall against cautions per hour
-for a few settings.
+The caution's trade-off, and honesty over long parts, are ``bench.coverage``'s.
 
 Run: ``make bench`` (or ``python -m bench.placement --sessions 64``).
 """
@@ -32,8 +31,7 @@ from bench import options
 from firmware_sim.person import Person
 from firmware_sim.session import SimulatedSession, simulate
 from tracker.core.body import Body
-from tracker.core.estimate import AreaEstimator, EstimatorConfig
-from tracker.core.estimate.rotation import RotationEstimator
+from tracker.core.estimate import AreaEstimator
 from tracker.core.formats.roller_analysis import Analysis
 
 PLACEMENT_SD_CM = 2.5
@@ -41,7 +39,6 @@ PLACEMENT_SD_CM = 2.5
 PLACEMENTS: dict[str, float | None] = {
     "exact": 0.0, "N(0,2.5)": None, "+2.5": 2.5, "+5": 5.0, "-5": -5.0,
 }
-LEVELS_SD = (1.0, 1.5, 2.0, 2.5, 3.0)
 SCENARIOS = ("stray", "lumbar", "stray", "clean")
 RATES_HZ = (25.0, 50.0, 100.0)
 
@@ -97,20 +94,14 @@ def normal_plans(count: int) -> list[Plan]:
             for i, q in enumerate(_quantiles(count, 3))]
 
 
-def analyses(sim: SimulatedSession, levels: tuple[float, ...]) -> dict[float, Analysis]:
-    """The session analysed once per caution level, from one rotation estimate (in one
-    chunk: the estimator gives the same result however the samples are chunked)."""
-    h = sim.header
-    t, x = sim.samples[:, 0], sim.samples
-    rotation = RotationEstimator(h.roller_diameter_cm / 2, h.sample_rate_hz,
-                                 EstimatorConfig().fusion).feed(t, x[:, 1:4], x[:, 4:7])
-    out = {}
-    for level in levels:
-        est = AreaEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
-                               h.sample_rate_hz, EstimatorConfig(lumbar_caution_sd=level))
-        est.feed_rotation(t, rotation)
-        out[level] = est.finish()
-    return out
+def analysis(sim: SimulatedSession) -> Analysis:
+    """The session analysed with the shipped settings, in one chunk (the estimator gives
+    the same result however the samples are chunked)."""
+    h, x = sim.header, sim.samples
+    est = AreaEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                        h.sample_rate_hz)
+    est.feed(x[:, 0], x[:, 1:4], x[:, 4:7])
+    return est.finish()
 
 
 def _overlaps(start_s: float, end_s: float, events: list[tuple[float, float]]) -> bool:
@@ -163,16 +154,14 @@ class Tally:
         self.points += len(error)
 
 
-def run(count: int, normal_count: int) -> dict[str, dict[float, Tally]]:
+def run(count: int, normal_count: int) -> dict[str, Tally]:
     corpus = [(p, False) for p in plans(count)] + [(p, True) for p in normal_plans(normal_count)]
-    table: dict[str, dict[float, Tally]] = {}
+    table: dict[str, Tally] = {}
     for column, placement in PLACEMENTS.items():
-        tallies = {level: Tally() for level in LEVELS_SD}
+        table[column] = tally = Tally()
         for plan, normal in corpus:
             sim = plan.simulate(placement)
-            for level, analysis in analyses(sim, LEVELS_SD).items():
-                tallies[level].add(sim, analysis, normal)
-        table[column] = tallies
+            tally.add(sim, analysis(sim), normal)
     return table
 
 
@@ -180,7 +169,7 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} % ({part}/{whole})" if whole else "-"
 
 
-def report(table: dict[str, dict[float, Tally]], default_sd: float) -> None:
+def report(table: dict[str, Tally]) -> None:
     columns = list(table)
     rows = {
         "caution-or-alert recall": lambda t: _pct(t.covered, t.episodes),
@@ -193,19 +182,10 @@ def report(table: dict[str, dict[float, Tally]], default_sd: float) -> None:
         f" ({t.normal_hours:.1f} h)",
         "truth within 2 SD": lambda t: _pct(t.inside, t.points),
     }
-    print(f"placement error (cm) per column; caution at {default_sd:g} SD")
+    print("placement error (cm) per column; the shipped settings")
     print(f"{'':<30}" + "".join(f"{c:>22}" for c in columns))
     for name, cell in rows.items():
-        print(f"{name:<30}" + "".join(f"{cell(table[c][default_sd]):>22}" for c in columns))
-    print("\ntrade-off, placement N(0, 2.5): recall of 1 cm episodes / cautions per hour on "
-          "normal upper-back sessions")
-    random = table["N(0,2.5)"]
-    for level in LEVELS_SD:
-        t = random[level]
-        worst = min(table[c][level].covered / max(1, table[c][level].episodes) for c in columns)
-        per_hour = t.normal_cautions / t.normal_hours
-        print(f"  lumbar_caution_sd {level:<4g} recall {_pct(t.covered, t.episodes):<20} "
-              f"worst column {100 * worst:5.1f} %   cautions/h {per_hour:5.2f}")
+        print(f"{name:<30}" + "".join(f"{cell(table[c]):>22}" for c in columns))
 
 
 def main() -> None:
@@ -214,7 +194,7 @@ def main() -> None:
     parser.add_argument("--normal", type=int, default=32)
     args = parser.parse_args()
     sessions, normal = (2, 1) if args.quick else (args.sessions, args.normal)
-    report(run(sessions, normal), EstimatorConfig().lumbar_caution_sd)
+    report(run(sessions, normal))
 
 
 if __name__ == "__main__":

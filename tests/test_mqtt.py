@@ -49,7 +49,7 @@ def events(received: list[tuple[str, str]]) -> list[dict[str, object]]:
 def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: Path) -> None:
     sub = Subscriber(broker.port, "roller/#", "homeassistant/#")
     result = roller("--db", str(tmp_path / "r.db"), "track", "--sim", "--speed", "20",
-                    "--seconds", "40", "--scenario", "stray", env=broker.env())
+                    "--seconds", "40", "--scenario", "stray", "--seed", "17", env=broker.env())
     assert result.returncode == 0, result.stderr
     received = sub.stop()
     kinds = [e["event_type"] for e in events(received)]

@@ -29,7 +29,7 @@ SIZE = (80, 24)
 
 def status_at(seconds: float, lumbar: bool) -> Status:
     """The estimator's state after ``seconds`` of a fixed simulated session."""
-    sim = simulate("upper_back", "stray", 120.0, 11, sample_rate_hz=100.0)
+    sim = simulate("upper_back", "stray", 120.0, 17, sample_rate_hz=100.0)
     x = sim.samples
     est = SessionEstimator("upper_back", Body(), sim.header.roller_diameter_cm, 100)
     state = None

@@ -270,8 +270,8 @@ def test_damaged_pages_are_found_by_check(roller: Run, three_sessions: Path) -> 
     assert roller("--db", db, "check").returncode == 0
     with contextlib.closing(sqlite3.connect(three_sessions)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        block = conn.execute("SELECT data FROM raw_blocks WHERE session_id = 2 AND seq = 5"
-                             ).fetchone()[0]
+        block = conn.execute("SELECT data FROM raw_blocks WHERE session_id = 2"
+                             " ORDER BY length(data) DESC LIMIT 1").fetchone()[0]
     content = bytearray(three_sessions.read_bytes())
     middle = len(block) // 2  # an overflow page of this block alone, not a shared leaf
     assert len(block) > 2 * 4096

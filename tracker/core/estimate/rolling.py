@@ -1,11 +1,12 @@
 """Has the roller begun to roll? The gateway's trigger for a session. Pure.
 
 A roller that wakes is picked up, carried and placed before anyone rolls it: those turn it
-about every axis, briefly. Rolling turns it about its own axis (+x), steadily one way: at
-the slowest advised pace (a 20 cm stroke in 4 s on a 15 cm roller) 38 degrees a second.
+about every axis, briefly. Rolling turns it about its own axis (+x), steadily one way; at
+the taught pace slowly: a short glute stroke is 3 cm in 4 s, 23 degrees on a 15 cm roller.
 So rolling has begun once the roller has turned :data:`ROLLED_DEG` about +x within
-:data:`WINDOW_S`: about 4 cm of contact travel, the first part of a first stroke. A gyro
-bias of a few degrees a second, or breathing on a held spot, comes nowhere near it.
+:data:`WINDOW_S`: 2 cm of contact travel on a 15 cm roller, the shortest stroke counted. A
+gyro bias (up to 1 degree a second: 3 in the window), or breathing on a held spot (a few
+millimetres), comes nowhere near it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
-ROLLED_DEG = 30.0
-WINDOW_S = 1.5
+ROLLED_DEG = 15.0
+WINDOW_S = 3.0
 #: Turning slower than this about +x is resting (deg/s).
 REST_DPS = 5.0
 
