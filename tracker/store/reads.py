@@ -213,7 +213,8 @@ class Reads:
 
 def _part(session_id: int, row: dict[str, Any]) -> Part:
     asked_s, start_s, end_s = _times(session_id, "part", row, "asked_s", "start_s", "end_s")
-    return Part(str(row["routine"]), asked_s, start_s, end_s, int(row["strokes"] or 0))
+    return Part(str(row["routine"]), asked_s, start_s, end_s, int(row["strokes"] or 0),
+                bool(row.get("end_for_end")), bool(row.get("orientation_unsure")))
 
 
 def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list[float]:

@@ -151,9 +151,17 @@ def _v11(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX sessions_uid ON sessions (uid)")
 
 
+def _v12(db: sqlite_utils.Database) -> None:
+    """Which way round each part lay: ``end_for_end`` when the carry before it turned the
+    roller round (its travel was read so), ``orientation_unsure`` when that could not be
+    told. Parts from before were read as laid at the start, and are not marked."""
+    db.table("parts").add_column("end_for_end", int, not_null_default=0)
+    db.table("parts").add_column("orientation_unsure", int, not_null_default=0)
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

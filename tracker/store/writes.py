@@ -209,7 +209,8 @@ class Writes:
         db.table("parts").insert_all(
             {"session_id": session_id, "seq": i, "routine": p.routine,
              "asked_s": p.asked_s - origin, "start_s": p.start_s - origin,
-             "end_s": p.end_s - origin, "strokes": p.strokes} for i, p in enumerate(a.areas)
+             "end_s": p.end_s - origin, "strokes": p.strokes, "end_for_end": int(p.end_for_end),
+             "orientation_unsure": int(p.orientation_unsure)} for i, p in enumerate(a.areas)
         )
         db.table("lifts").insert_all(
             {"session_id": session_id, "start_s": l0 - origin, "end_s": l1 - origin}

@@ -34,9 +34,12 @@ DETAIL: Final[dict[str, tuple[str, ...]]] = {
     "segments": ("region", "start_s", "end_s"),
     "lumbar_events": ("start_s", "end_s", "alert_s"),
     "caution_events": ("start_s", "end_s"),
-    "parts": ("seq", "routine", "asked_s", "start_s", "end_s", "strokes"),
+    "parts": ("seq", "routine", "asked_s", "start_s", "end_s", "strokes", "end_for_end",
+              "orientation_unsure"),
     "lifts": ("start_s", "end_s"),
 }
+#: Columns a record from an older gateway leaves off the end of a table's rows: read as 0.
+ADDED: Final[dict[str, int]] = {"parts": 2}
 _UID = re.compile(r"[0-9a-f]{8,32}")
 _GATEWAY = re.compile(r"[a-z0-9_-]{1,64}")
 
@@ -141,7 +144,10 @@ def _rows(message: dict[str, Any], table: str, columns: tuple[str, ...]) -> list
     rows = message.get(table, [])
     if not isinstance(rows, list) or len(rows) > 10**6:
         raise RecordError(f"{table} is not a list")
-    for row in rows:
+    older = len(columns) - ADDED.get(table, 0)
+    for i, row in enumerate(rows):
+        if isinstance(row, list) and len(row) == older < len(columns):
+            rows[i] = row = [*row, *[0] * (len(columns) - older)]
         if not isinstance(row, list) or len(row) != len(columns):
             raise RecordError(f"{table}: a row is not {len(columns)} values")
         for name, item in zip(columns, row, strict=True):

@@ -64,9 +64,11 @@ def parts_lines(analysis: Analysis, rules: Rules, origin_s: float | None = None)
     lines = []
     for i, p in enumerate(analysis.areas):
         part = analysis.part(i)
+        way = (", which way round it lay could not be told: positions uncertain"
+               if p.orientation_unsure else ", put down end for end" if p.end_for_end else "")
         lines.append(f"{i + 1}. {p.routine.replace('_', ' ')} {session_time(p.start_s - origin)}-"
                      f"{session_time(p.end_s - origin)}: {p.strokes} strokes, active "
-                     f"{session_time(part.active_s)}, {pace_text(part, rules)}")
+                     f"{session_time(part.active_s)}, {pace_text(part, rules)}{way}")
     return lines
 
 
