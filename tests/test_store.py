@@ -188,11 +188,19 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     store = open_store(path)
+    store.outbox.records = True  # [mqtt] publish_sessions
     assert store.close_interrupted() == [1]
     (row,) = store.sessions()
     assert row.status == "interrupted"
     assert fed - 6.0 <= row.duration_s <= fed + 1.0
     assert len(store.raw_samples(1)) >= (row.duration_s - 1) * 100 * 0.85  # minus lost packets
+    # It ends somewhere: Home Assistant hears it ended, and a central store gets it.
+    ends = [r for r in store.outbox.pending() if r["session_id"] == 1
+            and r["kind"] in ("session_ended", "session_record")]
+    assert [r["kind"] for r in ends] == ["session_ended", "session_record"]
+    said = json.loads(ends[0]["payload"])
+    assert said["end_reason"] == "crash" and said["summary"]["duration_s"] == round(
+        row.duration_s, 1) and said["summary"]["routine"] == "glutes"
     assert store.close_interrupted() == []  # never counted twice
 
 

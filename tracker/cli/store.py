@@ -58,9 +58,10 @@ def store_of(settings: Settings) -> Iterator[Store]:
     with clean_errors():
         store = open_store(Path(settings.db_path) if settings.db_path else None)
         try:
+            # Records first: a session closed as interrupted goes to the ingest as any other.
+            store.outbox.records = settings.mqtt.enabled and settings.mqtt.publish_sessions
             store.close_interrupted()
             store.adopt_orphans()
-            store.outbox.records = settings.mqtt.enabled and settings.mqtt.publish_sessions
             yield store
         finally:
             store.close()
