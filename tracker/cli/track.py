@@ -166,7 +166,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         if planned.refused:
             now = clock.now()
             start.refuse(store, planned, now)
-            refused(store, settings, planned.why, planned.next_allowed, now)
+            refused(store, settings, planned.why, planned.next_allowed, now,
+                    (address, planned.profile))
         tty = sys.stderr.isatty()
         if tty:
             click.echo(f"{PLACEMENT[planned.routine]}\n", err=True)
