@@ -421,12 +421,14 @@ class Bridge:
     async def _heard(self, channel: Channel | None) -> None:
         """Until Home Assistant listens to a roller's topics and holds it available: its
         discovery settled and its availability said on this connection. An event sent
-        sooner is lost to it (a new roller's first ``session_started``, a refusal)."""
+        sooner is lost to it (a new roller's first ``session_started``, a refusal). A device
+        that has never said who it is has no discovery to wait for."""
         if channel is None:
             return
         loop = asyncio.get_running_loop()
         until = loop.time() + HEARD_WAIT_S
-        while (wait := self.discovery.settling(channel)) > 0 or not channel.online:
+        while (wait := self.discovery.settling(channel) if channel.identity else 0.0) > 0 \
+                or not channel.online:  # (a device never said who it is has no discovery)
             if loop.time() >= until:
                 log.warning("%s: its events go out although Home Assistant may not hear "
                             "them yet (no discovery or availability within %.0f s)",
