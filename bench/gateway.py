@@ -1,6 +1,9 @@
 """``roller gateway`` figures: CPU share of one core for 1, 4 and 7 simulated rollers at 100 Hz
 in real time (headless, the simulated rollers' own work included), and the lumbar alert to
-subscriber delay with 7 rollers rolling at once.
+subscriber delay with 7 rollers rolling at once; then the README's household
+(``roller gateway --sim 3 --speed 20``, the shipped session timings) for a few uses of each
+roller: sessions stored per simulated use (1.00: each use is one session) and packets
+dropped per hour of the rollers' time.
 
 Starts a real mosquitto (as the tests do). Run: ``make bench`` (or ``python -m bench.gateway``).
 """
@@ -8,6 +11,7 @@ Starts a real mosquitto (as the tests do). Run: ``make bench`` (or ``python -m b
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -57,6 +61,38 @@ async def run(count: int, seconds: float, port: int, folder: Path,
     return share, arrived, len(results)
 
 
+class Dropped(logging.Handler):
+    """Counts the packets the decoders drop (each is said in one warning)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("dropped"):
+            self.count += 1
+
+
+async def household(count: int, uses: int, speed: float) -> tuple[int, float]:
+    """The README's household until each roller has been used ``uses`` times and its
+    sessions have ended: sessions stored, and the rollers' hours of time it took."""
+    settings = load(env={})
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(Path(tmp) / "household.db")
+        sources, life = sim_household(count, seed=0, speed=speed, height_cm=175.0,
+                                      sessions=uses)
+        gateway = Gateway(settings, store, sources, "upper_back")
+        stop = asyncio.Event()
+        watching = asyncio.create_task(gateway.run(stop))
+        began = time.perf_counter()
+        await life()  # every use rolled and left to sleep: each session has ended by then
+        hours = (time.perf_counter() - began) * speed * count / 3600
+        stop.set()
+        results = await watching
+        store.close()
+    return len([r for r in results if r.session_id is not None]), hours
+
+
 def main() -> None:
     quick = options.parser(__doc__).parse_args().quick
     fleets, strays, stray_s = (((1, 5.0),), 1, 15.0) if quick else (((1, 30.0), (4, 30.0)), 7, 90.0)
@@ -80,12 +116,22 @@ def main() -> None:
                 print(f"no lumbar alert reached the subscriber in {stray_s:.0f} s")
                 if not quick:
                     raise SystemExit(1)
-                return
-            print(f"lumbar alert to subscriber with {strays} rollers ({len(delays)} alerts): "
-                  f"p50 {np.median(delays):.1f} ms, p99 {np.percentile(delays, 99):.1f} ms, "
-                  f"max {max(delays):.1f} ms")
+            else:
+                print(f"lumbar alert to subscriber with {strays} rollers ({len(delays)} alerts): "
+                      f"p50 {np.median(delays):.1f} ms, "
+                      f"p99 {np.percentile(delays, 99):.1f} ms, max {max(delays):.1f} ms")
         finally:
             broker.stop()
+    count, uses, speed = (1, 1, 100.0) if quick else (3, 3, 20.0)
+    dropped = Dropped()
+    logging.getLogger("tracker.devices").addHandler(dropped)
+    stored, hours = asyncio.run(household(count, uses, speed))
+    print(f"household of {count} roller(s) at --speed {speed:.0f}, {uses} use(s) each: "
+          f"sessions stored per simulated use {stored / (count * uses):.2f}, "
+          f"packets dropped per hour {dropped.count / hours:.1f} "
+          f"({dropped.count} in {hours:.2f} roller-hours)")
+    if stored != count * uses and not quick:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

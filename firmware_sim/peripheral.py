@@ -60,11 +60,14 @@ class SimulatedRoller:
         lead_s: float = 0.0,
         tail_s: float = 0.0,
         parts: Sequence[tuple[str, float]] = (),
+        clock_start_s: float | None = None,
     ) -> None:
         """``routine="calibrate"`` simulates the calibration step over ``distance_cm``; the
         roller lies still ``lead_s`` before the session's rolling and ``tail_s`` after.
         ``parts`` (routine, seconds) make a session of several areas, lifted between them
-        (:func:`firmware_sim.session.simulate_parts`) instead of one ``routine``."""
+        (:func:`firmware_sim.session.simulate_parts`) instead of one ``routine``.
+        ``clock_start_s`` is the device clock at the first sample (else drawn at random): a
+        roller that woke goes on from where its clock stood, as a real one's runs on asleep."""
         self.firmware: Firmware = FIRMWARE[profile](protocol_version=protocol_version)
         self.address, self.name, self.rssi = address, name or self.firmware.name, rssi
         self.speed, self.faults = speed, faults or Faults()
@@ -75,6 +78,8 @@ class SimulatedRoller:
         conditions = dataclasses.replace(
             Conditions.realistic(rng, total_s, rate), packet_loss=0.0, gaps_s=(), axes=axes,
         )  # the radio's losses are the link's business, below
+        if clock_start_s is not None:
+            conditions = dataclasses.replace(conditions, clock_start_s=clock_start_s)
         self.session: SimulatedSession | None = None
         if routine == "calibrate":
             self.samples, self.conditions = simulate_calibration(

@@ -220,6 +220,36 @@ def test_the_clock_wrap_is_still_a_wrap() -> None:
     assert decoder.stats.restarts == 0 and decoder.stats.lost == 0
 
 
+def test_a_woken_roller_numbers_its_packets_afresh_and_none_is_dropped() -> None:
+    """Asleep 10 min, its clock ran on; awake, a new connection, its packets count from
+    zero. Judged against the old connection's numbers, each was "repeated or stale"."""
+    decoder = StreamDecoder(100)
+    first = [decoder.feed(d, arrival_s=i * 0.1) for i, d in enumerate(packets(30_000,
+                                                                             1_000_000, 50))]
+    decoder.reconnected()
+    woke = [decoder.feed(d, arrival_s=605.0 + i * 0.1)
+            for i, d in enumerate(packets(0, 606_000_000, 50))]
+    assert all(s is not None for s in first + woke)
+    assert decoder.stats.malformed == 0 and decoder.stats.restarts == 0
+    assert decoder.stats.lost == 0 and decoder.stats.packets == 100
+    assert woke[0][0][0] == pytest.approx(606.0)  # type: ignore[index]  # its own clock
+    repeated = packets(49, 606_000_000 + 49 * 100_000, 1)[0]  # within one, still judged
+    assert decoder.feed(repeated) is None and decoder.stats.malformed == 1
+
+
+def test_a_clock_that_wrapped_while_asleep_is_a_wrap_not_a_restart() -> None:
+    decoder = StreamDecoder(100)
+    near_end = (1 << 32) - 600_000_000  # 10 min before its clock wraps
+    for i, data in enumerate(packets(500, near_end, 5)):
+        decoder.feed(data, arrival_s=i * 0.1)
+    decoder.reconnected()
+    asleep_s = 1800.0  # 30 min: it wrapped 20 min ago
+    after = (near_end + 400_000 + int(asleep_s * 1e6)) % (1 << 32)
+    samples = decoder.feed(packets(0, after, 1)[0], arrival_s=0.4 + asleep_s)
+    assert samples is not None and decoder.stats.restarts == 0
+    assert samples[0][0] == pytest.approx((near_end + 400_000) / 1e6 + asleep_s, abs=0.01)
+
+
 # -- what storage keeps: an exported session is a recording analyze accepts -------------------
 
 

@@ -52,7 +52,15 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
         time.sleep(0.2)
 
 
-SIM = {"ROLLER_SESSION_END_AFTER_STILL_S": "25"}  # holds are 10-20 s: they never end one
+def heard_in_order(received: list[list[str]], device: str) -> None:
+    """A roller's events went out only after its discovery and its availability ``online``
+    (Home Assistant drops an event of an entity it does not have or holds unavailable)."""
+    first_event = next(float(at) for at, t, _ in received if t == f"roller/{device}/event")
+    configs = [float(at) for at, t, _ in received if f"roller_{device}/" in t]
+    online = [float(at) for at, t, p in received
+              if t == f"roller/{device}/availability" and p == "online"]
+    assert configs and online and min(online) < first_event
+    assert first_event - max(c for c in configs if c < first_event) >= 0.9  # it listens by then
 
 
 def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Broker,
@@ -60,7 +68,7 @@ def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Brok
     db = tmp_path / "r.db"
     sub = Subscriber(broker.port, "roller/#", "homeassistant/#", output_format="%U %t %p",
                      client_id=None)
-    env = broker.env() | SIM
+    env = broker.env()  # the shipped session timings
     with gateway(tmp_path, "--sim", "3", "--speed", "20", "--sim-asleep", "2", "6",
                  "--sim-rolling", "40", "60", "--sim-sessions", "1", env=env) as proc:
         wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'live'")) >= 2,
@@ -86,9 +94,7 @@ def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Brok
         kinds = [json.loads(p)["event_type"] for _, t, p in received
                  if t == f"roller/{device}/event"]
         assert kinds[0] == "session_started" and kinds[-1] == "session_ended", kinds
-        configs = [float(at) for at, t, _ in received if f"roller_{device}/" in t]
-        started = next(float(at) for at, t, p in received if t == f"roller/{device}/event")
-        assert configs and started - max(configs) >= 0.9  # Home Assistant listens by then
+        heard_in_order(received, device)
     bridge = [p for _, t, p in received if t == "roller/bridge/test/state"]
     assert bridge == ["online", "offline"]  # the CLI never spoke for the bridge
     states = [json.loads(p) for _, t, p in received if t.endswith("/state") and "/c0" in t]
@@ -106,7 +112,7 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
     publish("set/end", "END", "-r")  # retained, waiting: it would act on every reconnect
     with gateway(tmp_path, "--sim", "1", "--speed", "10", "--sim-asleep", "40", "40",
                  "--sim-rolling", "30", "30", "--sim-sessions", "1",
-                 env=broker.env() | SIM) as proc:
+                 env=broker.env()) as proc:
         Subscriber(broker.port, f"roller/{device}/state").stop()  # it has said it is there
         time.sleep(1.0)
         publish("set/routine", "armpits")  # unknown value
@@ -139,17 +145,27 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
 
 
 def test_kill_9_mid_session_loses_at_most_a_checkpoint_and_it_goes_on(
-        roller: Run, tmp_path: Path) -> None:
+        roller: Run, broker: Broker, tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    env = SIM | {"ROLLER_SESSION_CHECKPOINT_S": "2"}
+    env = broker.env() | {"ROLLER_SESSION_CHECKPOINT_S": "2"}  # the checkpoint is the subject
     args = ("--sim", "2", "--sim-asleep", "0", "1", "--sim-rolling", "120", "120")
+    devices = [address.replace(":", "").lower() for address in HOUSEHOLD[:2]]
+
+    def said_active() -> bool:
+        states = [json.loads(p) for _, p in Subscriber(broker.port, "roller/+/state").stop()]
+        return sum(bool(state["session_active"]) for state in states) == 2
+
     with gateway(tmp_path, *args, env=env) as proc:
         wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'live' "
                                       "AND duration_s >= 4")) == 2, 60, "two checkpoints")
-        time.sleep(1.3)
+        wait_for(said_active, 30, "both sessions active in the retained state")
+        time.sleep(0.3)
         killed_at = clock.now()
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
+    # What the broker keeps retained now is stale: two sessions active. A subscriber as Home
+    # Assistant is, from before the restart (retained messages flagged 1, fresh ones 0).
+    sub = Subscriber(broker.port, "roller/#", output_format="%r %t %p", client_id=None)
     assert roller("--db", str(db), "history", env=env).returncode == 0
     interrupted = rows(db, "SELECT id, started_at, duration_s, status FROM sessions")
     assert [r["status"] for r in interrupted] == ["interrupted"] * 2
@@ -162,6 +178,52 @@ def test_kill_9_mid_session_loses_at_most_a_checkpoint_and_it_goes_on(
         stopped(proc)
     after = rows(db, "SELECT status, end_reason FROM sessions WHERE id > 2")
     assert [tuple(r) for r in after] == [("complete", "stopped")] * 2
+    time.sleep(0.5)
+    received = [line.split(" ", 2) for line in sub.stop_text().splitlines()]
+    fresh = [(t, p) for retained, t, p in received if retained == "0"]
+    online = fresh.index(("roller/bridge/test/state", "online"))
+    for device in devices:
+        # The truth before anything else: before the bridge is online again, each roller's
+        # state says no session, no lumbar contact, no caution.
+        first = [json.loads(p) for t, p in fresh[:online] if t == f"roller/{device}/state"]
+        assert first, fresh[:online + 1]
+        assert not any(first[0][k] for k in ("session_active", "lumbar_contact",
+                                              "lumbar_caution")), first[0]
+        # The session the crash cut short ends somewhere: Home Assistant hears it.
+        ended = [json.loads(p) for t, p in fresh if t == f"roller/{device}/event"
+                 and json.loads(p)["event_type"] == "session_ended"]
+        assert [e["end_reason"] for e in ended] == ["crash", "stopped"], ended
+
+
+def test_one_session_per_use_as_the_readme_runs_it(broker: Broker, tmp_path: Path) -> None:
+    """``roller gateway --sim 3 --speed 20`` as the README has it (two uses of each roller),
+    with the shipped session timings: each use one session, ended by lying still, its
+    events heard in order, and next to no packet dropped."""
+    db = tmp_path / "r.db"
+    sub = Subscriber(broker.port, "roller/#", "homeassistant/#", output_format="%U %t %p",
+                     client_id=None)
+    began = clock.now()
+    with gateway(tmp_path, "--sim", "3", "--speed", "20", "--sim-sessions", "2",
+                 env=broker.env()) as proc:
+        wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status != 'live'")) >= 6,
+                 150, "six finished sessions")
+        time.sleep(2.0)  # none more comes: the household has rolled its six uses
+        log = stopped(proc)
+    time.sleep(0.5)
+    received = [line.split(" ", 2) for line in sub.stop_text().splitlines()]
+    sessions = rows(db, "SELECT device, started_at, status, end_reason FROM sessions")
+    assert sorted(r["device"] for r in sessions) == sorted(HOUSEHOLD * 2), log
+    assert {(r["status"], r["end_reason"]) for r in sessions} == {("complete", "still")}, log
+    assert all(datetime.fromisoformat(r["started_at"]) >= began for r in sessions)
+    dropped = [line for line in log.splitlines() if "dropped" in line or "started again" in line]
+    assert len(dropped) <= 3, dropped
+    for address in HOUSEHOLD:
+        device = address.replace(":", "").lower()
+        kinds = [json.loads(p)["event_type"] for _, t, p in received
+                 if t == f"roller/{device}/event"]
+        ends = [k for k in kinds if k in ("session_started", "session_ended")]
+        assert ends == ["session_started", "session_ended"] * 2, kinds
+        heard_in_order(received, device)
 
 
 def test_the_schedule_turns_over_at_midnight_and_at_the_week(roller: Run, broker: Broker,
@@ -212,7 +274,7 @@ def test_people_added_and_removed_while_it_runs_come_and_go_in_home_assistant(
         roller: Run, broker: Broker, tmp_path: Path) -> None:
     db = str(tmp_path / "r.db")
     with gateway(tmp_path, "--sim", "1", "--sim-asleep", "600", "600",
-                 env=broker.env() | SIM) as proc:
+                 env=broker.env()) as proc:
         wait_for(lambda: bool(Subscriber(broker.port, "roller/person/+/state").stop()), 30,
                  "the first person's state")
         assert roller("--db", db, "people", "add", "Cleo").returncode == 0

@@ -188,11 +188,19 @@ def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     store = open_store(path)
+    store.outbox.records = True  # [mqtt] publish_sessions
     assert store.close_interrupted() == [1]
     (row,) = store.sessions()
     assert row.status == "interrupted"
     assert fed - 6.0 <= row.duration_s <= fed + 1.0
     assert len(store.raw_samples(1)) >= (row.duration_s - 1) * 100 * 0.85  # minus lost packets
+    # It ends somewhere: Home Assistant hears it ended, and a central store gets it.
+    ends = [r for r in store.outbox.pending() if r["session_id"] == 1
+            and r["kind"] in ("session_ended", "session_record")]
+    assert [r["kind"] for r in ends] == ["session_ended", "session_record"]
+    said = json.loads(ends[0]["payload"])
+    assert said["end_reason"] == "crash" and said["summary"]["duration_s"] == round(
+        row.duration_s, 1) and said["summary"]["routine"] == "glutes"
     assert store.close_interrupted() == []  # never counted twice
 
 
@@ -208,14 +216,15 @@ def test_lifecycle_still_and_disconnect(tmp_path: Path, stray_session: Simulated
                         Lifecycle(end_after_still_s=60.0, end_after_disconnect_s=120.0))
     x = stray_session.samples[:2000]
     state = recorder.feed(x[:, 0], x[:, 1:4], x[:, 4:7])
-    assert recorder.ending.due(START, state.t_s) is None
-    assert recorder.ending.due(START, state.t_s + 61.0) == "still"
-    recorder.ending.link_lost(START)
-    assert recorder.ending.due(START + timedelta(seconds=119), state.t_s) is None
-    recorder.ending.link_restored(START + timedelta(seconds=30))
-    assert recorder.ending.due(START + timedelta(seconds=200), state.t_s) is None
-    recorder.ending.link_lost(START + timedelta(seconds=300))
-    assert recorder.ending.due(START + timedelta(seconds=420), state.t_s) == "disconnected"
+    t = state.t_s  # both timers run on the samples' time, whatever the wall clock says
+    assert recorder.ending.due(t) is None
+    assert recorder.ending.due(t + 61.0) == "still"
+    recorder.ending.link_lost(START, t)
+    assert recorder.ending.lost and recorder.ending.due(t + 20.0) is None  # back in time
+    recorder.ending.link_restored(START + timedelta(seconds=20))
+    assert not recorder.ending.lost
+    recorder.ending.link_lost(START + timedelta(seconds=300), t)
+    assert recorder.ending.due(t + 120.0) == "disconnected"  # it slept and woke
     recorder.finish("disconnected")
     row = recorder.store.db.table("sessions").get(recorder.session_id)
     gaps = json.loads(row["link_gaps"])

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -102,7 +103,7 @@ def sim_roller(
                              profile=profile, distance_cm=distance_cm, parts=parts)
     AIR[roller.address] = roller
     return Source(roller.address, SimScanner, SimClient, roller.finished, profile,
-                  roller.air_time)
+                  roller.air_time, speed)
 
 
 def sim_household(count: int, seed: int, speed: float, height_cm: float, **habits: Any
@@ -113,7 +114,10 @@ def sim_household(count: int, seed: int, speed: float, height_cm: float, **habit
     from firmware_sim import household
     from firmware_sim.bleak_backend import SimClient, SimScanner
 
-    sources = [Source(address, SimScanner, SimClient, profile="roller")
-               for address in household.addresses(count)]
+    def world() -> float:  # the household's clock: the rollers' own, at ``speed``
+        return time.monotonic() * speed
+
+    sources = [Source(address, SimScanner, SimClient, profile="roller", clock=world,
+                      speed=speed) for address in household.addresses(count)]
     how = household.Habits(**habits)
     return sources, lambda: household.live(count, how, seed, speed, height_cm)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -25,6 +25,9 @@ from tracker.mqtt.settings import MqttConfigError
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 from tracker.store.opening import open_store
+
+if TYPE_CHECKING:
+    from tracker.devices import Profile
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +61,10 @@ def store_of(settings: Settings) -> Iterator[Store]:
     with clean_errors():
         store = open_store(Path(settings.db_path) if settings.db_path else None)
         try:
+            # Records first: a session closed as interrupted goes to the ingest as any other.
+            store.outbox.records = settings.mqtt.enabled and settings.mqtt.publish_sessions
             store.close_interrupted()
             store.adopt_orphans()
-            store.outbox.records = settings.mqtt.enabled and settings.mqtt.publish_sessions
             yield store
         finally:
             store.close()
@@ -86,18 +90,21 @@ def enforce(store: Store, settings: Settings, routine: str, at: datetime,
 
 
 def refused(store: Store, settings: Settings, why: str, allowed: date,
-            queued_at: datetime) -> NoReturn:
+            queued_at: datetime, roller: tuple[str, Profile] | None = None) -> NoReturn:
     """End the command on the schedule's refusal: what was queued since ``queued_at`` (the
     refusal, on the roller's event topic) goes out first, through the bridge's owner, or by
     this process when there is none."""
-    send_queued(store, settings, queued_at)
+    send_queued(store, settings, queued_at, roller)
     fail(f"glute session refused ({why}); next allowed {allowed:%a %Y-%m-%d}; "
          "use --override to store it anyway")
 
 
-def send_queued(store: Store, settings: Settings, since: datetime) -> None:
+def send_queued(store: Store, settings: Settings, since: datetime,
+                roller: tuple[str, Profile] | None = None) -> None:
     """Send what the outbox holds now, when no other process owns the bridge (which would
-    send it within a second); a broker that does not answer within 5 s leaves it queued."""
+    send it within a second); a broker that does not answer within 5 s leaves it queued.
+    ``roller`` (address, profile), whose event it is, is said available around it: Home
+    Assistant drops an event of an entity it holds unavailable."""
     if not settings.mqtt.enabled:
         return
     import asyncio
@@ -110,6 +117,11 @@ def send_queued(store: Store, settings: Settings, since: datetime) -> None:
     bridge = Bridge(settings.mqtt, store, settings.configured.rules,
                     settings.configured.zone, owner=True,
                     client_id=settings.mqtt.client_id_for("track"))
+    if roller is not None:
+        from tracker.live.bridged import known_identity
+
+        address, profile = roller
+        bridge.watch(address, known_identity(store, address, profile), connected=False)
     try:
         asyncio.run(asyncio.wait_for(bridge.send_queued(since), 5))
     except (TimeoutError, MqttConfigError, StoreError) as exc:  # it stays queued

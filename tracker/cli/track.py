@@ -150,7 +150,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         if planned.refused:
             now = clock.now()
             start.refuse(store, planned, now)
-            refused(store, settings, planned.why, planned.next_allowed, now)
+            refused(store, settings, planned.why, planned.next_allowed, now,
+                    (address, planned.profile))
         frame = LiveFrame(sys.stderr) if sys.stderr.isatty() else None
         if frame is not None:
             frame.say(f"{placement(planned.routine, first=True)}\n")

@@ -4,6 +4,14 @@ A session ends when the user stops it, after ``end_after_still_s`` without the c
 moving (the roller left on the floor), or when the link has been lost for longer than
 ``end_after_disconnect_s``; a link that comes back sooner continues the same session, and
 the outage is recorded.
+
+Both timers run on the samples' own time (the roller's clock), never the wall clock: the
+session's time is the roller's, so a timer on another clock would end sessions early or
+late whenever the two differ (a simulated roller at ``--speed 20``, a late connection). A
+link that comes back is judged by its first sample: lost longer than
+``end_after_disconnect_s`` on the roller's clock (it slept and woke), the session ended
+when the link went. While the link stays lost no sample tells the time; the link itself
+gives up after as long (:class:`tracker.devices.ble.Link`).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ class Ending:
         self.gaps: list[tuple[datetime, datetime | None]] = []
         self._rest: tuple[float, float] | None = None  # (t_s, s_cm) where the contact rested
         self._excused_until = float("-inf")
+        self._lost_t_s: float | None = None  # the last sample before the link was lost
 
     def contact(self, t_s: float, s_cm: float) -> None:
         """The contact is at ``s_cm`` at session time ``t_s``."""
@@ -58,19 +67,27 @@ class Ending:
         """The roller is meant to lie still until ``until_t_s`` (a stretch off it)."""
         self._excused_until = max(self._excused_until, until_t_s)
 
-    def link_lost(self, at: datetime) -> None:
+    @property
+    def lost(self) -> bool:
+        """The link is lost (no sample has come since)."""
+        return self._lost_t_s is not None
+
+    def link_lost(self, at: datetime, t_s: float) -> None:
+        """The link went after the sample at session time ``t_s`` (``at`` on the wall)."""
         self.gaps.append((at, None))
+        self._lost_t_s = t_s
 
     def link_restored(self, at: datetime) -> None:
         if self.gaps and self.gaps[-1][1] is None:
             self.gaps[-1] = (self.gaps[-1][0], at)
+        self._lost_t_s = None
 
-    def due(self, now: datetime, t_s: float) -> str | None:
-        """Why the session should end now (``still`` or ``disconnected``), if it should."""
-        if self.gaps and self.gaps[-1][1] is None:
-            lost_for = (now - self.gaps[-1][0]).total_seconds()
-            if lost_for >= self.lifecycle.end_after_disconnect_s:
-                return "disconnected"
+    def due(self, t_s: float) -> str | None:
+        """Why the session should end at the sample at session time ``t_s`` (``still``, or
+        ``disconnected`` when it is the first since a link lost that long), if it should."""
+        if self._lost_t_s is not None and \
+                t_s - self._lost_t_s >= self.lifecycle.end_after_disconnect_s:
+            return "disconnected"
         if self.still_s(t_s) >= self.lifecycle.end_after_still_s:
             return "still"
         return None

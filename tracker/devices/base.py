@@ -47,6 +47,11 @@ class Decoder(Protocol):
         """Samples in one notification (None when it held none), ``arrival_s`` when it came."""
         ...
 
+    def reconnected(self) -> None:
+        """A new connection to the same device begins (it may have slept and woken): what
+        the decoder checks packet by packet against the one before starts afresh."""
+        ...
+
 
 @dataclass(frozen=True)
 class Profile:

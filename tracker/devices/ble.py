@@ -2,10 +2,13 @@
 
 Connections go through bleak-retry-connector's ``establish_connection`` (retries with
 backoff, BlueZ's quirks handled). After a drop the link is re-established with growing
-pauses for as long as ``reconnect_within_s`` allows; the same decoder carries on, so the
-sequence numbers count what the outage lost. What is spoken over the link is the device
-profile's (:mod:`tracker.devices`); this module does the I/O for all of them. Backends are
-bleak's own unless a test or ``--sim`` passes the simulator's.
+pauses for as long as ``reconnect_within_s`` allows (counted on the device's own time: a
+simulated world running ``speed`` times real time gives up as much sooner). The same decoder
+carries the time line on, but each connection starts its packet checks afresh
+(:meth:`Decoder.reconnected`): a roller that slept and woke numbers its packets from zero.
+What is spoken over the link is the device profile's (:mod:`tracker.devices`); this module
+does the I/O for all of them. Backends are bleak's own unless a test or ``--sim`` passes the
+simulator's.
 """
 
 from __future__ import annotations
@@ -130,6 +133,7 @@ class Link:
     client_backend: Any = None
     profile: Profile = p.PROFILE
     clock: Callable[[], float] = time.monotonic  # when notifications arrive (s)
+    speed: float = 1.0  # the device's time runs this many times real time (the simulator)
     info: DeviceInfo = field(init=False)
     decoder: Decoder = field(init=False)
     gaps: int = 0
@@ -160,7 +164,7 @@ class Link:
                 self._live = False
                 self.gaps += 1
                 lost_at, attempt = loop.time(), 0
-            if loop.time() - lost_at >= self.reconnect_within_s:
+            if (loop.time() - lost_at) * self.speed >= self.reconnect_within_s:
                 self.events.on_state("lost", attempt)
                 return "disconnected"
             attempt += 1
@@ -248,6 +252,7 @@ class Link:
             self.info.battery_pct = (await client.read_gatt_char(p.BATTERY_LEVEL_UUID))[0]
             await client.start_notify(p.BATTERY_LEVEL_UUID, on_battery)
         await self._write(client, profile.configure(self.rate_hz))
+        self.decoder.reconnected()
         await client.start_notify(profile.notify_uuid, on_data)
         await self._write(client, profile.start(self.rate_hz))
         await self._confirm_rate(client)

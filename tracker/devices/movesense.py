@@ -186,6 +186,11 @@ class MovesenseDecoder:
         self._last: tuple[int, int] | None = None  # unwrapped timestamp (ms), batch size
         self._wraps = 0
 
+    def reconnected(self) -> None:
+        """A new connection: half a batch from the old one has no continuation coming. Its
+        timestamps run on through a sleep (one clock), so they are still judged as before."""
+        self.joiner = Joiner(round(1.0 / self._nominal_s))
+
     def feed(self, data: bytes, arrival_s: float) -> Samples | None:
         data = bytes(data)
         if data[:1] == bytes([RESULT]) and len(data) >= 3:

@@ -165,6 +165,13 @@ class StreamDecoder:
     placed after the old one by the time between their packets' arrivals, instead of every
     later packet being dropped as stale. A malformed packet is counted, logged and dropped:
     it never stops the stream.
+
+    A new connection (:meth:`reconnected`) starts the sequence check afresh: a roller that
+    slept and woke counts its packets from zero again while its clock ran on, and judging
+    the new numbers against the old connection's would drop every packet as stale until
+    they caught up. The time line carries on: a clock that went back across the
+    connections wrapped while they were apart (the arrival times say how often) or the
+    roller started again.
     """
 
     def __init__(self, rate_hz: int) -> None:
@@ -175,6 +182,11 @@ class StreamDecoder:
         self._clock_us = 0  # ... unwrapped, and placed after any earlier streams
         self._offset_us = 0  # added to the device clock: its wraps and restarts
         self._arrival_s = 0.0
+        self._fresh = False  # a new connection: its first packet's number is not judged
+
+    def reconnected(self) -> None:
+        """A new connection begins: the next packet's sequence number starts a new count."""
+        self._fresh = self._seq is not None
 
     def feed(self, data: bytes, arrival_s: float = 0.0) -> tuple[Array, Array, Array] | None:
         """Samples (t_s, accel_g, gyro_dps) of one notification, or None when dropped.
@@ -188,14 +200,17 @@ class StreamDecoder:
             self.stats.malformed += 1
             log.warning("dropped a malformed packet: %s", exc)
             return None
-        if self._seq is not None and self._restarted(packet):
+        wraps = self._wraps_apart(packet, arrival_s) if self._fresh else None
+        if wraps is not None:  # a new connection, the clock wrapped while apart
+            self._offset_us += wraps * CLOCK_MOD_US
+        elif self._seq is not None and self._restarted(packet):
             self.stats.restarts += 1
             log.warning("the roller started again (its clock went back to %.1f s): a new "
                         "stream in the same session", packet.t0_us / 1e6)
             gap_us = max(int((arrival_s - self._arrival_s) * 1e6), int(1e6 / self.rate_hz))
             self._offset_us = self._clock_us + gap_us - packet.t0_us
         elif self._seq is not None:
-            step = (packet.seq - self._seq) % SEQ_MOD
+            step = 1 if self._fresh else (packet.seq - self._seq) % SEQ_MOD
             if step == 0 or step > SEQ_MOD // 2:
                 self.stats.malformed += 1
                 log.warning("dropped a repeated or stale packet (seq %d)", packet.seq)
@@ -207,6 +222,7 @@ class StreamDecoder:
                     return None
                 self._offset_us += CLOCK_MOD_US
             self.stats.lost += step - 1
+        self._fresh = False
         self._seq, self._raw_us, self._arrival_s = packet.seq, packet.t0_us, arrival_s
         self.stats.packets += 1
         self._clock_us = packet.t0_us + self._offset_us
@@ -217,6 +233,18 @@ class StreamDecoder:
 
     def _wrapped(self, packet: Packet) -> bool:
         return self._raw_us > CLOCK_MOD_US - WRAP_MARGIN_US and packet.t0_us < WRAP_MARGIN_US
+
+    def _wraps_apart(self, packet: Packet, arrival_s: float) -> int | None:
+        """How often the clock wrapped between the last connection's last packet and this
+        new connection's first, when its clock went back by more than a restart's margin
+        and the time between their arrivals says it wrapped (None: it did not wrap)."""
+        back_us = self._raw_us - packet.t0_us
+        if back_us <= RESTART_BACK_US:
+            return None
+        expected_us = self._raw_us + max(0.0, arrival_s - self._arrival_s) * 1e6
+        wraps = max(1, round((expected_us - packet.t0_us) / CLOCK_MOD_US))
+        off_us = abs(packet.t0_us + wraps * CLOCK_MOD_US - expected_us)
+        return wraps if off_us <= max(5e6, 0.1 * (expected_us - self._raw_us)) else None
 
     def _restarted(self, packet: Packet) -> bool:
         back_us = self._raw_us - packet.t0_us

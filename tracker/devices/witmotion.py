@@ -188,6 +188,11 @@ class WitmotionDecoder:
         self.registers: dict[int, int] = {}
         self._last_chip_s: float | None = None
 
+    def reconnected(self) -> None:
+        """A new connection: the frames lost while apart are the outage's, not the link's
+        losses, so the chip time's gap is not counted; the arrival clock bridges it itself."""
+        self._last_chip_s = None
+
     def feed(self, data: bytes, arrival_s: float) -> Samples | None:
         frames = decode_frames(bytes(data))
         self.registers.update(frames.registers)

@@ -70,7 +70,7 @@ class Recorder:
         self.ending.contact(state.t_s, state.s_cm)
         if self.lifecycle.keep_raw:
             self._raw.append(np.column_stack([t_s, accel_g, gyro_dps]))
-        moments = raised(state, self._wall)
+        moments = raised(state, self.wall)
         if moments:  # cautions and alerts go out at once, not at the next checkpoint
             self._moments += moments
             self.checkpoint()
@@ -118,7 +118,7 @@ class Recorder:
         self._begin(wait_s)
         assert self.session_id is not None
         end = analysis.start_s + analysis.duration_s
-        self.store.checkpoint(self.session_id, analysis, self._blocks, self._wall(end), status,
+        self.store.checkpoint(self.session_id, analysis, self._blocks, self.wall(end), status,
                               reason, self.ending.gaps, self._moments, self.start.device,
                               wait_s, self.program() if self.program else None)
         self._blocks, self._moments = [], []
@@ -136,7 +136,7 @@ class Recorder:
             log.warning("the session is stored again")
         self.failure = None
 
-    def _wall(self, t_s: float) -> datetime:
+    def wall(self, t_s: float) -> datetime:
         """Wall time of a sample: the start plus session time."""
         return self.start.started_at + timedelta(seconds=t_s - self.start.clock_start_s)
 

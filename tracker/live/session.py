@@ -1,16 +1,22 @@
 """A live session: the roller's link feeding the recorder, with status for whoever watches.
 
 Everything runs on one asyncio loop: bleak's notification callbacks feed the estimator
-directly (decoding and estimating a packet takes well under a millisecond), a watchdog ends
-the session after the configured still time, and the status callback is throttled.
+directly (decoding and estimating a packet takes well under a millisecond) and the status
+callback is throttled. The samples themselves end the session, on their own clock (the
+roller's): still for the configured time, or the first sample after a link lost longer than
+the configured time (:mod:`tracker.core.lifecycle`); the link gives up alone after as long.
 Samples are turned into the roller's axes by the device's calibration (if it has one) before
 anything else sees them, and the first rolling re-checks that calibration.
 
 ``roller track`` records from the first sample to the end. The gateway (``repeat``) keeps
 the link and records session after session: each starts when rolling starts (with the few
 seconds before it, so the first stroke counts), is admitted or refused by the schedule
-then, and ends as any session does; after a session or a refusal it waits until the roller
-has rested as long as a session's still end before it watches for rolling again.
+then, and ends as any session does. After a session ended from Home Assistant or a
+refusal, it waits until the roller has rested as long as a session's still end before it
+watches for rolling again (a session that ended still, or by the link, has rested already).
+
+A session starts at the wall time its first sample reached this process: never before the
+process began, whatever the roller's clock says.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -122,6 +128,7 @@ class LiveSession:
     profile: Profile = roller_profile.PROFILE
     mounting: Mounting | None = None  # the device's calibration
     clock: Callable[[], float] = time.monotonic  # when notifications arrive
+    speed: float = 1.0  # the roller's time runs this many times real time (the simulator)
     status_every_s: float = 0.5
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     #: Sessions one after another, each from when rolling starts (the gateway's way).
@@ -138,7 +145,8 @@ class LiveSession:
     warning: str | None = None
     diameter_cm: float | None = None
     _rolling: RollingStart = field(default_factory=RollingStart)
-    _preroll: list[Array] = field(default_factory=list)
+    #: Between sessions, the samples of the last :data:`PREROLL_S` and when each block came.
+    _preroll: list[tuple[datetime, Array]] = field(default_factory=list)
     _resting: bool = False  # after a session or a refusal: wait until the roller rests
     _axis: AxisCheck | None = None
     _link_state: tuple[str, int] = ("connecting", 0)
@@ -150,16 +158,13 @@ class LiveSession:
         link = Link(self.address, LinkEvents(self._on_samples, self._on_state), self.rate_hz,
                     reconnect_within_s=self.settings.lifecycle.end_after_disconnect_s,
                     scanner_backend=self.scanner_backend, client_backend=self.client_backend,
-                    profile=self.profile, clock=self.clock)
+                    profile=self.profile, clock=self.clock, speed=self.speed)
         self._link = link
-        watchdog = asyncio.get_running_loop().create_task(self._watch())
         try:
             reason = await link.run(self.stop)
         except BaseException:
             self._finish("disconnected")  # the link failed after a reconnect: store what is
             raise
-        finally:
-            watchdog.cancel()
         return self._finish(self._end or reason)
 
     def _finish(self, reason: str) -> Result:
@@ -189,7 +194,9 @@ class LiveSession:
         if self.recorder is None:
             return False
         self._finish(reason)
-        self._resting = True
+        # Ended by a person (or a program): they may still be on it. Still, or the link
+        # lost that long, it has rested already.
+        self._resting = reason not in ("still", "disconnected")
         self._rolling.reset()
         self._emit(None)
         return True
@@ -228,6 +235,13 @@ class LiveSession:
     def _on_samples(self, t_s: Array, accel_g: Array, gyro_dps: Array) -> None:
         if self.mounting is not None:
             accel_g, gyro_dps = self.mounting.apply(accel_g, gyro_dps)
+        if self.recorder is not None and self.recorder.ending.lost:  # the link is back
+            if self.recorder.ending.due(float(t_s[0])) == "disconnected":
+                self.end_session("disconnected")  # it slept: these samples are after it
+                if not self.repeat:
+                    return
+            else:
+                self.recorder.ending.link_restored(self.recorder.wall(float(t_s[0])))
         if self.recorder is None:
             if self.repeat:
                 began = self._rolling_began(t_s, accel_g, gyro_dps)
@@ -237,7 +251,8 @@ class LiveSession:
                 t_s, accel_g, gyro_dps, admission = began
             else:
                 admission = Admission(self.routine, self.verdict, self.override)
-            self.recorder = self._start(float(t_s[0]), float(t_s[-1]), admission)
+            self.recorder = self._start(float(t_s[0]), self._arrived(float(t_s[0])),
+                                        admission)
         if self._axis is not None and self._axis.feed(gyro_dps) and self._axis.wrong:
             self.warning = (f"the roller turns {self._axis.off_deg:.0f} deg away from its "
                             "calibrated axis: has the sensor moved? run roller calibrate")
@@ -245,6 +260,8 @@ class LiveSession:
         state = self.recorder.feed(t_s, accel_g, gyro_dps)
         if self.record:
             self._write_recording(np.column_stack([t_s, accel_g, gyro_dps]))
+        if self.recorder.ending.due(state.t_s) == "still":
+            self.end_session("still")
         self._throttled(state, urgent=bool(state.alerts_s))
 
     def _throttled(self, state: LiveState | None, urgent: bool = False) -> None:
@@ -259,8 +276,8 @@ class LiveSession:
         """Repeating, between sessions: the samples to start one with (the last
         :data:`PREROLL_S` and these) and its admission, once rolling has begun and the
         schedule admits it; else None."""
-        self._preroll.append(np.column_stack([t_s, accel_g, gyro_dps]))
-        while len(self._preroll) > 1 and self._preroll[1][0, 0] <= t_s[-1] - PREROLL_S:
+        self._preroll.append((clock.now(), np.column_stack([t_s, accel_g, gyro_dps])))
+        while len(self._preroll) > 1 and self._preroll[1][1][0, 0] <= t_s[-1] - PREROLL_S:
             self._preroll.pop(0)
         rolling = self._rolling.feed(t_s, gyro_dps)
         if self._resting:
@@ -273,12 +290,21 @@ class LiveSession:
             self._resting = True
             self._rolling.reset()
             return None
-        block = np.concatenate(self._preroll)
-        self._preroll.clear()
+        block = np.concatenate([samples for _, samples in self._preroll])
+        block = block[block[:, 0] >= t_s[-1] - PREROLL_S]  # not the samples before a gap
         self._rolling.reset()
         return block[:, 0], block[:, 1:4], block[:, 4:7], admission
 
-    def _start(self, clock_start_s: float, clock_now_s: float, admission: Admission
+    def _arrived(self, t_s: float) -> datetime:
+        """When the sample at ``t_s`` reached this process: the arrival of the block that
+        carried it (a session's start, on the wall clock; never before this process began,
+        as a start counted back from now on the roller's clock could be)."""
+        came = next((at for at, samples in reversed(self._preroll) if samples[0, 0] <= t_s),
+                    None)
+        self._preroll.clear()
+        return came or clock.now()
+
+    def _start(self, clock_start_s: float, started_at: datetime, admission: Admission
                ) -> Recorder:
         info = self._link.info
         rate_hz = info.rate_hz or self._link.rate_hz
@@ -286,7 +312,6 @@ class LiveSession:
         self.diameter_cm = measured or info.diameter_cm or self.settings.diameter_cm
         self._axis = AxisCheck(rate_hz)
         body = self.settings.body
-        started_at = clock.now() - timedelta(seconds=clock_now_s - clock_start_s)
         start = SessionStart(
             routine=admission.routine, started_at=started_at, zone=self.settings.zone,
             source=self.source, sample_rate_hz=rate_hz, diameter_cm=self.diameter_cm,
@@ -313,12 +338,11 @@ class LiveSession:
                 self.store.devices.remember_identity(self._identity, clock.now())
             except StoreError as exc:  # who it is can wait for the next connection
                 log.warning("cannot remember the device's identity: %s", exc)
-        if self.recorder:
-            now = clock.now()
-            if state == "reconnecting" and previous == "live":
-                self.recorder.ending.link_lost(now)
-            elif state == "live" and previous == "reconnecting":
-                self.recorder.ending.link_restored(now)
+        recorder = self.recorder
+        if recorder and state == "reconnecting" and previous == "live":
+            last = recorder.estimator.last_state
+            t_s = last.t_s if last else recorder.start.clock_start_s
+            recorder.ending.link_lost(recorder.wall(t_s), t_s)  # back: its first sample says
         self._emit(None)
 
     def _emit(self, state: LiveState | None) -> None:
@@ -334,22 +358,6 @@ class LiveSession:
                               recorder.estimator.routine if recorder else None,
                               self.follow.view(recorder_state) if self.follow and recorder_state
                               else None))
-
-    async def _watch(self) -> None:
-        """End the session once the roller has lain still for the configured time. It keeps
-        watching whatever one look at the session raises: a watchdog that died would leave
-        a forgotten session running for ever."""
-        while True:
-            await asyncio.sleep(1.0)
-            try:
-                state = self.recorder.estimator.last_state if self.recorder else None
-                if self.recorder and state:
-                    reason = self.recorder.ending.due(clock.now(), state.t_s)
-                    if reason == "still":
-                        self.end_session("still")
-            except Exception:
-                log.exception("%s: the still-time watch failed once; watching on",
-                              self.address)
 
     def _write_recording(self, samples: Array) -> None:
         """The stream in the roller's axes (calibration applied), as roller-imu v1; a disk

@@ -20,6 +20,7 @@ class Source:
     finished: asyncio.Event | None = None  # set when a simulated session has run out
     profile: str | None = None  # the device's kind, when not the stored one
     clock: Callable[[], float] = time.monotonic  # when notifications arrive
+    speed: float = 1.0  # the simulated world's time runs this many times real time
 
     @property
     def kind(self) -> str:

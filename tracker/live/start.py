@@ -126,7 +126,8 @@ def session(store: Store, planned: Plan, source: Source,
         planned.settings, store, planned.routine, planned.address, on_status,
         source.scanner_backend, source.client_backend, source=source.kind,
         verdict=admission.verdict, override=admission.override, profile=planned.profile,
-        mounting=planned.mounting, clock=source.clock, program=planned.program,
+        mounting=planned.mounting, clock=source.clock, speed=source.speed,
+        program=planned.program,
         glutes_refusal=planned.glutes_refusal, **options)
 
 

@@ -87,6 +87,9 @@ OUTBOX_POLL_S = 1.0
 STATE_EVERY_S = 1.0
 #: How often the day is looked at (s), so the schedule's entities turn over at midnight.
 TICK_S = 30.0
+#: An event waits at most this long (s) for Home Assistant to hold its roller available and
+#: listen to it; then it goes anyway rather than hold every event behind it.
+HEARD_WAIT_S = 5.0
 
 
 class Bridge:
@@ -215,6 +218,8 @@ class Bridge:
                     self._client, self.connected, self.last_error = client, True, None
                     self._connected_at = clock.now()
                     self.discovery.reset_rollers(self.channels.values())
+                    for channel in self.channels.values():
+                        channel.online = False
                     delay = 1.0
                     await self._serve(client, stop)
                     await self._sign_off(client)
@@ -241,7 +246,14 @@ class Bridge:
             async with self._client_for_attempt(will=False) as client:
                 # The outbox keeps times to the millisecond.
                 self._connected_at = since.replace(microsecond=since.microsecond // 1000 * 1000)
-                return await self.drain(client)
+                for channel in self.channels.values():  # it is heard, so say it is there
+                    await self.discovery.roller(client, channel)
+                    await self._publish_state(client, channel)
+                sent = await self.drain(client)
+                for channel in self.channels.values():  # and nothing watches it after this
+                    await client.publish(channel.topics.availability, "offline", qos=1,
+                                         retain=True)
+                return sent
         except aiomqtt.MqttError as exc:
             raise MqttConfigError(explain(exc, self.settings)) from None
 
@@ -280,8 +292,14 @@ class Bridge:
             await client.publish(self.topics.state, "offline", qos=1, retain=True)
 
     async def _announce(self, client: aiomqtt.Client) -> None:
-        """Bridge online, its info and device, each roller's discovery and state: on every
-        connect, and after Home Assistant restarts."""
+        """Each roller's true state, then the bridge online, its info and device, each
+        roller's discovery and state: on every connect, and after Home Assistant restarts.
+
+        The states go first: after a crash the broker still holds the old ones retained
+        (a session active, a lumbar contact), and the bridge coming online would make Home
+        Assistant show them until the next state went out."""
+        for channel in list(self.channels.values()):
+            await self._publish_state(client, channel)
         if self.owner:
             await client.publish(self.topics.state, "online", qos=1, retain=True)
             await self._publish_info(client)
@@ -392,14 +410,31 @@ class Bridge:
                                 row["kind"], exc)
                     self.store.outbox.mark_sent(row["id"], clock.now())
                     continue
-                if wait := self.discovery.settling(channel):  # until Home Assistant listens
-                    await asyncio.sleep(wait)
+                await self._heard(channel)
                 await client.publish(topic, payload, qos=1, retain=False)
                 self.store.outbox.mark_sent(row["id"], clock.now())
                 sent += 1
                 if replayed:  # at most replay_per_s a second
                     await asyncio.sleep(1.0 / s.replay_per_s)
         return sent
+
+    async def _heard(self, channel: Channel | None) -> None:
+        """Until Home Assistant listens to a roller's topics and holds it available: its
+        discovery settled and its availability said on this connection. An event sent
+        sooner is lost to it (a new roller's first ``session_started``, a refusal). A device
+        that has never said who it is has no discovery to wait for."""
+        if channel is None:
+            return
+        loop = asyncio.get_running_loop()
+        until = loop.time() + HEARD_WAIT_S
+        while (wait := self.discovery.settling(channel) if channel.identity else 0.0) > 0 \
+                or not channel.online:  # (a device never said who it is has no discovery)
+            if loop.time() >= until:
+                log.warning("%s: its events go out although Home Assistant may not hear "
+                            "them yet (no discovery or availability within %.0f s)",
+                            channel.address, HEARD_WAIT_S)
+                return
+            await asyncio.sleep(min(max(wait, 0.05), until - loop.time()))
 
     def _message(self, row: dict[str, Any]) -> tuple[str, bytes, bool, Channel | None]:
         """An outbox entry as what goes out: its topic, payload, whether it waited for this
@@ -453,6 +488,7 @@ class Bridge:
         channel.last_state_at = asyncio.get_running_loop().time()
         await client.publish(channel.topics.availability,
                              "online" if available else "offline", qos=1, retain=True)
+        channel.online = available
         await client.publish(channel.topics.state, encode(self._roller_state(channel)), qos=1,
                              retain=True)
 

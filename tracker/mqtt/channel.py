@@ -27,3 +27,4 @@ class Channel:
     last_state_at: float = -1e9
     discovered: Identity | None = None  # published on this connection
     ready_at: float = 0.0  # loop time from which Home Assistant listens to its topics
+    online: bool = False  # its availability said ``online`` on this connection

@@ -219,7 +219,12 @@ class Writes:
 
     def close_interrupted(self) -> list[int]:
         """Sessions left live by a process that has ended: closed as interrupted with what
-        was checkpointed. A session whose owner is still recording is left alone."""
+        was checkpointed. A session whose owner is still recording is left alone.
+
+        Each ends as any other does, in the same transaction: ``session_ended`` (reason
+        ``crash``, the summary its last checkpoint wrote) and, with records on, the whole
+        session for a central store. Home Assistant would otherwise never hear it ended, and
+        an ingest would miss exactly the session a crash cut short."""
         if self.read_only:
             return []
         live = self.db.execute("SELECT id, owner FROM sessions WHERE status = 'live'").fetchall()
@@ -227,12 +232,28 @@ class Writes:
         if ids:
             with self.writing() as db:
                 for session_id in ids:
-                    db.execute(
+                    closed = db.execute(
                         "UPDATE sessions SET status = 'interrupted', end_reason = 'crash', "
                         "ended_at = checkpoint_at WHERE id = ? AND status = 'live'",
-                        [session_id])
+                        [session_id]).rowcount
+                    if closed:
+                        self._said_ended(db, session_id)
             log.warning("closed %d session(s) left live as interrupted: %s", len(ids), ids)
+            self.outbox.ring()
         return ids
+
+    def _said_ended(self, db: sqlite_utils.Database, session_id: int) -> None:
+        """``session_ended`` and the record of a session closed from what the store holds
+        (no analysis in memory: the summary is its row's)."""
+        row = db.table("sessions").get(session_id)
+        said = {key: round(row[key] or 0.0, 1) if key.endswith(("_s", "_cpm")) else row[key]
+                for key in ("routine", "duration_s", "active_s", "paused_s", "strokes",
+                            "cadence_cpm", "lumbar_events", "caution_events",
+                            "glutes_active_s")}  # as events.summary says them
+        at = row["ended_at"] or row["started_at"]
+        self.outbox.enqueue(db, "session_ended", session_id, at, row["device"],
+                            end_reason=row["end_reason"], summary=said)
+        self.outbox.enqueue_record(db, session_id, at, row["device"])
 
     def adopt_orphans(self) -> int:
         """Sessions without a person (written by a roller from before people, still running
