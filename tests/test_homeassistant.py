@@ -46,7 +46,8 @@ def test_each_sensor_is_its_own_device_with_its_own_name() -> None:
                            witmotion.identity(address, Identity(address, name)))
               for address, name in (("df:be:12:20:70:8c", "WT901BLE68"),
                                     ("DF:BE:12:20:70:8D", ""))]
-    assert [b["name"] for b in blocks] == ["WT901BLE68", "BWT901BLECL 708D"]
+    # Two alike are told apart by the end of the address, unless the name says it already.
+    assert [b["name"] for b in blocks] == ["WT901BLE68 70:8C", "BWT901BLECL 708D"]
     assert blocks[0]["identifiers"] != blocks[1]["identifiers"]
     assert blocks[0]["connections"] == [["bluetooth", "DF:BE:12:20:70:8C"]]  # as HA's own
     assert (blocks[0]["manufacturer"], blocks[0]["model"]) == ("WitMotion", "BWT901BLECL")
