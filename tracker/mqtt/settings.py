@@ -60,7 +60,7 @@ class MqttSettings:
         check_ranges("mqtt", self, {"port": (1, 65535), "outbox_max_events": (1, 10**7),
                                     "outbox_max_age_days": (0.01, 3650),
                                     "replay_per_s": (0.1, 10**6),
-                                    "permit_join_s": (10, 3600)})
+                                    "permit_join_s": (1, 3600)})
         for key in ("base_topic", "discovery_prefix"):
             topic = getattr(self, key)
             if not topic or len(topic) > 100 or any(c in topic for c in "+#\0") \
