@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 from collections.abc import Callable
 from contextlib import closing
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,24 +21,27 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 # Keys and value types Home Assistant documents for MQTT discovery of each component
 # (https://www.home-assistant.io/integrations/binary_sensor.mqtt/, sensor.mqtt, event.mqtt,
 # and the shared device/origin blocks). A misspelt key fails the test.
-# (and select.mqtt, switch.mqtt, button.mqtt for the commands).
+# (and select.mqtt, switch.mqtt, button.mqtt, text.mqtt for the commands).
 COMMON = {"name": str, "unique_id": str, "default_entity_id": str, "device": dict,
           "origin": dict, "qos": int, "state_topic": str, "availability_topic": str,
           "availability": list, "availability_mode": str, "icon": str,
           "entity_category": str, "device_class": str, "value_template": str}
 DOCUMENTED = {
     "binary_sensor": COMMON | {"payload_on": str, "payload_off": str},
-    "sensor": COMMON | {"unit_of_measurement": str, "state_class": str, "options": list},
+    "sensor": COMMON | {"unit_of_measurement": str, "state_class": str, "options": list,
+                        "last_reset_value_template": str,
+                        "suggested_display_precision": int},
     "event": COMMON | {"event_types": list},
-    "select": COMMON | {"command_topic": str, "options": list},
+    "select": COMMON | {"command_topic": str, "command_template": str, "options": list},
     "switch": COMMON | {"command_topic": str, "payload_on": str, "payload_off": str},
     "button": COMMON | {"command_topic": str, "payload_press": str},
+    "text": COMMON | {"command_topic": str, "min": int, "max": int},
 }
 DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
           "sw_version": str, "connections": list, "via_device": str}
 ORIGIN = {"name": str, "sw_version": str, "support_url": str}
-ENTITIES = 16  # a roller's
-BRIDGE_ENTITIES = 5
+ENTITIES = 19  # a roller's
+BRIDGE_ENTITIES = 7
 PERSON_ENTITIES = 5  # each person's
 
 
@@ -336,3 +339,73 @@ def test_an_outbox_entry_that_cannot_be_sent_is_dropped_and_said_not_a_jam(
     assert status.stderr.count("cannot be sent") == 2
     kinds = [json.loads(p)["event_type"] for _, p in sub.stop()]
     assert kinds[0] == "session_started" and kinds[-1] == "session_ended"
+
+
+def test_rollers_are_renamed_and_pairing_opened_from_home_assistant(
+        roller: Run, broker: Broker, tmp_path: Path) -> None:
+    """The text entity's and the pairing button's commands, as Home Assistant sends them,
+    handled by the bridge; a rename by the CLI reaches Home Assistant as well."""
+    import asyncio
+    from dataclasses import replace
+
+    from tracker.config import load
+    from tracker.core.status import Identity
+    from tracker.mqtt.bridge import Bridge
+    from tracker.store.opening import open_store
+
+    db = tmp_path / "r.db"
+    assert roller("--db", str(db), "pair", "--sim", "--timeout", "0.5").returncode == 0
+    address = "C0:FF:EE:00:00:01"
+    settings = load(None, broker.env())
+    told: list[bool] = []
+
+    def pub(topic: str, payload: str, *flags: str) -> None:
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                        "-t", topic, "-m", payload, *flags], check=True)
+
+    async def main() -> None:
+        store = open_store(db)
+        # Pairing stays open a second here: how long is what this test is about.
+        bridge = Bridge(replace(settings.mqtt, permit_join_s=1.0), store, settings.rules,
+                        "UTC", owner=True, client_id="roller-test-names")
+        bridge.on_permit_join = told.append
+        bridge.watch(address, Identity(address, "roller-sim", "roller project", "roller-sim"),
+                     connected=False)
+        done = asyncio.Event()
+        task = asyncio.create_task(bridge.run(done))
+        await asyncio.sleep(1.5)
+        pub("roller/c0ffee000001/set/name", "x" * 40)  # too long: one warning, ignored
+        pub("roller/c0ffee000001/set/name", "Retained", "-r")  # would rename on reconnect
+        pub("roller/c0ffee000001/set/name", "Hall roller")
+        pub("roller/bridge/test/set/permit_join", "START")
+        await asyncio.sleep(0.5)
+        assert bridge.permit_join_open
+        await asyncio.sleep(1.5)
+        assert not bridge.permit_join_open  # closed by itself
+        renamed = await asyncio.to_thread(roller, "--db", str(db), "devices", "rename",
+                                          address, "Gym roller")
+        assert renamed.returncode == 0, renamed.stderr
+        await asyncio.sleep(2.0)
+        done.set()
+        await task
+        store.close()
+
+    sub = Subscriber(broker.port, "roller/#", "homeassistant/#")
+    asyncio.run(main())
+    pub("roller/c0ffee000001/set/name", "", "-r")  # the retained one cleared
+    received = sub.stop()
+    names = [json.loads(p)["device"]["name"] for t, p in received
+             if t.endswith("roller_c0ffee000001/name/config")]
+    assert names[0] == "roller-sim 00:01"  # told apart from another roller-sim
+    assert names[-2:] == ["Hall roller", "Gym roller"]
+    states = [json.loads(p) for t, p in received if t == "roller/c0ffee000001/state"]
+    assert "Retained" not in {s["name"] for s in states}
+    assert states[-1]["name"] == "Gym roller"
+    assert datetime.fromisoformat(states[-1]["last_reset"]).tzinfo is not None
+    infos = [json.loads(p)["permit_join"] for t, p in received
+             if t == "roller/bridge/test/info"]
+    assert True in infos and infos[-1] is False and told == [True, False]
+    people = {json.loads(p)["device"]["name"] for t, p in received if "roller_person_" in t}
+    assert people and not any(n.startswith("me ") for n in people)
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT label FROM devices").fetchone() == ("Gym roller",)

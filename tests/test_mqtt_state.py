@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,12 +60,13 @@ def live(region: str = "upper_back", lumbar: bool = False, caution: bool = False
 
 def test_a_roller_nothing_is_known_of_has_every_key_null_or_false() -> None:
     week = week_of([])
-    state = roller_state({}, [], week)
+    state = roller_state({}, [], week, "UTC")
     assert list(state) == list(STATE_KEYS)
     assert state == {key: None for key in STATE_KEYS} | {
         "session_active": False, "connected": False, "lumbar_contact": False,
         "lumbar_caution": False, "override_next": False, "glute_sessions_this_week": 0,
-        "schedule_status": str(week.status), "next_glute_day": "2026-11-19"}
+        "schedule_status": str(week.status), "next_glute_day": "2026-11-19",
+        "last_reset": "2026-11-16T00:00:00+00:00"}
 
 
 def test_a_rollers_last_session_is_its_last_finished_one_rounded() -> None:
@@ -72,7 +74,7 @@ def test_a_rollers_last_session_is_its_last_finished_one_rounded() -> None:
     under_way = row(NOW - timedelta(minutes=5), status="live", duration_s=10.0)
     state = roller_state({"connected": True, "session_active": True, "region": "mid_back",
                           "battery_pct": 81, "next_routine": "glutes"},
-                         [done, under_way], week_of([done, under_way]))
+                         [done, under_way], week_of([done, under_way]), "UTC", "Hall 01:01")
     assert state["last_session_duration_s"] == 61.3
     assert state["last_session_active_s"] == 44.4
     assert state["last_session_strokes"] == 61
@@ -81,6 +83,7 @@ def test_a_rollers_last_session_is_its_last_finished_one_rounded() -> None:
     assert (state["connected"], state["session_active"], state["region"],
             state["battery_pct"], state["next_routine"]) == (True, True, "mid_back", 81,
                                                              "glutes")
+    assert state["name"] == "Hall 01:01"
 
 
 def test_a_persons_week_counts_what_they_rolled_since_it_began() -> None:
@@ -90,23 +93,25 @@ def test_a_persons_week_counts_what_they_rolled_since_it_began() -> None:
     wednesday = row(datetime(2026, 11, 18, 10, tzinfo=UTC), active_s=30.0, lumbar_events=2)
     rows = [last_week, monday, wednesday]
     week = week_of(rows)
-    state = person_state(ME, RULES, week, rows, rows)
+    state = person_state(ME, RULES, week, rows, rows, "UTC")
     assert list(state) == list(PERSON_KEYS)
     assert state == {
         "name": "Ada", "glute_sessions_this_week": 1, "glute_sessions_per_week": 3,
         "schedule_status": str(week.status), "next_glute_day": "2026-11-19",
         "sessions_this_week": 2, "rolling_s_this_week": 75.0, "lumbar_contacts_this_week": 3,
-        "last_session_ended_at": "2026-11-18T10:01:00+00:00"}
+        "last_session_ended_at": "2026-11-18T10:01:00+00:00",
+        "last_reset": "2026-11-16T00:00:00+00:00"}
 
 
 def test_a_persons_own_quota_and_a_session_from_long_ago() -> None:
     ben = Person(2, "1a2b3c4d", "Ben", rules={"glute_sessions_per_week": 2})
     long_ago = row(datetime(2026, 9, 1, 10, tzinfo=UTC))
-    state = person_state(ben, RULES, week_of([]), [], [long_ago])
+    state = person_state(ben, RULES, week_of([]), [], [long_ago], "UTC")
     assert state["glute_sessions_per_week"] == 2
     assert (state["sessions_this_week"], state["rolling_s_this_week"]) == (0, 0)
     assert state["last_session_ended_at"] == "2026-09-01T10:01:00+00:00"
-    assert person_state(ben, RULES, week_of([]), [], [])["last_session_ended_at"] is None
+    assert person_state(ben, RULES, week_of([]), [], [], "UTC")["last_session_ended_at"] \
+        is None
 
 
 def test_a_live_status_as_the_rollers_live_values() -> None:
@@ -115,21 +120,23 @@ def test_a_live_status_as_the_rollers_live_values() -> None:
     assert live_values(rolling) == {
         "connected": True, "session_active": True, "routine": "upper_back",
         "region": "lower_back", "lumbar_contact": True, "lumbar_caution": True,
-        "battery_pct": 77}
+        "battery_pct": 77, "rssi_dbm": None}
     waiting = Status("reconnecting", 2, live("lower_back", lumbar=True), 0.0, None,
                      routine="upper_back")  # not recording: nothing of a session shows
     assert live_values(waiting) == {
         "connected": False, "session_active": False, "routine": None, "region": None,
-        "lumbar_contact": False, "lumbar_caution": False, "battery_pct": None}
+        "lumbar_contact": False, "lumbar_caution": False, "battery_pct": None,
+        "rssi_dbm": None}
 
 
 def test_the_bridges_info_and_the_live_position() -> None:
     info = bridge_info("gym", 4, [{"connected": True}, {}, {"connected": False}])
     assert json.loads(encode(info)) == {"version": __version__, "host": "gym",
                                         "outbox_pending": 4, "rollers_known": 3,
-                                        "rollers_connected": 1}
+                                        "rollers_connected": 1, "permit_join": False}
     assert list(info) == ["version", "host", "outbox_pending", "rollers_known",
-                          "rollers_connected"]
+                          "rollers_connected", "permit_join"]
+    assert bridge_info("gym", 0, [], permit_join=True)["permit_join"] is True
     assert encode(live_position(live("glutes", s_cm=40.06, s_sd_cm=2.345))) == \
         b'{"region":"glutes","s_cm":40.1,"s_sd_cm":2.3}'
 
@@ -189,7 +196,7 @@ def test_a_rollers_state_always_has_every_key_and_its_last_finished_session(
         history: tuple[datetime, str, list[SessionRow]], now_live: dict[str, Any]) -> None:
     now, zone, rows = history
     week = week_of(rows, now, zone)
-    state = roller_state(now_live, rows, week)
+    state = roller_state(now_live, rows, week, zone)
     assert list(state) == list(STATE_KEYS)
     assert json.loads(encode(state)) == state  # plain JSON, nothing lost
     finished = [r for r in rows if r.status != "live"]
@@ -204,6 +211,9 @@ def test_a_rollers_state_always_has_every_key_and_its_last_finished_session(
         assert state[key] is bool(now_live.get(key))
     assert (state["glute_sessions_this_week"], state["next_glute_day"]) == (
         week.done, week.next_allowed.isoformat())
+    began = datetime.fromisoformat(state["last_reset"])  # the week's totals reset then
+    assert began.astimezone(ZoneInfo(zone)).date() == week.week_start
+    assert began <= now and (began.hour, began.minute) == (0, 0)
 
 
 @given(weeks())
@@ -215,7 +225,7 @@ def test_a_persons_week_agrees_with_the_schedules_days(
     now, zone, rows = history
     person = Person(1, "0a1b2c3d", "Ada", zone=zone)
     week = week_of(rows, now, zone)
-    state = person_state(person, RULES, week, rows, rows)
+    state = person_state(person, RULES, week, rows, rows, zone)
     this_week = [r for r in rows if r.rolled().local_day() in week.days]
     assert state["sessions_this_week"] == sum(len(areas) for areas in week.days.values())
     assert state["sessions_this_week"] == len(this_week)
@@ -224,4 +234,6 @@ def test_a_persons_week_agrees_with_the_schedules_days(
     assert state["glute_sessions_this_week"] == week.done <= len(this_week)
     ended = [r.ended_at for r in rows if r.ended_at]
     assert state["last_session_ended_at"] == (max(ended).isoformat() if ended else None)
+    assert state["last_reset"] == datetime.combine(week.week_start, datetime.min.time(),
+                                                   ZoneInfo(zone)).isoformat()
     assert json.loads(encode(state)) == state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,9 @@ from tracker.core import clock
 from tracker.devices import PROFILES
 from tracker.devices.ble import BleError, Link, LinkEvents, Seen, scan
 from tracker.simulation import SIM_ADDRESSES, sim_roller
+
+if TYPE_CHECKING:
+    from tracker.store.database import Store
 
 
 def _scan(timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
@@ -87,9 +90,35 @@ def pair(settings: Settings, address: str | None, timeout: float, sim: bool,
         fail(f"{len(found)} rollers in range: give the address (see roller scan)")
     with store_of(settings) as store:
         store.devices.pair(chosen.address, chosen.name, clock.now(), chosen.profile.name)
+        _name_the_first_person(store)
     click.echo(f"paired {chosen.name} {chosen.address} ({chosen.profile.label})")
     if not chosen.profile.axes_known:
         click.echo("next: roller calibrate, so the sensor's axes are known")
+
+
+def _name_the_first_person(store: Store) -> None:
+    """At first run (a store whose only person is still the placeholder ``me``) ask who
+    rolls, where someone can answer: Home Assistant shows them by that name. Elsewhere say
+    how to choose it later; until then Home Assistant shows a readable default."""
+    from tracker.core.people import FIRST_PERSON, PersonError, name_key
+
+    people = store.people.all()
+    if len(people) != 1 or name_key(people[0].name) != name_key(FIRST_PERSON):
+        return
+    if not sys.stdin.isatty():
+        click.echo(f"name yourself for Home Assistant: roller people rename {FIRST_PERSON} "
+                   "NAME", err=True)
+        return
+    from tracker.mqtt.discovery import readable_default
+
+    while True:
+        name = click.prompt("Your name, as Home Assistant shows you",
+                            default=readable_default())
+        try:
+            store.people.rename(FIRST_PERSON, name)
+            return
+        except PersonError as exc:
+            click.echo(str(exc), err=True)
 
 
 @click.group(invoke_without_command=True)
@@ -105,7 +134,8 @@ def devices(ctx: click.Context) -> None:
     for d in known:
         mark = "paired" if d["paired"] else "      "
         calibrated = f"calibrated {d['calibrated_at'][:10]}" if d["calibrated_at"] else ""
-        click.echo(f"{mark}  {d['address']}  {d['name'] or '':<16} {d['profile']:<10} "
+        name = d["label"] or d["name"] or ""
+        click.echo(f"{mark}  {d['address']}  {name:<16} {d['profile']:<10} "
                    f"{d['sessions']} sessions, last seen {d['last_seen'] or 'never'}"
                    f"{', ' + calibrated if calibrated else ''}")
 
@@ -120,6 +150,26 @@ def forget(settings: Settings, address: str) -> None:
     click.echo(f"forgot {address}")
     if settings.mqtt.enabled:
         click.echo(run_action(settings, "purge", address))
+
+
+@devices.command()
+@click.argument("address")
+@click.argument("name")
+@click.pass_obj
+def rename(settings: Settings, address: str, name: str) -> None:
+    """Name a roller as its owner calls it: its device's name in Home Assistant (by default
+    the name it advertises and the end of its address)."""
+    from tracker.mqtt.messages import CommandError, check_roller_name
+
+    try:
+        name = check_roller_name(name)
+    except CommandError as exc:
+        fail(str(exc))
+    with store_of(settings) as store:
+        store.devices.rename(address, name)
+    click.echo(f"renamed {address} to {name}" + (
+        " (the gateway tells Home Assistant within a second or so)"
+        if settings.mqtt.enabled else ""), err=True)
 
 
 @click.command()

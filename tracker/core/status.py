@@ -44,3 +44,4 @@ class Status:
     recording: bool = False  # a session is in progress (the gateway waits for rolling)
     routine: str | None = None  # the area rolled (or being placed for), while recording
     program: ProgramView | None = None  # the program followed, if any
+    rssi_dbm: int | None = None  # the roller's signal when it was last found (dBm)

@@ -108,6 +108,7 @@ class DeviceInfo:
     model: str = ""
     firmware: str = ""
     battery_pct: int | None = None
+    rssi_dbm: int | None = None  # its advertisement's signal when it was last found
     rate_hz: int | None = None
     diameter_cm: float | None = None  # reported by the device (our roller only)
     config: p.DeviceConfig | None = None
@@ -192,8 +193,16 @@ class Link:
 
     async def _session(self, stop: asyncio.Event) -> bool:
         """One connection; True when it dropped, False when ``stop`` ended it."""
-        device = await BleakScanner.find_device_by_address(
-            self.address, timeout=5.0, backend=self.scanner_backend)
+        wanted = self.address.lower()
+
+        def found(device: Any, adv: Any) -> bool:  # as find_device_by_address, with the RSSI
+            if device.address.lower() != wanted:
+                return False
+            self.info.rssi_dbm = adv.rssi
+            return True
+
+        device = await BleakScanner.find_device_by_filter(
+            found, timeout=5.0, backend=self.scanner_backend)
         if device is None:
             raise BleakDeviceNotFoundError(self.address)
         dropped = asyncio.Event()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ from tracker.devices.ble import BleError
 from tracker.live import start
 from tracker.live.admission import Admission
 from tracker.live.bridged import known_identity
-from tracker.live.session import LiveSession, Result, resolve_device
+from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
 from tracker.live.source import Source
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: Between looks for a roller that is not in range (s); each look scans for 5 s.
 LOOK_EVERY_S = 2.0
+#: While pairing is open (Home Assistant's *Pair new rollers*), each scan for new rollers
+#: listens this long (s).
+PAIR_SCAN_S = 5.0
 
 
 @dataclass
@@ -50,14 +53,18 @@ class Gateway:
     def __init__(self, settings: Settings, store: Store, sources: list[Source],
                  routine: str, bridge: Bridge | None = None) -> None:
         self.settings, self.store, self.sources, self.bridge = settings, store, sources, bridge
+        self.routine = routine
         self.plans = {source.address: Next(routine) for source in sources}
         #: Each roller's profile and calibration (:class:`NotCalibrated` here, not later).
         self.devices = {s.address: resolve_device(store, s.address, s.profile) for s in sources}
         self.lives: dict[str, LiveSession] = {}
         self.results: list[Result] = []
         self._stop = asyncio.Event()
+        self._watches: list[asyncio.Task[None]] = []
+        self._pairing: asyncio.Task[None] | None = None
         if bridge is not None:
             bridge.on_command = self.command
+            bridge.on_permit_join = self.permit_join
             for address, (profile, _) in self.devices.items():
                 plan = self.plans[address]  # the rest starts idle: no session, no region
                 bridge.watch(address, known_identity(store, address, profile), connected=False,
@@ -67,13 +74,67 @@ class Gateway:
     async def run(self, stop: asyncio.Event) -> list[Result]:
         """Watch every roller until ``stop``; then end each session in progress as
         ``stopped`` and return every session's result."""
-        watches = [asyncio.create_task(self._watch(source)) for source in self.sources]
+        self._watches = [asyncio.create_task(self._watch(source)) for source in self.sources]
         await stop.wait()
         self._stop.set()
+        self.permit_join(False)
         for live in list(self.lives.values()):
             live.end("stopped")
-        await asyncio.gather(*watches, return_exceptions=True)
+        await asyncio.gather(*self._watches, return_exceptions=True)
         return self.results
+
+    def permit_join(self, open_: bool) -> None:
+        """Pairing opened from Home Assistant (the bridge closes it after ``[mqtt]
+        permit_join_s``): while open, every roller heard that is not watched yet is paired
+        and watched, as ``roller pair`` would, without stopping the gateway."""
+        if open_ and self._pairing is None and not self._stop.is_set():
+            self._pairing = asyncio.get_running_loop().create_task(self._pair_new())
+        elif not open_ and self._pairing is not None:
+            self._pairing.cancel()
+            self._pairing = None
+
+    async def _pair_new(self) -> None:
+        from tracker.devices.ble import scan
+
+        template = self.sources[0] if self.sources else Source("")
+        while not self._stop.is_set():
+            try:
+                found = await scan(PAIR_SCAN_S, template.scanner_backend)
+            except BleError as exc:
+                log.warning("pairing: %s", exc)
+                found = []
+            for seen in found:
+                if seen.address not in self.plans:
+                    self.adopt(replace(template, address=seen.address, finished=None,
+                                       profile=seen.profile.name), seen.name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), LOOK_EVERY_S)
+
+    def adopt(self, source: Source, name: str) -> bool:
+        """Pair a roller heard while pairing is open and watch it from now on; False (and
+        said) when it cannot be watched yet (held by another process, or a sensor whose
+        axes need ``roller calibrate`` first)."""
+        from tracker.live.holds import Held, hold_roller
+
+        address = source.address
+        try:
+            self.store.devices.pair(address, name, clock.now(), source.profile or "roller")
+            hold_roller(self.store, address, "gateway")
+            self.devices[address] = resolve_device(self.store, address, source.profile)
+        except (Held, NotCalibrated, StoreError, ConfigError) as exc:
+            log.warning("paired %s %s, but cannot watch it now: %s", name, address, exc)
+            self.plans[address] = Next(self.routine)  # not asked again while this runs
+            return False
+        log.info("paired %s %s from Home Assistant: watching it", name, address)
+        plan = self.plans[address] = Next(self.routine)
+        self.sources.append(source)
+        if self.bridge is not None:
+            profile = self.devices[address][0]
+            self.bridge.watch(address, known_identity(self.store, address, profile),
+                              connected=False, next_routine=plan.routine,
+                              override_next=plan.override)
+        self._watches.append(asyncio.get_running_loop().create_task(self._watch(source)))
+        return True
 
     async def _watch(self, source: Source) -> None:
         address = source.address

@@ -357,7 +357,7 @@ class LiveSession:
                               warning, self._identity, recorder is not None,
                               recorder.estimator.routine if recorder else None,
                               self.follow.view(recorder_state) if self.follow and recorder_state
-                              else None))
+                              else None, self._link.info.rssi_dbm))
 
     def _write_recording(self, samples: Array) -> None:
         """The stream in the roller's axes (calibration applied), as roller-imu v1; a disk

@@ -42,7 +42,15 @@ from tracker.core.schedule import Rules, WeekStatus, week_status
 from tracker.core.status import Identity, Status
 from tracker.mqtt.channel import Channel
 from tracker.mqtt.discovery import Discovery
-from tracker.mqtt.messages import BridgeTopics, Command, CommandError, encode, parse_command
+from tracker.mqtt.messages import (
+    BridgeTopics,
+    Command,
+    CommandError,
+    encode,
+    parse_bridge_command,
+    parse_command,
+    roller_name,
+)
 from tracker.mqtt.settings import MqttConfigError, MqttSettings
 from tracker.mqtt.state import (
     IDLE,
@@ -103,6 +111,10 @@ class Bridge:
         self.owner, self.client_id = owner, client_id
         #: Takes a checked command for a watched roller (the gateway's, a session's end).
         self.on_command: Callable[[str, Command], None] | None = None
+        #: Told when pairing opens (True) and closes (False): the gateway pairs what it
+        #: hears meanwhile. None: nothing here can pair, and the button is refused.
+        self.on_permit_join: Callable[[bool], None] | None = None
+        self._permit_join_until: float | None = None  # loop time pairing closes
         self.now, self.tick_s = now, tick_s
         self.topics = BridgeTopics(settings.base_topic, settings.discovery_prefix,
                                    settings.bridge)
@@ -126,7 +138,9 @@ class Bridge:
 
     def watch(self, address: str, identity: Identity | None = None, **state: Any) -> Channel:
         """Publish ``address`` from now on: available, with ``state`` (idle values)."""
-        channel = Channel(address, self.topics.roller(address), identity, dict(state))
+        seen = self.store.devices.seen(address)
+        channel = Channel(address, self.topics.roller(address), identity,
+                          {"last_seen": seen[1]} | dict(state), label=seen[0])
         self.channels[address] = channel
         self._info_dirty = True
         self._mark(channel, urgent=True)
@@ -164,6 +178,8 @@ class Bridge:
             channel.identity = status.identity
             self._spawn(self._rediscover(channel))
         values = live_values(status)
+        if status.link == "live":  # heard now: to the minute, so it changes once a minute
+            values["last_seen"] = self.now().replace(second=0, microsecond=0).isoformat()
         self.update(address, urgent=urgent(channel.live, values), **values)
         if status.recording and status.state and self.settings.live and \
                 self._client is not None:  # at most twice a second
@@ -260,7 +276,7 @@ class Bridge:
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         await client.subscribe(self.topics.ha_status, qos=1)
         # Commands: the owner takes every roller's, a guest its own.
-        for topic in [self.topics.commands] if self.owner else \
+        for topic in [self.topics.commands, self.topics.command("+")] if self.owner else \
                 [c.topics.command("+") for c in self.channels.values()]:
             await client.subscribe(topic, qos=1)
         await self._announce(client)
@@ -326,20 +342,84 @@ class Bridge:
 
     def _command(self, topic: str, payload: Any, retained: bool) -> None:
         """A command from Home Assistant: taken, or one warning and ignored; it never ends
-        the bridge or a session."""
+        the bridge or a session. A roller's name and the bridge's pairing are the bridge's
+        own; the rest go to whoever runs the rollers (:attr:`on_command`)."""
         try:
             if retained:  # would act again on every reconnect
                 raise CommandError(f"{topic}: a retained command is not taken")
+            if topic.startswith(self.topics.command("")):
+                self._bridge_command(parse_bridge_command(self.topics, topic,
+                                                          bytes(payload or b"")))
+                return
             command = parse_command(self.settings.base_topic, topic, bytes(payload or b""))
             channel = next((c for c in self.channels.values()
                             if c.topics.device == command.device), None)
-            if channel is None or self.on_command is None:
+            if channel is None or (self.on_command is None and command.what != "name"):
                 raise CommandError(f"{topic}: no roller {command.device} is watched here")
         except CommandError as exc:
             log.warning("ignored a command: %s", exc)
             return
         log.info("command for %s: %s %s", channel.address, command.what, command.value)
-        self.on_command(channel.address, command)
+        if command.what == "name":
+            self.rename(channel.address, command.value)
+        elif self.on_command is not None:
+            self.on_command(channel.address, command)
+
+    def rename(self, address: str, label: str) -> None:
+        """A roller named by its owner (from Home Assistant): kept in the store, and its
+        device renamed in Home Assistant."""
+        try:
+            self.store.devices.rename(address, label)
+        except (StoreError, sqlite3.Error) as exc:
+            log.warning("%s: not renamed: %s", address, exc)
+            return
+        self._relabel(self.channels[address], label)
+
+    def _relabel(self, channel: Channel, label: str | None) -> None:
+        channel.label = label
+        self._mark(channel, urgent=True)
+        self._spawn(self._rediscover(channel))
+
+    def _bridge_command(self, command: Command) -> None:
+        """The bridge's pairing button (``permit_join``): open for ``permit_join_s``, or
+        closed at once."""
+        if command.what == "permit_join":
+            if command.value == "STOP":
+                self.permit_join(False)
+            elif self.on_permit_join is None:
+                log.warning("ignored a command: pairing needs roller gateway")
+            else:
+                self.permit_join(True)
+
+    @property
+    def permit_join_open(self) -> bool:
+        """Whether the gateway pairs new rollers it hears now."""
+        return self._permit_join_until is not None
+
+    def permit_join(self, open_: bool) -> None:
+        """Open pairing for ``[mqtt] permit_join_s`` (again from now, if open already), or
+        close it; the gateway is told, and Home Assistant by the bridge's info."""
+        loop = asyncio.get_running_loop()
+        was = self.permit_join_open
+        self._permit_join_until = loop.time() + self.settings.permit_join_s if open_ else None
+        if open_:
+            log.info("pairing new rollers for %.0f s", self.settings.permit_join_s)
+            self._spawn(self._close_pairing())
+        elif was:
+            log.info("pairing closed")
+        if open_ != was:
+            self._info_dirty = True
+            self._dirty.set()
+            if self.on_permit_join is not None:
+                self.on_permit_join(open_)
+
+    async def _close_pairing(self) -> None:
+        """Pairing closes by itself once its time is up (a later press extends it)."""
+        loop = asyncio.get_running_loop()
+        while (until := self._permit_join_until) is not None and loop.time() < until:
+            await asyncio.sleep(until - loop.time())
+        if self._permit_join_until is not None:
+            self.permit_join(False)
 
     async def _answer_births(self, client: aiomqtt.Client) -> None:
         """Home Assistant's birth message: announce again 1-5 s later (it restarted). A flood
@@ -383,11 +463,20 @@ class Bridge:
                     self.discovery.people_changed(self.store.people.all()):  # roller people ...
                 self._people_dirty = True
                 self._dirty.set()
+            self._relabelled()
             # Others' events, too. Not wait_for: on Python 3.11 it swallows a cancellation
             # that meets the doorbell ringing, and the bridge would never stop.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(OUTBOX_POLL_S):
                     await self._doorbell.wait()
+
+    def _relabelled(self) -> None:
+        """Rollers renamed by another process (``roller devices rename``) since: renamed in
+        Home Assistant too."""
+        labels = self.store.devices.labels()
+        for channel in self.channels.values():
+            if (label := labels.get(channel.address)) != channel.label:
+                self._relabel(channel, label)
 
     async def drain(self, client: aiomqtt.Client) -> int:
         """Publish queued events in order, each marked sent after its PUBACK. An event queued
@@ -481,7 +570,8 @@ class Bridge:
     async def _publish_info(self, client: aiomqtt.Client) -> None:
         await client.publish(self.topics.info, encode(bridge_info(
             socket.gethostname(), self.store.outbox.count(),
-            [c.live for c in self.channels.values()])), qos=1, retain=True)
+            [c.live for c in self.channels.values()], self.permit_join_open)), qos=1,
+            retain=True)
 
     async def _publish_state(self, client: aiomqtt.Client, channel: Channel,
                              available: bool = True) -> None:
@@ -496,8 +586,11 @@ class Bridge:
         """A roller's flat state, rebuilt from the store plus what is live now."""
         now = self.now()
         recent = self.store.sessions(last=30, device=channel.address)
-        week, _ = self._week(self.store.people.default(channel.address), now)
-        return roller_state(channel.live, recent, week)
+        person = self.store.people.default(channel.address)
+        week, _ = self._week(person, now)
+        name = roller_name(channel.identity, channel.label) if channel.identity \
+            else channel.label
+        return roller_state(channel.live, recent, week, person.zone or self.zone, name)
 
     async def publish_people(self, client: aiomqtt.Client, states: bool = True) -> int:
         """Each person as a Home Assistant device (new people, renamed ones; those removed
@@ -513,7 +606,8 @@ class Bridge:
         """A person's week: their glute quota, and what they rolled on any roller."""
         week, rows = self._week(person, self.now())
         return person_state(person, self.rules, week, rows,
-                            rows or self.store.sessions(last=5, person=person.id))  # or long ago
+                            rows or self.store.sessions(last=5, person=person.id),  # or long ago
+                            person.zone or self.zone)
 
     def _week(self, person: Person, now: datetime) -> tuple[WeekStatus, list[SessionRow]]:
         """``person``'s week as their own zone and rules have it, and their sessions from as

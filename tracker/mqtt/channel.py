@@ -25,6 +25,8 @@ class Channel:
     dirty: bool = True
     urgent: bool = False
     last_state_at: float = -1e9
+    label: str | None = None  # the name its owner gave it (None: its advertised name)
     discovered: Identity | None = None  # published on this connection
+    discovered_label: str | None = None  # ... under this name
     ready_at: float = 0.0  # loop time from which Home Assistant listens to its topics
     online: bool = False  # its availability said ``online`` on this connection

@@ -9,21 +9,22 @@ removed, a roller forgotten and ``roller mqtt purge`` leave no retained config b
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterable, Sequence
 from typing import Final
 
 import aiomqtt
 
-from tracker.core.people import Person
+from tracker.core.people import Person, PersonError, check_name
 from tracker.core.status import Identity
 from tracker.mqtt.channel import Channel
 from tracker.mqtt.messages import (
+    UNNAMED,
     BridgeTopics,
     bridge_configs,
     discovery_configs,
     encode,
     person_configs,
+    shown_name,
 )
 from tracker.mqtt.settings import MqttSettings
 from tracker.store.outbox import Outbox
@@ -32,6 +33,26 @@ from tracker.store.outbox import Outbox
 #: state and events wait this long (s): Home Assistant subscribes to a new entity's topics
 #: about 130 ms after its config arrives, and an event sent before then is lost to it.
 SETTLE_S: Final = 1.0
+
+
+def readable_default() -> str:
+    """The default person's name in Home Assistant until one is chosen: the full name the
+    system has for whoever runs roller, else their login name, when that is a person (not
+    root, a system account or a service's dynamic user); else :data:`UNNAMED`."""
+    import os
+
+    try:
+        import pwd
+
+        entry = pwd.getpwuid(os.getuid())
+    except (ImportError, KeyError):  # no user database (Windows), or no entry in it
+        return UNNAMED
+    if not 1000 <= entry.pw_uid < 60000:
+        return UNNAMED
+    try:
+        return check_name(entry.pw_gecos.split(",")[0].strip() or entry.pw_name.capitalize())
+    except PersonError:
+        return UNNAMED
 
 
 async def clear(client: aiomqtt.Client, outbox: Outbox, device: str | None,
@@ -49,15 +70,18 @@ class Discovery:
     """Tells Home Assistant of the bridge, its rollers and the people, and remembers what it
     told it on this connection (a roller's, on its :class:`Channel`)."""
 
-    def __init__(self, settings: MqttSettings, topics: BridgeTopics, outbox: Outbox) -> None:
+    def __init__(self, settings: MqttSettings, topics: BridgeTopics, outbox: Outbox,
+                 unnamed: str | None = None) -> None:
         self.settings, self.topics, self.outbox = settings, topics, outbox
+        #: What the default person is called until they choose a name.
+        self.unnamed = unnamed if unnamed is not None else readable_default()
         self._people: dict[str, str] = {}  # uid -> name, announced on this connection
         self._discovering = asyncio.Lock()  # one roller's announcement at a time
 
     async def bridge(self, client: aiomqtt.Client) -> None:
         """The bridge's own device: its connection, version, rollers and waiting events."""
         if self.settings.discovery:
-            for topic, config in bridge_configs(self.topics, socket.gethostname()):
+            for topic, config in bridge_configs(self.topics, self.settings.entity_ids):
                 await client.publish(topic, encode(config), qos=1, retain=True)
 
     @staticmethod
@@ -66,6 +90,7 @@ class Discovery:
         restarted)."""
         for channel in channels:
             channel.discovered = None
+            channel.discovered_label = None
 
     def reset_people(self) -> None:
         """Nobody was told of on this connection."""
@@ -81,18 +106,22 @@ class Discovery:
         second) waits for nothing."""
         async with self._discovering:
             if self.settings.discovery and channel.identity and \
-                    channel.identity != channel.discovered:
-                channel.discovered = channel.identity
+                    (channel.identity, channel.label) != \
+                    (channel.discovered, channel.discovered_label):
+                channel.discovered, channel.discovered_label = channel.identity, channel.label
                 known = set(self.outbox.discovery_topics(channel.address))
-                topics = await self.publish(client, channel.address, channel.identity)
+                topics = await self.publish(client, channel.address, channel.identity,
+                                            channel.label)
                 if not known.issuperset(topics):
                     channel.ready_at = asyncio.get_running_loop().time() + SETTLE_S
 
-    async def publish(self, client: aiomqtt.Client, address: str,
-                      identity: Identity) -> list[str]:
-        """A roller's configs, as ``identity``, remembered in the store; their topics."""
+    async def publish(self, client: aiomqtt.Client, address: str, identity: Identity,
+                      label: str | None = None) -> list[str]:
+        """A roller's configs, as ``identity`` named ``label`` by its owner (None: not
+        named), remembered in the store; their topics."""
         topics = []
-        for topic, config in discovery_configs(self.topics.roller(address), identity):
+        for topic, config in discovery_configs(self.topics.roller(address), identity, label,
+                                               self.settings.entity_ids):
             await client.publish(topic, encode(config), qos=1, retain=True)
             topics.append(topic)
         self.outbox.remember_discovery(address, topics)
@@ -114,7 +143,9 @@ class Discovery:
             for person in people:
                 if self._people.get(person.uid) == person.name:
                     continue
-                configs = person_configs(self.topics.person(person.uid), person.name)
+                configs = person_configs(self.topics.person(person.uid),
+                                         shown_name(person.name, self.unnamed),
+                                         self.settings.entity_ids)
                 for topic, config in configs:
                     await client.publish(topic, encode(config), qos=1, retain=True)
                 # ``roller mqtt purge`` clears them, as it clears each roller's

@@ -16,6 +16,7 @@ from tracker.core.body import REGIONS, ROUTINES
 from tracker.core.errors import InputError
 from tracker.core.events import EVENT_TYPES
 from tracker.core.limits import quote
+from tracker.core.people import FIRST_PERSON, name_key
 from tracker.core.status import Identity
 
 STATUSES: Final = ("on_track", "behind", "done", "over")
@@ -24,18 +25,58 @@ STATE_KEYS: Final = (
     "last_session_duration_s", "last_session_active_s", "last_session_strokes",
     "last_session_cadence_cpm", "last_session_ended_at", "glute_sessions_this_week",
     "schedule_status", "next_glute_day", "battery_pct", "next_routine", "override_next",
+    "last_reset", "name", "rssi_dbm", "last_seen",
 )
 #: A person's own state (``<base>/person/<uid>/state``): their week, whatever roller they use.
 PERSON_KEYS: Final = (
     "name", "glute_sessions_this_week", "glute_sessions_per_week", "schedule_status",
     "next_glute_day", "sessions_this_week", "rolling_s_this_week",
-    "lumbar_contacts_this_week", "last_session_ended_at",
+    "lumbar_contacts_this_week", "last_session_ended_at", "last_reset",
 )
 #: Commands a roller takes on ``<base>/<device>/set/<what>``, and the payloads each accepts.
-COMMANDS: Final = {"routine": ROUTINES, "override": ("ON", "OFF"), "end": ("END",),
-                   "area": ROUTINES}
-#: A command payload longer than this is refused unread (the longest valid one is 10 bytes).
-MAX_COMMAND_BYTES: Final = 64
+#: ``name`` takes any name :func:`check_roller_name` allows (None here: free text).
+COMMANDS: Final[dict[str, tuple[str, ...] | None]] = {
+    "routine": ROUTINES, "override": ("ON", "OFF"), "end": ("END",), "area": ROUTINES,
+    "name": None}
+#: The bridge's own commands, on ``<base>/bridge/<bridge>/set/<what>``.
+BRIDGE_COMMANDS: Final = {"permit_join": ("START", "STOP")}
+#: A command payload longer than this is refused unread (the longest valid one, a roller's
+#: name, is at most 32 characters: 128 bytes of UTF-8 at most, most far fewer).
+MAX_COMMAND_BYTES: Final = 128
+#: A roller's name: what its owner calls it, shown as its device in Home Assistant.
+MAX_NAME_CHARS: Final = 32
+#: How ``[mqtt] entity_ids`` may name the entities: ``roller`` sends ``default_entity_id``
+#: (``sensor.roller_c0ffee000001_region``), ``home_assistant`` leaves it to Home
+#: Assistant's own entity-ID format, which its users may choose (2026.8).
+ENTITY_IDS: Final = ("roller", "home_assistant")
+
+
+def words(value: str) -> str:
+    """A machine value as a person reads it: ``upper_back`` -> ``Upper back``."""
+    return value.replace("_", " ").capitalize()
+
+
+def check_roller_name(name: str) -> str:
+    """A roller's name, as its owner gives it: 1-32 printable characters, stripped. It
+    reaches topics only as a payload, so any script is fine."""
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_NAME_CHARS or not name.isprintable():
+        raise CommandError(f"{quote(name)} is not a roller's name: 1-{MAX_NAME_CHARS} "
+                           "printable characters")
+    return name
+
+
+def roller_name(identity: Identity, label: str | None = None) -> str:
+    """What Home Assistant calls a roller: the name its owner gave it, else its advertised
+    name and the end of its address (``roller-sim 01:01``), so two alike are told apart."""
+    if label:
+        return label
+    address = identity.address.upper()
+    tail = address[-5:] if identity.mac else address.replace("-", "")[-4:]
+    name = identity.name or "Roller"
+    if re.sub(r"[^0-9A-F]", "", name.upper()).endswith(re.sub(r"[^0-9A-F]", "", tail)):
+        return name  # it says the end of its address already (``BWT901BLECL 708D``)
+    return f"{name} {tail}"
 
 
 def device_id(address: str) -> str:
@@ -73,6 +114,10 @@ class BridgeTopics:
     def commands(self) -> str:
         """Every roller's commands (a subscription filter)."""
         return f"{self.base}/+/set/+"
+
+    def command(self, what: str) -> str:
+        """One of the bridge's own commands (:data:`BRIDGE_COMMANDS`)."""
+        return f"{self.base}/bridge/{self.bridge}/set/{what}"
 
     @property
     def ha_status(self) -> str:
@@ -150,6 +195,15 @@ class CommandError(InputError):
     """A command that cannot be taken: said in one line, for one warning."""
 
 
+def _text(topic: str, payload: bytes) -> str:
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise CommandError(f"{topic}: a payload of {len(payload)} bytes is not a command")
+    try:
+        return payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CommandError(f"{topic}: the payload is not text") from None
+
+
 @dataclass(frozen=True)
 class Command:
     device: str  # device_id
@@ -166,16 +220,30 @@ def parse_command(base: str, topic: str, payload: bytes) -> Command:
         raise CommandError(f"{quote(topic)} is not a command topic (known: "
                            f"{', '.join(COMMANDS)})")
     what = parts[-1]
-    if len(payload) > MAX_COMMAND_BYTES:
-        raise CommandError(f"{topic}: a payload of {len(payload)} bytes is not a command")
-    try:
-        value = payload.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise CommandError(f"{topic}: the payload is not text") from None
-    if value not in COMMANDS[what]:
-        raise CommandError(f"{topic}: {quote(value)} is not one of "
-                           f"{', '.join(COMMANDS[what])}")
+    value = _text(topic, payload)
+    allowed = COMMANDS[what]
+    if allowed is None:
+        try:
+            value = check_roller_name(value)
+        except CommandError as exc:
+            raise CommandError(f"{topic}: {exc}") from None
+    elif value not in allowed:
+        raise CommandError(f"{topic}: {quote(value)} is not one of {', '.join(allowed)}")
     return Command(parts[-3], what, value)
+
+
+def parse_bridge_command(topics: BridgeTopics, topic: str, payload: bytes) -> Command:
+    """One of the bridge's own commands (``<base>/bridge/<bridge>/set/<what>``), its
+    device ``bridge``; :class:`CommandError` for anything else. Pure."""
+    what = next((w for w in BRIDGE_COMMANDS if topic == topics.command(w)), None)
+    if what is None:
+        raise CommandError(f"{quote(topic)} is not a bridge command (known: "
+                           f"{', '.join(BRIDGE_COMMANDS)})")
+    value = _text(topic, payload)
+    if value not in BRIDGE_COMMANDS[what]:
+        raise CommandError(f"{topic}: {quote(value)} is not one of "
+                           f"{', '.join(BRIDGE_COMMANDS[what])}")
+    return Command("bridge", what, value)
 
 
 def state_payload(**values: Any) -> dict[str, Any]:
@@ -214,15 +282,53 @@ def _on_off(key: str) -> str:
     return f"{{{{ 'ON' if value_json.{key} else 'OFF' }}}}"
 
 
+def _words(key: str, values: tuple[str, ...]) -> str:
+    """A template that shows a machine value in words (``on_track`` -> ``On track``); null
+    stays null (rendered ``None``, which Home Assistant takes as unknown)."""
+    table = json.dumps({v: words(v) for v in values})
+    return f"{{{{ {table}.get(value_json.{key}) }}}}"
+
+
+def _machine(values: tuple[str, ...]) -> str:
+    """A command template that turns the words shown back into the machine value sent."""
+    table = json.dumps({words(v): v for v in values})
+    return f"{{{{ {table}.get(value, value) }}}}"
+
+
+def _enum(key: str, values: tuple[str, ...]) -> dict[str, Any]:
+    """An enum sensor in words; the state's JSON and the events keep the machine values."""
+    return {"value_template": _words(key, values), "device_class": "enum",
+            "options": [words(v) for v in values]}
+
+
+def _select(key: str, values: tuple[str, ...], command: str) -> dict[str, Any]:
+    """A select that shows words and sends the machine value its command takes."""
+    return {"command_topic": command, "value_template": _words(key, values),
+            "command_template": _machine(values), "options": [words(v) for v in values]}
+
+
+def _minutes(key: str) -> dict[str, Any]:
+    """A duration kept in seconds in the state (``*_s``), shown in minutes: Home Assistant's
+    MQTT sensor takes no ``suggested_unit_of_measurement``, so the template converts."""
+    return {"value_template": f"{{{{ none if value_json.{key} is none else "
+                              f"(value_json.{key} / 60) | round(2) }}}}",
+            "device_class": "duration", "unit_of_measurement": "min",
+            "suggested_display_precision": 1}
+
+
+#: Per-week totals: summed by Home Assistant's statistics, not averaged, reset at the start
+#: of the person's week (``last_reset`` in the state, in their zone).
+WEEKLY: Final = {"state_class": "total", "last_reset_value_template": _value("last_reset")}
+
+
 def _schedule_entities(state: str) -> list[Entity]:
     """The glute schedule's sensors: a roller's (its person's) and each person's own."""
     return [
         Entity("sensor", "glute_sessions_week", "Glute sessions this week", {
             "state_topic": state, "value_template": _value("glute_sessions_this_week"),
-            "state_class": "measurement", "icon": "mdi:calendar-week"}),
+            **WEEKLY, "icon": "mdi:calendar-week"}),
         Entity("sensor", "schedule_status", "Schedule status", {
-            "state_topic": state, "value_template": _value("schedule_status"),
-            "device_class": "enum", "options": list(STATUSES)}),
+            "state_topic": state, **_enum("schedule_status", STATUSES)}),
         Entity("sensor", "next_glute_day", "Next glute day", {
             "state_topic": state, "value_template": _value("next_glute_day"),
             "device_class": "date", "icon": "mdi:calendar-arrow-right"}),
@@ -244,12 +350,10 @@ def _entities(topics: Topics) -> list[Entity]:
         Entity("binary_sensor", "link", "Roller link", {
             "state_topic": state, "value_template": _on_off("connected"),
             "device_class": "connectivity", "entity_category": "diagnostic"}),
-        Entity("sensor", "region", "Region", {
-            "state_topic": state, "value_template": _value("region"),
-            "device_class": "enum", "options": list(REGIONS)}),
+        Entity("sensor", "region", "Region", {"state_topic": state, **_enum("region", REGIONS)}),
+        # Last session's values: no state class, they are not one quantity over time.
         Entity("sensor", "last_session_duration", "Last session duration", {
-            "state_topic": state, "value_template": _value("last_session_duration_s"),
-            "device_class": "duration", "unit_of_measurement": "s"}),
+            "state_topic": state, **_minutes("last_session_duration_s")}),
         Entity("sensor", "last_session_cadence", "Last session cadence", {
             "state_topic": state, "value_template": _value("last_session_cadence_cpm"),
             "unit_of_measurement": "cpm", "icon": "mdi:sine-wave"}),
@@ -258,23 +362,33 @@ def _entities(topics: Topics) -> list[Entity]:
             "state_topic": state, "value_template": _value("battery_pct"),
             "device_class": "battery", "unit_of_measurement": "%",
             "entity_category": "diagnostic"}),
+        Entity("sensor", "rssi", "Signal strength", {
+            "state_topic": state, "value_template": _value("rssi_dbm"),
+            "device_class": "signal_strength", "unit_of_measurement": "dBm",
+            "state_class": "measurement", "entity_category": "diagnostic"}),
+        Entity("sensor", "last_seen", "Last seen", {
+            "state_topic": state, "value_template": _value("last_seen"),
+            "device_class": "timestamp", "entity_category": "diagnostic"}),
         Entity("event", "session_event", "Session event", {
             "state_topic": topics.event, "event_types": list(EVENT_TYPES)}),
         Entity("select", "next_routine", "Next session's routine", {
-            "command_topic": topics.command("routine"), "state_topic": state,
-            "value_template": _value("next_routine"), "options": list(ROUTINES),
+            "state_topic": state, **_select("next_routine", ROUTINES,
+                                            topics.command("routine")),
             "icon": "mdi:format-list-checks"}),
         Entity("switch", "glute_override", "Override the glute schedule once", {
             "command_topic": topics.command("override"), "state_topic": state,
             "value_template": _on_off("override_next"), "payload_on": "ON",
             "payload_off": "OFF", "icon": "mdi:calendar-alert"}),
         Entity("select", "switch_area", "Roll this area now", {
-            "command_topic": topics.command("area"), "state_topic": state,
-            "value_template": _value("routine"), "options": list(ROUTINES),
+            "state_topic": state, **_select("routine", ROUTINES, topics.command("area")),
             "icon": "mdi:swap-vertical"}),
         Entity("button", "end_session", "End the session", {
             "command_topic": topics.command("end"), "payload_press": "END",
             "icon": "mdi:stop-circle-outline"}),
+        Entity("text", "name", "Name", {
+            "command_topic": topics.command("name"), "state_topic": state,
+            "value_template": _value("name"), "min": 1, "max": MAX_NAME_CHARS,
+            "entity_category": "config", "icon": "mdi:rename"}),
     ]
 
 
@@ -284,22 +398,34 @@ def _person_entities(topics: PersonTopics) -> list[Entity]:
         *_schedule_entities(state),
         Entity("sensor", "lumbar_contacts_week", "Lumbar contacts this week", {
             "state_topic": state, "value_template": _value("lumbar_contacts_this_week"),
-            "state_class": "measurement", "icon": "mdi:human-handsdown"}),
+            **WEEKLY, "icon": "mdi:human-handsdown"}),
         Entity("sensor", "rolling_time_week", "Rolling this week", {
-            "state_topic": state, "value_template": _value("rolling_s_this_week"),
-            "device_class": "duration", "unit_of_measurement": "s",
-            "state_class": "measurement"}),
+            "state_topic": state, **_minutes("rolling_s_this_week"), **WEEKLY}),
     ]
 
 
-def person_configs(topics: PersonTopics, name: str) -> list[tuple[str, dict[str, Any]]]:
+#: The default person's name until one is chosen (``roller people rename``), where the
+#: system gives none a person would read: never the store's placeholder.
+UNNAMED: Final = "Roller user"
+
+
+def shown_name(name: str, fallback: str = UNNAMED) -> str:
+    """A person's name as Home Assistant shows it: the store's first person, still called
+    :data:`~tracker.core.people.FIRST_PERSON` (``me``), is ``fallback`` there instead."""
+    return fallback if name_key(name) == name_key(FIRST_PERSON) else name
+
+
+def person_configs(topics: PersonTopics, name: str,
+                   entity_ids: str = "roller") -> list[tuple[str, dict[str, Any]]]:
     """A person as a Home Assistant device of their own, reached through the bridge: their
-    week, whichever roller they use. Unique ids come from the uid, so a rename keeps them."""
+    week, whichever roller they use. Unique ids come from the uid, so a rename keeps them.
+    ``name`` is as shown (:func:`shown_name`)."""
     device = {"identifiers": [topics.device], "name": f"{name} (roller)",
               "manufacturer": "roller project", "model": "person",
               "via_device": topics.bridge.device}
     return [(topics.discovery(e.component, e.object_id),
-             _config(e, topics.device, device) | {"availability_topic": topics.bridge.state})
+             _config(e, topics.device, device, entity_ids)
+             | {"availability_topic": topics.bridge.state})
             for e in _person_entities(topics)]
 
 
@@ -322,6 +448,12 @@ def _bridge_entities(topics: BridgeTopics) -> list[Entity]:
             "state_topic": info, "value_template": _value("outbox_pending"),
             "state_class": "measurement", "icon": "mdi:tray-full",
             "entity_category": "diagnostic"}),
+        Entity("button", "permit_join", "Pair new rollers", {
+            "command_topic": topics.command("permit_join"), "payload_press": "START",
+            "icon": "mdi:bluetooth-connect"}),
+        Entity("binary_sensor", "permit_join_open", "Pairing open", {
+            "state_topic": info, "value_template": _on_off("permit_join"),
+            "icon": "mdi:link-variant-plus"}),
     ]
 
 
@@ -329,12 +461,14 @@ ORIGIN: Final = {"name": "roller", "sw_version": __version__,
                  "support_url": "https://github.com/roller-project/roller"}
 
 
-def device_block(topics: Topics, identity: Identity) -> dict[str, Any]:
-    """Home Assistant's device: the sensor's own name, maker, model and firmware, and its
-    Bluetooth MAC (so the device registry joins it with what Bluetooth integrations see),
-    reached through the bridge's device."""
+def device_block(topics: Topics, identity: Identity, label: str | None = None
+                 ) -> dict[str, Any]:
+    """Home Assistant's device: the name its owner gave it (else its advertised name and
+    the end of its address), the sensor's maker, model and firmware, and its Bluetooth MAC
+    (so the device registry joins it with what Bluetooth integrations see), reached through
+    the bridge's device."""
     device: dict[str, Any] = {
-        "identifiers": [f"roller_{topics.device}"], "name": identity.name,
+        "identifiers": [f"roller_{topics.device}"], "name": roller_name(identity, label),
         "manufacturer": identity.manufacturer, "model": identity.model,
         "via_device": topics.bridge.device,
     }
@@ -345,34 +479,42 @@ def device_block(topics: Topics, identity: Identity) -> dict[str, Any]:
     return device
 
 
-def discovery_configs(topics: Topics, identity: Identity) -> list[tuple[str, dict[str, Any]]]:
+def discovery_configs(topics: Topics, identity: Identity, label: str | None = None,
+                      entity_ids: str = "roller") -> list[tuple[str, dict[str, Any]]]:
     """One retained config per entity, with the full device block and origin. Every entity
     is available only while both the bridge and the roller's watcher say ``online``
     (Zigbee2MQTT's way), so a crashed gateway never leaves a roller shown connected."""
     availability = {"availability": [{"topic": topics.bridge.state},
                                      {"topic": topics.availability}],
                     "availability_mode": "all"}
-    device = device_block(topics, identity)
+    device = device_block(topics, identity, label)
     return [(topics.discovery(e.component, e.object_id),
-             _config(e, f"roller_{topics.device}", device) | availability)
+             _config(e, f"roller_{topics.device}", device, entity_ids) | availability)
             for e in _entities(topics)]
 
 
-def bridge_configs(topics: BridgeTopics, host: str) -> list[tuple[str, dict[str, Any]]]:
-    """The bridge's own device: its connection, version, rollers and waiting events."""
+def bridge_configs(topics: BridgeTopics, entity_ids: str = "roller"
+                   ) -> list[tuple[str, dict[str, Any]]]:
+    """The bridge's own device: its connection, version, rollers, waiting events, and
+    pairing. Its model names no host: the bridge id already says which gateway it is, and a
+    host name is nobody's business in a device registry."""
     device = {"identifiers": [topics.device], "name": f"Roller gateway {topics.bridge}",
-              "manufacturer": "roller project", "model": f"roller gateway on {host}",
+              "manufacturer": "roller project", "model": "roller gateway",
               "sw_version": __version__}
     configs = []
     for entity in _bridge_entities(topics):
-        config = _config(entity, topics.device, device)
+        config = _config(entity, topics.device, device, entity_ids)
         if entity.object_id != "connection_state":  # which says so itself
             config["availability_topic"] = topics.state
         configs.append((topics.discovery(entity.component, entity.object_id), config))
     return configs
 
 
-def _config(entity: Entity, prefix: str, device: dict[str, Any]) -> dict[str, Any]:
-    return {"name": entity.name, "unique_id": f"{prefix}_{entity.object_id}",
-            "default_entity_id": f"{entity.component}.{prefix}_{entity.object_id}",
+def _config(entity: Entity, prefix: str, device: dict[str, Any],
+            entity_ids: str = "roller") -> dict[str, Any]:
+    """An entity's config. ``default_entity_id`` only with ``entity_ids = "roller"``: sent,
+    it overrides the entity-ID format a Home Assistant user chose."""
+    named = {"default_entity_id": f"{entity.component}.{prefix}_{entity.object_id}"} \
+        if entity_ids == "roller" else {}
+    return {"name": entity.name, "unique_id": f"{prefix}_{entity.object_id}", **named,
             "device": device, "origin": ORIGIN, "qos": 1, **entity.config}

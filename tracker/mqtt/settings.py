@@ -47,14 +47,20 @@ class MqttSettings:
     outbox_max_events: int = 10000
     outbox_max_age_days: float = 30.0
     replay_per_s: float = 200.0
+    entity_ids: str = "roller"
+    permit_join_s: float = 120.0
 
     def __post_init__(self) -> None:
         if self.protocol not in ("3.1.1", "5"):
             raise ValueError(f"[mqtt] protocol must be \"3.1.1\" or \"5\", not "
                              f"{quote(self.protocol)}")
+        if self.entity_ids not in ("roller", "home_assistant"):
+            raise ValueError(f"[mqtt] entity_ids must be \"roller\" or \"home_assistant\", not "
+                             f"{quote(self.entity_ids)}")
         check_ranges("mqtt", self, {"port": (1, 65535), "outbox_max_events": (1, 10**7),
                                     "outbox_max_age_days": (0.01, 3650),
-                                    "replay_per_s": (0.1, 10**6)})
+                                    "replay_per_s": (0.1, 10**6),
+                                    "permit_join_s": (1, 3600)})
         for key in ("base_topic", "discovery_prefix"):
             topic = getattr(self, key)
             if not topic or len(topic) > 100 or any(c in topic for c in "+#\0") \

@@ -10,6 +10,7 @@ Plain values in and out, no broker and no store, so they are tested without eith
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, time
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -30,14 +31,14 @@ URGENT: Final = ("lumbar_contact", "lumbar_caution", "session_active")
 
 def live_values(status: Status) -> dict[str, Any]:
     """A roller's live values as a live session's status has them: the link, the session,
-    its area and region, the lumbar contact and caution, the battery."""
+    its area and region, the lumbar contact and caution, the battery and the signal."""
     state = status.state if status.recording else None
     return {"connected": status.link == "live", "session_active": status.recording,
             "routine": status.routine if status.recording else None,
             "region": state.region if state else None,
             "lumbar_contact": bool(state and state.lumbar),
             "lumbar_caution": bool(state and state.caution),
-            "battery_pct": status.battery_pct}
+            "battery_pct": status.battery_pct, "rssi_dbm": status.rssi_dbm}
 
 
 def urgent(live: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
@@ -45,10 +46,18 @@ def urgent(live: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
     return any(bool(values[key]) != bool(live.get(key)) for key in URGENT)
 
 
+def week_began(week: WeekStatus, zone: str) -> str:
+    """When ``week`` began, midnight of its first day in ``zone``: the ``last_reset`` of
+    the week's totals, which Home Assistant's statistics sum from then on."""
+    return datetime.combine(week.week_start, time(), ZoneInfo(zone)).isoformat()
+
+
 def roller_state(live: Mapping[str, Any], recent: Sequence[SessionRow],
-                 week: WeekStatus) -> dict[str, Any]:
-    """A roller's flat state: what is ``live`` now, the last finished session among its
-    ``recent`` ones (oldest first), and the ``week`` of the person it is for."""
+                 week: WeekStatus, zone: str, name: str | None = None) -> dict[str, Any]:
+    """A roller's flat state: what is ``live`` now (its signal and when it was last heard
+    among it), the last finished session among its ``recent`` ones (oldest first), the
+    ``week`` of the person it is for, in their ``zone``, and the roller's ``name`` as Home
+    Assistant shows it."""
     finished = [r for r in recent if r.status != "live"]
     last = finished[-1] if finished else None
     return state_payload(
@@ -68,14 +77,16 @@ def roller_state(live: Mapping[str, Any], recent: Sequence[SessionRow],
         battery_pct=live.get("battery_pct"),
         next_routine=live.get("next_routine"),
         override_next=bool(live.get("override_next")),
+        last_reset=week_began(week, zone), name=name,
+        rssi_dbm=live.get("rssi_dbm"), last_seen=live.get("last_seen"),
     )
 
 
 def person_state(person: Person, rules: Rules, week: WeekStatus, rows: Sequence[SessionRow],
-                 latest: Sequence[SessionRow]) -> dict[str, Any]:
+                 latest: Sequence[SessionRow], zone: str) -> dict[str, Any]:
     """A person's week: their glute quota (``rules``, the configuration's), and what they
-    rolled on any roller. ``rows`` are the sessions ``week`` was worked out from; the last
-    session's end is the latest among ``latest``."""
+    rolled on any roller. ``rows`` are the sessions ``week`` was worked out from, ``zone``
+    theirs; the last session's end is the latest among ``latest``."""
     mine = [r for r in rows if r.started_at.astimezone(ZoneInfo(r.zone)).date()
             >= week.week_start]
     ended = [r.ended_at for r in latest if r.ended_at is not None]
@@ -86,16 +97,18 @@ def person_state(person: Person, rules: Rules, week: WeekStatus, rows: Sequence[
         sessions_this_week=len(mine),
         rolling_s_this_week=round(sum(r.active_s for r in mine), 1),
         lumbar_contacts_this_week=sum(r.lumbar_events for r in mine),
-        last_session_ended_at=max(ended).isoformat() if ended else None)
+        last_session_ended_at=max(ended).isoformat() if ended else None,
+        last_reset=week_began(week, zone))
 
 
-def bridge_info(host: str, outbox_pending: int,
-                rollers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The bridge's info: its version and ``host``, the events waiting, and its rollers
-    (each one's live values) known and connected."""
+def bridge_info(host: str, outbox_pending: int, rollers: Sequence[Mapping[str, Any]],
+                permit_join: bool = False) -> dict[str, Any]:
+    """The bridge's info: its version and ``host``, the events waiting, its rollers (each
+    one's live values) known and connected, and whether it pairs new rollers now."""
     return {"version": __version__, "host": host, "outbox_pending": outbox_pending,
             "rollers_known": len(rollers),
-            "rollers_connected": sum(bool(r.get("connected")) for r in rollers)}
+            "rollers_connected": sum(bool(r.get("connected")) for r in rollers),
+            "permit_join": permit_join}
 
 
 def live_position(state: LiveState) -> dict[str, Any]:

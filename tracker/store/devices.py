@@ -53,6 +53,25 @@ class Devices:
                   manufacturer=identity.manufacturer, model=identity.model,
                   firmware=identity.firmware)
 
+    def rename(self, address: str, label: str) -> None:
+        """What its owner calls a roller from now on (Home Assistant's name for it)."""
+        with self._writing() as db:
+            if not db.execute("UPDATE devices SET label = ? WHERE address = ?",
+                              [label, address]).rowcount:
+                raise UnknownSession(f"no roller {address} is known (roller devices lists "
+                                     "them)")
+
+    def seen(self, address: str) -> tuple[str | None, str | None]:
+        """A roller's name given by its owner and when it was last seen (each None when
+        not; both for a roller never seen)."""
+        row = self.db.execute("SELECT label, last_seen FROM devices WHERE address = ?",
+                              [address]).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def labels(self) -> dict[str, str | None]:
+        """Every known roller's name given by its owner (None: not named)."""
+        return {str(r[0]): r[1] for r in self.db.execute("SELECT address, label FROM devices")}
+
     def identity(self, address: str) -> Identity | None:
         """What is remembered of who a device is (blank what is not); None if never seen."""
         rows = list(self.db.query("SELECT name, manufacturer, model, firmware FROM devices "

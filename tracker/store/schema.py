@@ -159,9 +159,15 @@ def _v12(db: sqlite_utils.Database) -> None:
     db.table("parts").add_column("orientation_unsure", int, not_null_default=0)
 
 
+def _v13(db: sqlite_utils.Database) -> None:
+    """What a roller's owner calls it (``roller devices rename``, or Home Assistant): two
+    rollers that advertise one name are told apart. Null: not named yet."""
+    db.table("devices").add_column("label", str)
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
