@@ -71,7 +71,7 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
         for source in sources:
             hold(store, source.address, "gateway")
         log.info("roller %s gateway: broker %s; store %s; watching %s", __version__,
-                 settings.mqtt.summary(), store.path.resolve(), rollers(store, sources))
+                 settings.mqtt.summary(), store.path.absolute(), rollers(store, sources))
 
         async def main() -> int:
             bridge = None
