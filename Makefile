@@ -22,7 +22,8 @@ demo: $(STAMP)
 	  --routine upper_back --scenario stray --seed 1 --seconds 240 --speed 2
 
 # The MQTT tests run a real broker; openssl makes their TLS certificates. The report's tests
-# open it in a real headless browser (Debian's chromium).
+# open it in a real headless browser (Debian's chromium). systemd-analyze verifies the
+# gateway's unit (config/roller-gateway.service).
 system-packages:
 	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto && command -v mosquitto_sub >/dev/null \
 	  || { $(SUDO) apt-get update -q && \
@@ -30,6 +31,9 @@ system-packages:
 	@command -v chromium >/dev/null \
 	  || { $(SUDO) apt-get update -q && \
 	       DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+	@command -v systemd-analyze >/dev/null \
+	  || { $(SUDO) apt-get update -q && \
+	       DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q systemd; }
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check tracker firmware_sim dashboards tests bench

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
 from tests.broker import Broker, Subscriber
 from tests.processes import running, stopped
+from tests.suite_clock import passed_on
+from tests.test_logs import STAMPED
+from tracker import __version__
 from tracker.core import clock
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -28,6 +34,30 @@ def gateway(tmp_path: Path, *args: str, env: dict[str, str]
             ) -> AbstractContextManager[subprocess.Popen[str]]:
     """``roller gateway`` running as its own process; killed if the test leaves it running."""
     return running(tmp_path, "--db", str(tmp_path / "r.db"), "gateway", *args, env=env)
+
+
+@contextmanager
+def logging_to(stderr: TextIO, tmp_path: Path, *args: str, env: dict[str, str],
+               level: str | None = None) -> Iterator[subprocess.Popen[str]]:
+    """``roller gateway`` with its stderr in a file, read while it runs; killed if the test
+    leaves it running."""
+    options = ["--log-level", level] if level else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", *options, "--db", str(tmp_path / "r.db"), "gateway",
+         *args], env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **passed_on(), **env},
+        stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def stopped_quietly(proc: subprocess.Popen[str]) -> None:
+    """Stopped as a service manager does (SIGTERM); it ends cleanly."""
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
 
 
 def rows(db: Path, sql: str) -> list[sqlite3.Row]:
@@ -289,3 +319,52 @@ def test_people_added_and_removed_while_it_runs_come_and_go_in_home_assistant(
         wait_for(lambda: not retained(config), 30, "Cleo's entities gone")
         assert not retained(f"roller/person/{uid}/state")
         stopped(proc)
+
+
+def said(log: Path, pattern: str) -> list[str]:
+    """The lines of ``log`` so far that match ``pattern``."""
+    return [line for line in log.read_text().splitlines() if re.search(pattern, line)]
+
+
+def test_it_says_what_it_does_and_when(broker: Broker, tmp_path: Path) -> None:
+    """As Zigbee2MQTT or Theengs Gateway do: a start-up line (version, broker, store, rollers;
+    never the password), the broker connected, lost and back, each line stamped."""
+    log = tmp_path / "stderr"
+    env = broker.env(ROLLER_MQTT_PORT=str(broker.auth_port), ROLLER_MQTT_USERNAME="roller",
+                     ROLLER_MQTT_PASSWORD="s3cret")
+    began = clock.now()
+    with log.open("w") as stderr, logging_to(stderr, tmp_path, "--sim", "1", "--sim-asleep",
+                                             "600", "600", env=env) as proc:
+        wait_for(lambda: bool(said(log, "connected to the broker")), 30, "the broker")
+        broker.stop()
+        wait_for(lambda: bool(said(log, "lost the broker")), 30, "the broker lost")
+        broker.start()
+        wait_for(lambda: len(said(log, "connected to the broker")) == 2, 30, "the broker back")
+        stopped_quietly(proc)
+    text = log.read_text()
+    where = f"127.0.0.1:{broker.auth_port}"
+    [start] = said(log, " gateway: broker ")
+    assert f"INFO tracker.cli.gateway: roller {__version__} gateway: broker {where}, no TLS, " \
+           f"user roller, password set; store {tmp_path / 'r.db'}; watching 1 roller: " \
+           f"{HOUSEHOLD[0]}" in start, text
+    assert said(log, rf"INFO tracker.mqtt.bridge: connected to the broker {where} as "
+                     r"roller-.*-gateway-\d+$"), text
+    assert said(log, rf"WARNING tracker.mqtt.bridge: lost the broker {where} \(.+\), "
+                     r"retrying in \d+ s$"), text
+    assert "s3cret" not in text
+    stamps = [STAMPED.match(line) for line in text.splitlines()]
+    assert all(stamps), text
+    first = stamps[0]
+    assert first and abs((datetime.fromisoformat(first[1]) - began).total_seconds()) < 60
+
+
+def test_log_level_warning_is_quiet(broker: Broker, tmp_path: Path) -> None:
+    """``--log-level`` wins over ``ROLLER_LOG_LEVEL`` (and the file): warnings only."""
+    log = tmp_path / "stderr"
+    env = broker.env(ROLLER_LOG_LEVEL="debug")
+    with log.open("w") as stderr, logging_to(stderr, tmp_path, "--sim", "1", "--sim-asleep",
+                                             "600", "600", level="warning", env=env) as proc:
+        wait_for(lambda: ("roller/bridge/test/state", "online") in
+                 Subscriber(broker.port, "roller/bridge/test/state").stop(), 30, "the bridge")
+        stopped_quietly(proc)
+    assert log.read_text() == ""

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from tracker.mqtt.settings import MqttSettings
 
 ENV_PREFIX = "ROLLER_"
+#: ``[log] level``'s values, quietest last; empty: each command's own (warning; info for the
+#: gateway).
+LOG_LEVELS = ("debug", "info", "warning", "error")
 Table = dict[str, dict[str, Any]]
 
 
@@ -76,6 +79,7 @@ class Settings:
     redraw_hz: float  # the dashboard's redraw rate
     db_path: str  # empty: the platform data directory
     diameter_cm: float = 15.0  # of the roller a sensor that does not report it sits in
+    log_level: str = ""  # one of LOG_LEVELS; empty: the command's own
     person: Person | None = None  # whose these are; None: the configuration's own
     #: The configuration's own settings, under a person's (None: these are they).
     base: Settings | None = field(default=None, repr=False, compare=False)
@@ -157,13 +161,24 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
                                       uncertainty=Uncertainty(**table["uncertainty"])),
             rules=Rules(**table["schedule"]),
             lifecycle=Lifecycle(**table["session"]),
-            mqtt=MqttSettings(**table["mqtt"]),
+            mqtt=MqttSettings(**table["mqtt"],
+                              credentials_directory=env.get("CREDENTIALS_DIRECTORY", "")),
             redraw_hz=_redraw_rate(table["dashboard"]["redraw_hz"]),
             db_path=_db_path(env.get("ROLLER_DB", table["store"]["path"])),
             diameter_cm=_diameter(table["device"]["diameter_cm"]),
+            log_level=log_level(table["log"]["level"], "[log] level"),
         )
     except ValueError as exc:
         raise ConfigError(f"configuration: {exc}") from None
+
+
+def log_level(text: str, where: str) -> str:
+    """``text`` as one of :data:`LOG_LEVELS` (any case; empty stays empty), or one line
+    naming them."""
+    level = text.strip().lower()
+    if level and level not in LOG_LEVELS:
+        raise ConfigError(f"{where} must be one of {', '.join(LOG_LEVELS)}, not {quote(text)}")
+    return level
 
 
 def _redraw_rate(rate_hz: float) -> float:

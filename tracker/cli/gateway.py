@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from tracker import __version__
+from tracker.cli import logs
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, store_of
 from tracker.cli.track import STOP_SIGNALS, hold
@@ -20,6 +22,7 @@ from tracker.live.holds import hold_bridge
 from tracker.live.session import NotCalibrated
 from tracker.live.source import Source
 from tracker.simulation import sim_household
+from tracker.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +51,8 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
     Runs in the foreground and logs to stderr; SIGTERM or Ctrl-C ends it, each session in
     progress stored as stopped.
     """
-    logging.getLogger("tracker").setLevel(min(logging.INFO,
-                                              logging.getLogger().getEffectiveLevel()))
+    if not settings.log_level:  # a service says what it does unless told to be quiet
+        logs.at_least("info")
     with clean_errors():
         settings.mqtt.check()
     with store_of(settings) as store:
@@ -67,6 +70,8 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
                  "roller gateway --sim 3")
         for source in sources:
             hold(store, source.address, "gateway")
+        log.info("roller %s gateway: broker %s; store %s; watching %s", __version__,
+                 settings.mqtt.summary(), store.path.absolute(), rollers(store, sources))
 
         async def main() -> int:
             bridge = None
@@ -88,8 +93,6 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
             signed_off = asyncio.Event()  # after the sessions' ends are queued
             publishing = loop.create_task(bridge.run(signed_off)) if bridge else None
             living = loop.create_task(life()) if life else None
-            log.info("watching %d roller(s): %s", len(sources),
-                     ", ".join(s.address for s in sources))
             results = await watching.run(stop)
             signed_off.set()
             if living is not None:
@@ -106,3 +109,13 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
         with clean_errors():
             sessions = asyncio.run(main())
     log.info("gateway stopped after %d session(s)", sessions)
+
+
+def rollers(store: Store, sources: list[Source]) -> str:
+    """The rollers watched, for the start-up line: ``2 rollers: ADDRESS (name), ...``."""
+    named = []
+    for source in sources:
+        identity = store.devices.identity(source.address)
+        named.append(f"{source.address} ({identity.name})" if identity and identity.name
+                     else source.address)
+    return f"{len(sources)} roller{'s' if len(sources) != 1 else ''}: {', '.join(named)}"

@@ -8,7 +8,6 @@ numpy (``python -m bench.startup`` times them).
 from __future__ import annotations
 
 import importlib
-import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -17,8 +16,9 @@ import click
 from click.core import ParameterSource
 
 from tracker import __version__
+from tracker.cli import logs
 from tracker.cli.errors import clean_errors
-from tracker.config import load, user_config_path
+from tracker.config import load, log_level, user_config_path
 from tracker.core import clock
 
 #: Every command but ``config-path``: where it is defined, and the first sentence of its help,
@@ -113,23 +113,28 @@ class LazyGroup(click.Group):
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Session database [default: [store] path, ROLLER_DB, or the data dir].")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.option("--log-level", "log_level_text", metavar="[debug|info|warning|error]",
+              help="Log this much on stderr [default: [log] level, ROLLER_LOG_LEVEL, else "
+              "warning; info for roller gateway].")
 @click.option("--now", "now_text", hidden=True, envvar=clock.ENV,
               help="Start the clock at this moment (ISO 8601 with its offset): a command run "
               "as of another day, and the tests' clock.")
 @click.version_option(__version__, prog_name="roller")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, db_path: Path | None,
-         verbose: int, now_text: str | None) -> None:
+         verbose: int, log_level_text: str | None, now_text: str | None) -> None:
     """Track a smart foam roller: where it is on your body, how you roll, when to stop."""
-    logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure("debug" if verbose > 1 else "info" if verbose else "warning")
     with clean_errors():
         if now_text:
             from_env = ctx.get_parameter_source("now_text") is ParameterSource.ENVIRONMENT
             clock.set_now(clock.parse_moment(now_text, clock.ENV if from_env else "--now"))
+        chosen = log_level(log_level_text, "--log-level") if log_level_text is not None else ""
         settings = load(config_path)
+    # The first of --log-level, -v, [log] level (ROLLER_LOG_LEVEL); else the command's own.
+    chosen = chosen or ("debug" if verbose > 1 else "info" if verbose else settings.log_level)
+    logs.configure(chosen or "warning")
+    settings = replace(settings, log_level=chosen)
     if db_path is not None:
         settings = replace(settings, db_path=str(db_path))
     ctx.obj = settings

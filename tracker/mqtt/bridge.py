@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
 import socket
 import sqlite3
@@ -228,11 +229,13 @@ class Bridge:
         """Connect, publish, reconnect with backoff; until ``stop``. ``once``: raise the
         first connection error instead of retrying (for ``roller mqtt`` commands)."""
         delay = 1.0
+        where = f"{self.settings.host}:{self.settings.port}"
         while not stop.is_set():
             try:
                 async with self._client_for_attempt() as client:
                     self._client, self.connected, self.last_error = client, True, None
                     self._connected_at = clock.now()
+                    log.info("connected to the broker %s as %s", where, self.client_id)
                     self.discovery.reset_rollers(self.channels.values())
                     for channel in self.channels.values():
                         channel.online = False
@@ -244,15 +247,21 @@ class Bridge:
                 self.last_error = explain(exc, self.settings)
                 if once:
                     raise MqttConfigError(self.last_error) from None
-                log.warning("%s; retrying in %.0f s", self.last_error, delay)
+                wait = delay * random.uniform(0.5, 1.0)
+                if self.connected:  # it was there: say so, as the gateways people know do
+                    log.warning("lost the broker %s (%s), retrying in %d s", where,
+                                exc or type(exc).__name__, math.ceil(wait))
+                else:
+                    log.warning("%s; retrying in %d s", self.last_error, math.ceil(wait))
             except (StoreError, sqlite3.Error) as exc:  # busy or failing store: try again
                 self.last_error = f"the store: {exc}"
-                log.warning("MQTT bridge paused by %s; retrying in %.0f s", self.last_error,
-                            delay)
+                wait = delay * random.uniform(0.5, 1.0)
+                log.warning("MQTT bridge paused by %s; retrying in %d s", self.last_error,
+                            math.ceil(wait))
             finally:
                 self._client, self.connected = None, False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay * random.uniform(0.5, 1.0))
+                await asyncio.wait_for(stop.wait(), wait)
             delay = min(60.0, delay * 2)
 
     async def send_queued(self, since: datetime) -> int:

@@ -35,6 +35,10 @@ class MqttSettings:
     username: str = ""
     password: str = ""
     password_file: str = ""
+    #: A systemd credential holding the password, read from ``$CREDENTIALS_DIRECTORY``: a
+    #: service that runs as a user of its own (``DynamicUser``) cannot read a root-only file,
+    #: but systemd hands it a copy only it can read (``LoadCredential=NAME:FILE``).
+    password_credential: str = ""
     tls: bool = False
     ca_file: str = ""
     cert_file: str = ""
@@ -49,6 +53,9 @@ class MqttSettings:
     replay_per_s: float = 200.0
     entity_ids: str = "roller"
     permit_join_s: float = 120.0
+    #: ``$CREDENTIALS_DIRECTORY`` of this process (not a key of the file): where systemd put
+    #: the service's credentials; empty when it was not started with any.
+    credentials_directory: str = ""
 
     def __post_init__(self) -> None:
         if self.protocol not in ("3.1.1", "5"):
@@ -69,6 +76,11 @@ class MqttSettings:
                                  "leading $ or slash, nor a trailing slash")
         if len(self.client_id) > 100 or not self.client_id.isprintable():
             raise ValueError("[mqtt] client_id must be at most 100 printable characters")
+        name = self.password_credential
+        if name and (len(name) > 255 or "/" in name or name in (".", "..")
+                     or not name.isprintable()):
+            raise ValueError(f"[mqtt] password_credential must be a credential's name as in "
+                             f"LoadCredential=NAME:FILE (no slash), not {quote(name)}")
         if self.bridge_id and not re.fullmatch(r"[a-z0-9_-]{1,64}", self.bridge_id):
             raise ValueError(f"[mqtt] bridge_id must be 1 to 64 of a-z 0-9 _ -, not "
                              f"{quote(self.bridge_id)}")
@@ -103,16 +115,37 @@ class MqttSettings:
             self.tls_context()
 
     def secret(self) -> str | None:
+        """The broker's password: the systemd credential where systemd passed credentials,
+        else the password file, else the password itself (None: none)."""
+        if self.password_credential and (self.credentials_directory or not self.password_file):
+            where = f"[mqtt] password_credential {quote(self.password_credential)}"
+            if not self.credentials_directory:
+                raise MqttConfigError(
+                    f"{where}: $CREDENTIALS_DIRECTORY is not set (systemd sets it for a service "
+                    f"with LoadCredential={self.password_credential}:FILE; run by hand, name "
+                    "the file in [mqtt] password_file as well)")
+            path = Path(self.credentials_directory) / self.password_credential
+            return _first_line(path, f"{where} ({path})")
         if self.password_file:
-            try:
-                return Path(self.password_file).read_text(encoding="utf-8").splitlines()[0]
-            except UnicodeDecodeError:
-                raise MqttConfigError(f"[mqtt] password_file {self.password_file}: not UTF-8 "
-                                      "text") from None
-            except (OSError, IndexError) as exc:
-                raise MqttConfigError(f"[mqtt] password_file {self.password_file}: "
-                                      f"{getattr(exc, 'strerror', None) or 'empty'}") from None
+            return _first_line(Path(self.password_file),
+                               f"[mqtt] password_file {self.password_file}")
         return self.password or None
+
+    def summary(self) -> str:
+        """Where the broker is and how roller signs in, never the password itself: for the
+        gateway's start-up line."""
+        if not self.enabled:
+            return "none ([mqtt] host is empty)"
+        said = [f"{self.host}:{self.port}", "TLS" if self.tls or self.ca_file else "no TLS"]
+        if self.username:
+            said.append(f"user {self.username}")
+        if self.password_credential and (self.credentials_directory or not self.password_file):
+            said.append(f"password from credential {self.password_credential}")
+        elif self.password_file:
+            said.append(f"password from {self.password_file}")
+        elif self.password:
+            said.append("password set")
+        return ", ".join(said)
 
     def tls_context(self) -> ssl.SSLContext | None:
         if not (self.tls or self.ca_file):
@@ -129,6 +162,16 @@ class MqttSettings:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return context
+
+
+def _first_line(path: Path, where: str) -> str:
+    """The first line of a password file (or credential), or one line saying why not."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[0]
+    except UnicodeDecodeError:
+        raise MqttConfigError(f"{where}: not UTF-8 text") from None
+    except (OSError, IndexError) as exc:
+        raise MqttConfigError(f"{where}: {getattr(exc, 'strerror', None) or 'empty'}") from None
 
 
 def _host() -> str:

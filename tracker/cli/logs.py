@@ -1,0 +1,97 @@
+"""Where roller's log lines go and how they look: the command line owns the handler, library
+code only logs (``logging.getLogger(__name__)``).
+
+Each line is ``TIME LEVEL LOGGER: MESSAGE``, ``TIME`` the local time with its offset to the
+millisecond (``2026-11-21T10:00:00.123+01:00``) on roller's clock (``--now`` moves it as it
+moves every other "now"), as Zigbee2MQTT and Theengs Gateway stamp theirs. Under systemd,
+where stderr is the journal (``$JOURNAL_STREAM`` names it), the journal stamps each line
+itself, so roller leaves the time out and starts the line with its syslog priority
+(``<4>`` a warning, ``<6>`` info), which journald takes as the line's priority
+(``journalctl -p warning``).
+
+The level is roller's own: ``debug`` shows every library's debug lines too, any other level
+leaves the libraries (bleak, aiomqtt, asyncio) at warnings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TextIO
+
+from tracker.core import clock
+
+#: roller's own loggers: what ``[log] level`` sets.
+OWN = ("tracker", "dashboards", "firmware_sim")
+#: The syslog priority journald reads from a line's ``<N>`` prefix.
+PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+              logging.CRITICAL: 2}
+
+
+def on_journal(stream: TextIO, env: Mapping[str, str]) -> bool:
+    """Is ``stream`` the systemd journal? systemd sets ``JOURNAL_STREAM=DEVICE:INODE`` for
+    the stream it connected to the journal; a child whose stderr was redirected inherits
+    the variable, so the stream itself must be that one."""
+    device, _, inode = env.get("JOURNAL_STREAM", "").partition(":")
+    try:
+        status = os.fstat(stream.fileno())
+        return (status.st_dev, status.st_ino) == (int(device), int(inode))
+    except (ValueError, OSError, AttributeError):  # unset, malformed, or no file (a test's)
+        return False
+
+
+class Lines(logging.Formatter):
+    """One log record as one line (a traceback under it): stamped, or for the journal
+    prefixed with its priority."""
+
+    def __init__(self, journal: bool) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if self.journal:
+            return f"<{PRIORITIES.get(record.levelno, 6)}>{text}"
+        return f"{self.moment(record)} {text}"
+
+    @staticmethod
+    def moment(record: logging.LogRecord) -> str:
+        """When ``record`` was made, on roller's clock, in local time with its offset."""
+        at = clock.now() - timedelta(seconds=time.time() - record.created)
+        return at.astimezone().isoformat(timespec="milliseconds")
+
+
+def level_of(name: str) -> int:
+    """A level's number from its name in :data:`tracker.config.LOG_LEVELS`."""
+    return int(logging.getLevelName(name.upper()))
+
+
+class Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """roller's own handler: the one :func:`configure` replaces (others are left alone)."""
+
+
+def configure(level: str, stream: TextIO | None = None,
+              env: Mapping[str, str] | None = None) -> None:
+    """Log roller's lines at ``level`` and up to ``stream`` (stderr), in place of the handler
+    an earlier call set."""
+    stream = stream or sys.stderr
+    handler = Handler(stream)
+    handler.setFormatter(Lines(on_journal(stream, os.environ if env is None else env)))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, Handler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    own = level_of(level)
+    root.setLevel(own if own == logging.DEBUG else max(own, logging.WARNING))
+    for name in OWN:
+        logging.getLogger(name).setLevel(own)
+
+
+def at_least(level: str) -> None:
+    """roller's own lines from ``level`` on, when nobody chose a level (the gateway's info)."""
+    for name in OWN:
+        logging.getLogger(name).setLevel(level_of(level))
