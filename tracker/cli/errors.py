@@ -31,3 +31,18 @@ def clean_errors() -> Iterator[None]:
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         fail(f"{where}{exc.strerror or exc}", 1)
+
+
+@contextmanager
+def one_line_usage() -> Iterator[None]:
+    """A usage error (an unknown option, a value out of range, a missing argument) said as
+    ``roller: error: ...`` in one line, exit 2, in every command and subcommand: click's own
+    three lines (``Usage:``, ``Try``, ``Error:``) bury the one that matters, and scripts
+    reading stderr expect one line for every bad input. ``--help`` (and a group given no
+    command, which click answers with its help) still shows the usage text."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as exc:
+        fail(" ".join(exc.format_message().split()), exc.exit_code)

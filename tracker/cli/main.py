@@ -10,14 +10,14 @@ from __future__ import annotations
 import importlib
 from dataclasses import replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import click
 from click.core import ParameterSource
 
 from tracker import __version__
 from tracker.cli import logs
-from tracker.cli.errors import clean_errors
+from tracker.cli.errors import clean_errors, one_line_usage
 from tracker.config import load, log_level, user_config_path
 from tracker.core import clock
 
@@ -98,6 +98,15 @@ class LazyGroup(click.Group):
             for name in COMMANDS:
                 self.get_command(ctx, name)
         return super().resolve_command(ctx, args)
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with one_line_usage():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line_usage():
+            return super().invoke(ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands as click lists them, each told by its sentence in :data:`COMMANDS`
