@@ -8,6 +8,7 @@ numpy (``python -m bench.startup`` times them).
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
@@ -133,6 +134,7 @@ class LazyGroup(click.Group):
 def main(ctx: click.Context, config_path: Path | None, db_path: Path | None,
          verbose: int, log_level_text: str | None, now_text: str | None) -> None:
     """Track a smart foam roller: where it is on your body, how you roll, when to stop."""
+    private_by_default()
     logs.configure("debug" if verbose > 1 else "info" if verbose else "warning")
     with clean_errors():
         if now_text:
@@ -147,6 +149,14 @@ def main(ctx: click.Context, config_path: Path | None, db_path: Path | None,
     if db_path is not None:
         settings = replace(settings, db_path=str(db_path))
     ctx.obj = settings
+
+
+def private_by_default() -> None:
+    """Every file and folder a command creates is its owner's alone (0600, 0700): recordings
+    (``--record``, ``simulate -o``), exports, reports and the store hold health data. One
+    umask for the whole process, added to the user's own, covers every writer, the ones
+    written tomorrow too; sharing a file is a ``chmod`` (README)."""
+    os.umask(os.umask(0o077) | 0o077)
 
 
 @main.command("config-path")
