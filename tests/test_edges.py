@@ -4,10 +4,16 @@ counted, not repeated."""
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
+
+from tests.suite_clock import passed_on
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -48,3 +54,92 @@ def test_a_file_shared_by_chmod_keeps_its_mode_when_exported_into(roller: Run,
     out.chmod(0o644)
     assert roller("--db", str(tmp_path / "r.db"), "export", "-o", str(out)).returncode == 0
     assert mode(out) == 0o644
+
+
+# -- inputs are files, and bounded ----------------------------------------------------------
+
+def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    """One line, exit 2, naming what is wrong."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("roller: error: "), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    """A named pipe nobody writes: opening it to read would block for good."""
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("args", [
+    ["--config", "{fifo}", "history"], ["--config", "/dev/zero", "history"],
+    ["analyze", "{fifo}"], ["analyze", "/dev/zero"], ["import", "{fifo}"],
+])
+def test_a_fifo_or_device_never_blocks_a_command(roller: Run, fifo: Path, tmp_path: Path,
+                                                 args: list[str]) -> None:
+    # roller's own timeout is 120 s; a hang here fails fast instead
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"),
+         *(a.format(fifo=fifo) for a in args)], capture_output=True, text=True, timeout=30,
+        env={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "c"),
+             "PATH": "/usr/bin:/bin", **passed_on()})
+    assert_refused(result, "not a regular file")
+
+
+def test_a_fifo_left_in_programs_is_named_not_waited_on(roller: Run, tmp_path: Path) -> None:
+    folder = tmp_path / "config" / "roller" / "programs"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "stuck.toml")
+    assert_refused(roller("programs"), "stuck.toml", "FIFO")
+
+
+def test_a_huge_configuration_is_refused_before_it_is_read_whole(roller: Run,
+                                                                 tmp_path: Path) -> None:
+    config = tmp_path / "big.toml"
+    config.write_text("#" * (2 << 20))
+    assert_refused(roller("--config", str(config), "history"), "larger than")
+
+
+def test_a_directory_as_config_is_refused(roller: Run, tmp_path: Path) -> None:
+    assert_refused(roller("--config", str(tmp_path), "history"), "directory")
+
+
+@pytest.mark.parametrize(("key", "content", "words"), [
+    ("PASSWORD_FILE", b"\x89PNG\r\n\x1a\n\xff\xfe", ("password_file", "not UTF-8")),
+    ("PASSWORD_FILE", b"a\x00b\n", ("password_file", "not printable")),
+    ("PASSWORD_FILE", "fifo", ("password_file", "FIFO")),
+    ("CA_FILE", "dir", ("ca_file", "directory")),
+    ("CA_FILE", "fifo", ("ca_file", "FIFO")),
+    ("CERT_FILE", "fifo", ("cert_file", "FIFO")),
+])
+def test_mqtt_files_that_cannot_be_used_are_the_settings_fault(
+        roller: Run, tmp_path: Path, fifo: Path, key: str, content: bytes | str,
+        words: tuple[str, ...]) -> None:
+    if content == "fifo":
+        path = fifo
+    elif content == "dir":
+        path = tmp_path
+    else:
+        path = tmp_path / "secret"
+        path.write_bytes(content)  # type: ignore[arg-type]
+    env = {"ROLLER_MQTT_HOST": "127.0.0.1", "ROLLER_MQTT_PORT": "1",
+           f"ROLLER_MQTT_{key}": str(path), "ROLLER_MQTT_TLS": "true"}
+    assert_refused(roller("--db", str(tmp_path / "r.db"), "mqtt", "status", env=env), *words)
+
+
+def test_read_text_bounds_and_refuses(tmp_path: Path, fifo: Path) -> None:
+    from tracker.core.errors import InputError
+    from tracker.files import read_text
+
+    small = tmp_path / "small.toml"
+    small.write_text("a = 1\n")
+    assert read_text(small) == "a = 1\n"
+    with pytest.raises(InputError, match="larger than"):
+        read_text(small, limit=3)
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(InputError, match="not a regular file"):
+            read_text(path)

@@ -23,6 +23,7 @@ import platformdirs
 
 from tracker.core.errors import InputError
 from tracker.core.limits import quote, within
+from tracker.files import read_text
 
 if TYPE_CHECKING:
     from tracker.core.body import Body
@@ -65,7 +66,15 @@ def programs() -> dict[str, Program]:
     from tracker.core.programs import load as load_programs
     from tracker.core.programs import user_program_files
 
-    return load_programs(user_program_files(user_config_path().parent))
+    return load_programs(user_program_files(user_config_path().parent), read=_program_text)
+
+
+def _program_text(path: Path) -> str:
+    """A program file's text: a regular file of at most 1 MiB (a FIFO left in ``programs/``
+    would otherwise block every command that loads programs)."""
+    from tracker.core.programs import ProgramError
+
+    return read_text(path, lambda why: ProgramError(str(path), None, why))
 
 
 @dataclass(frozen=True)
@@ -137,13 +146,9 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
 
     table = _parse(defaults_text(), "built-in defaults")
     file = path or user_config_path()
-    if path is not None or file.is_file():
-        try:
-            text = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ConfigError(f"{file}: not UTF-8 text (TOML files are UTF-8)") from None
-        except OSError as exc:
-            raise ConfigError(f"{file}: {exc.strerror or exc}") from None
+    if path is not None or os.path.lexists(file):  # a FIFO or device there: refused, not skipped
+        text = read_text(file, lambda why: ConfigError(
+            f"{file}: {why}{' (TOML files are UTF-8)' if 'UTF-8' in why else ''}"))
         _merge(table, _parse(text, str(file)), str(file))
     env = os.environ if env is None else env
     _merge(table, _from_env(table, env), "environment")

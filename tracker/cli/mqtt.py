@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from tracker.cli.errors import fail
+from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import store_of
 from tracker.config import Settings
 from tracker.devices import PROFILES
@@ -27,6 +27,9 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
     beside it is not disturbed), do ``action``, leave."""
     from tracker.mqtt.bridge import Bridge
     from tracker.mqtt.discovery import clear
+
+    with clean_errors():  # a password or TLS file that cannot be used: the settings' (exit 2)
+        settings.mqtt.check()
 
     with store_of(settings) as store:
         paired = store.devices.paired_all()

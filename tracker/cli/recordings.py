@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -20,6 +21,7 @@ from tracker.core.estimate import analyze as run
 from tracker.core.estimate import analyze_chunks
 from tracker.core.formats.roller_imu import RecordingError, opened
 from tracker.core.pictures.tables import summary_table
+from tracker.files import regular_file
 
 
 @click.command()
@@ -31,6 +33,7 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
     failed = False
     for path in files:
         try:
+            regular_file(path, partial(RecordingError, str(path), None))
             with opened(path) as (header, chunks):
                 analysis = analyze_chunks(header, chunks, settings.estimator)
         except RecordingError as exc:

@@ -30,6 +30,7 @@ from tracker.core.formats.roller_imu import Recording, format_recording, read
 from tracker.core.limits import quote
 from tracker.core.pictures.tables import areas, near_lumbar, pace_text, parts_lines, session_time
 from tracker.core.schedule import Verdict, score, week_start
+from tracker.files import regular_file
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
 
@@ -60,6 +61,7 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
         settings = whose(store, settings, person)
         for path in files:
             with clean_errors():
+                regular_file(path)  # a FIFO would block the import for good
                 recording = read(path)
             started = _start_time(recording, path, at, settings.zone)
             # The same samples from the same moment: a second import of one session.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -116,13 +116,16 @@ def user_program_files(config_dir: Path) -> list[Path]:
     return sorted((config_dir / "programs").glob("*.toml"))
 
 
-def load(paths: Iterable[Path]) -> dict[str, Program]:
+def load(paths: Iterable[Path], read: Callable[[Path], str] | None = None
+         ) -> dict[str, Program]:
     """The built-in programs, then those of each file; a name is defined once, so a file
-    cannot silently replace a built-in program or another file's."""
+    cannot silently replace a built-in program or another file's. ``read`` gives a file's
+    text: the commands pass ``tracker.files``' bounded reader (regular files, 1 MiB)."""
+    read = read or _read
     programs = builtin()
     where = dict.fromkeys(programs, "a built-in program")
     for path in paths:
-        found = parse(_read(path), str(path), where)
+        found = parse(read(path), str(path), where)
         programs |= found
         where |= dict.fromkeys(found, f"a program in {path}")
     return programs

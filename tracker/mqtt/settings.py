@@ -7,11 +7,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.core.errors import InputError
 from tracker.core.limits import check_ranges, quote
+from tracker.files import read_text, regular_file
+
+#: A password file holds one line: anything near this is another file.
+PASSWORD_MAX_BYTES = 64 * 1024
 
 if TYPE_CHECKING:
     import ssl
@@ -152,6 +157,10 @@ class MqttSettings:
             return None
         import ssl
 
+        for key, name in (("ca_file", self.ca_file), ("cert_file", self.cert_file),
+                          ("key_file", self.key_file)):
+            if name:  # ssl opens them itself: a FIFO would block it, a directory say errno 21
+                regular_file(name, partial(_said, f"[mqtt] {key} {name}"))
         try:
             context = ssl.create_default_context(cafile=self.ca_file or None)
             if self.cert_file:
@@ -164,14 +173,20 @@ class MqttSettings:
         return context
 
 
+def _said(where: str, why: str) -> MqttConfigError:
+    return MqttConfigError(f"{where}: {why}")
+
+
 def _first_line(path: Path, where: str) -> str:
     """The first line of a password file (or credential), or one line saying why not."""
-    try:
-        return path.read_text(encoding="utf-8").splitlines()[0]
-    except UnicodeDecodeError:
-        raise MqttConfigError(f"{where}: not UTF-8 text") from None
-    except (OSError, IndexError) as exc:
-        raise MqttConfigError(f"{where}: {getattr(exc, 'strerror', None) or 'empty'}") from None
+    lines = read_text(path, lambda why: MqttConfigError(f"{where}: {why}"),
+                      limit=PASSWORD_MAX_BYTES).splitlines()
+    if not lines or not lines[0]:
+        raise MqttConfigError(f"{where}: empty")
+    if any((ord(c) < 32 and c != "\t") or c == "\x7f" for c in lines[0]):  # binary, yet UTF-8
+        raise MqttConfigError(f"{where}: its first line is not printable text; is it the "
+                              "password file?")
+    return lines[0]
 
 
 def _host() -> str:
