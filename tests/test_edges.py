@@ -4,16 +4,23 @@ counted, not repeated."""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import stat
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.suite_clock import passed_on
+from tracker.cli.logs import Repeats
+from tracker.devices.base import roller_log
+from tracker.devices.roller import Packet, encode_packet
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -143,3 +150,70 @@ def test_read_text_bounds_and_refuses(tmp_path: Path, fifo: Path) -> None:
     for path in (fifo, Path("/dev/zero"), tmp_path):
         with pytest.raises(InputError, match="not a regular file"):
             read_text(path)
+
+
+# -- repeated warnings are counted; every per-roller line names its roller ------------------
+
+class Ticking:
+    """An injected clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def flood_logger(stream: io.StringIO, clock: Ticking) -> logging.Logger:
+    logger = logging.getLogger("tracker.test_edges.flood")
+    logger.handlers.clear()
+    logger.propagate = False
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(Repeats(now=clock))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def test_a_flood_of_ignored_commands_is_one_line_then_a_count_a_minute() -> None:
+    stream, clock = io.StringIO(), Ticking()
+    log = flood_logger(stream, clock)
+    for _ in range(3):
+        for i in range(5000):
+            clock.moment += timedelta(milliseconds=1)  # 5 s of flood a minute
+            log.warning("ignored a command: %s", f"roller/c0ffee{i:06d}/set/routine: bad")
+        clock.moment += timedelta(seconds=60)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3, lines
+    assert "more like this" not in lines[0]
+    assert "(and 4,999 more like this in the last" in lines[1]
+    assert "(and 4,999 more like this" in lines[2]
+
+
+def test_repeats_are_counted_per_roller_and_info_passes() -> None:
+    stream, clock = io.StringIO(), Ticking()
+    log = flood_logger(stream, clock)
+    first = roller_log(log, "C0:FF:EE:00:00:01")
+    second = roller_log(log, "C0:FF:EE:00:00:02")
+    for _ in range(100):
+        first.warning("dropped a repeated or stale packet (seq %d)", 7)
+        second.warning("dropped a repeated or stale packet (seq %d)", 7)
+        log.info("command for %s", "x")
+    lines = stream.getvalue().splitlines()
+    assert lines.count("command for x") == 100
+    warned = [line for line in lines if "dropped" in line]
+    assert warned == ["C0:FF:EE:00:00:01: dropped a repeated or stale packet (seq 7)",
+                      "C0:FF:EE:00:00:02: dropped a repeated or stale packet (seq 7)"]
+
+
+def test_a_dropped_packet_says_which_roller(caplog: pytest.LogCaptureFixture) -> None:
+    from tracker.devices.ble import Link, LinkEvents
+
+    link = Link("C0:FF:EE:00:00:01", LinkEvents(lambda *_: None))
+    packet = encode_packet(Packet(5, 1000, np.zeros((4, 6), np.int16)))
+    assert link.decoder.feed(packet, 0.0) is not None
+    with caplog.at_level(logging.WARNING):
+        assert link.decoder.feed(packet, 0.01) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "C0:FF:EE:00:00:01: dropped a repeated or stale packet (seq 5)"]
+    assert caplog.records[0].roller == "C0:FF:EE:00:00:01"

@@ -19,8 +19,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from tracker.core import clock
@@ -70,6 +70,45 @@ def level_of(name: str) -> int:
     return int(logging.getLevelName(name.upper()))
 
 
+#: A warning repeated within this many seconds is counted, not said again.
+REPEAT_WINDOW_S = 60.0
+
+
+class Repeats(logging.Filter):
+    """A warning said once, then counted: one line, then at most one a minute saying how many
+    more like it came (``... (and 9,839 more like this in the last 60 s)``). A flood of
+    ignored MQTT commands, or a radio dropping packet after packet, would otherwise write
+    thousands of lines that bury the one that matters and fill a Pi's journal.
+
+    Lines are alike when they come from the same logger with the same message template and
+    the same roller (``record.roller``, set by :class:`tracker.devices.base.RollerLog`): the
+    values in the message (a sequence number, a topic) may differ. Info and debug lines pass
+    untouched. ``now`` is roller's one clock (``tracker.core.clock.now``), injectable."""
+
+    def __init__(self, now: Callable[[], datetime] = clock.now,
+                 window_s: float = REPEAT_WINDOW_S) -> None:
+        super().__init__()
+        self.now, self.window = now, timedelta(seconds=window_s)
+        self._seen: dict[tuple[str, str, str], tuple[datetime, int]] = {}  # start, hidden
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, str(record.msg), str(getattr(record, "roller", "")))
+        now = self.now()
+        start, hidden = self._seen.get(key, (None, 0))
+        if start is not None and now - start < self.window:
+            self._seen[key] = (start, hidden + 1)
+            return False
+        if len(self._seen) > 1000:  # many different lines: forget the old windows
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.window}
+        self._seen[key] = (now, 0)
+        if hidden:
+            record.msg = f"{record.msg} (and {hidden:,} more like this in the last " \
+                f"{(now - start).total_seconds() if start else 0:.0f} s)"
+        return True
+
+
 class Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """roller's own handler: the one :func:`configure` replaces (others are left alone)."""
 
@@ -81,6 +120,7 @@ def configure(level: str, stream: TextIO | None = None,
     stream = stream or sys.stderr
     handler = Handler(stream)
     handler.setFormatter(Lines(on_journal(stream, os.environ if env is None else env)))
+    handler.addFilter(Repeats())
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, Handler)]:
         root.removeHandler(old)

@@ -6,9 +6,10 @@ A profile is a description plus a pure decoder; the Bluetooth I/O that uses it i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +43,7 @@ class Decoder(Protocol):
     """Turns a device's notifications into timed samples; never raises on bad bytes."""
 
     stats: LinkStats
+    log: RollerLog  # names the roller in each line: its link sets it (``ble.Link``)
 
     def feed(self, data: bytes, arrival_s: float) -> Samples | None:
         """Samples in one notification (None when it held none), ``arrival_s`` when it came."""
@@ -98,3 +100,20 @@ class Profile:
 class FrameError(MachineError, ValueError):
     """Bytes that are not a frame of the profile's protocol: a fault of the device or the link
     (exit 1), still a ``ValueError`` to the decoders that skip a bad frame."""
+
+
+class RollerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger whose every line names its roller (``C0:FF:EE:00:00:01: dropped ...``) and
+    carries it as ``record.roller``: a gateway watches many rollers, and a line that does not
+    say which is no use; the repeat filter (``tracker.cli.logs``) counts by it."""
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]
+                ) -> tuple[Any, MutableMapping[str, Any]]:
+        roller = str((self.extra or {}).get("roller", ""))
+        kwargs["extra"] = {**(kwargs.get("extra") or {}), "roller": roller}
+        return (f"{roller}: {msg}" if roller else msg), kwargs
+
+
+def roller_log(logger: logging.Logger, address: str = "") -> RollerLog:
+    """``logger`` naming ``address`` (none: a decoder not yet told its roller's)."""
+    return RollerLog(logger, {"roller": address})

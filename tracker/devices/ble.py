@@ -35,6 +35,7 @@ from tracker.core.errors import MachineError
 from tracker.core.status import Identity
 from tracker.devices import Decoder, Profile, identify
 from tracker.devices import roller as p
+from tracker.devices.base import roller_log
 
 log = logging.getLogger(__name__)
 RATE_SETTLE_S = 0.35  # after a save, a WitMotion reads back stale values this long
@@ -144,6 +145,8 @@ class Link:
         self.rate_hz = self.profile.nearest_rate(self.rate_hz)
         self.info = DeviceInfo(self.address, self.profile.name, rate_hz=self.rate_hz)
         self.decoder = self.profile.decoder(self.rate_hz)
+        self.decoder.log = roller_log(logging.getLogger(type(self.decoder).__module__),
+                                      self.address)
 
     async def run(self, stop: asyncio.Event) -> str:
         """Stream until ``stop`` (returns ``stopped``) or the link is lost (``disconnected``)."""

@@ -28,6 +28,7 @@ from tracker.devices.base import (
     LinkStats,
     Profile,
     Samples,
+    roller_log,
 )
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ class MovesenseDecoder:
 
     def __init__(self, rate_hz: int, reference: int = REFERENCE) -> None:
         self.stats = LinkStats()
+        self.log = roller_log(log)  # the link names its roller (ble.Link)
         self.reference = reference
         self.joiner = Joiner(rate_hz)
         self.status: int | str | None = None  # the last command result, for roller doctor
@@ -211,17 +213,17 @@ class MovesenseDecoder:
     def _result(self, data: bytes) -> None:
         self.status = status_of(data)
         if isinstance(self.status, int) and self.status >= 300:
-            log.warning("the Movesense sensor refused the IMU6 subscription: %s",
+            self.log.warning("the Movesense sensor refused the IMU6 subscription: %s",
                         describe_status(self.status))
         else:
-            log.info("Movesense command result: %s", self.status)
+            self.log.info("Movesense command result: %s", self.status)
 
     def _batch(self, data: bytes) -> Samples | None:
         try:
             reference, t_ms, accel, gyro = decode_data(data)
         except FrameError as exc:
             self.stats.malformed += 1
-            log.warning("dropped a malformed Movesense frame: %s", exc)
+            self.log.warning("dropped a malformed Movesense frame: %s", exc)
             return None
         if reference != self.reference:
             self.stats.unknown += 1
@@ -233,7 +235,7 @@ class MovesenseDecoder:
                 t_ms += CLOCK_MOD_MS
             if t_ms <= self._last[0]:
                 self.stats.malformed += 1
-                log.warning("dropped a repeated or stale Movesense frame")
+                self.log.warning("dropped a repeated or stale Movesense frame")
                 return None
             self._learn(t_ms - self._last[0], self._last[1])
         self._last = (t_ms, len(accel))

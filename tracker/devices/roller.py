@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.core.errors import MachineError
-from tracker.devices.base import LinkStats, Profile
+from tracker.devices.base import LinkStats, Profile, roller_log
 
 log = logging.getLogger(__name__)
 Array = npt.NDArray[np.float64]
@@ -177,6 +177,7 @@ class StreamDecoder:
     def __init__(self, rate_hz: int) -> None:
         self.rate_hz = rate_hz
         self.stats = LinkStats()
+        self.log = roller_log(log)  # the link names its roller (ble.Link)
         self._seq: int | None = None
         self._raw_us = 0  # the previous packet's clock as sent
         self._clock_us = 0  # ... unwrapped, and placed after any earlier streams
@@ -198,14 +199,14 @@ class StreamDecoder:
             packet = decode_packet(bytes(data))
         except ProtocolError as exc:
             self.stats.malformed += 1
-            log.warning("dropped a malformed packet: %s", exc)
+            self.log.warning("dropped a malformed packet: %s", exc)
             return None
         wraps = self._wraps_apart(packet, arrival_s) if self._fresh else None
         if wraps is not None:  # a new connection, the clock wrapped while apart
             self._offset_us += wraps * CLOCK_MOD_US
         elif self._seq is not None and self._restarted(packet):
             self.stats.restarts += 1
-            log.warning("the roller started again (its clock went back to %.1f s): a new "
+            self.log.warning("the roller started again (its clock went back to %.1f s): a new "
                         "stream in the same session", packet.t0_us / 1e6)
             gap_us = max(int((arrival_s - self._arrival_s) * 1e6), int(1e6 / self.rate_hz))
             self._offset_us = self._clock_us + gap_us - packet.t0_us
@@ -213,12 +214,12 @@ class StreamDecoder:
             step = 1 if self._fresh else (packet.seq - self._seq) % SEQ_MOD
             if step == 0 or step > SEQ_MOD // 2:
                 self.stats.malformed += 1
-                log.warning("dropped a repeated or stale packet (seq %d)", packet.seq)
+                self.log.warning("dropped a repeated or stale packet (seq %d)", packet.seq)
                 return None
             if packet.t0_us < self._raw_us:
                 if not self._wrapped(packet):
                     self.stats.malformed += 1
-                    log.warning("dropped a packet whose clock went back (seq %d)", packet.seq)
+                    self.log.warning("dropped a packet whose clock went back (seq %d)", packet.seq)
                     return None
                 self._offset_us += CLOCK_MOD_US
             self.stats.lost += step - 1

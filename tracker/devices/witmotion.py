@@ -23,7 +23,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from tracker.devices.base import Array, Decoder, FrameError, LinkStats, Profile, Samples
+from tracker.devices.base import (
+    Array,
+    Decoder,
+    FrameError,
+    LinkStats,
+    Profile,
+    Samples,
+    roller_log,
+)
 from tracker.devices.clock import ArrivalClock
 
 log = logging.getLogger(__name__)
@@ -185,6 +193,7 @@ class WitmotionDecoder:
     def __init__(self, rate_hz: int) -> None:
         self.clock = ArrivalClock(rate_hz)
         self.stats = LinkStats()
+        self.log = roller_log(log)  # the link names its roller (ble.Link)
         self.registers: dict[int, int] = {}
         self._last_chip_s: float | None = None
 
@@ -200,7 +209,7 @@ class WitmotionDecoder:
         self.stats.malformed += frames.malformed
         self.stats.torn += frames.torn
         if frames.malformed:
-            log.warning("dropped %d malformed bytes run(s) from the WitMotion sensor",
+            self.log.warning("dropped %d malformed bytes run(s) from the WitMotion sensor",
                         frames.malformed)
         if not frames.rows:
             return None
