@@ -168,8 +168,9 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
         log = stopped(proc)
     session = rows(db, "SELECT routine, end_reason FROM sessions")
     assert [tuple(r) for r in session] == [("glutes", "stopped")], log
+    # The first said, the other four within the minute counted (tracker.cli.logs.Repeats)
     ignored = [line for line in log.splitlines() if "ignored a command" in line]
-    assert len(ignored) == 5, log
+    assert len(ignored) == 1 and "retained" in ignored[0], log
     assert "no session in progress to end" in log
     assert json.loads(state[0][1])["next_routine"] == "glutes"
 
