@@ -13,8 +13,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests import homeassistant_env
 from tests.broker import free_port
@@ -40,6 +43,9 @@ onboarding:
 config:
 person:
 automation: !include automations.yaml
+recorder:  # every state change, at once: what the history shows is what Home Assistant saw
+  commit_interval: 0
+history:
 counter:
   alerts_acted_on:
     name: Lumbar alerts acted on
@@ -50,6 +56,20 @@ logger:
 """
 
 CLIENT_ID = "http://127.0.0.1/"
+SHIPPED = Path(__file__).parent.parent / "dashboards" / "homeassistant" / "automations.yaml"
+COUNTER = "counter.alerts_acted_on"
+
+
+def shipped_automations(device: str) -> list[dict[str, Any]]:
+    """The shipped example automations for the roller ``device``, each as shipped (its
+    triggers and conditions) but acting on what is here: the alert counts its runs in
+    :data:`COUNTER` instead of flashing a light, the reminder makes a notification."""
+    text = SHIPPED.read_text().replace("c0ffee000001", device)
+    alert, reminder = yaml.safe_load(text)
+    alert["actions"] = [{"action": "counter.increment", "target": {"entity_id": COUNTER}}]
+    reminder["actions"] = [{"action": "persistent_notification.create",
+                            "data": reminder["actions"][0]["data"]}]
+    return [alert, reminder]
 
 
 class Failed(Exception):
@@ -171,6 +191,20 @@ class HomeAssistant:
                 return None
             raise
 
+    def history(self, entity_ids: list[str], since: datetime
+                ) -> dict[str, list[dict[str, Any]]]:
+        """Every state each entity had from ``since`` on, with attributes, as the history
+        panel shows them (the recorder, committing each change)."""
+        start = urllib.parse.quote(since.astimezone(UTC).isoformat())
+        query = urllib.parse.urlencode({"filter_entity_id": ",".join(entity_ids),
+                                        "significant_changes_only": "0"})
+        answer = self._raw("GET", f"/api/history/period/{start}?{query}")
+        found = {entity_id: [] for entity_id in entity_ids}
+        for states in answer:
+            if states:
+                found[states[0]["entity_id"]] = states
+        return found
+
     def call(self, domain: str, service: str, **data: Any) -> Any:
         """A service call, as a card's tap or a dialog's control makes it."""
         return self._raw("POST", f"/api/services/{domain}/{service}", data)
@@ -179,11 +213,13 @@ class HomeAssistant:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     @staticmethod
-    def wait(condition: Any, timeout_s: float, what: str) -> None:
+    def wait(condition: Any, timeout_s: float, what: str, detail: Any = None) -> None:
+        """Until ``condition()``; else fail, saying ``what`` and ``detail()``."""
         deadline = time.monotonic() + timeout_s
         while not condition():
             if time.monotonic() > deadline:
-                raise Failed(f"timed out waiting for {what}")
+                raise Failed(f"timed out waiting for {what}"
+                             + (f": {detail()}" if detail else ""))
             time.sleep(0.25)
 
     def stop(self) -> None:
