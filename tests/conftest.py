@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
-from tests import suite_clock
-from tests import homeassistant_env
+from tests import homeassistant_env, suite_clock
 from tests.broker import MOSQUITTO, Broker, create
 from tests.homeassistant import HomeAssistant, shipped_automations
 from tracker.core.formats.roller_imu import write

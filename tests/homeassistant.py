@@ -205,6 +205,11 @@ class HomeAssistant:
                 found[states[0]["entity_id"]] = states
         return found
 
+    def shown(self, entity_id: str) -> str:
+        """What the entity shows now: its state, ``unavailable``, or ``missing``."""
+        state = self.state(entity_id)
+        return str(state["state"]) if state else "missing"
+
     def call(self, domain: str, service: str, **data: Any) -> Any:
         """A service call, as a card's tap or a dialog's control makes it."""
         return self._raw("POST", f"/api/services/{domain}/{service}", data)
