@@ -29,6 +29,9 @@ ENV_INSTALL = "ROLLER_TEST_HOMEASSISTANT"
 REQUIRED = "3.13"
 
 
+PIP_STEPS = ("download", "install")
+
+
 class Unavailable(Exception):
     """Home Assistant cannot run here; the message is the one-line reason."""
 
@@ -84,8 +87,9 @@ def install(log: Path | None = None) -> float:
         out.flush()
         done = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, timeout=1800)
         if done.returncode != 0:
-            raise Unavailable(f"Home Assistant {VERSION} did not install ({args[2:5]}; "
-                              f"see {out.name})")
+            step = "venv" if "venv" in args else next(a for a in args if a in PIP_STEPS)
+            raise Unavailable(f"Home Assistant {VERSION} did not install: {step} failed "
+                              f"(see {out.name})")
 
     with out:
         run(python, "-m", "venv", str(target))
@@ -105,6 +109,9 @@ def install(log: Path | None = None) -> float:
     return time.monotonic() - started
 
 
+_failed: list[str] = []  # why the install failed in this process: tried once, not per test
+
+
 def ready() -> Path:
     """The venv, built when ``ROLLER_TEST_HOMEASSISTANT=1`` and not yet there; else
     :class:`Unavailable` saying why the tests skip."""
@@ -113,7 +120,13 @@ def ready() -> Path:
     if os.environ.get(ENV_INSTALL) != "1":
         raise Unavailable(f"Home Assistant {VERSION} is not installed in {venv()} "
                           f"(make test-homeassistant installs it)")
-    install()
+    if _failed:
+        raise Unavailable(_failed[0])
+    try:
+        install()
+    except Unavailable as reason:
+        _failed.append(str(reason))
+        raise
     return venv()
 
 
