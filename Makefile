@@ -44,8 +44,8 @@ quick: $(STAMP)
 	$(BIN)/pytest -m "not (broker or browser or bluetooth or cli or slow)"
 
 # The tests against a real Home Assistant (tests/test_homeassistant_real.py), building its
-# venv first if it is not there (~/.cache/roller-ha: Python 3.13 from pyenv, about a minute
-# and PyPI). make test runs them only where that venv already exists, and skips them otherwise.
+# venv first if it is not there (~/.cache/roller-ha: Python 3.13 from pyenv, PyPI, 36 s
+# here). make test runs them only where that venv already exists, and skips them otherwise.
 test-homeassistant: $(STAMP) system-packages
 	ROLLER_TEST_HOMEASSISTANT=1 $(BIN)/pytest -m homeassistant
 
