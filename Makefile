@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test quick test-clocks bench bench-quick lint clean system-packages
+.PHONY: demo test quick test-homeassistant test-clocks bench bench-quick lint clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ test: $(STAMP) system-packages
 # real timeout): seconds, for the edit-test loop. make test runs everything.
 quick: $(STAMP)
 	$(BIN)/pytest -m "not (broker or browser or bluetooth or cli or slow)"
+
+# The tests against a real Home Assistant (tests/test_homeassistant_real.py), building its
+# venv first if it is not there (~/.cache/roller-ha: Python 3.13 from pyenv, PyPI, 36 s
+# here). make test runs them only where that venv already exists, and skips them otherwise.
+test-homeassistant: $(STAMP) system-packages
+	ROLLER_TEST_HOMEASSISTANT=1 $(BIN)/pytest -m homeassistant
 
 # The whole suite on clocks that have broken tests before (tests/suite_clock.py): a Monday
 # just after midnight, a Sunday just before it, the last day of a year; each in a zone far

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
-from tests import suite_clock
+from tests import homeassistant_env, suite_clock
 from tests.broker import MOSQUITTO, Broker, create
+from tests.homeassistant import HomeAssistant, shipped_automations
 from tracker.core.formats.roller_imu import write
 
 #: Tests that use these fixtures start what the mark names.
-MARKED_BY_FIXTURE = {"broker": "broker", "roller": "cli"}
+MARKED_BY_FIXTURE = {"broker": "broker", "roller": "cli", "homeassistant": "homeassistant"}
 #: Modules whose every test runs sessions over bleak (the simulated radio beneath it, Bumble's
 #: virtual controller, or recorded sensor bytes).
 BLUETOOTH_MODULES = {"test_ble", "test_bumble", "test_dashboard", "test_program_dashboard",
@@ -92,3 +93,23 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     server.stop()
 
 
+
+
+@pytest.fixture
+def homeassistant(broker: Broker, tmp_path: Path) -> Iterator[HomeAssistant]:
+    """A real Home Assistant (``tests/homeassistant_env.py``) on loopback, onboarded, its MQTT
+    integration added through the config flow for ``broker``; stopped after the test. Skips
+    with one line where it is not installed (``make test-homeassistant`` installs it)."""
+    try:
+        homeassistant_env.ready()
+    except homeassistant_env.Unavailable as reason:
+        pytest.skip(str(reason))
+    hass = HomeAssistant(tmp_path / "homeassistant")
+    hass.write_config(shipped_automations("c0ffee000101"))  # the first simulated roller's
+    try:
+        hass.start()
+        hass.onboard()
+        hass.add_mqtt(broker.port)
+        yield hass
+    finally:
+        hass.stop()
