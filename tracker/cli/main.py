@@ -17,7 +17,7 @@ from click.core import ParameterSource
 
 from tracker import __version__
 from tracker.cli import logs
-from tracker.cli.errors import clean_errors
+from tracker.cli.errors import clean_errors, fail
 from tracker.config import load, log_level, user_config_path
 from tracker.core import clock
 
@@ -91,6 +91,19 @@ class LazyGroup(click.Group):
             module, _, name = COMMANDS[cmd_name][0].partition(":")
             self.add_command(getattr(importlib.import_module(module), name), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Every command, with the last word on a store whose pages are damaged: a read that
+        meets one where no command expected it ends in one line, never a traceback."""
+        import sqlite3
+
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            from tracker.store.errors import explain
+
+            db = getattr(ctx.obj, "db_path", None) or "the store"
+            fail(f"{db}: {explain(exc)}", 1)
 
     def resolve_command(self, ctx: click.Context,
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
