@@ -12,6 +12,7 @@ picture costs the same with ten years of history as with ten days.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import zlib
@@ -81,8 +82,6 @@ class Reads:
         any path still reaches (the table up to its damage, each index), each row read alone,
         so a destroyed page loses the sessions on it, named in :attr:`damaged`, and no
         others."""
-        from tracker.store.repair import rowids  # only for a damaged file
-
         rows = []
         for session_id in rowids(self.db.conn, "sessions"):
             try:
@@ -114,8 +113,6 @@ class Reads:
         except sqlite3.DatabaseError as exc:
             if "malformed" not in str(exc):
                 raise StoreError(f"{self.path}: {explain(exc)}") from None
-        from tracker.store.repair import rowids  # only for a damaged file
-
         return len(rowids(self.db.conn, "sessions"))
 
     def session(self, session_id: int) -> SessionRow:
@@ -218,8 +215,6 @@ class Reads:
         in full (its row, its detail, its raw samples), with what is damaged. The ids come
         from every path that still reaches them, so a destroyed page of the table still
         names the sessions it held when an index knows them."""
-        from tracker.store.repair import rowids  # the tolerant read of a damaged table
-
         damaged: dict[int, str] = {}
         ids = rowids(self.db.conn, "sessions")
         for session_id in ids:
@@ -259,3 +254,24 @@ def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list
             raise DamagedSession(session_id, f"a {what}'s {name} is {quote(value)}")
         values.append(float(value))
     return values
+
+
+def rowids(conn: sqlite3.Connection, table: str) -> list[int]:
+    """Every rowid of ``table`` that some path can still reach: the table read forwards and
+    backwards up to its damage, and each of its indexes (which hold the rowids of rows whose
+    own pages are gone, so those are counted as lost, not forgotten)."""
+    found: set[int] = set()
+    reads = [f'SELECT rowid FROM "{table}" NOT INDEXED ORDER BY rowid',
+             f'SELECT rowid FROM "{table}" NOT INDEXED ORDER BY rowid DESC']
+    with contextlib.suppress(sqlite3.DatabaseError):
+        reads += [f'SELECT rowid FROM "{table}" INDEXED BY "{r[1]}"'
+                  for r in conn.execute(f'PRAGMA index_list("{table}")')]
+    for sql in reads:
+        found.update(_until_damage(conn, sql))
+    return sorted(found)
+
+
+def _until_damage(conn: sqlite3.Connection, sql: str) -> Iterator[int]:
+    with contextlib.suppress(sqlite3.DatabaseError):
+        for (rowid,) in conn.execute(sql):
+            yield int(rowid)

@@ -18,12 +18,12 @@ import contextlib
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracker.store.errors import StoreError, explain
 from tracker.store.opening import open_store
+from tracker.store.reads import rowids
 
 #: How many of SQLite's integrity lines ``roller check`` shows before it counts the rest.
 SHOWN = 5
@@ -175,24 +175,3 @@ def recover(path: Path, new: Path) -> Recovered:
         old.close()
         store.close()
     return done
-
-
-def rowids(conn: sqlite3.Connection, table: str) -> list[int]:
-    """Every rowid of ``table`` that some path can still reach: the table read forwards and
-    backwards up to its damage, and each of its indexes (which hold the rowids of rows whose
-    own pages are gone, so those are counted as lost, not forgotten)."""
-    found: set[int] = set()
-    reads = [f'SELECT rowid FROM "{table}" NOT INDEXED ORDER BY rowid',
-             f'SELECT rowid FROM "{table}" NOT INDEXED ORDER BY rowid DESC']
-    with contextlib.suppress(sqlite3.DatabaseError):
-        reads += [f'SELECT rowid FROM "{table}" INDEXED BY "{r[1]}"'
-                  for r in conn.execute(f'PRAGMA index_list("{table}")')]
-    for sql in reads:
-        found.update(_until_damage(conn, sql))
-    return sorted(found)
-
-
-def _until_damage(conn: sqlite3.Connection, sql: str) -> Iterator[int]:
-    with contextlib.suppress(sqlite3.DatabaseError):
-        for (rowid,) in conn.execute(sql):
-            yield int(rowid)
