@@ -409,3 +409,23 @@ def test_a_destroyed_schema_is_said_in_one_line_by_every_command(roller: Run,
         result = roller("--db", str(three_sessions), *args)
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert "damaged" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("command", [["track", "--sim", "--seconds", "600"],
+                                     ["dashboard", "--sim"], ["gateway", "--sim", "1"]])
+@pytest.mark.parametrize("what", ["file", "directory"])
+def test_a_store_that_cannot_be_written_is_refused_before_the_session(
+        roller: Run, three_sessions: Path, command: list[str], what: str) -> None:
+    """Root is not stopped by permissions: the file (or its directory) made immutable."""
+    target = three_sessions if what == "file" else three_sessions.parent
+    if subprocess.run(["chattr", "+i", str(target)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        started = time.monotonic()
+        result = roller("--db", str(three_sessions), *command)
+        assert time.monotonic() - started < 30
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], check=True)
+    assert result.returncode == 1, result.stderr  # the environment, not the input
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "read-only" in lines[0] and "Traceback" not in result.stderr

@@ -75,6 +75,13 @@ def store_of(settings: Settings) -> Iterator[Store]:
             store.close()
 
 
+def writable(store: Store) -> None:
+    """Refuse at once, in one line, a store that cannot be written: before the session, not
+    after it was rolled and could not be kept."""
+    if store.read_only:
+        fail(f"{store.path}: cannot write: the database is read-only; nothing was started", 1)
+
+
 def warn_damaged(damaged: dict[int, str]) -> None:
     """Damaged sessions a command skipped, one line each; the others were shown."""
     for session_id, what in damaged.items():
