@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerFailed
@@ -120,6 +121,21 @@ class RollerApp(App[None]):
             if hasattr(signal, name):
                 loop.add_signal_handler(getattr(signal, name), self.call_later,
                                         self.action_quit)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, or on Linux one that lets go of a terminal that is gone
+        (:mod:`dashboards.terminal`): a closed terminal must not keep the process."""
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver":
+            from dashboards.terminal import HangupDriver
+
+            return HangupDriver
+        return driver
+
+    def hang_up(self) -> None:
+        """The terminal went away: the session under way is stored and the app ends, as on
+        SIGHUP."""
+        self.call_later(self.action_quit)
 
     async def action_quit(self) -> None:
         """Quit; a session under way is ended and stored first, as when it is stopped."""

@@ -3,7 +3,13 @@ real terminal (a pty) of an ordinary width, read through a terminal emulator."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
+import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +85,34 @@ def test_the_dashboard_shows_the_alert_whole_first_in_a_real_terminal(tmp_path: 
     (session,) = open_store(tmp_path / "r.db").sessions()
     assert seen.returncode == 0 and session.lumbar_events >= 1
     assert seen.bells == session.lumbar_events  # one an alert
+
+
+def stored(db: Path) -> list[tuple[str, str | None]]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT status, end_reason FROM sessions").fetchall()
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM"])
+def test_the_dashboard_ends_when_its_terminal_is_gone_and_it_is_told_to(tmp_path: Path,
+                                                                         how: str) -> None:
+    """The terminal closes under a running session (a dropped SSH link, a closed tmux
+    pane), then the dashboard is told to end: it ends within 5 s, its session stored."""
+    db = tmp_path / "r.db"
+    with terminal(tmp_path, "--db", str(db), "dashboard", "--sim", "--seconds", "600",
+                  "--speed", "1", columns=100, lines=32) as term:
+        term.until(lambda rows: any("I understand" in row for row in rows), 60)
+        term.press(b"\r")
+        deadline = time.monotonic() + 60
+        while not (db.exists() and stored(db)) and time.monotonic() < deadline:
+            term.read(0.2)
+        time.sleep(2.0)  # a few seconds of session, the screen redrawn all the while
+        os.close(term.master)  # the terminal goes away
+        term.master = os.open(os.devnull, os.O_RDONLY)  # for the helper's own close
+        time.sleep(1.0)
+        term.proc.send_signal(getattr(signal, how))
+        try:
+            term.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the dashboard was still running 5 s after {how}") from None
+    assert stored(db) == [("complete", "stopped")]

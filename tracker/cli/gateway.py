@@ -12,7 +12,7 @@ import click
 from tracker import __version__
 from tracker.cli import logs
 from tracker.cli.errors import clean_errors, fail
-from tracker.cli.store import db_option, store_of
+from tracker.cli.store import db_option, store_of, writable
 from tracker.cli.track import STOP_SIGNALS, hold
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
@@ -56,6 +56,7 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
     with clean_errors():
         settings.mqtt.check()
     with store_of(settings) as store:
+        writable(store)
         life = None
         if sim_count:
             habits: dict[str, Any] = {"sessions": sim_sessions, "routine": routine}

@@ -40,7 +40,8 @@ def ingest(settings: Settings, share: str | None, name: str) -> None:
     with store_of(settings) as store:
         worker = Ingest(settings.mqtt, store, settings.mqtt.stable_client_id(name), share,
                         progress)
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP too: a closed terminal or a service manager's reload ends it with its tally.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, lambda *_: worker.stop())
         with clean_errors():
             worker.run()

@@ -18,7 +18,7 @@ from click.core import ParameterSource
 
 from tracker import __version__
 from tracker.cli import logs
-from tracker.cli.errors import clean_errors, one_line_usage
+from tracker.cli.errors import clean_errors, fail, one_line_usage
 from tracker.config import load, log_level, user_config_path
 from tracker.core import clock
 
@@ -93,6 +93,21 @@ class LazyGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module), name), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every command, its usage errors in one line, and with the last word on a store
+        whose pages are damaged: a read that meets one where no command expected it ends in
+        one line, never a traceback."""
+        import sqlite3
+
+        try:
+            with one_line_usage():
+                return super().invoke(ctx)
+        except sqlite3.DatabaseError as exc:
+            from tracker.store.errors import explain
+
+            db = getattr(ctx.obj, "db_path", None) or "the store"
+            fail(f"{db}: {explain(exc)}", 1)
+
     def resolve_command(self, ctx: click.Context,
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         if args[0] not in self.list_commands(ctx):
@@ -104,10 +119,6 @@ class LazyGroup(click.Group):
                      parent: click.Context | None = None, **extra: Any) -> click.Context:
         with one_line_usage():
             return super().make_context(info_name, args, parent, **extra)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        with one_line_usage():
-            return super().invoke(ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands as click lists them, each told by its sentence in :data:`COMMANDS`

@@ -335,18 +335,62 @@ def session_delete(settings: Settings, session_id: int, yes: bool) -> None:
 
 
 @click.command()
+@click.option("--recover", "into", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="NEW.db", help="Copy everything that can still be read into a new "
+              "store NEW.db (the damaged file is only read).")
 @db_option
 @click.pass_obj
-def check(settings: Settings) -> None:
+def check(settings: Settings, into: Path | None) -> None:
     """Check the store: SQLite's integrity check, and every session read back in full."""
-    with store_of(settings) as store:
-        problems, damaged = store.check()
-        total = store.count()
+    from tracker.store import repair
+    from tracker.store.errors import StoreError
+    from tracker.store.opening import default_path, open_store
+
+    path = Path(settings.db_path) if settings.db_path else default_path()
+    if into is not None:
+        _recover(path, into)
+        return
+    # The check only reads: what a damaged file still holds is not the check's to change.
+    problems = repair.integrity(path) if path.exists() else []
+    damaged: dict[int, str] = {}
+    total = 0
+    try:
+        store = open_store(path)
+    except StoreError as exc:
+        problems.append(f"the store cannot be opened: {str(exc).removeprefix(f'{path}: ')}")
+    else:
+        try:
+            total, damaged = store.check()
+        finally:
+            store.close()
     for problem in problems:
         click.echo(f"integrity: {problem}")
     for session_id, what in damaged.items():
         click.echo(f"session {session_id}: {what}")
     if problems or damaged:
-        fail(f"{store.path}: {len(damaged)} of {total} sessions damaged, "
-             f"{len(problems)} integrity problem(s); the others are readable", 1)
-    click.echo(f"{store.path}: ok, {total} sessions, all readable")
+        fail(f"{path}: {len(damaged)} of {total} sessions damaged, {len(problems)} integrity "
+             f"problem(s); the others are readable; to copy what can be read into a new "
+             f"store: roller --db {path} check --recover NEW.db", 1)
+    click.echo(f"{path}: ok, {total} sessions, all readable")
+
+
+def _recover(path: Path, into: Path) -> None:
+    """``check --recover``: every readable row of ``path`` into a new store ``into``."""
+    from tracker.store import repair
+
+    if into.exists():
+        fail(f"{into} exists: give a new file to recover into (nothing is written over)")
+    if into.resolve() == path.resolve():
+        fail("recover into a new file, not the damaged one")
+    if not path.exists():
+        fail(f"{path}: no store there to recover")
+    with clean_errors():
+        done = repair.recover(path, into)
+    for table, copied in done.copied.items():
+        lost = done.lost.get(table, 0)
+        click.echo(f"{table}: {copied} row(s) copied" + (f", {lost} unreadable" if lost else ""))
+    for table in done.unreadable:
+        click.echo(f"{table}: could not be read")
+    click.echo(f"{into}: {done.copied.get('sessions', 0)} session(s) recovered from {path}; "
+               f"use it with roller --db {into}, or move it over {path} once you have "
+               "looked (keep the damaged file until then)", err=True)

@@ -7,6 +7,7 @@ refusal is sent: every command that reads the store imports this module."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -23,7 +24,7 @@ from tracker.core.schedule import Verdict
 from tracker.live.admission import check_start
 from tracker.mqtt.settings import MqttConfigError
 from tracker.store.database import Store
-from tracker.store.errors import StoreError
+from tracker.store.errors import StoreError, explain
 from tracker.store.opening import open_store
 
 if TYPE_CHECKING:
@@ -63,11 +64,22 @@ def store_of(settings: Settings) -> Iterator[Store]:
         try:
             # Records first: a session closed as interrupted goes to the ingest as any other.
             store.outbox.records = settings.mqtt.enabled and settings.mqtt.publish_sessions
-            store.close_interrupted()
-            store.adopt_orphans()
+            try:
+                store.close_interrupted()
+                store.adopt_orphans()
+            except sqlite3.DatabaseError as exc:  # damaged pages: read what can be read
+                log.warning("%s: %s; sessions left live were not closed", store.path,
+                            explain(exc))
             yield store
         finally:
             store.close()
+
+
+def writable(store: Store) -> None:
+    """Refuse at once, in one line, a store that cannot be written: before the session, not
+    after it was rolled and could not be kept."""
+    if store.read_only:
+        fail(f"{store.path}: cannot write: the database is read-only; nothing was started", 1)
 
 
 def warn_damaged(damaged: dict[int, str]) -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.frame import LiveFrame
-from tracker.cli.store import db_option, person_option, refused, store_of, whose
+from tracker.cli.store import db_option, person_option, refused, store_of, whose, writable
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings, programs
 from tracker.core import clock
@@ -140,6 +140,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         settings.mqtt.check()
         writer = RecordingWriter(record) if record else None
     with store_of(settings) as store:
+        writable(store)
         address = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.devices.paired())
         if not address:
             fail("no roller paired: run roller pair (or roller track --sim)")
@@ -255,6 +256,7 @@ def dashboard(settings: Settings, routine: str, override: bool, address: str | N
     with clean_errors():
         settings.mqtt.check()
     with store_of(settings) as store:
+        writable(store)
         target = address or (SIM_ADDRESSES[profile or "roller"] if sim else store.devices.paired())
         if not target:
             fail("no roller paired: run roller pair (or roller dashboard --sim)")

@@ -12,6 +12,7 @@ picture costs the same with ten years of history as with ten days.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import zlib
@@ -61,15 +62,38 @@ class Reads:
         args = [v for _, v in clauses]
         found = []
         self.damaged = {}
-        with self._reading():
+        try:
             rows = list(self.db.table("sessions").rows_where(
                 where, args, order_by="started_at desc" if last else "started_at", limit=last))
+        except sqlite3.DatabaseError as exc:
+            if "malformed" not in str(exc):
+                raise StoreError(f"{self.path}: {explain(exc)}") from None
+            rows = self._salvaged(where, args, last)
         for row in rows:
             try:
                 found.append(self._session_row(row))
             except DamagedSession as exc:
                 self.damaged[exc.session_id] = exc.what
         return found[::-1] if last else found
+
+    def _salvaged(self, where: str | None, args: list[Any],
+                  last: int | None) -> list[dict[str, Any]]:
+        """The sessions that can still be read from a file whose pages are damaged: every id
+        any path still reaches (the table up to its damage, each index), each row read alone,
+        so a destroyed page loses the sessions on it, named in :attr:`damaged`, and no
+        others."""
+        rows = []
+        for session_id in rowids(self.db.conn, "sessions"):
+            try:
+                found = list(self.db.query(
+                    f"SELECT * FROM sessions NOT INDEXED WHERE id = ?"
+                    f"{f' AND ({where})' if where else ''}", [session_id, *args]))
+            except sqlite3.DatabaseError:
+                self.damaged[session_id] = "its pages in the database file are damaged"
+                continue
+            rows.extend(found)
+        rows.sort(key=lambda r: str(r.get("started_at")), reverse=bool(last))
+        return rows[:last] if last else rows
 
     def weeks(self, person: int | None, now: datetime, zone: str, rules: schedule.Rules,
               weeks: int) -> list[SessionRow]:
@@ -82,8 +106,14 @@ class Reads:
         return self.sessions(since=schedule.since(now, zone, rules, weeks), person=person)
 
     def count(self) -> int:
-        with self._reading():
+        """How many sessions the file holds (those some path still reaches, when its pages
+        are damaged)."""
+        try:
             return int(self.db.execute("SELECT count(*) FROM sessions").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            if "malformed" not in str(exc):
+                raise StoreError(f"{self.path}: {explain(exc)}") from None
+        return len(rowids(self.db.conn, "sessions"))
 
     def session(self, session_id: int) -> SessionRow:
         return self._session_row(self._row(session_id))
@@ -180,24 +210,22 @@ class Reads:
         row = self.db.execute("SELECT id FROM sessions WHERE digest = ?", [digest]).fetchone()
         return int(row[0]) if row else None
 
-    def check(self) -> tuple[list[str], dict[int, str]]:
-        """SQLite's integrity check, and every session whose values cannot be read back."""
-        try:
-            problems = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
-        except sqlite3.DatabaseError as exc:
-            problems = [explain(exc)]
+    def check(self) -> tuple[int, dict[int, str]]:
+        """How many sessions the file holds, and every one whose values cannot be read back
+        in full (its row, its detail, its raw samples), with what is damaged. The ids come
+        from every path that still reaches them, so a destroyed page of the table still
+        names the sessions it held when an index knows them."""
         damaged: dict[int, str] = {}
-        try:
-            ids = [r[0] for r in self.db.execute("SELECT id FROM sessions ORDER BY id")]
-        except sqlite3.DatabaseError as exc:
-            return [*problems, f"the session list cannot be read: {explain(exc)}"], damaged
+        ids = rowids(self.db.conn, "sessions")
         for session_id in ids:
             try:
                 self.session_detail(session_id)
                 self.recording(session_id)
             except DamagedSession as exc:
                 damaged[session_id] = exc.what
-        return [p for p in problems if p != "ok"], damaged
+            except StoreError as exc:
+                damaged[session_id] = str(exc).removeprefix(f"{self.path}: ")
+        return len(ids), damaged
 
     @contextmanager
     def _reading(self, session_id: int | None = None) -> Iterator[None]:
@@ -226,3 +254,24 @@ def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list
             raise DamagedSession(session_id, f"a {what}'s {name} is {quote(value)}")
         values.append(float(value))
     return values
+
+
+def rowids(conn: sqlite3.Connection, table: str) -> list[int]:
+    """Every rowid of ``table`` that some path can still reach: the table read forwards and
+    backwards up to its damage, and each of its indexes (which hold the rowids of rows whose
+    own pages are gone, so those are counted as lost, not forgotten)."""
+    found: set[int] = set()
+    reads = [f'SELECT rowid FROM "{table}" NOT INDEXED ORDER BY rowid',
+             f'SELECT rowid FROM "{table}" NOT INDEXED ORDER BY rowid DESC']
+    with contextlib.suppress(sqlite3.DatabaseError):
+        reads += [f'SELECT rowid FROM "{table}" INDEXED BY "{r[1]}"'
+                  for r in conn.execute(f'PRAGMA index_list("{table}")')]
+    for sql in reads:
+        found.update(_until_damage(conn, sql))
+    return sorted(found)
+
+
+def _until_damage(conn: sqlite3.Connection, sql: str) -> Iterator[int]:
+    with contextlib.suppress(sqlite3.DatabaseError):
+        for (rowid,) in conn.execute(sql):
+            yield int(rowid)
