@@ -315,3 +315,48 @@ def test_a_gateway_cannot_speak_for_another_nor_take_its_people(
                     (reused["uid"], "gym-1", "Ada (gym-1)", "gym-1", ada["uid"])]
     assert central(tmp_path, "SELECT reason FROM quarantine")[0][0].startswith(
         "the record says gateway 'gym-2'")
+
+
+CONTROLS = "\x1b[2J\n\r\x07\x7f\x85\x9b\x00\u2028"
+
+
+def test_visible_shows_every_control_character_on_one_line() -> None:
+    from tracker.core.limits import quote, visible
+
+    shown = visible(f"Ada{CONTROLS}!")
+    assert shown.startswith("Ada") and shown.endswith("!") and shown.isprintable()
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in shown)
+    assert visible("Zoë Straße 東京") == "Zoë Straße 東京"  # plain text unchanged
+    assert quote(f"x{CONTROLS}", bare=True).isprintable()
+
+
+@pytest.mark.cli
+def test_a_name_from_elsewhere_prints_on_one_line_without_control_bytes(
+        roller: Run, tmp_path: Path) -> None:
+    """A name an older ingest let in: every command that prints it shows it, never obeys."""
+    db = tmp_path / "central.db"
+    assert roller("--db", str(db), "people", "add", "Ada").returncode == 0
+    with closing(open_store(db)) as store:
+        store.db.execute("UPDATE people SET name = ?", [f"A{CONTROLS}z"])
+        store.db.conn.commit()
+    for args in (["people", "list"], ["schedule"], ["weeks"], ["history"],
+                 ["people", "remove", "nobody"]):
+        done = roller("--db", str(db), *args)
+        said = done.stdout + done.stderr
+        assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) <= 0x9F
+                       for c in said), (args, said)
+        assert not any(line.startswith("roller: error: forged") for line in said.splitlines())
+
+
+@pytest.mark.cli
+def test_a_decomposed_or_full_width_name_is_the_same_name(roller: Run,
+                                                         tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    added = roller("--db", db, "people", "add", "Zoe\u0308")  # as macOS types it
+    assert added.returncode == 0, added.stderr
+    assert "Zo\u00eb" in roller("--db", db, "people", "list").stdout  # kept composed
+    for spelling in ("ZO\u00cb", "zoe\u0308", "\uff3a\uff4f\uff45\u0308"):
+        found = roller("--db", db, "schedule", "--person", spelling)
+        assert found.returncode == 0, (spelling, found.stderr)
+    again = roller("--db", db, "people", "add", "\uff3a\uff4f\u00eb")
+    assert again.returncode == 2 and "already" in again.stderr

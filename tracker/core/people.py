@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from tracker.core.body import Body
 from tracker.core.errors import InputError
-from tracker.core.limits import normal_text, quote
+from tracker.core.limits import normal_text, quote, visible
 from tracker.core.schedule import Rules
 
 #: The profile a store from before people existed gives all its sessions, and the first
@@ -71,7 +71,8 @@ class Person:
             return replace(default, **self.rules)
         except TypeError:
             unknown = sorted(set(self.rules) - set(PERSONAL_RULES))
-            raise PersonError(f"{self.name}: unknown schedule rule(s) {', '.join(unknown)}"
+            raise PersonError(f"{visible(self.name)}: unknown schedule rule(s) "
+                              f"{visible(', '.join(unknown))}"
                               ) from None
 
     def describe(self, default: Body, default_zone: str, default_rules: Rules) -> str:
