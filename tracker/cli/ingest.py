@@ -44,7 +44,7 @@ def ingest(settings: Settings, share: str | None, name: str, quarantined: bool,
     def progress(tally: Tally) -> None:
         if tty:
             click.echo(f"\rstored {tally.stored}, already stored {tally.repeated}, "
-                       f"skipped {tally.refused}", nl=False, err=True)
+                       f"quarantined {tally.refused}", nl=False, err=True)
 
     with store_of(settings) as store:
         worker = Ingest(settings.mqtt, store, settings.mqtt.stable_client_id(name), share,
