@@ -337,13 +337,13 @@ def test_a_name_from_elsewhere_prints_on_one_line_without_control_bytes(
     db = tmp_path / "central.db"
     assert roller("--db", str(db), "people", "add", "Ada").returncode == 0
     with closing(open_store(db)) as store:
-        store.db.execute("UPDATE people SET name = ?", [f"A{CONTROLS}z"])
+        store.db.execute("UPDATE people SET name = ?", [f"A{CONTROLS}\nroller: error: forged"])
         store.db.conn.commit()
     for args in (["people", "list"], ["schedule"], ["weeks"], ["history"],
                  ["people", "remove", "nobody"]):
         done = roller("--db", str(db), *args)
         said = done.stdout + done.stderr
-        assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) <= 0x9F
+        assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F
                        for c in said), (args, said)
         assert not any(line.startswith("roller: error: forged") for line in said.splitlines())
 
