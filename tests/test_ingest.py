@@ -112,8 +112,8 @@ def test_a_redelivered_or_malformed_message_changes_nothing(
         wait_for(lambda: len(central(tmp_path, "SELECT id FROM sessions")) == 1, 20)
         time.sleep(1.0)
         err = stopped(proc)
-    assert "stored 1 session(s); 2 already stored; 3 message(s) skipped" in err
-    assert err.count("skipped a message") == 1  # said once a topic, not once a message
+    assert "stored 1 session(s); 2 already stored; 3 message(s) quarantined" in err
+    assert err.count("quarantined a message") == 1  # said once a topic, not once a message
     assert len(central(tmp_path, "SELECT session_id FROM raw_blocks")) >= 3
 
 

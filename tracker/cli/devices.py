@@ -15,6 +15,7 @@ from tracker.cli.store import db_option, store_of
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.core import clock
+from tracker.core.limits import visible
 from tracker.devices import PROFILES
 from tracker.devices.ble import BleError, Link, LinkEvents, Seen, scan
 from tracker.simulation import SIM_ADDRESSES, sim_roller
@@ -57,7 +58,7 @@ sim_profile = click.option("--profile", type=click.Choice(list(PROFILES)),
 def scan_command(timeout: float, sim: bool, profile: str | None) -> None:
     """List sensors in range: address, signal strength, name, and what kind each is."""
     for roller in _scan(timeout, sim, [profile] if profile else list(PROFILES)):
-        click.echo(f"{roller.address}  {roller.rssi:4d} dBm  {roller.name:<24} "
+        click.echo(f"{roller.address}  {roller.rssi:4d} dBm  {visible(roller.name):<24} "
                    f"{roller.profile.label}")
 
 
@@ -83,7 +84,7 @@ def pair(settings: Settings, address: str | None, timeout: float, sim: bool,
         chosen = found[0]
     elif sys.stdin.isatty():
         for number, roller in enumerate(found, 1):
-            click.echo(f"{number}. {roller.name} {roller.address} ({roller.rssi} dBm)")
+            click.echo(f"{number}. {visible(roller.name)} {roller.address} ({roller.rssi} dBm)")
         index = click.prompt("Which roller", type=click.IntRange(1, len(found)))
         chosen = found[index - 1]
     else:
@@ -91,7 +92,7 @@ def pair(settings: Settings, address: str | None, timeout: float, sim: bool,
     with store_of(settings) as store:
         store.devices.pair(chosen.address, chosen.name, clock.now(), chosen.profile.name)
         _name_the_first_person(store)
-    click.echo(f"paired {chosen.name} {chosen.address} ({chosen.profile.label})")
+    click.echo(f"paired {visible(chosen.name)} {chosen.address} ({chosen.profile.label})")
     if not chosen.profile.axes_known:
         click.echo("next: roller calibrate, so the sensor's axes are known")
 
@@ -134,8 +135,8 @@ def devices(ctx: click.Context) -> None:
     for d in known:
         mark = "paired" if d["paired"] else "      "
         calibrated = f"calibrated {d['calibrated_at'][:10]}" if d["calibrated_at"] else ""
-        name = d["label"] or d["name"] or ""
-        click.echo(f"{mark}  {d['address']}  {name:<16} {d['profile']:<10} "
+        name = visible(d["label"] or d["name"] or "")
+        click.echo(f"{mark}  {visible(d['address'])}  {name:<16} {d['profile']:<10} "
                    f"{d['sessions']} sessions, last seen {d['last_seen'] or 'never'}"
                    f"{', ' + calibrated if calibrated else ''}")
 

@@ -17,6 +17,7 @@ from tracker.cli.track import STOP_SIGNALS, hold
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings
 from tracker.core.body import ROUTINES
+from tracker.core.limits import visible
 from tracker.live.gateway import Gateway
 from tracker.live.holds import hold_bridge
 from tracker.live.session import NotCalibrated
@@ -117,6 +118,6 @@ def rollers(store: Store, sources: list[Source]) -> str:
     named = []
     for source in sources:
         identity = store.devices.identity(source.address)
-        named.append(f"{source.address} ({identity.name})" if identity and identity.name
+        named.append(f"{source.address} ({visible(identity.name)})" if identity and identity.name
                      else source.address)
     return f"{len(sources)} roller{'s' if len(sources) != 1 else ''}: {', '.join(named)}"

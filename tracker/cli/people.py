@@ -9,12 +9,14 @@ from dataclasses import replace
 import click
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, store_of
 from tracker.cli.types import Finite
 from tracker.config import Settings, known_zone
+from tracker.core.limits import visible
 
 
 @click.group()
@@ -39,7 +41,7 @@ def list_(settings: Settings) -> None:
     for name in ("name", "height, zone, glutes", "sessions", "rollers"):
         table.add_column(name, justify="right" if name == "sessions" else "left")
     for p in everyone:
-        table.add_row(p.name + (" (default)" if p.id == default.id else ""),
+        table.add_row(escape(visible(p.name)) + (" (default)" if p.id == default.id else ""),
                       p.describe(settings.body, settings.zone, settings.rules),
                       str(counts[p.id]), ", ".join(rollers[p.id]) or "-")
     Console().print(table)
@@ -86,7 +88,7 @@ def rename(settings: Settings, old: str, new: str) -> None:
     """Rename someone; their sessions and Home Assistant entities stay theirs."""
     with store_of(settings) as store:
         person = store.people.rename(old, new)
-    click.echo(f"renamed {old} to {person.name}", err=True)
+    click.echo(f"renamed {visible(old)} to {visible(person.name)}", err=True)
 
 
 @people.command()
@@ -103,13 +105,13 @@ def remove(settings: Settings, name: str, purge: bool, yes: bool) -> None:
         with clean_errors():
             store.people.check_removable(person)
         if purge and count and not yes:
-            what = f"{count} session(s) of {person.name} and their raw samples"
+            what = f"{count} session(s) of {visible(person.name)} and their raw samples"
             if not sys.stdin.isatty():
                 fail(f"delete {what}? Give --yes to delete without asking")
             click.confirm(f"Delete {what} for good?", abort=True)
         deleted = store.remove_person(person.name, purge)
-    click.echo(f"removed {person.name}" + (f" and {deleted} session(s)" if deleted else ""),
-               err=True)
+    click.echo(f"removed {visible(person.name)}"
+               + (f" and {deleted} session(s)" if deleted else ""), err=True)
 
 
 @people.command()
@@ -122,5 +124,5 @@ def default(settings: Settings, name: str, address: str | None) -> None:
     """Whose sessions are when nobody is named: the store's default, or a roller's."""
     with store_of(settings) as store:
         person = store.people.make_default(name, address)
-    click.echo(f"{person.name} is now the default" + (f" for {address}" if address else ""),
-               err=True)
+    click.echo(f"{visible(person.name)} is now the default"
+               + (f" for {address}" if address else ""), err=True)

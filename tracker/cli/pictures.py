@@ -9,12 +9,14 @@ from functools import partial
 
 import click
 from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
 from tracker.config import Settings
 from tracker.core import clock
+from tracker.core.limits import visible
 from tracker.core.pictures.charts import (
     TRENDS,
     Colours,
@@ -87,19 +89,20 @@ def schedule(settings: Settings, person: str | None) -> None:
         assert settings.person is not None
         week = week_of(store, settings, now)
         warn_damaged(store.damaged)
-        others = [(p.name, week_of(store, settings.for_person(p), now))
+        others = [(visible(p.name), week_of(store, settings.for_person(p), now))
                   for p in store.people.all() if p.id != settings.person.id] \
             if person is None else []
     status = week.status
     console = Console()
-    console.print(f"[bold]{settings.person.name}: week of {status.week_start:%a %d %b %Y}[/]")
+    console.print(f"[bold]{escape(visible(settings.person.name))}: "
+                  f"week of {status.week_start:%a %d %b %Y}[/]")
     console.print(calendar(week))
     console.print(quota(week))
     console.print(f"next glute session: {day_name(status.next_allowed, status.today)} "
                   f"({glute_rule(settings.rules)})", highlight=False)
     if others:
         console.print("\n[bold]everyone this week[/]")
-        console.print(everyone([(settings.person.name, week), *others]))
+        console.print(everyone([(visible(settings.person.name), week), *others]))
 
 
 @click.command()
@@ -118,7 +121,7 @@ def weeks(settings: Settings, count: int, person: str | None) -> None:
         picture = weeks_of(store, settings, now, count)
         warn_damaged(store.damaged)
     console = Console()
-    console.print(f"[bold]{settings.person.name}: the last {count} weeks, "
+    console.print(f"[bold]{escape(visible(settings.person.name))}: the last {count} weeks, "
                   f"{period(picture)}[/]")
     console.print(heat_map(picture))
     each = small_width(console, len(TRENDS))

@@ -20,6 +20,7 @@ from tracker.config import Settings
 from tracker.core import clock
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.formats.roller_imu import target
+from tracker.core.limits import visible
 from tracker.core.pictures.share.content import Listed, build
 from tracker.live import past
 from tracker.store.database import Store
@@ -69,7 +70,7 @@ def report(settings: Settings, person: str | None, weeks: int, output: Path,
         _write(final, text)
     count = len(made.sessions)
     click.echo(f"roller: wrote {'the report to stdout' if to_stdout else output}: "
-               f"{who.person.name}, {count} session{'s' if count != 1 else ''} in {weeks} "
+               f"{visible(who.person.name)}, {count} session{'s' if count != 1 else ''} in {weeks} "
                f"week{'s' if weeks != 1 else ''} ({made.first:%d %b %Y} to "
                f"{made.last:%d %b %Y})", err=True)
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import click
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tracker.cli.errors import clean_errors, fail
@@ -27,7 +28,7 @@ from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator, analyze
 from tracker.core.formats.roller_imu import Recording, format_recording, read
-from tracker.core.limits import quote
+from tracker.core.limits import quote, visible
 from tracker.core.pictures.tables import areas, near_lumbar, pace_text, parts_lines, session_time
 from tracker.core.schedule import Verdict, score, week_start
 from tracker.files import regular_file
@@ -157,8 +158,8 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
         """Whose, and in a central store from which gateway: ``Ada@gym-2``."""
         if not (several or gateways):
             return ()
-        name = names.get(row.person_id, "?") if several else ""
-        return (name + (f"@{row.origin or 'here'}" if gateways else ""),)
+        name = escape(visible(names.get(row.person_id, "?"))) if several else ""
+        return (name + (f"@{escape(visible(row.origin or 'here'))}" if gateways else ""),)
 
     shared = several or gateways  # a who column: active time and cadence make room for it
     columns = ("id", "started", *(("who",) if shared else ()), "routine", "time",
@@ -225,9 +226,10 @@ def session_show(settings: Settings, session_id: int) -> None:
     table.add_row("lower back", "\n".join(near_lumbar(detail.lumbar_events, cautions)))
     if program is not None:
         title, outcomes = program
-        table.add_row("program", "\n".join([title, *(
-            f"{o.index + 1}. {o.title}: {o.status.replace('_', ' ')}, {o.seconds:.0f} s"
-            + (f" ({o.reason})" if o.reason else "") for o in outcomes)]))
+        table.add_row("program", escape("\n".join([visible(title), *(
+            f"{o.index + 1}. {visible(o.title)}: {o.status.replace('_', ' ')}, "
+            f"{o.seconds:.0f} s" + (f" ({visible(o.reason)})" if o.reason else "")
+            for o in outcomes)])))
     if recording is not None:
         a = analyze(recording, settings.estimator)
         guide = score(a, settings.rules)

@@ -10,13 +10,14 @@ profiles resolved here; the store keeps them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 
 from tracker.core.body import Body
 from tracker.core.errors import InputError
-from tracker.core.limits import quote
+from tracker.core.limits import normal_text, quote, visible
 from tracker.core.schedule import Rules
 
 #: The profile a store from before people existed gives all its sessions, and the first
@@ -33,8 +34,10 @@ class PersonError(InputError):
 
 def check_name(name: str) -> str:
     """A person's name: 1-32 letters, digits, spaces, ``.'-_``, starting with a letter or
-    digit; it appears in topics only through the person's ``uid``, so any script is fine."""
-    name = name.strip()
+    digit; it appears in topics only through the person's ``uid``, so any script is fine.
+    Kept NFC: a name typed decomposed (macOS gives "Zoe" and a combining diaeresis) is the
+    same name as the one typed composed, and passes as it does."""
+    name = normal_text(name.strip())
     if not _NAME.fullmatch(name):
         raise PersonError(f"{quote(name)} is not a name: 1-32 letters, digits, spaces or "
                           ".'-_, starting with a letter or digit")
@@ -42,8 +45,10 @@ def check_name(name: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """What makes two names the same name: case folded in full (Straße, STRASSE)."""
-    return name.strip().casefold()
+    """What makes two names the same name: compatibility-normalised (full-width letters are
+    the plain ones, decomposed ``Zoë`` is composed) and case folded in full (Straße, STRASSE)."""
+    folded = unicodedata.normalize("NFKC", name.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ class Person:
             return replace(default, **self.rules)
         except TypeError:
             unknown = sorted(set(self.rules) - set(PERSONAL_RULES))
-            raise PersonError(f"{self.name}: unknown schedule rule(s) {', '.join(unknown)}"
+            raise PersonError(f"{visible(self.name)}: unknown schedule rule(s) "
+                              f"{visible(', '.join(unknown))}"
                               ) from None
 
     def describe(self, default: Body, default_zone: str, default_rules: Rules) -> str:

@@ -6,9 +6,12 @@ subscription (MQTT 5). Messages are committed a batch at a time (a group commit:
 arrived, up to :data:`BATCH`, in one transaction and one sync) and acknowledged only after
 their transaction has committed, so a crash before that gets them again; taking a record is
 idempotent on its session's uid (:mod:`tracker.store.exchange`), so getting it again changes
-nothing. A malformed or foreign message is logged once per topic and acknowledged (skipped),
-never stored; a store that cannot be written stops the ingest unacknowledged, for the
-service manager to restart.
+nothing. The topic is the identity: a record is the gateway's whose id is in the topic it
+came on (which the broker's ACL lets only that gateway write), and one that names another
+gateway is refused. A malformed, foreign or unusable message is logged once per topic,
+kept in the store's quarantine (topic, reason, bytes: ``roller ingest --quarantined``) and
+acknowledged, so that no message can stop the intake; a store that cannot be written stops
+the ingest unacknowledged, for the service manager to restart.
 
 Two threads: paho's network thread only hands each message over; the thread that runs
 :meth:`Ingest.run` (the store's: SQLite keeps a connection to the thread that opened it)
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from tracker.core.formats.roller_session import RecordError, parse
+from tracker.core.limits import quote, visible
 from tracker.mqtt.messages import BridgeTopics
 from tracker.mqtt.settings import MqttSettings
 from tracker.store import exchange
@@ -55,7 +60,7 @@ class Tally:
 
     stored: int = 0
     repeated: int = 0  # already stored: a redelivery, a replay, another ingest's
-    refused: int = 0  # malformed or foreign
+    refused: int = 0  # malformed, foreign or unusable: quarantined
     refused_topics: set[str] = field(default_factory=set)
 
 
@@ -80,6 +85,7 @@ class Ingest:
         topic = BridgeTopics(settings.base_topic, settings.discovery_prefix,
                              settings.bridge).every_gateways_sessions
         self.topic = f"$share/{share}/{topic}" if share else topic
+        self._prefix = f"{settings.base_topic}/bridge/"
         self.tally = Tally()
         self.failure: str | None = None
         v5 = settings.protocol == "5"
@@ -136,20 +142,47 @@ class Ingest:
                 batch.append(self._arrived.get_nowait())
         return batch
 
+    def origin(self, topic: str) -> str | None:
+        """The gateway whose topic this is (``<base>/bridge/<id>/session``), or None."""
+        gateway = topic.removeprefix(self._prefix).removesuffix("/session")
+        if not topic.startswith(self._prefix) or not topic.endswith("/session") \
+                or "/" in gateway or not gateway:
+            return None
+        return gateway
+
+    def check(self, message: _Arrived) -> exchange.Checked:
+        """The message as a record its topic's gateway may send, held to what the store
+        and every command can use; :class:`RecordError` saying why not."""
+        try:
+            record = parse(message.payload)
+        except RecursionError:  # JSON nested past what Python reads
+            raise RecordError("not JSON (nested too deep)") from None
+        origin = self.origin(message.topic)
+        if record.gateway != origin:
+            raise RecordError(f"the record says gateway {quote(record.gateway)}, but came on "
+                              f"{quote(origin)}'s topic")
+        return exchange.check(record)
+
     def _take(self, batch: list[_Arrived]) -> None:
-        """Parse, commit in one transaction, then acknowledge, in the order they came."""
-        checked: list[exchange.Checked] = []
+        """Check, commit in one transaction (quarantining what cannot be kept), then
+        acknowledge, in the order they came."""
+        checked: list[tuple[_Arrived, exchange.Checked]] = []
+        refused: list[exchange.Refused] = []
         for message in batch:
             try:
-                checked.append(exchange.check(parse(message.payload)))
+                checked.append((message, self.check(message)))
             except RecordError as exc:
-                self.tally.refused += 1
-                if message.topic not in self.tally.refused_topics:  # once a topic
-                    self.tally.refused_topics.add(message.topic)
-                    log.warning("%s: skipped a message that is not a session record: %s",
-                                message.topic, exc)
+                refused.append(self._refuse(message, str(exc)))
+            except Exception as exc:  # the checks are pure: any failure is the message's
+                reason = f"cannot be read ({type(exc).__name__})"
+                refused.append(self._refuse(message, reason))
         try:
-            taken = exchange.take_all(self.store, checked)
+            try:
+                taken = exchange.take_all(self.store, [c for _, c in checked], refused)
+            except Exception as exc:
+                if not _records_fault(exc):
+                    raise
+                taken = self._one_by_one(checked, refused)
         except StoreError as exc:  # unacknowledged: the broker gives them again
             self.failure = f"the store cannot be written: {exc}"
             log.error("%s; stopping with %d message(s) unacknowledged", self.failure,
@@ -159,8 +192,32 @@ class Ingest:
         stored = sum(session_id is not None for session_id in taken)
         self.tally.stored += stored
         self.tally.repeated += len(taken) - stored
+        self.tally.refused += len(batch) - len(taken)
         self.on_stored(self.tally)
         self._ack(batch)
+
+    def _one_by_one(self, checked: list[tuple[_Arrived, exchange.Checked]],
+                    refused: list[exchange.Refused]) -> list[int | None]:
+        """A batch the store refused for one record's values (the checks let it through):
+        each taken alone, the one the store will not take quarantined with the rest."""
+        taken: list[int | None] = []
+        for message, one in checked:
+            try:
+                taken += exchange.take_all(self.store, [one])
+            except Exception as exc:
+                if not _records_fault(exc):
+                    raise
+                refused.append(self._refuse(message, f"the store refused it: {exc}"[:200]))
+        exchange.take_all(self.store, [], refused)
+        return taken
+
+    def _refuse(self, message: _Arrived, reason: str) -> exchange.Refused:
+        """Said once a topic (a gateway repeating itself is one line), kept each time."""
+        if message.topic not in self.tally.refused_topics:
+            self.tally.refused_topics.add(message.topic)
+            log.warning("%s: quarantined a message that is not a session record it may "
+                        "send: %s", visible(message.topic), reason)
+        return exchange.Refused(message.topic, reason, message.payload)
 
     def _ack(self, batch: list[_Arrived]) -> None:
         """Acknowledge what came on the connection still open. A message from an earlier
@@ -193,3 +250,13 @@ class Ingest:
             with contextlib.suppress(queue.Full):
                 self._arrived.put(arrived, timeout=IDLE_S)
                 return
+
+
+def _records_fault(exc: BaseException) -> bool:
+    """Whether the store refused a record's values (a constraint, a number SQLite cannot
+    hold), not the store itself (its disk, its lock): only the first is quarantined."""
+    if isinstance(exc, StoreError):
+        exc = exc.__context__ or exc
+    return isinstance(exc, sqlite3.IntegrityError | sqlite3.InterfaceError | sqlite3.DataError
+                      | OverflowError | TypeError | ValueError) and not isinstance(
+                          exc, StoreError)

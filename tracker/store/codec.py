@@ -26,10 +26,18 @@ def pack(block: Array) -> bytes:
 
 
 def unpack(data: bytes, t0_s: float, samples: int) -> Array:
-    """A stored block; :class:`ValueError` (or :class:`zlib.error`) when it is damaged."""
-    raw = zlib.decompress(data)
-    if len(raw) != samples * 7 * 4:
-        raise ValueError(f"{len(raw)} bytes where {samples} samples take {samples * 28}")
+    """A stored block; :class:`ValueError` (or :class:`zlib.error`) when it is damaged.
+    Inflated no further than its declared size: a block that would give more (a zlib bomb,
+    1.4 MB that inflates to 1 GiB) is refused after that many bytes, never held whole."""
+    size = samples * 7 * 4
+    if size <= 0:
+        raise ValueError(f"{samples} samples")
+    inflate = zlib.decompressobj()
+    raw = inflate.decompress(data, size)
+    if inflate.unconsumed_tail or not inflate.eof:
+        raise ValueError(f"more bytes than {samples} samples take ({size}), or cut short")
+    if len(raw) != size:
+        raise ValueError(f"{len(raw)} bytes where {samples} samples take {size}")
     block = np.frombuffer(raw, dtype="<f4").reshape(-1, 7).astype(np.float64)
     block[:, 0] += t0_s
     return block

@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from tracker.core import clock
-from tracker.core.limits import quote
+from tracker.core.limits import quote, visible
 from tracker.core.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
 from tracker.store.codec import iso
 from tracker.store.errors import StoreError, UnknownSession, Writing
@@ -39,7 +39,7 @@ class People:
         rows = list(self.db.query("SELECT * FROM people WHERE name_key = ?",
                                   [name_key(name)]))
         if not rows:
-            known = ", ".join(p.name for p in self.all())
+            known = ", ".join(visible(p.name) for p in self.all())
             raise UnknownPerson(f"nobody called {quote(name)} (people: {known}; add one "
                                 "with roller people add NAME)")
         return _person(rows[0])
@@ -105,7 +105,7 @@ class People:
     def check_removable(self, person: Person, db: sqlite_utils.Database | None = None) -> None:
         """The last person cannot go: a store keeps someone."""
         if (db or self.db).execute("SELECT count(*) FROM people").fetchone()[0] <= 1:
-            raise PersonError(f"{person.name} is the only person: a store keeps someone "
+            raise PersonError(f"{visible(person.name)} is the only person: a store keeps someone "
                               "(rename them instead)")
 
     def remove(self, person: Person, db: sqlite_utils.Database) -> None:

@@ -165,9 +165,33 @@ def _v13(db: sqlite_utils.Database) -> None:
     db.table("devices").add_column("label", str)
 
 
+def _v14(db: sqlite_utils.Database) -> None:
+    """Trust nothing that arrives. A person known from a gateway is that gateway's
+    (``origin``, and ``origin_uid`` their uid there): another gateway naming the same uid is
+    someone else, never given their sessions. A person ingested before is the first
+    gateway whose session they have. ``quarantine`` keeps what the ingest refused (its
+    topic, why, its bytes), acknowledged so that it never blocks the intake again. Names are
+    compared by their NFKC case fold now: each key made again (a key another person's
+    name already folds to is left as it was, for its owner to rename)."""
+    db.table("people").add_column("origin", str)
+    db.table("people").add_column("origin_uid", str)
+    db.execute("UPDATE people SET origin = (SELECT s.origin FROM sessions s WHERE "
+               "s.person_id = people.id AND s.origin IS NOT NULL ORDER BY s.id LIMIT 1)")
+    db.execute("UPDATE people SET origin_uid = uid WHERE origin IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX people_origin ON people (origin, origin_uid)")
+    for person_id, name in db.execute("SELECT id, name FROM people").fetchall():
+        key = name_key(name)
+        if not db.execute("SELECT 1 FROM people WHERE name_key = ? AND id != ?",
+                          [key, person_id]).fetchone():
+            db.execute("UPDATE people SET name_key = ? WHERE id = ?", [key, person_id])
+    db.table("quarantine").create(
+        {"id": int, "received_at": str, "topic": str, "reason": str, "payload": bytes},
+        pk="id", not_null={"received_at", "topic", "reason", "payload"})
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

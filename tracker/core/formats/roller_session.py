@@ -12,10 +12,13 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.core.body import REGIONS, ROUTINES
 from tracker.core.errors import InputError
+from tracker.core.formats.roller_imu import parse_parts
 from tracker.core.limits import quote
 
 FORMAT: Final = "roller-session/1"
@@ -42,6 +45,41 @@ DETAIL: Final[dict[str, tuple[str, ...]]] = {
 ADDED: Final[dict[str, int]] = {"parts": 2}
 _UID = re.compile(r"[0-9a-f]{8,32}")
 _GATEWAY = re.compile(r"[a-z0-9_-]{1,64}")
+#: A roller's address as any platform gives it (a MAC, a CoreBluetooth UUID, a path).
+_DEVICE = re.compile(r"[0-9A-Za-z:_./-]{1,64}")
+#: An IANA zone's name, before zoneinfo is asked (which would otherwise read a path).
+_ZONE = re.compile(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,2}")
+#: What every command can use, value by value: a record outside is refused, not stored.
+#: Seconds of session time (ten days: longer than any session ends by itself).
+MAX_SESSION_S: Final = 864_000.0
+#: The device clock at the first sample (a sensor's uptime, or a recording's own times).
+MAX_CLOCK_S: Final = 1e10
+#: A count: what SQLite's INTEGER holds.
+MAX_COUNT: Final = 2**63 - 1
+#: Session starts the schedule and the pictures can place: after 2000, before 2200.
+EARLIEST: Final = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
+LATEST: Final = datetime.fromisoformat("2200-01-01T00:00:00+00:00")
+#: A stored block spans at most one checkpoint (600 s at most).
+MAX_BLOCK_S: Final = 600.0
+RANGES: Final[dict[str, tuple[float, float]]] = {
+    "sample_rate_hz": (1.0, 10_000.0), "diameter_cm": (2.0, 50.0), "height_cm": (50.0, 272.0),
+    "clock_start_s": (-MAX_CLOCK_S, MAX_CLOCK_S), "duration_s": (0.0, MAX_SESSION_S),
+    "active_s": (0.0, MAX_SESSION_S), "paused_s": (0.0, MAX_SESSION_S),
+    "glutes_active_s": (0.0, MAX_SESSION_S), "cadence_cpm": (0.0, 10_000.0),
+    "strokes": (0, MAX_COUNT), "lumbar_events": (0, MAX_COUNT),
+    "caution_events": (0, MAX_COUNT), "override": (0, 1),
+}
+#: The summary values that may not be null (the rest: "not known yet", read as 0).
+REQUIRED: Final = ("routine", "status", "started_at", "zone", "source", "sample_rate_hz",
+                   "diameter_cm", "height_cm")
+#: The words a summary value may be.
+WORDS: Final[dict[str, tuple[str, ...]]] = {
+    "status": ("complete", "interrupted"),
+    "end_reason": ("stopped", "still", "disconnected", "imported", "crash"),
+    "source": ("live", "sim", "import"),
+    "verdict": ("allowed", "too_soon", "over_quota"),
+    "routine": ROUTINES,
+}
 
 
 class RecordError(InputError):
@@ -93,8 +131,8 @@ def parse(data: bytes) -> SessionRecord:
     if not _GATEWAY.fullmatch(gateway):
         raise RecordError(f"gateway {quote(gateway)} is not a bridge id")
     device = message.get("device")
-    if device is not None and not isinstance(device, str):
-        raise RecordError("device is not text")
+    if device is not None and not (isinstance(device, str) and _DEVICE.fullmatch(device)):
+        raise RecordError(f"device {quote(device)} is not a roller's address")
     return SessionRecord(uid, gateway, device, _person(message.get("person")),
                          _summary(message.get("summary")),
                          {table: _rows(message, table, columns)
@@ -119,9 +157,22 @@ def _person(value: Any) -> PersonRecord:
     if height is not None and not (_number(height) and 50 <= height <= 272):
         raise RecordError(f"person height_cm {quote(height)} is not a height")
     zone, rules = value.get("zone"), value.get("rules", {})
-    if (zone is not None and not isinstance(zone, str)) or not isinstance(rules, dict):
-        raise RecordError("person zone or rules are malformed")
+    if zone is not None:
+        check_zone("person zone", zone)
+    if not isinstance(rules, dict):
+        raise RecordError("person rules are malformed")
     return PersonRecord(uid, name, height, zone, rules)
+
+
+def check_zone(what: str, zone: object) -> str:
+    """An IANA zone zoneinfo knows; :class:`RecordError` naming ``what`` otherwise."""
+    if isinstance(zone, str) and len(zone) <= 64 and _ZONE.fullmatch(zone):
+        try:
+            ZoneInfo(zone)
+            return zone
+        except (ValueError, OSError, ZoneInfoNotFoundError):
+            pass
+    raise RecordError(f"{what} {quote(zone)} is not a known time zone")
 
 
 def _summary(value: Any) -> dict[str, Any]:
@@ -134,10 +185,71 @@ def _summary(value: Any) -> dict[str, Any]:
                                  or (isinstance(item, float) and not math.isfinite(item))):
             raise RecordError(f"summary {key} is {quote(item)}")
         summary[key] = item
-    if summary["routine"] not in ROUTINES or not summary["started_at"] \
-            or not summary["zone"]:
-        raise RecordError("summary needs a known routine, started_at and zone")
+    _values(summary)
     return summary
+
+
+def _values(summary: dict[str, Any]) -> None:
+    """Each summary value within what the store and every command use."""
+    for key in REQUIRED:
+        if summary[key] is None:
+            raise RecordError(f"summary {key} is null")
+    for key, words in WORDS.items():
+        if summary[key] is not None and summary[key] not in words:
+            raise RecordError(f"summary {key} is {quote(summary[key])}, not one of "
+                              f"{', '.join(words)}")
+    for key, (low, high) in RANGES.items():
+        if summary[key] is not None and not low <= summary[key] <= high:
+            raise RecordError(f"summary {key} is {quote(summary[key])}, not {low:g} to "
+                              f"{high:g}")
+    started = _moment("started_at", summary["started_at"])
+    if summary["ended_at"] is not None and _moment("ended_at", summary["ended_at"]) < started:
+        raise RecordError("summary ended_at is before started_at")
+    check_zone("summary zone", summary["zone"])
+    areas = (summary["areas"] or summary["routine"]).split(",")
+    if not set(areas) <= set(ROUTINES):
+        raise RecordError(f"summary areas {quote(summary['areas'])} are not areas")
+    try:
+        parse_parts(summary["switches"] or "")
+    except ValueError as exc:
+        raise RecordError(f"summary switches: {exc}") from None
+    _pairs("pauses", summary["pauses"], lambda v: _number(v) and 0 <= v <= MAX_SESSION_S)
+    _pairs("link_gaps", summary["link_gaps"],
+           lambda v: v is None or (isinstance(v, str) and _is_moment(v)))
+    if summary["program"] is not None:
+        try:
+            json.loads(summary["program"])
+        except ValueError:
+            raise RecordError("summary program is not JSON") from None
+
+
+def _moment(key: str, value: str) -> datetime:
+    """A time with its offset, between :data:`EARLIEST` and :data:`LATEST`."""
+    if not _is_moment(value):
+        raise RecordError(f"summary {key} {quote(value)} is not a time from 2000 to 2200 "
+                          "with its offset")
+    return datetime.fromisoformat(value)
+
+
+def _is_moment(value: str) -> bool:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return moment.tzinfo is not None and EARLIEST <= moment < LATEST
+
+
+def _pairs(key: str, text: str | None, good: Any) -> None:
+    """A JSON list of pairs (``pauses``, ``link_gaps``) whose values are all ``good``."""
+    if text is None:
+        return
+    try:
+        pairs = json.loads(text)
+    except ValueError:
+        pairs = None
+    if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(good(v) for v in p) for p in pairs):
+        raise RecordError(f"summary {key} is {quote(text)}, not a list of pairs")
 
 
 def _rows(message: dict[str, Any], table: str, columns: tuple[str, ...]) -> list[list[Any]]:
@@ -154,8 +266,14 @@ def _rows(message: dict[str, Any], table: str, columns: tuple[str, ...]) -> list
             if name in ("region", "routine"):
                 if item not in (REGIONS if name == "region" else ROUTINES):
                     raise RecordError(f"{table}: {name} {quote(item)}")
-            elif not _number(item):
-                raise RecordError(f"{table}: {name} {quote(item)} is not a number")
+            elif name in ("seq", "strokes"):
+                if not (_number(item) and isinstance(item, int) and 0 <= item <= MAX_COUNT):
+                    raise RecordError(f"{table}: {name} {quote(item)} is not a count")
+            elif name in ("end_for_end", "orientation_unsure"):
+                if item not in (0, 1) or isinstance(item, float):
+                    raise RecordError(f"{table}: {name} {quote(item)} is not 0 or 1")
+            elif not (_number(item) and abs(item) <= MAX_SESSION_S):
+                raise RecordError(f"{table}: {name} {quote(item)} is not a session time")
     return rows
 
 
@@ -163,10 +281,15 @@ def _raw(value: Any) -> list[list[Any]] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(
-            isinstance(b, list) and len(b) == 4 and _number(b[0]) and _number(b[1])
-            and _number(b[2]) and isinstance(b[3], str) for b in value):
+            isinstance(b, list) and len(b) == 4 and _count(b[0]) and _number(b[1])
+            and abs(b[1]) <= MAX_CLOCK_S and _count(b[2]) and b[2] > 0
+            and isinstance(b[3], str) for b in value):
         raise RecordError("raw is not a list of [seq, t0_s, samples, data] blocks")
     return value
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def _number(value: Any) -> bool:
