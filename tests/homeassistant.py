@@ -205,6 +205,24 @@ class HomeAssistant:
                 found[states[0]["entity_id"]] = states
         return found
 
+    def statistic_ids(self, statistic_type: str) -> dict[str, dict[str, Any]]:
+        """What the recorder will keep long-term statistics of (``"sum"``: totals summed,
+        ``"mean"``: measurements averaged), as the statistics panel asks over the websocket:
+        a sensor's state class decides which, before any statistics are compiled."""
+        from websockets.sync.client import connect  # bumble's: the simulator's GATT server
+
+        with connect(self.url.replace("http", "ws", 1) + "/api/websocket") as ws:
+            json.loads(ws.recv())  # auth_required
+            ws.send(json.dumps({"type": "auth", "access_token": self.token}))
+            if json.loads(ws.recv()).get("type") != "auth_ok":
+                raise Failed("the websocket refused our token")
+            ws.send(json.dumps({"id": 1, "type": "recorder/list_statistic_ids",
+                                "statistic_type": statistic_type}))
+            answer = json.loads(ws.recv())
+        if not answer.get("success"):
+            raise Failed(f"recorder/list_statistic_ids: {answer}")
+        return {s["statistic_id"]: s for s in answer["result"]}
+
     def shown(self, entity_id: str) -> str:
         """What the entity shows now: its state, ``unavailable``, or ``missing``."""
         state = self.state(entity_id)

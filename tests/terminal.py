@@ -57,6 +57,13 @@ class Terminal:
     def rows(self) -> list[str]:
         return [row.rstrip() for row in self.screen.display]
 
+    def hang_up(self) -> None:
+        """Close the master side, once: the terminal goes away (a dropped SSH link). Closing
+        an fd twice could close whatever reused its number in between."""
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
+
     def read(self, wait_s: float = 0.2) -> None:
         """What the command wrote within ``wait_s``, onto the screen."""
         ready, _, _ = select.select([self.master], [], [], wait_s)
@@ -108,13 +115,14 @@ def terminal(home: Path, *args: str, columns: int, lines: int = 40) -> Iterator[
     proc = subprocess.Popen([sys.executable, "-m", "tracker", *args], stdin=slave,
                             stdout=slave, stderr=slave, env=env, start_new_session=True)
     os.close(slave)
+    term = Terminal(proc, master, columns, lines)
     try:
-        yield Terminal(proc, master, columns, lines)
+        yield term
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-        os.close(master)
+        term.hang_up()
 
 
 def in_terminal(home: Path, *args: str, columns: int, lines: int = 40,

@@ -113,7 +113,7 @@ def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Brok
         wait_for(lambda: len(rows(db, "SELECT id FROM sessions WHERE status = 'complete'"))
                  == 3, 90, "three finished sessions")
         log = stopped(proc)
-    time.sleep(0.5)
+    time.sleep(2.0)  # the last messages through the broker, on a busy machine too
     out = sub.stop_text()
     sessions = rows(db, "SELECT device, status, end_reason FROM sessions")
     assert sorted(r["device"] for r in sessions) == HOUSEHOLD, log
@@ -168,9 +168,11 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
         log = stopped(proc)
     session = rows(db, "SELECT routine, end_reason FROM sessions")
     assert [tuple(r) for r in session] == [("glutes", "stopped")], log
-    # The first said, the other four within the minute counted (tracker.cli.logs.Repeats)
+    # The first said, the other four within the minute counted (tracker.cli.logs.Repeats),
+    # the count said as the gateway ends
     ignored = [line for line in log.splitlines() if "ignored a command" in line]
-    assert len(ignored) == 1 and "retained" in ignored[0], log
+    assert len(ignored) == 2 and "retained" in ignored[0], log
+    assert "(and 3 more like this in the last" in ignored[1]
     assert "no session in progress to end" in log
     assert json.loads(state[0][1])["next_routine"] == "glutes"
 

@@ -269,3 +269,45 @@ def test_the_example_automation_never_acts_on_an_alert_that_waited_for_the_broke
         log = stopped(proc)
     assert all(a["replayed"] for a in alerts()), alerts()
     assert float(hass.shown(COUNTER)) == 0, (alerts(), log)
+
+
+def test_home_assistant_shows_roller_by_its_conventions(
+        homeassistant: HomeAssistant, broker: Broker, tmp_path: Path) -> None:
+    """What a Home Assistant user reads, as Home Assistant itself holds it: weekly totals
+    as totals reset each week, durations in minutes, states in words, two rollers told
+    apart by name, no person called "me", each roller's signal and last seen, and the
+    bridge's pairing button."""
+    hass = homeassistant
+    with gateway(tmp_path, broker, "--sim", "2", "--speed", "10", "--sim-asleep", "0", "1",
+                 "--sim-rolling", "30", "30", "--sim-sessions", "1") as proc:
+        ours = announced(FIRST) | announced(SECOND)
+        hass.wait(lambda: available(hass, *ours), 90, "both rollers' entities, available",
+                  lambda: unavailable(hass, *ours))
+        states = hass.states()
+        summed, averaged = hass.statistic_ids("sum"), hass.statistic_ids("mean")
+        stopped(proc)
+    attributes = {e: s["attributes"] for e, s in states.items()}
+    weekly = [e for e in states if e.endswith(("_rolling_time_week", "_lumbar_contacts_week"))]
+    assert weekly and all(attributes[e].get("state_class") == "total"
+                          and attributes[e].get("last_reset") for e in weekly), weekly
+    assert all(e in summed and e not in averaged for e in weekly), (sorted(summed), weekly)
+    minutes = [e for e in states if e.endswith(("_rolling_time_week", "_last_session_duration"))]
+    assert minutes and all(attributes[e].get("unit_of_measurement") == "min"
+                           and attributes[e].get("device_class") == "duration"
+                           for e in minutes), minutes
+    assert "state_class" not in attributes[entity("sensor", "last_session_duration")]
+    region = attributes[entity("sensor", "region")]
+    assert region.get("device_class") == "enum" and all(
+        option[0].isupper() and "_" not in option for option in region["options"]), region
+    names = {attributes[entity("sensor", "rssi", device)]["friendly_name"]
+             for device in (FIRST, SECOND)}
+    assert len(names) == 2, names  # the two rollers, told apart
+    assert not [e for e, a in attributes.items() if e.startswith("sensor.roller_person_")
+                and str(a.get("friendly_name", "")).lower().startswith("me ")]
+    for device in (FIRST, SECOND):
+        assert attributes[entity("sensor", "rssi", device)].get("device_class") \
+            == "signal_strength"
+        assert attributes[entity("sensor", "last_seen", device)].get("device_class") \
+            == "timestamp"
+    assert any(e.startswith("button.") and e.endswith("_permit_join") for e in states), \
+        sorted(e for e in states if e.startswith("button."))

@@ -4,7 +4,6 @@ real terminal (a pty) of an ordinary width, read through a terminal emulator."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import sqlite3
@@ -107,8 +106,7 @@ def test_the_dashboard_ends_when_its_terminal_is_gone_and_it_is_told_to(tmp_path
         while not (db.exists() and stored(db)) and time.monotonic() < deadline:
             term.read(0.2)
         time.sleep(2.0)  # a few seconds of session, the screen redrawn all the while
-        os.close(term.master)  # the terminal goes away
-        term.master = os.open(os.devnull, os.O_RDONLY)  # for the helper's own close
+        term.hang_up()  # the terminal goes away
         time.sleep(1.0)
         term.proc.send_signal(getattr(signal, how))
         try:

@@ -89,28 +89,56 @@ class Repeats(logging.Filter):
                  window_s: float = REPEAT_WINDOW_S) -> None:
         super().__init__()
         self.now, self.window = now, timedelta(seconds=window_s)
-        self._seen: dict[tuple[str, str, str], tuple[datetime, int]] = {}  # start, hidden
+        #: Per kind of line: when its window began, how many were hidden, and the last one.
+        self._seen: dict[tuple[str, str, str],
+                         tuple[datetime, int, logging.LogRecord | None]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
         key = (record.name, str(record.msg), str(getattr(record, "roller", "")))
         now = self.now()
-        start, hidden = self._seen.get(key, (None, 0))
+        start, hidden, _ = self._seen.get(key, (None, 0, None))
         if start is not None and now - start < self.window:
-            self._seen[key] = (start, hidden + 1)
+            self._seen[key] = (start, hidden + 1, record)
             return False
         if len(self._seen) > 1000:  # many different lines: forget the old windows
             self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.window}
-        self._seen[key] = (now, 0)
-        if hidden:
-            record.msg = f"{record.msg} (and {hidden:,} more like this in the last " \
-                f"{(now - start).total_seconds() if start else 0:.0f} s)"
+        self._seen[key] = (now, 0, None)
+        if hidden and start is not None:
+            _counted(record, hidden, now - start)
         return True
+
+    def held(self) -> list[logging.LogRecord]:
+        """The last of each kind of line still being counted, with its count: said when the
+        process ends, so a flood that stopped within its minute is not left unsaid."""
+        now, records = self.now(), []
+        for start, hidden, last in self._seen.values():
+            if hidden and last is not None:
+                last.created = time.time()  # said now, in order with the lines before it
+                records.append(_counted(last, hidden - 1, now - start) if hidden > 1 else last)
+        self._seen.clear()
+        return records
+
+
+def _counted(record: logging.LogRecord, more: int, over: timedelta) -> logging.LogRecord:
+    """``record`` saying how many more like it were not written."""
+    record.msg = f"{record.msg} (and {more:,} more like this in the last " \
+        f"{over.total_seconds():.0f} s)"
+    return record
 
 
 class Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """roller's own handler: the one :func:`configure` replaces (others are left alone)."""
+
+    def close(self) -> None:
+        """Say what :class:`Repeats` still holds before closing (``logging.shutdown`` closes
+        every handler as the process ends)."""
+        for kept in self.filters:
+            if isinstance(kept, Repeats):
+                for record in kept.held():
+                    self.emit(record)
+        super().close()
 
 
 def configure(level: str, stream: TextIO | None = None,
