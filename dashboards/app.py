@@ -34,6 +34,7 @@ from tracker.config import Settings, programs
 from tracker.core import clock
 from tracker.core.body import ROUTINES
 from tracker.core.guidance import PLACEMENT
+from tracker.core.limits import visible
 from tracker.core.program_run import ProgramRun, StepOutcome
 from tracker.core.programs import Program, ProgramError
 from tracker.core.schedule import Verdict, week_status
@@ -265,12 +266,13 @@ class RollerApp(App[None]):
                 self.settings = self.settings.for_person(self.store.people.by_id(person_id))
                 if (screen := self._live_screen()) is not None:
                     screen.use_person(self.settings.body, self.settings.rules)
-                self.sub_title = self.settings.person.name if self.settings.person else ""
+                self.sub_title = visible(self.settings.person.name) if self.settings.person \
+                    else ""
                 self.call_after_refresh(self._show_glutes_due)
             if then_start:
                 self.start_or_refuse()
 
-        people = [(str(p.id), p.name) for p in self.store.people.all()]
+        people = [(str(p.id), visible(p.name)) for p in self.store.people.all()]
         current = str(self._person_id())
         self.push_screen(ChoiceScreen("Who is rolling?", people, current),
                          lambda key: chosen(int(key) if key else None))

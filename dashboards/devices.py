@@ -12,6 +12,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label
 
 from tracker.core import clock
 from tracker.core.errors import RollerError
+from tracker.core.limits import visible
 from tracker.devices import PROFILES
 from tracker.devices.ble import Seen, scan
 from tracker.store.database import Store
@@ -53,7 +54,7 @@ class DevicesScreen(Screen[None]):
         for address, seen in rows.items():
             battery = self.battery(address)
             needed = "-" if seen.profile.axes_known else "needed"
-            table.add_row("paired" if address == paired else "", seen.name, address,
+            table.add_row("paired" if address == paired else "", visible(seen.name), address,
                           seen.profile.label, calibrated.get(address) or needed,
                           f"{seen.rssi} dBm" if seen.rssi else "-",
                           f"{battery} %" if battery is not None else "-", key=address)

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Label, Static
 
 from dashboards.theme import palette
 from tracker.config import Settings
+from tracker.core.limits import visible
 from tracker.core.pictures.grids import calendar, everyone, glute_rule, quota
 from tracker.live.past import week_of
 from tracker.store.database import Store
@@ -44,7 +45,7 @@ class ScheduleScreen(Screen[None]):
         week = week_of(self.store, settings, now)
         colours = palette(self.app)
         if settings.person:
-            self.sub_title = settings.person.name
+            self.sub_title = visible(settings.person.name)
         self.query_one("#calendar", Static).update(calendar(week, colours))
         shown = self.query_one("#quota", Static)
         shown.update(quota(week, colours))

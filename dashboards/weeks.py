@@ -15,6 +15,7 @@ from textual_plotext import PlotextPlot
 
 from dashboards.theme import colours, palette
 from tracker.config import Settings
+from tracker.core.limits import visible
 from tracker.core.pictures.charts import TRENDS, draw_trend, trend_title
 from tracker.core.pictures.grids import heat_map, period
 from tracker.live.past import weeks_of
@@ -44,7 +45,7 @@ class WeeksScreen(Screen[None]):
         settings = self.whose()
         picture = weeks_of(self.store, settings, self.clock(), self.weeks)
         if settings.person:
-            self.sub_title = settings.person.name
+            self.sub_title = visible(settings.person.name)
         self.query_one("#heat", Static).update(heat_map(picture, palette(self.app)))
         self.query_one("#heat", Static).border_title = period(picture)
         c = colours(self.app)

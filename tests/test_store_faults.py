@@ -429,3 +429,21 @@ def test_a_store_that_cannot_be_written_is_refused_before_the_session(
     assert result.returncode == 1, result.stderr  # the environment, not the input
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "read-only" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_a_damaged_person_is_named_and_leaves_every_command_working(
+        roller: Run, tmp_path: Path) -> None:
+    """A zone that is no zone and rules that are no rules (a store written by hand, an older
+    roller): the configuration's stand in, said, and nobody's commands stop."""
+    db = str(tmp_path / "r.db")
+    for name in ("Ada", "Ben"):
+        assert roller("--db", db, "people", "add", name).returncode == 0
+    damage(tmp_path / "r.db", "UPDATE people SET zone = 'Mars/Base', rules = '[1, 2]' "
+           "WHERE name = 'Ada'")
+    for command in (["people", "list"], ["schedule"], ["schedule", "--person", "Ada"],
+                    ["history"], ["weeks"]):
+        result = roller("--db", db, *command)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, (command, result)
+        said = [line for line in result.stderr.splitlines() if "'Ada'" in line]
+        assert all("damaged" in line for line in said), (command, result.stderr)
+        assert said or command == ["weeks"], command  # weeks reads no person's row

@@ -129,11 +129,12 @@ class Recorder:
             write()
         except StoreError as exc:
             if self.failure is None:
-                log.warning("cannot store the session now, keeping it in memory: %s", exc)
+                log.warning("%s: cannot store the session now, keeping it in memory: %s",
+                            self.start.device or "the roller", exc)
             self.failure = str(exc)
             return
         if self.failure is not None:
-            log.warning("the session is stored again")
+            log.warning("%s: the session is stored again", self.start.device or "the roller")
         self.failure = None
 
     def wall(self, t_s: float) -> datetime:

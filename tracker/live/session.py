@@ -224,8 +224,8 @@ class LiveSession:
                         self.store.override(recorder.session_id, routine, verdict.value, now,
                                             self.address)
                 except StoreError as exc:  # the store is busy or failing: the session goes on
-                    log.warning("the schedule's %s of glutes is not stored: %s",
-                                "refusal" if not override else "override", exc)
+                    log.warning("%s: the schedule's %s of glutes is not stored: %s",
+                                self.address, "refusal" if not override else "override", exc)
                     if not (override or self.override):
                         return why
         recorder.switch(routine, off)
@@ -256,7 +256,7 @@ class LiveSession:
         if self._axis is not None and self._axis.feed(gyro_dps) and self._axis.wrong:
             self.warning = (f"the roller turns {self._axis.off_deg:.0f} deg away from its "
                             "calibrated axis: has the sensor moved? run roller calibrate")
-            log.warning("%s", self.warning)
+            log.warning("%s: %s", self.address, self.warning)
         state = self.recorder.feed(t_s, accel_g, gyro_dps)
         if self.record:
             self._write_recording(np.column_stack([t_s, accel_g, gyro_dps]))
@@ -337,7 +337,7 @@ class LiveSession:
             try:
                 self.store.devices.remember_identity(self._identity, clock.now())
             except StoreError as exc:  # who it is can wait for the next connection
-                log.warning("cannot remember the device's identity: %s", exc)
+                log.warning("%s: cannot remember the device's identity: %s", self.address, exc)
         recorder = self.recorder
         if recorder and state == "reconnecting" and previous == "live":
             last = recorder.estimator.last_state
@@ -374,6 +374,6 @@ class LiveSession:
             self.record.append(samples)
         except OSError as exc:
             self.warning = f"--record {self.record.path} stopped: {exc.strerror or exc}"
-            log.warning("%s", self.warning)
+            log.warning("%s: %s", self.address, self.warning)
             self.record.close()
             self.record = None

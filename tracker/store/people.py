@@ -9,9 +9,11 @@ last person cannot be removed.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
@@ -20,6 +22,8 @@ from tracker.core.limits import quote, visible
 from tracker.core.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
 from tracker.store.codec import iso
 from tracker.store.errors import StoreError, UnknownSession, Writing
+
+log = logging.getLogger(__name__)
 
 
 class UnknownPerson(UnknownSession):
@@ -127,12 +131,30 @@ class People:
 
 
 def _person(row: dict[str, Any]) -> Person:
+    """A person as stored. A damaged zone or rules (a store written by hand, an older
+    roller) is named, and the configuration's stand in for it: one person's damage must not
+    stop everyone's commands."""
+    name = str(row["name"])
     try:
         rules = json.loads(row["rules"])
     except (TypeError, ValueError):
         rules = None
     if not isinstance(rules, dict):
-        raise StoreError(f"the schedule rules of {quote(row['name'])} are damaged: "
-                         f"{quote(row['rules'])}")
-    return Person(id=int(row["id"]), uid=str(row["uid"]), name=str(row["name"]),
-                  height_cm=row["height_cm"], zone=row["zone"] or None, rules=rules)
+        log.warning("the schedule rules of %s are damaged (%s): the configured ones are used",
+                    quote(name), quote(row["rules"]))
+        rules = {}
+    return Person(id=int(row["id"]), uid=str(row["uid"]), name=name,
+                  height_cm=row["height_cm"], zone=_zone(name, row["zone"]), rules=rules)
+
+
+def _zone(name: str, zone: object) -> str | None:
+    """The person's zone if it is one; else None (the configured zone), said."""
+    if not zone:
+        return None
+    try:
+        ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("the time zone of %s is damaged (%s): the configured one is used",
+                    quote(name), quote(zone))
+        return None
+    return str(zone)
