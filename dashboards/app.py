@@ -236,7 +236,8 @@ class RollerApp(App[None]):
             def chosen(name: str | None) -> None:
                 if name:
                     self.program = known[name]
-                    self.notify(f"{self.program.title}: from the next session (n)")
+                    self.notify(visible(f"{self.program.title}: from the next session (n)"),
+                                markup=False)
 
             self.push_screen(ChoiceScreen("Follow which program?", choices), chosen)
             return
@@ -369,7 +370,7 @@ class RollerApp(App[None]):
         try:
             planned = plan(self.override)
         except NotCalibrated as exc:
-            self.notify(f"{exc} (press c)", severity="error", timeout=20)
+            self.notify(f"{exc} (press c)", severity="error", timeout=20, markup=False)
             return
         self.routine = planned.routine
         if not planned.refused:
@@ -413,7 +414,8 @@ class RollerApp(App[None]):
             self.post_message(self.AlertChanged(lumbar))
         if status.warning and status.warning != self._warned:
             self._warned = status.warning  # once: the calibration no longer fits
-            self.notify(status.warning, title="Calibration", severity="warning", timeout=30)
+            self.notify(status.warning, title="Calibration", severity="warning", timeout=30,
+                        markup=False)
 
     def _live_screen(self) -> LiveScreen | None:
         """The live screen, when it can be drawn on (not before its first compose, nor while

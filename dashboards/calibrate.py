@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
@@ -48,7 +49,7 @@ class CalibrationScreen(Screen[None]):
                 client_backend=source.client_backend, clock=source.clock)
             done = calibrate(samples[:, 0], samples[:, 1:4], samples[:, 4:7], self.distance_cm)
         except RollerError as exc:  # Bluetooth, or samples no calibration can come from
-            result.update(f"[b red]Not calibrated:[/] {exc}")
+            result.update(Content.from_markup("[b red]Not calibrated:[/] $why", why=str(exc)))
             return
         self.store.devices.calibrate(source.address, info.name or kind.label, kind.name,
                                      done.mounting, clock.now())

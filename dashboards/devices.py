@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -54,7 +55,7 @@ class DevicesScreen(Screen[None]):
         for address, seen in rows.items():
             battery = self.battery(address)
             needed = "-" if seen.profile.axes_known else "needed"
-            table.add_row("paired" if address == paired else "", visible(seen.name), address,
+            table.add_row("paired" if address == paired else "", Text(visible(seen.name)), address,
                           seen.profile.label, calibrated.get(address) or needed,
                           f"{seen.rssi} dBm" if seen.rssi else "-",
                           f"{battery} %" if battery is not None else "-", key=address)

@@ -47,7 +47,7 @@ class HistoryScreen(Screen[None]):
                           key=str(row.id))
         for session_id, what in self.store.damaged.items():
             self.notify(f"session {session_id} is damaged: {what} (roller check)",
-                        severity="warning", timeout=10)
+                        severity="warning", timeout=10, markup=False)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:

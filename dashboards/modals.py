@@ -9,11 +9,13 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.limits import visible
 from tracker.core.pictures.tables import areas, pace_text, parts_lines, session_time
 from tracker.core.schedule import Rules
 
@@ -81,8 +83,8 @@ class ChoiceScreen(Card[str]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question)
-            yield OptionList(*(Option(label, id=key) for key, label in self.choices),
-                             id="choices")
+            yield OptionList(*(Option(Content(visible(label)), id=key)  # never markup
+                               for key, label in self.choices), id="choices")
 
     def on_mount(self) -> None:
         keys = [key for key, _ in self.choices]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
+from tracker.core.limits import visible
 from tracker.core.program_run import StepOutcome, StepStatus
 from tracker.core.programs import Program
 
@@ -52,9 +55,10 @@ class ProgramScreen(Screen[None]):
             title.update("No program: choose one with Follow a program (ctrl+p), or "
                          "roller dashboard --program NAME")
             return
-        title.update(f"{program.title}: {program.about}".rstrip(": "))
+        title.update(Content(visible(f"{program.title}: {program.about}".rstrip(": "))))
         for step, outcome in zip(program.steps, outcomes, strict=True):
             target = f"{step.seconds:g} s" + (" rolling" if step.kind == "area" else "")
-            table.add_row(str(outcome.index + 1), step.title, target, STATUS[outcome.status],
+            table.add_row(str(outcome.index + 1), Text(visible(step.title)), target,
+                          STATUS[outcome.status],
                           f"{outcome.seconds:.0f} s" if outcome.seconds else "",
-                          outcome.reason)
+                          Text(visible(outcome.reason)))

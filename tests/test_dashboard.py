@@ -494,3 +494,25 @@ def test_every_key_acts_or_says_why_during_a_session(tmp_path: Path) -> None:
             await pilot.press("q")
 
     asyncio.run(main())
+
+
+def test_names_from_elsewhere_are_shown_as_they_are_never_as_markup(tmp_path: Path) -> None:
+    """A name is shown as it was given: markup in it is not obeyed, an escape not sent."""
+    app = idle_app(tmp_path)
+    for name, given in (("Ada", "[b red]Ada[/]"), ("Zoe", "Zoë\x1b[2J")):  # as a gateway's
+        person = app.store.people.add(name)
+        app.store.db.execute("UPDATE people SET name = ? WHERE id = ?", [given, person.id])
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            app.ask_who()
+            await pilot.pause()
+            rows = "\n".join(screen_rows(app))
+            assert "[b red]Ada[/]" in rows and "Zoë\u241b[2J" in rows, rows
+            await pilot.press("escape")
+            app.switch_screen("schedule")
+            await pilot.pause()
+            rows = "\n".join(screen_rows(app))
+            assert "[b red]Ada[/]" in rows and "Zoë\u241b[2J" in rows, rows
+
+    asyncio.run(main())

@@ -126,7 +126,7 @@ def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Brok
         assert kinds[0] == "session_started" and kinds[-1] == "session_ended", kinds
         heard_in_order(received, device)
     bridge = [p for _, t, p in received if t == "roller/bridge/test/state"]
-    assert bridge == ["online", "offline"]  # the CLI never spoke for the bridge
+    assert bridge == ["online", "offline"], log  # the CLI never spoke for the bridge
     states = [json.loads(p) for _, t, p in received if t.endswith("/state") and "/c0" in t]
     assert states[-1]["session_active"] is False and states[-1]["next_routine"] == "upper_back"
 

@@ -182,6 +182,9 @@ def test_the_ui_s_service_calls_reach_the_gateway(homeassistant: HomeAssistant,
                  "--sim-rolling", "30", "30", "--sim-sessions", "1") as proc:
         hass.wait(lambda: available(hass, routine), 60, "the roller, known")
         stopped(proc)
+    # Home Assistant has taken the last word in before the next gateway is there: else the
+    # roller still shows available from the first, and the call below goes to nobody.
+    hass.wait(lambda: hass.shown(routine) == "unavailable", 30, "the roller, gone with it")
     known = len(rows(db, "SELECT id FROM sessions"))
     with gateway(tmp_path, broker, "--sim", "1", "--speed", "10", "--sim-asleep", "200", "200",
                  "--sim-rolling", "200", "200", "--sim-sessions", "1") as proc:

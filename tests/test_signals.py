@@ -53,3 +53,26 @@ def test_the_gateway_ends_on_a_hang_up_or_a_stop(tmp_path: Path, signum: int) ->
         time.sleep(1.0)
         err = ended_within(proc, signum)
     assert "gateway stopped" in err
+
+
+def test_a_task_that_swallowed_its_cancellation_is_cancelled_again() -> None:
+    """As a state loop whose ``publish`` met its PUBACK just as the bridge stopped: it lives
+    on past the first cancellation, and the bridge still ends it and signs off."""
+    import asyncio
+
+    from tracker.mqtt.bridge import cancelled
+
+    async def stubborn(never: asyncio.Event) -> None:
+        try:
+            await never.wait()
+        except asyncio.CancelledError:
+            pass  # swallowed, as Python 3.11's wait_for can
+        await never.wait()
+
+    async def main() -> bool:
+        task = asyncio.create_task(stubborn(asyncio.Event()))
+        await asyncio.sleep(0)
+        await asyncio.wait_for(cancelled([task]), 5)
+        return task.cancelled()
+
+    assert asyncio.run(main())

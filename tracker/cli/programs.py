@@ -6,10 +6,12 @@ import click
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tracker.cli.errors import clean_errors, fail
 from tracker.config import programs as known_programs
 from tracker.config import user_config_path
+from tracker.core.limits import visible
 from tracker.core.programs import describe
 
 
@@ -27,8 +29,8 @@ def programs(ctx: click.Context) -> None:
     for name in ("name", "title", "steps"):
         table.add_column(name)
     for program in known.values():
-        table.add_row(program.name, program.title,
-                      ", ".join(f"{s.title} {s.seconds:g} s" for s in program.steps))
+        table.add_row(Text(visible(program.name)), Text(visible(program.title)),
+                      Text(visible(", ".join(f"{s.title} {s.seconds:g} s" for s in program.steps))))
     Console().print(table)
 
 

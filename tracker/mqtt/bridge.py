@@ -101,6 +101,24 @@ TICK_S = 30.0
 HEARD_WAIT_S = 5.0
 
 
+async def cancelled(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until each has ended, cancelling again any that lives on.
+
+    On Python 3.11 a cancellation that meets a finishing ``asyncio.wait_for`` is swallowed
+    (cpython gh-86296), and aiomqtt's ``publish`` awaits its PUBACK through one: a state
+    loop cancelled just as its PUBACK came went back to waiting for the next change, and
+    the bridge never signed off."""
+    for task in tasks:
+        task.cancel()
+    while pending := [t for t in tasks if not t.done()]:
+        await asyncio.wait(pending, timeout=0.1)
+        for task in pending:
+            task.cancel()
+    for task in tasks:  # retrieved, so none is logged as never retrieved
+        if not task.cancelled():
+            task.exception()
+
+
 class Bridge:
     """Publishes the store's outbox and its rollers' state to one broker, for as long as it
     runs; never stops tracking when the broker is away."""
@@ -303,9 +321,7 @@ class Bridge:
             if self.owner:
                 await self.drain(client)  # what the sessions' ends queued goes out first
         finally:
-            for task in [*tasks, stopper]:
-                task.cancel()
-            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+            await cancelled([*tasks, stopper])
 
     async def _sign_off(self, client: aiomqtt.Client) -> None:
         """The final states (a state update still in flight was cancelled, so none can land

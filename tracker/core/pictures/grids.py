@@ -13,6 +13,7 @@ from datetime import date
 from rich.table import Table
 from rich.text import Text
 
+from tracker.core.limits import visible
 from tracker.core.pictures.figures import Day, WeekPicture, WeeksPicture
 from tracker.core.schedule import Rules, Verdict
 
@@ -151,5 +152,5 @@ def everyone(weeks: list[tuple[str, WeekPicture]], palette: Palette = Palette())
             if day.lumbar:
                 cell.append(" !", style=palette.lumbar)
             cells.append(cell)
-        table.add_row(name, *cells, f"{week.status.done}/{week.quota}")
+        table.add_row(Text(visible(name)), *cells, f"{week.status.done}/{week.quota}")
     return table
