@@ -154,9 +154,28 @@ def test_every_poison_is_quarantined_and_the_good_ones_stored(
     assert ingest.tally.stored == 5 and ingest.tally.refused == len(POISONS)
     rows = exchange.quarantined(ingest.store)
     assert len(rows) == len(POISONS) and {r["topic"] for r in rows} == {TOPIC}
-    assert [r["payload"] for r in rows] == bad  # its bytes, as they came
+    assert [r["payload"] for r in rows] == [b[:exchange.QUARANTINE_PAYLOAD_BYTES]
+                                            for b in bad]  # its bytes, as they came
     assert all("\n" not in r["reason"] for r in rows)
     readable(ingest)
+    ingest.store.close()
+
+
+def test_a_flood_of_poison_keeps_the_quarantine_bounded(tmp_path: Path) -> None:
+    """A gateway sending refusals without end: the newest entries, each payload's start."""
+    ingest = worker(tmp_path / "central.db")
+    big = b"{" + b"x" * (exchange.QUARANTINE_PAYLOAD_BYTES * 2)
+    feed(ingest, [big, *(b"[%d]" % i for i in range(exchange.QUARANTINE_KEPT + 50))],
+         batch=200)
+    rows = exchange.quarantined(ingest.store)
+    assert len(rows) == exchange.QUARANTINE_KEPT
+    assert rows[-1]["payload"] == b"[%d]" % (exchange.QUARANTINE_KEPT + 49)  # the newest
+    ingest.store.close()
+    ingest = worker(tmp_path / "other.db")
+    feed(ingest, [big])
+    (row,) = exchange.quarantined(ingest.store)
+    assert row["payload"] == big[:exchange.QUARANTINE_PAYLOAD_BYTES]
+    assert f"(the first 65,536 of {len(big):,} bytes kept)" in row["reason"]
     ingest.store.close()
 
 

@@ -59,14 +59,13 @@ def test_a_task_that_swallowed_its_cancellation_is_cancelled_again() -> None:
     """As a state loop whose ``publish`` met its PUBACK just as the bridge stopped: it lives
     on past the first cancellation, and the bridge still ends it and signs off."""
     import asyncio
+    import contextlib
 
     from tracker.mqtt.bridge import cancelled
 
     async def stubborn(never: asyncio.Event) -> None:
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # swallowed, as 3.11's wait_for can
             await never.wait()
-        except asyncio.CancelledError:
-            pass  # swallowed, as Python 3.11's wait_for can
         await never.wait()
 
     async def main() -> bool:

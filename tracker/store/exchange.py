@@ -68,6 +68,10 @@ _INSERT_PERSON: Final = _insert("people", ("uid", "name", "name_key", "height_cm
                                            "rules", "is_default", "origin", "origin_uid"))
 _INSERT_QUARANTINE: Final = _insert("quarantine", ("received_at", "topic", "reason",
                                                    "payload"))
+#: The quarantine is evidence, not a second store: its newest entries, each payload's
+#: start. A hostile gateway that floods it costs the central store at most about 64 MiB.
+QUARANTINE_KEPT: Final = 1000
+QUARANTINE_PAYLOAD_BYTES: Final = 64 * 1024
 
 
 def quarantined(store: Store) -> list[dict[str, Any]]:
@@ -200,9 +204,7 @@ def take_all(store: Store, records: Sequence[Checked],
     with store.writing() as db:  # one transaction: all of them or nothing
         conn = db.conn
         if refused:
-            now = iso(clock.now())
-            conn.executemany(_INSERT_QUARANTINE, [(now, r.topic, r.reason, r.payload)
-                                                  for r in refused])
+            _quarantine(conn, refused)
         for checked in records:
             rec = checked.record
             if conn.execute("SELECT 1 FROM sessions WHERE uid = ?", [rec.uid]).fetchone():
@@ -210,6 +212,18 @@ def take_all(store: Store, records: Sequence[Checked],
             else:
                 taken.append(_take(conn, checked, _person(conn, rec.person, rec.gateway)))
     return taken
+
+
+def _quarantine(conn: sqlite3.Connection, refused: Sequence[Refused]) -> None:
+    """``refused`` kept, each payload cut to :data:`QUARANTINE_PAYLOAD_BYTES` (its reason
+    says so), and only the newest :data:`QUARANTINE_KEPT` entries of all."""
+    now = iso(clock.now())
+    conn.executemany(_INSERT_QUARANTINE, [
+        (now, r.topic, r.reason if len(r.payload) <= QUARANTINE_PAYLOAD_BYTES else
+         f"{r.reason} (the first {QUARANTINE_PAYLOAD_BYTES:,} of {len(r.payload):,} bytes "
+         "kept)", r.payload[:QUARANTINE_PAYLOAD_BYTES]) for r in refused])
+    conn.execute("DELETE FROM quarantine WHERE id <= (SELECT id FROM quarantine ORDER BY id "
+                 "DESC LIMIT 1 OFFSET ?)", [QUARANTINE_KEPT])
 
 
 def _take(conn: sqlite3.Connection, checked: Checked, person_id: int) -> int:
