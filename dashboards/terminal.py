@@ -4,15 +4,17 @@ When the terminal closes under the dashboard (a dropped SSH link, a closed tmux 
 writing to it fails with EIO. Textual's writer thread dies on that error, its queue (30
 writes) fills, and the next write blocks the event loop for good: the signal handlers that
 end the session never run, and ``LinuxDriver.close`` waits on that full queue at exit. The
-process lived on, holding the roller. Here output to a terminal that is gone is dropped, so
-the loop never waits on it; reading from it ends the app as a hang-up does (the session
-stored, as on SIGHUP), instead of a panic; and the writer thread is waited for a bounded time
-at exit, since nothing it still holds can reach anyone.
+process lived on, holding the roller. A terminal that stays open but reads nothing (an SSH
+link dropped without a word) fills the same queue. Here output to a terminal that is gone,
+or that takes nothing, is dropped, so the loop never waits on it; reading from it ends the
+app as a hang-up does (the session stored, as on SIGHUP), instead of a panic; and the writer
+thread is waited for a bounded time at exit, since nothing it still holds can reach anyone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 from typing import IO, Any, cast
 
@@ -23,29 +25,29 @@ WRITER_WAIT_S = 1.0
 
 
 class _Output:
-    """The terminal as the writer thread writes to it: once a write fails (the terminal is
-    gone), everything after is dropped instead of raised in a thread nobody watches."""
+    """The terminal as the writer thread writes to it: straight to its descriptor, holding
+    no lock of ``sys.stderr`` (Textual draws on it) while a write waits on a terminal that
+    reads nothing, so the log and the exit never wait behind it. Once a write fails (the
+    terminal is gone), everything after is dropped instead of raised in a thread nobody
+    watches."""
 
     def __init__(self, file: IO[str]) -> None:
-        self._file = file
+        self._fd = file.fileno()
         self.gone = False
 
     def write(self, text: str) -> None:
-        if not self.gone:
+        data = memoryview(text.encode("utf-8", "replace"))
+        while data and not self.gone:
             try:
-                self._file.write(text)
-            except (OSError, ValueError):  # EIO: the terminal is gone; ValueError: closed
+                data = data[os.write(self._fd, data):]
+            except OSError:  # EIO: the terminal is gone
                 self.gone = True
 
     def flush(self) -> None:
-        if not self.gone:
-            try:
-                self._file.flush()
-            except (OSError, ValueError):
-                self.gone = True
+        """Nothing held back: each write went straight out."""
 
     def fileno(self) -> int:
-        return self._file.fileno()
+        return self._fd
 
 
 class HangupDriver(LinuxDriver):
@@ -55,6 +57,23 @@ class HangupDriver(LinuxDriver):
         super().__init__(*args, **kwargs)
         self._output = _Output(cast("IO[str]", self._file))
         self._file = self._output  # type: ignore[assignment]  # a file as far as Textual looks
+        self._stalled = False  # output was dropped: the terminal took none
+
+    def write(self, data: str) -> None:
+        """Queued for the writer thread, never waited for. A terminal that takes nothing
+        more (an SSH link dropped without a word: sshd holds the terminal and reads no more
+        of it) fills Textual's queue, and waiting on it stopped the loop: the session, its
+        alerts and the signal handlers with it. What does not fit is dropped, and the whole
+        screen is drawn again once the terminal takes output again."""
+        assert self._writer_thread is not None, "the driver is not in application mode"
+        try:
+            self._writer_thread._queue.put_nowait(data)  # Textual's own queue
+        except queue.Full:
+            self._stalled = True
+            return
+        if self._stalled:
+            self._stalled = False
+            self._app.call_later(self._app.refresh)
 
     def run_input_thread(self) -> None:
         """Input until the app ends; a terminal that can no longer be read (EIO: it was
@@ -76,3 +95,15 @@ class HangupDriver(LinuxDriver):
         with contextlib.suppress(queue.Full):
             writer._queue.put(None, timeout=WRITER_WAIT_S)  # Textual's own queue
         writer.join(WRITER_WAIT_S)
+        if writer.is_alive() or self._output.gone:
+            _let_go()
+
+
+def _let_go() -> None:
+    """Standard output and error to /dev/null: the terminal took nothing more, and the
+    log's last lines and the interpreter's final flush would wait on it for ever (what
+    they say is in the store)."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(null, fd)
+    os.close(null)

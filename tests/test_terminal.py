@@ -92,11 +92,13 @@ def stored(db: Path) -> list[tuple[str, str | None]]:
 
 
 @pytest.mark.cli
-@pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM"])
+@pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM", "stalled"])
 def test_the_dashboard_ends_when_its_terminal_is_gone_and_it_is_told_to(tmp_path: Path,
                                                                          how: str) -> None:
-    """The terminal closes under a running session (a dropped SSH link, a closed tmux
-    pane), then the dashboard is told to end: it ends within 5 s, its session stored."""
+    """The terminal closes under a running session (a closed tmux pane), or stays open but
+    takes nothing more (an SSH link dropped without a word: sshd holds the terminal and
+    reads no more of it), then the dashboard is told to end: it ends within 5 s, its
+    session stored."""
     db = tmp_path / "r.db"
     with terminal(tmp_path, "--db", str(db), "dashboard", "--sim", "--seconds", "600",
                   "--speed", "1", columns=100, lines=32) as term:
@@ -106,9 +108,12 @@ def test_the_dashboard_ends_when_its_terminal_is_gone_and_it_is_told_to(tmp_path
         while not (db.exists() and stored(db)) and time.monotonic() < deadline:
             term.read(0.2)
         time.sleep(2.0)  # a few seconds of session, the screen redrawn all the while
-        term.hang_up()  # the terminal goes away
-        time.sleep(1.0)
-        term.proc.send_signal(getattr(signal, how))
+        if how == "stalled":  # nobody reads: the terminal's buffer fills, then the queue
+            time.sleep(15.0)
+        else:
+            term.hang_up()  # the terminal goes away
+            time.sleep(1.0)
+        term.proc.send_signal(getattr(signal, how, signal.SIGTERM))
         try:
             term.proc.wait(5)
         except subprocess.TimeoutExpired:
