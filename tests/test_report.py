@@ -190,7 +190,7 @@ def test_someone_with_no_sessions_gets_a_report_that_says_so(
     assert len(re.findall(r"<svg\b", html)) == 4  # no bars of time per area
     assert len(re.findall(r'<g id="heat-day-', html)) == 7 * 12
     assert re.findall(r'<tr class="session">', html) == []
-    assert "Glute quota (3 a week) met in 0 of the 11 full weeks" in html
+    assert "No sessions yet." in html  # no weeks missed before a first session
 
 
 def test_bad_input_one_line_and_the_store_unchanged(roller: Run, weeks_db: Path,
@@ -261,7 +261,7 @@ def test_adherence_in_words_counts_glute_days_too_close_and_lumbar_weeks() -> No
     now = datetime(2026, 11, 19, 20, tzinfo=UTC)
     sessions = [listed(d, ("glutes",), 60.0, 60.0) for d in (2, 3, 5, 9, 11, 13, 16, 17)]
     sessions.append(listed(4, ("upper_back",), 60.0, lumbar=2))
-    made = build("Ada", sessions, now, "Europe/Berlin", Rules(), 3)
+    made = build("Ada", ADA, sessions, now, "Europe/Berlin", Rules(), 3, date(2026, 10, 1))
     assert made.first == date(2026, 11, 2) and made.last == date(2026, 11, 19)
     assert made.adherence == [
         "Glute quota (3 a week) met in 2 of the 2 full weeks before this one; this week so far "
@@ -269,5 +269,48 @@ def test_adherence_in_words_counts_glute_days_too_close_and_lumbar_weeks() -> No
         "Glutes rolled on consecutive days 2 times.",
         "2 lumbar contacts, none in the last 2 weeks."]
     assert "19:00 CET" not in page(made)  # her own zone: no zone said
-    travelled = build("Ada", sessions, now, "UTC", Rules(), 3)
+    travelled = build("Ada", ADA, sessions, now, "UTC", Rules(), 3, date(2026, 10, 1))
     assert "19:00 CET" in page(travelled)
+
+
+ADA = "0a1b2c3d"
+
+
+def test_adherence_counts_from_the_first_session_in_the_person_s_own_quota() -> None:
+    """A person who began three weeks into a six-week report, with a quota of two: her
+    weeks are counted from her start, against her own quota, in the chart's words too."""
+    now = datetime(2026, 11, 19, 20, tzinfo=UTC)  # a Thursday; the report starts 12 Oct
+    days = (2, 4, 9, 11, 16)  # November: two glute days in each full week, one this week
+    sessions = [listed(d, ("glutes",), 60.0, 60.0) for d in days]
+    rules = Rules(glute_sessions_per_week=2, glute_rest_days=1)
+    made = build("Ben", ADA, sessions, now, "UTC", rules, 6, date(2026, 10, 28))
+    assert made.adherence[0] == (
+        "Glute quota (2 a week) met in 2 of the 3 full weeks since the first session "
+        "(28 Oct 2026) before this one; this week so far 1 of 2.")
+    text = page(made)
+    assert "2 a week, 1 rest day after each" in text and "about three" not in text
+    assert build("Ben", ADA, [], now, "UTC", rules, 6, None).adherence == ["No sessions yet."]
+
+
+@needs_browser
+def test_every_printed_page_says_whose_report_and_which_weeks(
+        report: tuple[Path, subprocess.CompletedProcess[str]], weeks_db: Path,
+        home: Path) -> None:
+    """Printed as a clinician prints it (Chromium's own PDF): each page carries the name, the
+    person's id and the period, and its number."""
+    from pypdf import PdfReader
+
+    out, _ = report
+    pdf = home / "report.pdf"
+    printed = browser(home, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", out.as_uri())
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    store = open_store(weeks_db)
+    try:
+        uid = store.people.resolve(None).uid
+    finally:
+        store.close()
+    pages = [page.extract_text() for page in PdfReader(pdf).pages]
+    assert len(pages) > 1
+    for number, text in enumerate(pages, 1):
+        assert f"me (id {uid}), 12 Oct 2026 to 19 Nov 2026" in text, text
+        assert f"page {number} of {len(pages)}" in text, text

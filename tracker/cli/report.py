@@ -58,11 +58,13 @@ def report(settings: Settings, person: str | None, weeks: int, output: Path,
         rows = past.rows(store, who, now, weeks)
         damaged = dict(store.damaged)
         sessions = [_listed(store, row, damaged) for row in rows]
+        started = store.first_day(who.person.id, who.zone)
     warn_damaged(damaged)
     # matplotlib takes half a second to import: only this command pays for it.
     from tracker.core.pictures.share.html import page
 
-    made = build(who.person.name, sessions, now, who.zone, who.rules, weeks)
+    made = build(who.person.name, who.person.uid, sessions, now, who.zone, who.rules, weeks,
+                 started)
     text = page(made)
     if final is None:
         sys.stdout.write(text)

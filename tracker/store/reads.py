@@ -18,9 +18,10 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +105,14 @@ class Reads:
         never the years before. Sessions after ``now`` are included: the caller that asks
         about a moment in the past leaves them out."""
         return self.sessions(since=schedule.since(now, zone, rules, weeks), person=person)
+
+    def first_day(self, person: int, zone: str) -> date | None:
+        """The local day in ``zone`` of ``person``'s first session (None: none yet): where
+        their weeks begin to count."""
+        found = self.db.execute("SELECT min(started_at) FROM sessions WHERE person_id = ?",
+                                [person]).fetchone()[0]
+        return datetime.fromisoformat(found).astimezone(ZoneInfo(zone)).date() if found \
+            else None
 
     def count(self) -> int:
         """How many sessions the file holds (those some path still reaches, when its pages

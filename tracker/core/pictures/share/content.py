@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ class Report:
     """Everything the page shows, worked out."""
 
     person: str
+    person_id: str  # the person's uid: one name can be two people, on every page with it
     first: date  # the first week's first day
     last: date  # today, in the person's zone
     zone: str  # the person's IANA zone: the days are theirs
@@ -44,19 +45,21 @@ class Report:
     adherence: list[str]  # sentences
 
 
-def build(person: str, sessions: Sequence[Listed], now: datetime, zone: str, rules: Rules,
-          weeks: int) -> Report:
+def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime, zone: str,
+          rules: Rules, weeks: int, started: date | None) -> Report:
     """The report of the last ``weeks`` weeks (this one included) as of ``now``.
     ``sessions`` may reach back before the period (to :func:`~tracker.core.schedule.since`, so
-    the rest-day rule sees the glute sessions just before it); only the period's are listed."""
+    the rest-day rule sees the glute sessions just before it); only the period's are listed.
+    ``started``: the local day of the person's first session ever (None: none yet), from
+    which their weeks are counted."""
     picture = weeks_picture([s.rolled for s in sessions], now, zone, rules, weeks)
     first = picture.days[0][0].day
     listed = sorted((s for s in sessions if first <= s.rolled.local_day() <= picture.today),
                     key=lambda s: s.rolled.started_at)
     return Report(
-        person=person, first=first, last=picture.today, zone=zone,
+        person=person, person_id=person_id, first=first, last=picture.today, zone=zone,
         made_at=now.astimezone(ZoneInfo(zone)), rules=rules, weeks=picture, sessions=listed,
-        area_s=area_times(listed), adherence=adherence(picture, rules),
+        area_s=area_times(listed), adherence=adherence(picture, rules, started),
     )
 
 
@@ -84,17 +87,23 @@ def _shares(s: Listed) -> dict[str, float]:
     return shares
 
 
-def adherence(picture: WeeksPicture, rules: Rules) -> list[str]:
-    """The weeks against the advice, in a few sentences: the glute quota, the rest days
-    between glute sessions, and lumbar contacts (the goal is none)."""
+def adherence(picture: WeeksPicture, rules: Rules, started: date | None) -> list[str]:
+    """The weeks against the advice, in a few sentences: the person's own glute quota, the
+    rest days between glute sessions, and lumbar contacts (the goal is none). The weeks
+    before the person's first session are not theirs to have missed: they are not counted."""
+    if started is None:
+        return ["No sessions yet."]
     quota, trends = picture.quota, picture.trends
     *full, current = trends
+    full = [week for week in full if week.start + timedelta(days=7) > started]
     so_far = f"this week so far {current.glute_sessions} of {quota}"
     if full:
         met = sum(1 for week in full if week.glute_sessions >= quota)
         weeks = _count(len(full), "full week")
-        glutes = f"Glute quota ({quota} a week) met in {met} of the {weeks} before this one; " \
-                 f"{so_far}."
+        since = f" since the first session ({started:%d %b %Y})" \
+            if started > picture.days[0][0].day else ""
+        glutes = f"Glute quota ({quota} a week) met in {met} of the {weeks}{since} before " \
+                 f"this one; {so_far}."
     else:
         glutes = f"Glute quota: {quota} a week; {so_far}."
     rest = [_rest_days(picture.days, rules)] if rules.glute_rest_days else []

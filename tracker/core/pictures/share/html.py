@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 from tracker import __version__
 from tracker.core.pictures.figures import SHADES_S
+from tracker.core.pictures.grids import glute_rule
 from tracker.core.pictures.share import charts
 from tracker.core.pictures.share.content import Listed, Report
 from tracker.core.pictures.tables import areas, minutes_seconds
-from tracker.core.schedule import counts
+from tracker.core.schedule import Rules, counts
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
@@ -37,10 +38,14 @@ td.lumbar { color: #cf222e; font-weight: bold; }
 """
 
 #: Why each chart is there: the advice it is read against.
-WHY_DAYS = ("Each square is a day, each column a week (the first day on top); the darker, the "
-            "longer the rolling that day. A dot marks a glute session: about three a week are "
-            "advised, never on consecutive days. A red edge marks a day the roller reached the "
-            "lumbar spine.")
+def why_days(rules: Rules) -> str:
+    """The heat map's reading, in the person's own glute rule (their quota may not be
+    three)."""
+    return ("Each square is a day, each column a week (the first day on top); the darker, the "
+            f"longer the rolling that day. A dot marks a glute session: {glute_rule(rules)} "
+            "is this person's rule. A red edge marks a day the roller reached the lumbar spine.")
+
+
 WHY_ROLLING = "Rolling time each week, every area together; the last bar is this week so far."
 WHY_GLUTES = ("Glute sessions each week against the quota (dashed): low-back tightness is "
               "better treated at the glutes and hips than on the lower back itself.")
@@ -63,10 +68,11 @@ def page(report: Report) -> str:
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title>",
-        f"<style>{_CSS}</style>",
+        f"<style>{_CSS}{_running(r)}</style>",
         "</head>",
         "<body>",
         f'<h1 id="person">Foam rolling: {escape(r.person)}</h1>',
+        f'<p class="meta" id="person-id">Person id {escape(r.person_id)}</p>',
         f'<p class="meta" id="period">{r.first:%a %d %b %Y} to {r.last:%a %d %b %Y}: '
         f"{weeks} week{'s' if weeks != 1 else ''}, {sessions} "
         f"session{'s' if sessions != 1 else ''}.</p>",
@@ -77,7 +83,7 @@ def page(report: Report) -> str:
         "<ul>", *(f"<li>{escape(line)}</li>" for line in r.adherence), "</ul>",
         _weeks_table(r),
         '<h2 id="days">Days rolled</h2>',
-        _figure("days", WHY_DAYS, charts.heat_map(r.weeks), _legend()),
+        _figure("days", why_days(r.rules), charts.heat_map(r.weeks), _legend()),
         '<h2 id="rolling">Rolling time each week</h2>',
         _figure("rolling", WHY_ROLLING, charts.rolling(r.weeks.trends)),
         '<h2 id="glutes">Glute sessions each week</h2>',
@@ -93,6 +99,24 @@ def page(report: Report) -> str:
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _running(r: Report) -> str:
+    """Whose report and which weeks at the top of every printed page, the page number at
+    its foot: a page that leaves the pile still says whose it is. CSS page margin boxes,
+    which Chromium, WeasyPrint and Prince print."""
+    head = _css_string(f"{r.person} (id {r.person_id}), {r.first:%d %b %Y} to "
+                       f"{r.last:%d %b %Y}")
+    small = "font: 9pt sans-serif; color: #57606a;"
+    return (f"\n@page {{ margin: 18mm 14mm; @top-left {{ content: {head}; {small} }} "
+            f'@bottom-right {{ content: "page " counter(page) " of " counter(pages); {small} }} }}')
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string: quotes, backslashes, angle brackets (``</style>`` in a name
+    would end the style sheet) and anything unprintable as CSS escapes."""
+    return '"' + "".join(c if c.isprintable() and c not in '"\\<>' else f"\\{ord(c):x} "
+                         for c in text) + '"'
 
 
 def _figure(name: str, why: str, svg: str, after: str = "") -> str:
