@@ -92,18 +92,20 @@ def stored(db: Path) -> list[tuple[str, str | None]]:
 
 
 @pytest.mark.cli
+@pytest.mark.parametrize("command", ["dashboard", "track"])
 @pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM", "stalled"])
-def test_the_dashboard_ends_when_its_terminal_is_gone_and_it_is_told_to(tmp_path: Path,
-                                                                         how: str) -> None:
+def test_a_session_ends_stored_when_its_terminal_is_gone_and_it_is_told_to(
+        tmp_path: Path, command: str, how: str) -> None:
     """The terminal closes under a running session (a closed tmux pane), or stays open but
     takes nothing more (an SSH link dropped without a word: sshd holds the terminal and
-    reads no more of it), then the dashboard is told to end: it ends within 5 s, its
+    reads no more of it), then the command is told to end: it ends within 5 s, its
     session stored."""
     db = tmp_path / "r.db"
-    with terminal(tmp_path, "--db", str(db), "dashboard", "--sim", "--seconds", "600",
+    with terminal(tmp_path, "--db", str(db), command, "--sim", "--seconds", "600",
                   "--speed", "1", columns=100, lines=32) as term:
-        term.until(lambda rows: any("I understand" in row for row in rows), 60)
-        term.press(b"\r")
+        if command == "dashboard":
+            term.until(lambda rows: any("I understand" in row for row in rows), 60)
+            term.press(b"\r")
         deadline = time.monotonic() + 60
         while not (db.exists() and stored(db)) and time.monotonic() < deadline:
             term.read(0.2)
@@ -117,5 +119,5 @@ def test_the_dashboard_ends_when_its_terminal_is_gone_and_it_is_told_to(tmp_path
         try:
             term.proc.wait(5)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"the dashboard was still running 5 s after {how}") from None
+            raise AssertionError(f"{command} was still running 5 s after {how}") from None
     assert stored(db) == [("complete", "stopped")]
