@@ -314,3 +314,35 @@ def test_every_printed_page_says_whose_report_and_which_weeks(
     for number, text in enumerate(pages, 1):
         assert f"me (id {uid}), 12 Oct 2026 to 19 Nov 2026" in text, text
         assert f"page {number} of {len(pages)}" in text, text
+
+
+@needs_browser
+def test_the_pdf_carries_the_name_on_every_page_and_is_private(weeks_db: Path,
+                                                              home: Path) -> None:
+    out = home / "report.pdf"
+    made = roller_in(home, "--db", str(weeks_db), "report", "--weeks", str(WEEKS), "--pdf",
+                     "-o", str(out), *CLOCK)
+    assert made.returncode == 0, made.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # health data
+    from pypdf import PdfReader
+
+    pages = [page.extract_text() for page in PdfReader(out).pages]
+    assert len(pages) > 1 and all("me (id " in text for text in pages)
+    assert "Adherence" in pages[0] and "Glute quota (3 a week) met in" in "".join(pages)
+
+
+def test_a_pdf_without_chromium_is_one_line_and_writes_nothing(weeks_db: Path,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "report.pdf"
+    env = {"HOME": str(tmp_path), "PATH": str(tmp_path / "bin"), **ENV}  # no browser there
+    made = subprocess.run([sys.executable, "-m", "tracker", "--db", str(weeks_db), "report",
+                           "--pdf", "-o", str(out), *CLOCK], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert made.returncode == 1 and not out.exists()
+    assert made.stderr.splitlines() == [
+        "roller: error: --pdf needs Chromium to print the report (apt-get install chromium); "
+        "the HTML report needs nothing"]
+    to_stdout = subprocess.run([sys.executable, "-m", "tracker", "--db", str(weeks_db),
+                                "report", "--pdf", "-o", "-"], capture_output=True, text=True,
+                               env=env, timeout=60)
+    assert to_stdout.returncode == 2 and len(to_stdout.stderr.splitlines()) == 1
