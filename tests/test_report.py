@@ -346,3 +346,66 @@ def test_a_pdf_without_chromium_is_one_line_and_writes_nothing(weeks_db: Path,
                                 "report", "--pdf", "-o", "-"], capture_output=True, text=True,
                                env=env, timeout=60)
     assert to_stdout.returncode == 2 and len(to_stdout.stderr.splitlines()) == 1
+
+
+def central_store(tmp_path: Path) -> Path:
+    """A central store holding a session of Ada's from gym-1 and of gym-2's "me"."""
+    import json
+    import uuid
+
+    from tests.test_ingest_trust import good_record
+    from tracker.core.formats.roller_session import parse
+    from tracker.store import exchange
+
+    template = good_record(tmp_path)
+    db = tmp_path / "central.db"
+    store = open_store(db)
+    try:
+        for gateway, name in (("gym-1", "Ada"), ("gym-2", "me")):
+            record = {**template, "uid": uuid.uuid4().hex, "gateway": gateway,
+                      "person": {**template["person"], "uid": uuid.uuid4().hex[:8],
+                                 "name": name}}
+            exchange.take(store, parse(json.dumps(record).encode()))
+    finally:
+        store.close()
+    return db
+
+
+@pytest.mark.cli
+def test_everyone_on_a_central_store_a_report_each_and_an_index(roller: Run,
+                                                               tmp_path: Path) -> None:
+    db = central_store(tmp_path)
+    folder = tmp_path / "reports"
+    made = roller("--db", str(db), "report", "--everyone", "-o", str(folder), env=ENV)
+    assert made.returncode == 0, made.stderr
+    store = open_store(db)
+    try:
+        people = {p.name: p.uid for p in store.people.all()}
+    finally:
+        store.close()
+    assert set(people) == {"me", "Ada", "me (gym-2)"}  # the central store's own, and two
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(["index.html", f"me-{people['me']}.html",
+                            f"Ada-{people['Ada']}.html",
+                            f"me-gym-2-{people['me (gym-2)']}.html"])
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
+    listing = (folder / "index.html").read_text()
+    assert listing.count('<tr class="person">') == 3
+    assert f'href="Ada-{people["Ada"]}.html"' in listing and "<td>gym-1</td>" in listing
+    only = tmp_path / "gym-2"
+    made = roller("--db", str(db), "report", "--gateway", "gym-2", "-o", str(only), env=ENV)
+    assert made.returncode == 0, made.stderr
+    assert sorted(p.name for p in only.iterdir()) == [
+        "index.html", f"me-gym-2-{people['me (gym-2)']}.html"]
+
+    def report(*args: str) -> subprocess.CompletedProcess[str]:
+        return roller("--db", str(db), "report", *args, env=ENV)
+
+    assert_one_line_error(report("--gateway", "gym-9", "-o", str(tmp_path / "x")),
+                          "nobody came from gateway 'gym-9' (gateways: gym-1, gym-2)")
+    assert_one_line_error(report("--everyone", "-o", str(folder / "index.html")), "not a folder")
+    assert_one_line_error(report("--everyone", "--person", "Ada", "-o", str(tmp_path / "y")),
+                          "--person is one report")
+    assert_one_line_error(report("--everyone", "-o", "-"), "writes files")
+    listed = roller("--db", str(db), "history", env=ENV).stdout
+    assert "me@gym-2" in listed and "(gym-2)@" not in listed and "Ada@gym-1" in listed

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -28,8 +30,8 @@ from tracker.config import Settings
 from tracker.core import clock
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.formats.roller_imu import target
-from tracker.core.limits import visible
-from tracker.core.pictures.share.content import Listed, build
+from tracker.core.limits import quote, visible
+from tracker.core.pictures.share.content import Listed, Report, build
 from tracker.live import past
 from tracker.store.database import Store
 from tracker.store.errors import DamagedSession
@@ -45,11 +47,17 @@ PRINT_TIMEOUT_S = 120.0
 
 @click.command("report")
 @person_option
+@click.option("--everyone", is_flag=True,
+              help="One report for each person, and index.html listing them all, in the "
+              "folder -o names (a central store: each gateway's people).")
+@click.option("--gateway", metavar="ID",
+              help="As --everyone, for the people who came from this gateway only.")
 @click.option("--weeks", type=click.IntRange(1, 520), default=12, show_default=True,
               help="How many weeks, this one included.")
 @click.option("-o", "--output", required=True, metavar="FILE",
-              type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="The HTML file to write (readable by you alone), or - for stdout.")
+              type=click.Path(allow_dash=True, path_type=Path),
+              help="The HTML file to write (readable by you alone), or - for stdout; with "
+              "--everyone or --gateway, a folder.")
 @click.option("--pdf", is_flag=True,
               help="Write a PDF instead, the page printed by headless Chromium (which must be "
               "installed), with the name, id and period on every page.")
@@ -58,43 +66,76 @@ PRINT_TIMEOUT_S = 120.0
               "made again as it was, and the tests' fixed clock.")
 @db_option
 @click.pass_obj
-def report(settings: Settings, person: str | None, weeks: int, output: Path, pdf: bool,
-           now_text: str | None) -> None:
+def report(settings: Settings, person: str | None, everyone: bool, gateway: str | None,
+           weeks: int, output: Path, pdf: bool, now_text: str | None) -> None:
     """A report to share: the weeks' adherence, lumbar contacts, time per area and every
     session, as one self-contained HTML file with its charts inside (no script, nothing
     fetched), for a physiotherapist to open in any browser."""
     with clean_errors():
         now = clock.parse_moment(now_text) if now_text else clock.now()
+    many = everyone or gateway is not None
+    if many and person is not None:
+        fail("--person is one report; --everyone and --gateway are one for each person")
     to_stdout = str(output) == "-"
-    if pdf and to_stdout:
-        fail("--pdf writes a file: give it -o FILE.pdf")
-    final = None if to_stdout else _writable(output)  # before the work, not after it
+    if (pdf or many) and to_stdout:
+        fail(f"{'--pdf' if pdf else '--everyone'} writes files: give it -o "
+             f"{'FOLDER' if many else 'FILE.pdf'}")
+    folder = _folder(output) if many else None  # checked before the work, not after it
+    final = None if many or to_stdout else _writable(output)
     browser = _browser() if pdf else None  # missing: said before the work, too
     with store_of(settings) as store:
-        who = whose(store, settings, person)
-        assert who.person is not None  # whose() always names someone
-        rows = past.rows(store, who, now, weeks)
-        damaged = dict(store.damaged)
-        sessions = [_listed(store, row, damaged) for row in rows]
-        started = store.first_day(who.person.id, who.zone)
-    warn_damaged(damaged)
+        if many:
+            origins = store.people.origins()
+            people = [p for p in store.people.all()
+                      if gateway is None or origins.get(p.id) == gateway]
+            if not people:
+                fail(f"nobody came from gateway {quote(gateway or '')} (gateways: "
+                     f"{visible(', '.join(sorted(set(filter(None, origins.values())))))})")
+            made = [(_made(store, settings.for_person(p), now, weeks), origins.get(p.id))
+                    for p in people]
+        else:
+            made = [(_made(store, whose(store, settings, person), now, weeks), None)]
     # matplotlib takes half a second to import: only this command pays for it.
-    from tracker.core.pictures.share.html import page
+    from tracker.core.pictures.share.html import index, page
 
-    made = build(who.person.name, who.person.uid, sessions, now, who.zone, who.rules, weeks,
-                 started)
-    text = page(made)
-    if final is None:
-        sys.stdout.write(text)
-    elif browser is not None:
-        _write(final, _printed(browser, text))
-    else:
-        _write(final, text.encode("utf-8"))
-    count = len(made.sessions)
-    click.echo(f"roller: wrote {'the report to stdout' if to_stdout else output}: "
-               f"{visible(who.person.name)}, {count} session{'s' if count != 1 else ''} in {weeks} "
-               f"week{'s' if weeks != 1 else ''} ({made.first:%d %b %Y} to "
-               f"{made.last:%d %b %Y})", err=True)
+    suffix = ".pdf" if pdf else ".html"
+    files = []
+    for one, _ in made:
+        text = page(one)
+        where = folder / _file_name(one, suffix) if folder else final
+        if where is None:
+            sys.stdout.write(text)
+        else:
+            _write(where, _printed(browser, text) if browser else text.encode("utf-8"))
+        files.append(where)
+        count = len(one.sessions)
+        click.echo(f"roller: wrote {where or 'the report to stdout'}: "
+                   f"{visible(one.person)}, {count} session{'s' if count != 1 else ''} in "
+                   f"{weeks} week{'s' if weeks != 1 else ''} ({one.first:%d %b %Y} to "
+                   f"{one.last:%d %b %Y})", err=True)
+    if folder is not None:
+        listing = index([(one, origin, where.name) for (one, origin), where
+                         in zip(made, files, strict=True) if where is not None], now)
+        _write(folder / "index.html", listing.encode("utf-8"))
+        click.echo(f"roller: wrote {folder / 'index.html'}: {len(made)} people", err=True)
+
+
+def _made(store: Store, who: Settings, now: datetime, weeks: int) -> Report:
+    """One person's report, worked out from the store."""
+    assert who.person is not None  # whose() and for_person() always name someone
+    rows = past.rows(store, who, now, weeks)
+    damaged = dict(store.damaged)
+    sessions = [_listed(store, row, damaged) for row in rows]
+    warn_damaged(damaged)
+    return build(who.person.name, who.person.uid, sessions, now, who.zone, who.rules, weeks,
+                 store.first_day(who.person.id, who.zone))
+
+
+def _file_name(made: Report, suffix: str) -> str:
+    """A person's report in a folder of everyone's: their name made safe for any file
+    system, and their id (two people may share a name across gateways)."""
+    safe = re.sub(r"[^\w.-]+", "-", made.person).strip("-.") or "person"
+    return f"{safe}-{made.person_id}{suffix}"
 
 
 def _listed(store: Store, row: SessionRow, damaged: dict[int, str]) -> Listed:
@@ -109,6 +150,19 @@ def _listed(store: Store, row: SessionRow, damaged: dict[int, str]) -> Listed:
             damaged[exc.session_id] = exc.what
     return Listed(row.rolled(), row.duration_s, row.strokes, row.override, row.verdict,
                   row.status == "interrupted", parts)
+
+
+def _folder(output: Path) -> Path:
+    """The folder the reports go in, made (private) if missing, checked before any work."""
+    if output.exists() and not output.is_dir():
+        fail(f"{output}: not a folder: --everyone and --gateway write one file per person")
+    try:
+        output.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"{output}: cannot make the folder: {exc.strerror or exc}")
+    if not os.access(output, os.W_OK):
+        fail(f"{output}: cannot write: no permission")
+    return output
 
 
 def _writable(output: Path) -> Path:

@@ -158,8 +158,11 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
         """Whose, and in a central store from which gateway: ``Ada@gym-2``."""
         if not (several or gateways):
             return ()
-        name = escape(visible(names.get(row.person_id, "?"))) if several else ""
-        return (name + (f"@{escape(visible(row.origin or 'here'))}" if gateways else ""),)
+        name = names.get(row.person_id, "?") if several else ""
+        if gateways and row.origin:  # "me (gym-2)", named so beside this store's "me"
+            name = name.removesuffix(f" ({row.origin})")
+        return (escape(visible(name))
+                + (f"@{escape(visible(row.origin or 'here'))}" if gateways else ""),)
 
     shared = several or gateways  # a who column: active time and cadence make room for it
     columns = ("id", "started", *(("who",) if shared else ()), "routine", "time",

@@ -39,6 +39,10 @@ class People:
     def all(self) -> list[Person]:
         return [_person(r) for r in self.db.query("SELECT * FROM people ORDER BY id")]
 
+    def origins(self) -> dict[int, str | None]:
+        """Each person's gateway (None: this store's own), by id."""
+        return {int(r["id"]): r["origin"] for r in self.db.query("SELECT id, origin FROM people")}
+
     def named(self, name: str) -> Person:
         rows = list(self.db.query("SELECT * FROM people WHERE name_key = ?",
                                   [name_key(name)]))

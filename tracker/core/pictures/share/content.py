@@ -43,6 +43,7 @@ class Report:
     sessions: list[Listed]  # in the period, oldest first
     area_s: dict[str, float]  # rolling time on each area, most first
     adherence: list[str]  # sentences
+    started: date | None  # the person's first session ever (None: none yet)
 
 
 def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime, zone: str,
@@ -59,7 +60,7 @@ def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime
     return Report(
         person=person, person_id=person_id, first=first, last=picture.today, zone=zone,
         made_at=now.astimezone(ZoneInfo(zone)), rules=rules, weeks=picture, sessions=listed,
-        area_s=area_times(listed), adherence=adherence(picture, rules, started),
+        area_s=area_times(listed), adherence=adherence(picture, rules, started), started=started,
     )
 
 
@@ -93,13 +94,11 @@ def adherence(picture: WeeksPicture, rules: Rules, started: date | None) -> list
     before the person's first session are not theirs to have missed: they are not counted."""
     if started is None:
         return ["No sessions yet."]
-    quota, trends = picture.quota, picture.trends
-    *full, current = trends
-    full = [week for week in full if week.start + timedelta(days=7) > started]
+    quota, current = picture.quota, picture.trends[-1]
+    met, counted = quota_met(picture, started)
     so_far = f"this week so far {current.glute_sessions} of {quota}"
-    if full:
-        met = sum(1 for week in full if week.glute_sessions >= quota)
-        weeks = _count(len(full), "full week")
+    if counted:
+        weeks = _count(counted, "full week")
         since = f" since the first session ({started:%d %b %Y})" \
             if started > picture.days[0][0].day else ""
         glutes = f"Glute quota ({quota} a week) met in {met} of the {weeks}{since} before " \
@@ -108,6 +107,14 @@ def adherence(picture: WeeksPicture, rules: Rules, started: date | None) -> list
         glutes = f"Glute quota: {quota} a week; {so_far}."
     rest = [_rest_days(picture.days, rules)] if rules.glute_rest_days else []
     return [glutes, *rest, _lumbar(picture)]
+
+
+def quota_met(picture: WeeksPicture, started: date | None) -> tuple[int, int]:
+    """(weeks the glute quota was met, full weeks counted): the full weeks before this one,
+    from the week of the person's first session on."""
+    counted = [week for week in picture.trends[:-1]
+               if started is not None and week.start + timedelta(days=7) > started]
+    return sum(1 for week in counted if week.glute_sessions >= picture.quota), len(counted)
 
 
 def _rest_days(weeks: list[list[Day]], rules: Rules) -> str:

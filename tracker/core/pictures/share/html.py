@@ -5,15 +5,18 @@ years later. Every text that comes from the store or the person is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 from itertools import pairwise
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tracker import __version__
 from tracker.core.pictures.figures import SHADES_S
 from tracker.core.pictures.grids import glute_rule
 from tracker.core.pictures.share import charts
-from tracker.core.pictures.share.content import Listed, Report
+from tracker.core.pictures.share.content import Listed, Report, quota_met
 from tracker.core.pictures.tables import areas, minutes_seconds
 from tracker.core.schedule import Rules, counts
 
@@ -99,6 +102,36 @@ def page(report: Report) -> str:
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def index(reports: Sequence[tuple[Report, str | None, str]], now: datetime) -> str:
+    """Everyone's reports on one page, a row each: who (and from which gateway), the weeks'
+    figures a clinician looks at first, and a link to the person's own report. ``reports``:
+    each report, its person's gateway (None: this store's own) and its file's name."""
+    rows = []
+    for r, origin, name in reports:
+        met, counted = quota_met(r.weeks, r.started)
+        lumbar = sum(week.lumbar for week in r.weeks.trends)
+        rows.append(
+            f'<tr class="person"><td><a href="{escape(quote(name))}">{escape(r.person)}</a></td>'
+            f"<td>{escape(r.person_id)}</td><td>{escape(origin or 'here')}</td>"
+            f'<td class="num">{len(r.sessions)}</td>'
+            f'<td class="num">{minutes_seconds(sum(w.rolled_s for w in r.weeks.trends))}</td>'
+            f'<td class="num">{f"{met} of {counted}" if counted else "-"}</td>'
+            f'<td class="num{" lumbar" if lumbar else ""}">{lumbar}</td></tr>')
+    first = min((r.first for r, _, _ in reports), default=now.date())
+    title = f"Foam rolling: everyone, {first:%d %b %Y} to {now:%d %b %Y}"
+    head = "".join(f'<th class="num">{h}</th>' if i > 2 else f"<th>{h}</th>" for i, h in
+                   enumerate(("person", "id", "gateway", "sessions", "rolling",
+                              "weeks glute quota met", "lumbar contacts")))
+    return "\n".join([
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f"<title>{escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        f'<h1 id="everyone">{escape(title)}</h1>',
+        f'<p class="meta">Made {now:%a %d %b %Y %H:%M %Z} by roller {escape(__version__)}. '
+        "Each name opens the person's own report.</p>",
+        f'<table id="people"><thead><tr>{head}</tr></thead>\n<tbody>',
+        *rows, "</tbody></table>", "</body>", "</html>"]) + "\n"
 
 
 def _running(r: Report) -> str:
