@@ -4,7 +4,6 @@ Bundle, and every bad request one line, exit 2."""
 
 from __future__ import annotations
 
-import io
 import json
 import stat
 import subprocess

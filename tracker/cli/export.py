@@ -189,9 +189,8 @@ def _subject(people: dict[int, Person], row: SessionRow) -> Subject:
         Subject(f"person-{row.person_id}", f"person {row.person_id}")
 
 
-def _fhir(people: dict[int, Person], store: Store, rows: list[SessionRow]) -> str:
-    """One Bundle of ``rows``, as indented JSON."""
-    sessions = [(_subject(people, row), _activity(store, row)) for row in rows]
+def _bundle_json(sessions: list[tuple[Subject, Activity]]) -> str:
+    """One Bundle of ``sessions``, as indented JSON, stamped now."""
     return json.dumps(bundle(sessions, clock.now()), indent=1, ensure_ascii=False) + "\n"
 
 
@@ -211,24 +210,22 @@ def _encoder(store: Store, fmt: str,
         from tracker.core.formats.fit import activity_file
 
         return lambda row: activity_file(_activity(store, row))
-    return lambda row: _fhir(people, store, [row])
+    return lambda row: _bundle_json([(_subject(people, row), _activity(store, row))])
 
 
 def _fhir_bundle(store: Store, rows: list[SessionRow], people: dict[int, Person],
                  target: Target, damaged: dict[int, str]) -> None:
     """Every session in one Bundle (``--since``, ``--person``, several IDs, to a file); a
     damaged one is left out and named."""
-    readable = []
+    sessions = []
     for row in rows:
         try:
-            store.session_detail(row.id)
+            sessions.append((_subject(people, row), _activity(store, row)))
         except DamagedSession as exc:
             damaged[exc.session_id] = exc.what
-            continue
-        readable.append(row)
-    _write(target.path, _fhir(people, store, readable))
+    _write(target.path, _bundle_json(sessions))
     if target.path is not None:
-        click.echo(f"wrote {len(readable)} session(s) in one FHIR Bundle to {target.path}",
+        click.echo(f"wrote {len(sessions)} session(s) in one FHIR Bundle to {target.path}",
                    err=True)
 
 
