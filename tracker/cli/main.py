@@ -40,8 +40,8 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
                 "ADDRESS`` unpairs one."),
     "doctor": ("tracker.cli.devices:doctor", "Check Bluetooth, permissions, the paired roller "
                "and its protocol; say what is wrong."),
-    "export": ("tracker.cli.sessions:export", "Sessions as CSV or JSON (all, or the given "
-               "IDs); or one session as a recording."),
+    "export": ("tracker.cli.export:export", "Sessions as a table, or each in a format other "
+               "software reads (FIT, FHIR, raw samples)."),
     "gateway": ("tracker.cli.gateway:gateway", "Watch every paired roller, track each "
                 "session by itself, keep Home Assistant current."),
     "history": ("tracker.cli.sessions:history", "Stored sessions, oldest first."),

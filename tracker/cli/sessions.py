@@ -1,12 +1,11 @@
-"""``roller`` commands on stored sessions: import, history, show, schedule, export, reanalyze.
+"""``roller`` commands on stored sessions: import, history, show, schedule, reanalyze
+(``roller export`` is :mod:`tracker.cli.export`).
 
 What one command alone needs (the charts, the recorder) is imported when it runs: ``roller
 history`` starts without them."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from dataclasses import asdict, replace
@@ -27,7 +26,7 @@ from tracker.config import Settings
 from tracker.core import clock
 from tracker.core.body import Body
 from tracker.core.estimate import SessionEstimator, analyze
-from tracker.core.formats.roller_imu import Recording, format_recording, read
+from tracker.core.formats.roller_imu import Recording, read
 from tracker.core.limits import quote, visible
 from tracker.core.pictures.tables import areas, near_lumbar, pace_text, parts_lines, session_time
 from tracker.core.schedule import Verdict, score, week_start
@@ -145,7 +144,7 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
         warn_damaged(store.damaged)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(_row_json(row, names), separators=(",", ":")))
+            click.echo(json.dumps(row_json(row, names), separators=(",", ":")))
         return
     title = f"{len(rows)} sessions" + (f" (the last of {total}; --all for every one)"
                                        if len(rows) < total and limit else "")
@@ -187,7 +186,7 @@ def _routine_note(row: SessionRow) -> str:
     return areas(row.areas) + marks
 
 
-def _row_json(row: SessionRow, names: dict[int, str]) -> dict[str, object]:
+def row_json(row: SessionRow, names: dict[int, str]) -> dict[str, object]:
     data = asdict(row)
     data["person"] = names.get(row.person_id)
     data["started_at"] = row.started_at.isoformat()
@@ -249,46 +248,6 @@ def session_show(settings: Settings, session_id: int) -> None:
         a, body = detail.analysis(row), settings.body
     console.print(table)
     print_session(console, session_picture(a, body, settings.rules))
-
-
-@click.command()
-@click.argument("ids", nargs=-1, type=SESSION_ID)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "imu-csv"]), default="csv",
-              show_default=True, help="imu-csv: one session's raw samples as roller-imu v1.")
-@click.option("-o", "--output", type=click.File("w"), default="-", help="[default: stdout]")
-@click.option("--person", "person", metavar="NAME", help="Only their sessions [default: "
-              "everyone's].")
-@gateway_option
-@db_option
-@click.pass_obj
-def export(settings: Settings, ids: tuple[int, ...], fmt: str, output: io.TextIOBase,
-           person: str | None, gateway: str | None) -> None:
-    """Sessions as CSV or JSON (all, or the given IDs); or one session as a recording."""
-    if ids and (person or gateway):
-        fail("give session IDs, or --person and --gateway, not both")
-    with store_of(settings) as store:
-        only = whose(store, settings, person).person if person else None
-        names = {p.id: p.name for p in store.people.all()}
-        if fmt == "imu-csv":
-            if len(ids) != 1:
-                fail("--format imu-csv exports exactly one session: give its ID")
-            recording = store.recording(ids[0])
-            if recording is None:
-                fail(f"session {ids[0]} has no raw samples (was [session] keep_raw off?)")
-            output.write(format_recording(recording.header, recording.samples))
-            return
-        rows = [store.session(i) for i in ids] if ids else store.sessions(
-            person=only.id if only else None, origin=gateway)
-        warn_damaged(store.damaged)
-    records = [_row_json(r, names) for r in rows]
-    if fmt == "json":
-        for record in records:
-            output.write(json.dumps(record) + "\n")
-    elif records:
-        writer = csv.DictWriter(output, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows({k: "+".join(v) if isinstance(v, tuple) else v for k, v in r.items()}
-                         for r in records)
 
 
 @click.command()
