@@ -22,6 +22,8 @@ from textual.drivers.linux_driver import LinuxDriver
 
 #: How long the exit waits for the writer thread to hand the terminal its last bytes (s).
 WRITER_WAIT_S = 1.0
+#: How often a stalled terminal is looked at, to draw the whole screen once it takes output.
+RETRY_S = 0.5
 
 
 class _Output:
@@ -58,22 +60,51 @@ class HangupDriver(LinuxDriver):
         self._output = _Output(cast("IO[str]", self._file))
         self._file = self._output  # type: ignore[assignment]  # a file as far as Textual looks
         self._stalled = False  # output was dropped: the terminal took none
+        self._suspending = False  # ctrl+z: the app goes on after it
 
     def write(self, data: str) -> None:
         """Queued for the writer thread, never waited for. A terminal that takes nothing
         more (an SSH link dropped without a word: sshd holds the terminal and reads no more
         of it) fills Textual's queue, and waiting on it stopped the loop: the session, its
         alerts and the signal handlers with it. What does not fit is dropped, and the whole
-        screen is drawn again once the terminal takes output again."""
+        screen is drawn again once the terminal takes output again (:meth:`_retry`)."""
         assert self._writer_thread is not None, "the driver is not in application mode"
         try:
             self._writer_thread._queue.put_nowait(data)  # Textual's own queue
         except queue.Full:
-            self._stalled = True
+            if not self._stalled:
+                self._stalled = True
+                self._app.set_timer(RETRY_S, self._retry)
+
+    def _retry(self) -> None:
+        """The whole screen again once the terminal takes output: an idle screen (a session
+        ended while nobody read) writes nothing by itself, and would stay stale."""
+        writer = self._writer_thread
+        if writer is None or not self._stalled:
             return
-        if self._stalled:
+        if writer._queue.full():
+            self._app.set_timer(RETRY_S, self._retry)
+        else:
             self._stalled = False
-            self._app.call_later(self._app.refresh)
+            self._app.refresh()
+
+    def stop_application_mode(self) -> None:
+        """The terminal's own modes back (the main screen, the cursor, no mouse reports):
+        after a stall, what still waited to be drawn is dropped to make room for them."""
+        writer = self._writer_thread
+        if self._stalled and writer is not None:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    writer._queue.get_nowait()
+        super().stop_application_mode()
+
+    def suspend_application_mode(self) -> None:
+        """Suspended (ctrl+z), not ending: the terminal is kept for the app's return."""
+        self._suspending = True
+        try:
+            super().suspend_application_mode()
+        finally:
+            self._suspending = False
 
     def run_input_thread(self) -> None:
         """Input until the app ends; a terminal that can no longer be read (EIO: it was
@@ -95,15 +126,21 @@ class HangupDriver(LinuxDriver):
         with contextlib.suppress(queue.Full):
             writer._queue.put(None, timeout=WRITER_WAIT_S)  # Textual's own queue
         writer.join(WRITER_WAIT_S)
-        if writer.is_alive() or self._output.gone:
-            _let_go()
+        if (writer.is_alive() or self._output.gone) and not self._suspending:
+            _let_go(self._output.fileno())
 
 
-def _let_go() -> None:
-    """Standard output and error to /dev/null: the terminal took nothing more, and the
-    log's last lines and the interpreter's final flush would wait on it for ever (what
-    they say is in the store)."""
+def _let_go(terminal: int) -> None:
+    """Standard output and error to /dev/null where they are ``terminal``: it took nothing
+    more, and the log's last lines and the interpreter's final flush would wait on it for
+    ever (what they say is in the store). A stream sent to a file is left alone."""
+    try:
+        tty = os.fstat(terminal)
+    except OSError:
+        return
     null = os.open(os.devnull, os.O_WRONLY)
     for fd in (1, 2):
-        os.dup2(null, fd)
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.fstat(fd), tty):
+                os.dup2(null, fd)
     os.close(null)

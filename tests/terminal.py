@@ -47,8 +47,8 @@ class Terminal:
     """The pty's master side, read into a terminal emulator of the same size."""
 
     def __init__(self, proc: subprocess.Popen[bytes], master: int, columns: int,
-                 lines: int) -> None:
-        self.proc, self.master = proc, master
+                 lines: int, name: str = "") -> None:
+        self.proc, self.master, self.name = proc, master, name
         self.screen = _Screen(columns, lines)
         self.stream = pyte.ByteStream(self.screen)
         self.seen = Screenful()
@@ -63,6 +63,19 @@ class Terminal:
         if self.master >= 0:
             os.close(self.master)
             self.master = -1
+
+    def fill(self) -> int:
+        """Fill the terminal's buffer from its other side, as output nobody reads (an SSH
+        link dropped without a word): the command's next write would wait. Bytes written."""
+        fd = os.open(self.name, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        written = 0
+        try:
+            while True:
+                written += os.write(fd, b"." * 1024)
+        except BlockingIOError:
+            return written
+        finally:
+            os.close(fd)
 
     def read(self, wait_s: float = 0.2) -> None:
         """What the command wrote within ``wait_s``, onto the screen."""
@@ -114,8 +127,9 @@ def terminal(home: Path, *args: str, columns: int, lines: int = 40) -> Iterator[
            "TERM": "xterm-256color", **passed_on()}
     proc = subprocess.Popen([sys.executable, "-m", "tracker", *args], stdin=slave,
                             stdout=slave, stderr=slave, env=env, start_new_session=True)
+    name = os.ttyname(slave)
     os.close(slave)
-    term = Terminal(proc, master, columns, lines)
+    term = Terminal(proc, master, columns, lines, name)
     try:
         yield term
     finally:

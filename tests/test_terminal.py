@@ -88,7 +88,10 @@ def test_the_dashboard_shows_the_alert_whole_first_in_a_real_terminal(tmp_path: 
 
 def stored(db: Path) -> list[tuple[str, str | None]]:
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        return conn.execute("SELECT status, end_reason FROM sessions").fetchall()
+        try:
+            return conn.execute("SELECT status, end_reason FROM sessions").fetchall()
+        except sqlite3.OperationalError:  # not made yet
+            return []
 
 
 @pytest.mark.cli
@@ -110,8 +113,9 @@ def test_a_session_ends_stored_when_its_terminal_is_gone_and_it_is_told_to(
         while not (db.exists() and stored(db)) and time.monotonic() < deadline:
             term.read(0.2)
         time.sleep(2.0)  # a few seconds of session, the screen redrawn all the while
-        if how == "stalled":  # nobody reads: the terminal's buffer fills, then the queue
-            time.sleep(15.0)
+        if how == "stalled":  # nobody reads: the terminal's buffer is full
+            term.fill()  # (the dashboard, drawing 15 KB a second, may have filled it already)
+            time.sleep(3.0)  # and stays full while the command writes on
         else:
             term.hang_up()  # the terminal goes away
             time.sleep(1.0)
@@ -120,4 +124,28 @@ def test_a_session_ends_stored_when_its_terminal_is_gone_and_it_is_told_to(
             term.proc.wait(5)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"{command} was still running 5 s after {how}") from None
+    assert stored(db) == [("complete", "stopped")]
+
+
+@pytest.mark.cli
+def test_the_dashboard_draws_the_whole_screen_again_once_its_terminal_reads_again(
+        tmp_path: Path) -> None:
+    """A stall (the terminal read nothing for a while) drops frames; once it reads again,
+    the whole screen is drawn again: nothing stale or foreign is left on it."""
+    db = tmp_path / "r.db"
+    with terminal(tmp_path, "--db", str(db), "dashboard", "--sim", "--seconds", "600",
+                  "--speed", "1", columns=100, lines=32) as term:
+        term.until(lambda rows: any("I understand" in row for row in rows), 60)
+        term.press(b"\r")
+        deadline = time.monotonic() + 60
+        while not (db.exists() and stored(db)) and time.monotonic() < deadline:
+            term.read(0.2)
+        term.fill()  # foreign bytes, and a terminal that takes nothing more
+        time.sleep(3.0)
+        term.until(lambda rows: "." * 100 not in rows and any("roller" in r for r in rows[:2]),
+                   20)
+        rows = term.rows()
+        assert not any(set(row) == {"."} for row in rows), "\n".join(rows)
+        term.proc.send_signal(signal.SIGTERM)
+        term.proc.wait(10)
     assert stored(db) == [("complete", "stopped")]

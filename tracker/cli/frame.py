@@ -7,6 +7,11 @@ Everything else follows, packed a field at a time into lines one column narrower
 terminal: a line that filled the last column would wrap on some terminals and throw the
 count of lines to redraw off. The frame is erased when the session ends, so the summary
 that follows is not printed beneath a stale red banner.
+
+The frame is written without ever waiting on the terminal (:class:`TerminalOut`): a terminal
+that reads nothing (an SSH link dropped without a word: sshd holds it and reads no more)
+would otherwise stop the session's loop, its alerts to Home Assistant and the signal
+handlers that end it, with the roller held.
 """
 
 from __future__ import annotations
@@ -129,7 +134,7 @@ def frame_lines(status: Status, mqtt: str | None, width: int) -> list[str]:
     return lines
 
 
-def terminal_size(stream: TextIO) -> os.terminal_size:
+def terminal_size(stream: TextIO | TerminalOut) -> os.terminal_size:
     """The size of the terminal ``stream`` writes to (the frame goes to stderr, which may be
     a terminal while stdout is a file); the environment's or 80x24 when it is none."""
     try:
@@ -138,11 +143,48 @@ def terminal_size(stream: TextIO) -> os.terminal_size:
         return shutil.get_terminal_size()
 
 
+class TerminalOut:
+    """A terminal written on an open file description of its own, never waited for: what the
+    terminal does not take at once is dropped (the frame is drawn whole again next time),
+    and once it is gone (EIO) nothing more is written. Its own description, so the
+    non-blocking mode is not the shell's, nor standard error's."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._fd = os.open(os.ttyname(stream.fileno()),
+                           os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        self.dropped = False  # some output was lost since the last look
+
+    def write(self, text: str) -> int:
+        data = memoryview(text.encode("utf-8", "replace"))
+        while data:
+            try:
+                data = data[os.write(self._fd, data):]
+            except BlockingIOError:  # full: the rest is dropped, never waited for
+                self.dropped = True
+                break
+            except OSError:  # EIO: the terminal is gone
+                self.dropped = True
+                break
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing held back: each write went out at once, or was dropped."""
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class LiveFrame:
     """The frame on a terminal: drawn over the last one, interrupted by a line said in
     full (a program's step), rung once per alert, erased at the end."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO | TerminalOut) -> None:
         self.stream = stream
         self._drawn = 0  # lines of the frame on the screen, the cursor at the end of the last
         self._rung: LiveState | None = None  # the state whose alerts have been rung for
@@ -170,7 +212,11 @@ class LiveFrame:
             self._drawn = 0
 
     def _home(self) -> str:
-        """To the start of the frame's first line."""
+        """To the start of the frame's first line; after output was dropped, where the
+        frame is cannot be known: the screen is cleared and it starts at the top."""
+        if isinstance(self.stream, TerminalOut) and self.stream.dropped:
+            self.stream.dropped = False
+            return "\x1b[H\x1b[J"
         up = self._drawn - 1
         return "\r" + (f"\x1b[{up}A" if up > 0 else "")
 

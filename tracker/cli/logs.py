@@ -19,9 +19,10 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import IO, Any, TextIO
 
 from tracker.core import clock
 
@@ -157,6 +158,20 @@ def configure(level: str, stream: TextIO | None = None,
     root.setLevel(own if own == logging.DEBUG else max(own, logging.WARNING))
     for name in OWN:
         logging.getLogger(name).setLevel(own)
+
+
+@contextmanager
+def logged_to(stream: IO[str] | Any | None) -> Iterator[None]:
+    """roller's lines written to ``stream`` while this lasts (None: where they were): the
+    live frame's terminal writer, so that a warning during a session never waits on a
+    terminal that reads nothing."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, Handler)]
+    before = [h.setStream(stream) for h in handlers] if stream is not None else []
+    try:
+        yield
+    finally:
+        for handler, old in zip(handlers, before, strict=False):
+            handler.setStream(old)
 
 
 def at_least(level: str) -> None:

@@ -14,7 +14,8 @@ import click
 from rich.console import Console
 
 from tracker.cli.errors import clean_errors, fail
-from tracker.cli.frame import LiveFrame
+from tracker.cli.frame import LiveFrame, TerminalOut
+from tracker.cli.logs import logged_to
 from tracker.cli.store import db_option, person_option, refused, store_of, whose, writable
 from tracker.cli.types import SEED, Finite
 from tracker.config import Settings, programs
@@ -153,7 +154,8 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             start.refuse(store, planned, now)
             refused(store, settings, planned.why, planned.next_allowed, now,
                     (address, planned.profile))
-        frame = LiveFrame(sys.stderr) if sys.stderr.isatty() else None
+        terminal = TerminalOut(sys.stderr) if sys.stderr.isatty() else None
+        frame = LiveFrame(terminal) if terminal is not None else None
         if frame is not None:
             frame.say(f"{placement(planned.routine, first=True)}\n")
         voice = _ProgramVoice(settings.rules, frame.say if frame is not None else _said)
@@ -184,11 +186,12 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
 
         result = None
         try:
-            with clean_errors():
+            with clean_errors(), logged_to(terminal):
                 result = asyncio.run(main())
         finally:
-            if frame is not None:  # the session is over: its last frame is no longer true
+            if frame is not None and terminal is not None:  # its last frame is no longer true
                 frame.clear()
+                terminal.close()
             if writer is not None:  # with the areas switched, so the file splits the same
                 writer.close(result.analysis.switches if result and result.analysis else ())
     if as_json:
