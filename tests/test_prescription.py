@@ -1,0 +1,208 @@
+"""Prescriptions: the example file, every kind of bad file named at its line, fuzzing, and
+what a running prescription makes of a person's rules and program."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker.core.prescription import (
+    PROGRAM_NAME,
+    Dose,
+    Prescription,
+    PrescriptionError,
+    parse,
+)
+from tracker.core.schedule import Rules
+
+EXAMPLE_PATH = Path(__file__).parent.parent / "config" / "prescription-example.toml"
+EXAMPLE = EXAMPLE_PATH.read_text(encoding="utf-8")
+GOOD = """\
+[prescription]
+title = "Calves"
+clinician = "Dr Who"
+contact = "who@example.org"
+start = 2026-12-07
+end = 2026-12-20
+stroke_s = [2, 4]
+
+[[area]]
+area = "glutes"
+minutes = 1
+per_week = 2
+
+[[keep_off]]
+area = "calves"
+reason = "strain"
+until = 2026-12-14
+"""
+KEY_LINE = re.compile(r"\s*(\w+)\s*=")
+
+
+def edit(old: str, new: str, text: str = GOOD) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+# -- the example ------------------------------------------------------------------------------
+
+def test_the_example_file_parses_to_its_program_and_rules() -> None:
+    rx = parse(EXAMPLE, str(EXAMPLE_PATH))
+    assert [d.area for d in rx.doses] == ["upper_back", "glutes", "hamstrings"]
+    assert rx.stroke_s == (2.0, 4.0) and rx.start == date(2026, 12, 7)
+    assert rx.keep_off[0].area == "calves" and rx.keep_off[0].until == date(2026, 12, 21)
+    program = rx.program()
+    assert program.name == PROGRAM_NAME and program.title == rx.title
+    assert [(s.area, s.seconds) for s in program.steps] == [
+        ("upper_back", 120.0), ("glutes", 60.0), ("hamstrings", 90.0)]  # 20 strokes x 3 s
+    assert program.steps[1].how.startswith("20 strokes (about 60 s at 3 s a stroke). ")
+    rules = rx.rules(Rules(glute_sessions_per_week=3, glute_rest_days=1, stroke_min_s=1,
+                           stroke_max_s=5))
+    assert (rules.glute_sessions_per_week, rules.glute_rest_days) == (2, 2)
+    assert (rules.stroke_min_s, rules.stroke_max_s) == (2.0, 4.0)
+
+
+def test_running_is_from_the_start_to_the_end_both_included() -> None:
+    rx = parse(GOOD, "rx.toml")
+    assert [rx.running(date(2026, 12, d)) for d in (6, 7, 20, 21)] == [False, True, True, False]
+    assert rx.kept_off("calves", date(2026, 12, 14)) == rx.keep_off[0]
+    assert rx.kept_off("calves", date(2026, 12, 15)) is None
+    assert rx.kept_off("glutes", date(2026, 12, 8)) is None
+
+
+def test_glutes_rest_days_left_out_keep_the_persons_and_no_glutes_keep_the_quota() -> None:
+    rules = parse(GOOD, "rx.toml").rules(Rules(glute_rest_days=3))
+    assert (rules.glute_sessions_per_week, rules.glute_rest_days) == (2, 3)
+    no_glutes = parse(edit('area = "glutes"', 'area = "upper_back"'), "rx.toml")
+    assert no_glutes.rules(Rules(glute_sessions_per_week=3)).glute_sessions_per_week == 3
+
+
+def test_a_dose_in_strokes_is_timed_at_the_middle_of_the_pace() -> None:
+    dose = Dose("calves", 3, strokes=10)
+    assert dose.seconds((1.0, 3.0)) == 20.0
+    assert dose.describe((1.0, 3.0)) == "10 strokes (about 20 s at 2 s a stroke)"
+
+
+# -- bad files --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        (edit("minutes = 1", "minutes = 1\nstrokes = 20"), 12, "minutes or strokes, exactly one"),
+        (edit("minutes = 1\n", ""), 9, "minutes or strokes, exactly one"),
+        (edit("minutes = 1", "minutes = 11"), 11, "minutes must be 0.5 to 10 minutes"),
+        (edit("minutes = 1", "strokes = 2.5"), 11, "strokes must be a whole number"),
+        (edit("minutes = 1", "strokes = 300"), 11, "300 strokes at 3 s a stroke take 900 s"),
+        (edit("per_week = 2", "per_week = 8"), 12, "per_week must be 1 to 7"),
+        (edit("per_week = 2", "per_week = 4\nrest_days = 2"), 13, "do not fit in a week"),
+        (edit('area = "glutes"', 'area = "lumbar"'), 10, "unknown area 'lumbar'"),
+        (edit('area = "calves"', 'area = "glutes"'), 14, "glutes is both prescribed and kept"),
+        (GOOD + '[[area]]\narea = "glutes"\nminutes = 2\nper_week = 1\n', 9,
+         "glutes is prescribed twice"),
+        (edit("end = 2026-12-20", "end = 2026-12-01"), 6, "end (2026-12-01) is before start"),
+        (edit("start = 2026-12-07", 'start = "2026-12-07"'), 5, "start must be a date"),
+        (edit("start = 2026-12-07", "start = 2026-12-07T10:00:00"), 5, "start must be a date"),
+        (edit("until = 2026-12-14", "until = 2026-12-01"), 17, "before the prescription's"),
+        (edit("stroke_s = [2, 4]", "stroke_s = [4, 2]"), 7, "stroke_s must be [fastest, "),
+        (edit("stroke_s = [2, 4]", "stroke_s = [2, nan]"), 7, "stroke_s must be [fastest, "),
+        (edit('clinician = "Dr Who"\n', ""), 1, "the [prescription] table has no clinician"),
+        (edit('reason = "strain"', 'reason = ""'), 16, "reason must be one line of 1 to 200"),
+        (edit('contact = "who@example.org"', 'email = "who@example.org"'), 4, "unknown key"),
+        (edit("[[keep_off]]", "[[keep_of]]"), 14, "unknown key 'keep_of'"),
+        (edit("[prescription]", "[[prescription]]"), 1, "prescription must be a [prescription]"),
+        (edit("[[area]]", "[area]"), 9, "area must be [[area]] tables"),
+        ('area = [{area = "calves", minutes = 1, per_week = 9}]\n' + GOOD.split("[[area]]")[0],
+         1, "per_week must be 1 to 7"),  # an inline table: the line of the array
+        (edit("per_week = 2", "per_week = 2 a week"), 12, "not valid TOML: "),
+    ],
+)
+def test_bad_files_name_the_line_and_the_problem(text: str, line: int, problem: str) -> None:
+    with pytest.raises(PrescriptionError) as caught:
+        parse(text, "rx.toml")
+    assert caught.value.line == line
+    assert problem in caught.value.problem
+    assert str(caught.value) == f"rx.toml:{line}: {caught.value.problem}"
+
+
+def test_a_file_without_the_prescription_table_says_so() -> None:
+    with pytest.raises(PrescriptionError, match=r"^rx.toml: the file has no prescription$"):
+        parse("", "rx.toml")
+
+
+def key_lines(text: str) -> list[tuple[int, str]]:
+    return [(number, found[1]) for number, line in enumerate(text.split("\n"), start=1)
+            if (found := KEY_LINE.match(line))]
+
+
+@pytest.mark.parametrize(("number", "key"), key_lines(EXAMPLE))
+def test_every_value_of_the_example_is_found_at_its_line(number: int, key: str) -> None:
+    lines = EXAMPLE.split("\n")
+    lines[number - 1] = f"{key} = {{}}"  # the wrong type for every key
+    with pytest.raises(PrescriptionError) as caught:
+        parse("\n".join(lines), "rx.toml")
+    assert caught.value.line == number
+    assert key in caught.value.problem
+
+
+# -- fuzzing: a PrescriptionError that names a place in the file, or a prescription ---------
+
+def parses_or_names_a_place(text: str) -> None:
+    """A Prescription, or a one-line PrescriptionError whose line is in the file; past the
+    TOML syntax, that line sets the key the problem names or opens a table."""
+    try:
+        rx = parse(text, "fuzz.toml")
+    except PrescriptionError as exc:
+        message = str(exc)
+        assert "\n" not in message
+        if exc.line is None:
+            assert message.startswith("fuzz.toml: ")
+            return
+        assert 1 <= exc.line <= text.count("\n") + 1
+        assert message.startswith(f"fuzz.toml:{exc.line}: ")
+        line = text.split("\n")[exc.line - 1]
+        key = KEY_LINE.match(line)
+        assert (exc.problem.startswith("not valid TOML: ") or line.lstrip().startswith("[")
+                or (key is not None and key[1] in {"area", "keep_off", "prescription",
+                                                   *re.findall(r"\w+", exc.problem)}))
+    else:
+        assert isinstance(rx, Prescription) and rx.doses and rx.start <= rx.end
+        assert all(10 <= s.seconds <= 600 for s in rx.program().steps)
+        rx.rules(Rules())  # in the schedule's ranges
+
+
+@given(st.text())
+def test_any_text(text: str) -> None:
+    parses_or_names_a_place(text)
+
+
+VALUES = ['"glutes"', '"calves"', '"x"', '""', "0", "-1", "1", "2", "7", "20", "1.5", "1e400",
+          "nan", "true", "[]", "{}", "[2, 4]", "[4, 2]", '"""', "'''", "[[area]]",
+          "[[keep_off]]", "[prescription]", '"a\\nb"', "2026-12-07", "1979-05-27",
+          "2026-12-07T10:00:00"]
+Edit = tuple[str, int, int]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["delete", "duplicate", "swap", "value"]),
+                          st.integers(0, 10_000), st.integers(0, 10_000)), max_size=6))
+def test_mutated_example_files(edits: list[Edit]) -> None:
+    lines = EXAMPLE.split("\n")
+    for what, a, b in edits:
+        i, j = a % len(lines), b % len(lines)
+        if what == "delete" and len(lines) > 1:
+            del lines[i]
+        elif what == "duplicate":
+            lines.insert(i, lines[j])
+        elif what == "swap":
+            (key_i, _, value_i), (key_j, _, value_j) = (lines[i].partition("="),
+                                                         lines[j].partition("="))
+            if value_i and value_j:
+                lines[i], lines[j] = f"{key_i}={value_j}", f"{key_j}={value_i}"
+        elif what == "value":
+            key, sep, _ = lines[i].partition("=")
+            lines[i] = f"{key}= {VALUES[b % len(VALUES)]}" if sep else VALUES[b % len(VALUES)]
+    parses_or_names_a_place("\n".join(lines))
