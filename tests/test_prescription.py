@@ -4,13 +4,19 @@ what a running prescription makes of a person's rules and program."""
 from __future__ import annotations
 
 import re
-from datetime import date
+import subprocess
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.test_cli import assert_one_line_error
+from tracker.config import load
+from tracker.core import clock
 from tracker.core.prescription import (
     PROGRAM_NAME,
     Dose,
@@ -19,6 +25,7 @@ from tracker.core.prescription import (
     parse,
 )
 from tracker.core.schedule import Rules
+from tracker.store.opening import open_store
 
 EXAMPLE_PATH = Path(__file__).parent.parent / "config" / "prescription-example.toml"
 EXAMPLE = EXAMPLE_PATH.read_text(encoding="utf-8")
@@ -41,6 +48,7 @@ area = "calves"
 reason = "strain"
 until = 2026-12-14
 """
+Run = Callable[..., subprocess.CompletedProcess[str]]
 KEY_LINE = re.compile(r"\s*(\w+)\s*=")
 
 
@@ -206,3 +214,91 @@ def test_mutated_example_files(edits: list[Edit]) -> None:
             key, sep, _ = lines[i].partition("=")
             lines[i] = f"{key}= {VALUES[b % len(VALUES)]}" if sep else VALUES[b % len(VALUES)]
     parses_or_names_a_place("\n".join(lines))
+
+
+# -- roller prescription: import, show, list, end, and what a running one changes ------------
+
+NOW = {"ROLLER_NOW": "2026-12-10T12:00:00+00:00"}  # a Thursday inside GOOD's dates
+
+
+@pytest.fixture
+def rx_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rx.toml"
+    # TOML refuses C0 controls, but not C1's CSI (ESC [ to a terminal) in a comment
+    path.write_text(GOOD + "# \x9b2J a comment a terminal must not obey\n", encoding="utf-8")
+    return path
+
+
+def test_import_show_list_end(tmp_path: Path, rx_file: Path, roller: Run) -> None:
+    db = str(tmp_path / "roller.db")
+    assert roller("--db", db, "people", "add", "Ben").returncode == 0
+    first = roller("--db", db, "prescription", "import", str(rx_file), "--person", "ben",
+                   env=NOW)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.startswith('prescription 1 for Ben: "Calves" by Dr Who, 2026-12-07 '
+                                   "to 2026-12-20; running until 2026-12-20")
+    again = roller("--db", db, "prescription", "import", str(EXAMPLE_PATH), "--person", "Ben",
+                   env=NOW)
+    assert again.returncode == 0, again.stderr
+    assert "it ends prescription 1 (\"Calves\" by Dr Who), imported 2026-12-10: Ben has one " \
+           "at a time" in again.stderr
+    shown = roller("--db", db, "prescription", "show", "--person", "Ben", env=NOW)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0] == (
+        "# prescription 2 for Ben, from prescription-example.toml, imported 2026-12-10 12:00 "
+        "UTC: running until 2027-01-31")
+    assert shown.stdout.splitlines()[1:] == EXAMPLE.splitlines()
+    listed = roller("--db", db, "prescription", "list", env=NOW)
+    assert listed.returncode == 0, listed.stderr
+    assert "ended" in listed.stdout and "running" in listed.stdout
+    ended = roller("--db", db, "prescription", "end", "--person", "Ben", env=NOW)
+    assert ended.returncode == 0 and "ended prescription 2 for Ben" in ended.stderr
+    assert_one_line_error(roller("--db", db, "prescription", "end", "--person", "Ben"),
+                          "'Ben' has no prescription")
+    # the first one's text, kept as imported; a control character shown, not obeyed
+    with closing(open_store(Path(db))) as store:
+        assert store.prescriptions.by_id(1).text == rx_file.read_text(encoding="utf-8")
+        store.prescriptions.add(store.people.named("Ben"), "rx.toml", store.prescriptions.
+                                by_id(1).text)
+    shown = roller("--db", db, "prescription", "show", "--person", "Ben", env=NOW)
+    assert "\x9b" not in shown.stdout and "# \\x9b2J a comment" in shown.stdout
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, rx_file: Path, roller: Run) -> None:
+    db = str(tmp_path / "roller.db")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(edit("per_week = 2", "per_week = 9"), encoding="utf-8")
+    assert_one_line_error(roller("--db", db, "prescription", "import", str(bad), "--person",
+                                 "me"), f"{bad}:12: per_week must be 1 to 7")
+    assert_one_line_error(roller("--db", db, "prescription", "import", str(tmp_path / "no"),
+                                 "--person", "me"), "No such file or directory")
+    assert_one_line_error(roller("--db", db, "prescription", "import", str(tmp_path),
+                                 "--person", "me"), "is a directory")
+    assert_one_line_error(roller("--db", db, "prescription", "import", str(rx_file),
+                                 "--person", "Zed"), "nobody called 'Zed'")
+    assert_one_line_error(roller("--db", db, "prescription", "import", str(rx_file)),
+                          "--person")
+    assert_one_line_error(roller("--db", db, "prescription", "show"), "'me' has no "
+                          "prescription")
+    assert_one_line_error(roller("--db", db, "prescription", "end"), "'me' has no prescription")
+    with closing(open_store(Path(db))) as store:
+        assert store.prescriptions.all() == []
+
+
+def test_a_running_prescription_is_the_persons_program_and_quota(tmp_path: Path) -> None:
+    settings = load(env={})
+    with closing(open_store(tmp_path / "roller.db")) as store:
+        store.people.add("Ben", rules={"glute_sessions_per_week": 3})
+        ben = store.people.named("Ben")
+        store.prescriptions.add(ben, "rx.toml", GOOD)
+        ben = store.people.named("Ben")
+        for day, running in ((6, False), (7, True), (20, True), (21, False)):
+            clock.set_now(datetime(2026, 12, day, 12, tzinfo=UTC))
+            mine = settings.for_person(ben)
+            assert (mine.program is not None) is running
+            assert mine.rules.glute_sessions_per_week == (2 if running else 3)
+        clock.set_now(datetime(2026, 12, 10, 12, tzinfo=UTC))
+        program = settings.for_person(ben).program
+        assert program is not None and [s.area for s in program.steps] == ["glutes"]
+        store.prescriptions.end(ben)
+        assert settings.for_person(store.people.named("Ben")).program is None

@@ -13,11 +13,13 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from typing import Any, Final
 
 from tracker.core.body import Body
 from tracker.core.errors import InputError
 from tracker.core.limits import normal_text, quote, visible
+from tracker.core.prescription import Prescription
 from tracker.core.schedule import Rules
 
 #: The profile a store from before people existed gives all its sessions, and the first
@@ -61,6 +63,8 @@ class Person:
     height_cm: float | None = None
     zone: str | None = None
     rules: Mapping[str, Any] = field(default_factory=dict)  # [schedule] keys set for them
+    #: Their prescription not ended, whose dates may or may not run today (:meth:`treated`).
+    prescription: Prescription | None = None
 
     def body(self, default: Body) -> Body:
         return Body(self.height_cm) if self.height_cm is not None else default
@@ -74,6 +78,11 @@ class Person:
             raise PersonError(f"{visible(self.name)}: unknown schedule rule(s) "
                               f"{visible(', '.join(unknown))}"
                               ) from None
+
+    def treated(self, day: date) -> Prescription | None:
+        """Their prescription, if it runs on ``day`` (their local day)."""
+        rx = self.prescription
+        return rx if rx is not None and rx.running(day) else None
 
     def describe(self, default: Body, default_zone: str, default_rules: Rules) -> str:
         """One line: height, zone and glute quota, saying which come from the configuration."""
