@@ -3,17 +3,21 @@ what a running prescription makes of a person's rules and program."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import subprocess
 from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dashboards.app import RollerApp
 from tests.test_cli import assert_one_line_error
 from tracker.config import load
 from tracker.core import clock
@@ -24,7 +28,10 @@ from tracker.core.prescription import (
     PrescriptionError,
     parse,
 )
+from tracker.core.programs import builtin
 from tracker.core.schedule import Rules
+from tracker.live.gateway import Gateway, Next
+from tracker.live.source import Source
 from tracker.store.opening import open_store
 
 EXAMPLE_PATH = Path(__file__).parent.parent / "config" / "prescription-example.toml"
@@ -302,3 +309,82 @@ def test_a_running_prescription_is_the_persons_program_and_quota(tmp_path: Path)
         assert program is not None and [s.area for s in program.steps] == ["glutes"]
         store.prescriptions.end(ben)
         assert settings.for_person(store.people.named("Ben")).program is None
+
+
+TWO_AREAS = edit('area = "glutes"\nminutes = 1\nper_week = 2',
+                 'area = "upper_back"\nminutes = 0.5\nper_week = 5\n\n'
+                 '[[area]]\narea = "hamstrings"\nstrokes = 5\nper_week = 3')  # 30 s, 15 s
+
+
+def test_track_follows_the_running_prescription(tmp_path: Path, roller: Run) -> None:
+    db = str(tmp_path / "r.db")
+    rx = tmp_path / "rx.toml"
+    rx.write_text(TWO_AREAS, encoding="utf-8")
+    assert roller("--db", db, "prescription", "import", str(rx), "--person", "me",
+                  env=NOW).returncode == 0
+    tracked = roller("--db", db, "track", "--sim", "--speed", "20", "--scenario", "clean",
+                     "--json", env=NOW)
+    assert tracked.returncode == 0, tracked.stderr
+    assert [p["routine"] for p in json.loads(tracked.stdout)["parts"]] == [
+        "upper_back", "hamstrings"]
+    assert "step 2 of 2: Hamstrings: 15 s of rolling. 5 strokes (about 15 s at 3 s a " \
+           "stroke)" in tracked.stderr
+    after = {"ROLLER_NOW": "2026-12-21T12:00:00+00:00"}  # the day after its end: no program
+    tracked = roller("--db", db, "track", "--sim", "--speed", "20", "--scenario", "clean",
+                     "--seconds", "20", "--json", env=after)
+    assert tracked.returncode == 0, tracked.stderr
+    assert [p["routine"] for p in json.loads(tracked.stdout)["parts"]] == ["upper_back"]
+    assert "step 1" not in tracked.stderr
+
+
+def test_the_gateway_follows_the_rollers_persons_prescription(tmp_path: Path) -> None:
+    """Asked as each session starts: the program (and so the first area) is the person's
+    prescription's while it runs, and none once it has ended."""
+    settings = load(env={})
+    clock.set_now(datetime(2026, 12, 10, 12, tzinfo=UTC))
+    with closing(open_store(tmp_path / "r.db")) as store:
+        gateway = Gateway(settings, store, [], "upper_back")
+        address = "C0:FF:EE:00:00:01"
+        gateway.plans[address] = Next("upper_back")
+        live = SimpleNamespace(program=None, glutes_refusal=None)
+        gateway.lives[address] = live
+        store.prescriptions.add(store.people.default(), "rx.toml", GOOD)  # glutes first
+        admitted = gateway._admit(address)
+        assert admitted is not None and admitted.routine == "glutes"
+        assert live.program is not None and live.program.name == PROGRAM_NAME
+        assert live.glutes_refusal is None
+        store.prescriptions.end(store.people.default())
+        admitted = gateway._admit(address)
+        assert admitted is not None and admitted.routine == "upper_back"
+        assert live.program is None
+
+
+def test_the_dashboard_follows_the_prescription_of_whoever_is_rolling(tmp_path: Path) -> None:
+    """Choosing who rolls: their prescription is followed from the next session; a program
+    chosen by hand is kept."""
+    clock.set_now(datetime(2026, 12, 10, 12, tzinfo=UTC))
+    (tmp_path / "ack").write_text("yes")
+    app = RollerApp(load(env={"ROLLER_USER_TIMEZONE": "UTC"}), open_store(tmp_path / "r.db"),
+                    "upper_back", lambda: Source("none"), acknowledged=tmp_path / "ack",
+                    autostart=False)
+    ben = app.store.people.add("Ben")
+    app.store.prescriptions.add(ben, "rx.toml", GOOD)
+    me = app.store.people.named("me")
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            for who, program in ((ben, PROGRAM_NAME), (me, None), (ben, PROGRAM_NAME)):
+                app.ask_who()
+                await pilot.pause()
+                app.screen.dismiss(str(who.id))
+                await pilot.pause()
+                assert (app.program.name if app.program else None) == program
+            app.program = builtin()["legs"]  # chosen by hand
+            app.ask_who()
+            await pilot.pause()
+            app.screen.dismiss(str(me.id))
+            await pilot.pause()
+            assert app.program is not None and app.program.name == "legs"
+
+    asyncio.run(main())
+    app.store.close()
