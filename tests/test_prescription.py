@@ -82,6 +82,12 @@ def test_the_example_file_parses_to_its_program_and_rules() -> None:
     assert (rules.stroke_min_s, rules.stroke_max_s) == (2.0, 4.0)
 
 
+def test_the_documented_example_is_the_shipped_one() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "prescription.md").read_text("utf-8")
+    block = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert block in EXAMPLE and parse(block, "docs") == parse(EXAMPLE, "example")
+
+
 def test_running_is_from_the_start_to_the_end_both_included() -> None:
     rx = parse(GOOD, "rx.toml")
     assert [rx.running(date(2026, 12, d)) for d in (6, 7, 20, 21)] == [False, True, True, False]
