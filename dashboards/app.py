@@ -266,7 +266,7 @@ class RollerApp(App[None]):
             if person_id is not None:
                 before = self.settings
                 self.settings = self.settings.for_person(self.store.people.by_id(person_id))
-                if self.program is before.program:  # theirs (or none), not one chosen
+                if self.program == before.program:  # theirs (or none), not one chosen
                     self.program = self.settings.program
                 if (screen := self._live_screen()) is not None:
                     screen.use_person(self.settings.body, self.settings.rules)

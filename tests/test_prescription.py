@@ -26,10 +26,11 @@ from tracker.core.prescription import (
     Dose,
     Prescription,
     PrescriptionError,
+    kept_off_contacts,
     parse,
 )
 from tracker.core.programs import builtin
-from tracker.core.schedule import Rules
+from tracker.core.schedule import Rolled, Rules
 from tracker.live.gateway import Gateway, Next
 from tracker.live.source import Source
 from tracker.store.opening import open_store
@@ -91,9 +92,23 @@ def test_the_documented_example_is_the_shipped_one() -> None:
 def test_running_is_from_the_start_to_the_end_both_included() -> None:
     rx = parse(GOOD, "rx.toml")
     assert [rx.running(date(2026, 12, d)) for d in (6, 7, 20, 21)] == [False, True, True, False]
-    assert rx.kept_off("calves", date(2026, 12, 14)) == rx.keep_off[0]
-    assert rx.kept_off("calves", date(2026, 12, 15)) is None
-    assert rx.kept_off("glutes", date(2026, 12, 8)) is None
+    assert rx.kept_off_on(date(2026, 12, 14)) == {"calves": rx.keep_off[0]}
+    assert rx.kept_off_on(date(2026, 12, 15)) == {} == rx.kept_off_on(date(2026, 12, 6))
+    assert rx.keep_off[0].caution() == ("calves kept off until 2026-12-14 by your "
+                                        "prescription (strain): roll another area")
+
+
+def test_kept_off_contacts_are_parts_on_a_kept_off_area_while_it_is() -> None:
+    rx = parse(GOOD, "rx.toml")  # calves kept off 2026-12-07 to 2026-12-14
+
+    def rolled(day: int, *areas: str) -> Rolled:
+        return Rolled(datetime(2026, 12, day, 18, tzinfo=UTC), "UTC", areas[0], 0.0, areas)
+
+    sessions = [rolled(6, "calves"), rolled(8, "calves", "glutes"), rolled(9, "glutes"),
+                rolled(14, "upper_back", "calves"), rolled(15, "calves")]
+    assert kept_off_contacts(sessions, [(rx, None)]) == 2
+    assert kept_off_contacts(sessions, [(rx, datetime(2026, 12, 10, tzinfo=UTC))]) == 1
+    assert kept_off_contacts(sessions, []) == 0
 
 
 def test_glutes_rest_days_left_out_keep_the_persons_and_no_glutes_keep_the_quota() -> None:
@@ -394,3 +409,37 @@ def test_the_dashboard_follows_the_prescription_of_whoever_is_rolling(tmp_path: 
 
     asyncio.run(main())
     app.store.close()
+
+
+def test_a_kept_off_area_is_a_caution_an_alert_event_and_a_count(tmp_path: Path,
+                                                                   roller: Run) -> None:
+    """Rolled while the prescription keeps it off: the caution as it starts (with the
+    session's warnings), a kept_off_contact event for MQTT, and a count in the report."""
+    db = str(tmp_path / "r.db")
+    rx = tmp_path / "rx.toml"
+    rx.write_text(GOOD, encoding="utf-8")  # calves kept off until 2026-12-14
+    assert roller("--db", db, "prescription", "import", str(rx), "--person", "me",
+                  env=NOW).returncode == 0
+    folder = tmp_path / "config" / "roller" / "programs"
+    folder.mkdir(parents=True)
+    (folder / "calves.toml").write_text('[[program]]\nname = "calves"\ntitle = "Calves"\n\n'
+                                        '[[program.step]]\narea = "calves"\ntarget_s = 15\n',
+                                        encoding="utf-8")
+    tracked = roller("--db", db, "track", "--sim", "--program", "calves", "--speed", "20",
+                     "--scenario", "clean", "--json", env=NOW)
+    assert tracked.returncode == 0, tracked.stderr
+    caution = ("calves kept off until 2026-12-14 by your prescription (strain): roll another "
+               "area")
+    assert caution in json.loads(tracked.stdout)["warnings"]
+    with closing(open_store(Path(db))) as store:
+        events = [json.loads(r["payload"]) for r in store.db.query(
+            "SELECT payload FROM outbox WHERE kind = 'kept_off_contact'")]
+    assert [(e["area"], e["reason"], e["until"]) for e in events] == [
+        ("calves", "strain", "2026-12-14")]
+    made = roller("--db", db, "report", "-o", "-", "--now", NOW["ROLLER_NOW"], env=NOW)
+    assert made.returncode == 0, made.stderr
+    assert "1 contact with an area a prescription keeps off." in made.stdout
+    later = {"ROLLER_NOW": "2026-12-11T12:00:00+00:00"}
+    assert roller("--db", db, "prescription", "end", env=later).returncode == 0
+    made = roller("--db", db, "report", "-o", "-", "--now", later["ROLLER_NOW"], env=later)
+    assert "1 contact with an area a prescription keeps off." in made.stdout  # it was then

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from tracker.core.estimate import EstimatorConfig
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.people import Person
+    from tracker.core.prescription import Prescription
     from tracker.core.programs import Program
     from tracker.core.schedule import Rules
     from tracker.mqtt.settings import MqttSettings
@@ -91,11 +92,16 @@ class Settings:
     diameter_cm: float = 15.0  # of the roller a sensor that does not report it sits in
     log_level: str = ""  # one of LOG_LEVELS; empty: the command's own
     person: Person | None = None  # whose these are; None: the configuration's own
-    #: The person's own program, followed when no other is asked for: their prescription's
-    #: while it runs. None: a session follows none.
-    program: Program | None = None
+    #: The person's prescription, while it runs (on their local day when these were made).
+    prescription: Prescription | None = None
     #: The configuration's own settings, under a person's (None: these are they).
     base: Settings | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def program(self) -> Program | None:
+        """The person's own program, followed when no other is asked for: their running
+        prescription's. None: a session follows none."""
+        return self.prescription.program() if self.prescription else None
 
     @property
     def configured(self) -> Settings:
@@ -115,8 +121,7 @@ class Settings:
             rules = person.schedule(base.rules)
             return replace(base, body=person.body(base.body), zone=zone,
                            rules=treated.rules(rules) if treated else rules,
-                           program=treated.program() if treated else None, person=person,
-                           base=base)
+                           prescription=treated, person=person, base=base)
         except ValueError as exc:  # a rule out of its range, kept from an older roller
             raise ConfigError(f"{person.name}: {exc}") from None
 

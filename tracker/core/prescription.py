@@ -13,15 +13,16 @@ programs' machinery (:mod:`tracker.core.tomlfile`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 
 from tracker.core import tomlfile
 from tracker.core.body import ROUTINES
-from tracker.core.limits import FileProblem, quote
+from tracker.core.limits import FileProblem, quote, visible
 from tracker.core.programs import TARGET_S, Program, Step
-from tracker.core.schedule import Rules
+from tracker.core.schedule import Rolled, Rules
 from tracker.core.tomlfile import Fields
 
 #: Minutes of active rolling one area may be prescribed: a program step's bounds (10-600 s).
@@ -77,6 +78,12 @@ class KeepOff:
     reason: str
     until: date
 
+    def caution(self) -> str:
+        """What a person rolling the area is told, in one line (the reason is the
+        clinician's text: shown as a terminal may show it)."""
+        return (f"{self.area.replace('_', ' ')} kept off until {self.until} by your "
+                f"prescription ({visible(self.reason)}): roll another area")
+
 
 @dataclass(frozen=True)
 class Prescription:
@@ -112,9 +119,20 @@ class Prescription:
         return Program(PROGRAM_NAME, self.title,
                        f"Prescribed by {self.clinician}, {self.start} to {self.end}", steps)
 
-    def kept_off(self, area: str, day: date) -> KeepOff | None:
-        """The keep-off that forbids ``area`` on ``day``, if one does."""
-        return next((k for k in self.keep_off if k.area == area and day <= k.until), None)
+    def kept_off_on(self, day: date) -> dict[str, KeepOff]:
+        """The areas kept off on ``day`` (while it runs, to each one's ``until``), by area."""
+        return {k.area: k for k in self.keep_off if self.running(day) and day <= k.until}
+
+
+def kept_off_contacts(sessions: Iterable[Rolled],
+                      prescriptions: Sequence[tuple[Prescription, datetime | None]]) -> int:
+    """The parts of ``sessions`` rolled on an area kept off that day by a prescription not
+    yet ended when the session started (each prescription with when it was ended, None:
+    not ended): what a clinician counts as contacts with a kept-off area."""
+    return sum(1 for s in sessions for area in (s.areas or (s.routine,))
+               if any(area in rx.kept_off_on(s.local_day())
+                      and (ended is None or s.started_at < ended)
+                      for rx, ended in prescriptions))
 
 
 def parse(text: str, source: str) -> Prescription:

@@ -178,8 +178,9 @@ class Gateway:
         plan, live, now = self.plans[address], self.lives.get(address), clock.now()
         try:
             settings, routine = self._whose(address), plan.routine
-            if live is not None:  # the person's own program as it is now: it sets the area
-                live.program = settings.program
+            if live is not None:  # the person's as they are now (a prescription begun or
+                live.settings = settings  # ended since the roller woke): its program sets
+                live.program = settings.program  # the area
                 routine, live.glutes_refusal = start.program_start(
                     self.store, settings, live.program, routine, now, plan.override)
             admission = start.admit(self.store, settings, routine, plan.override, now, address)

@@ -68,6 +68,12 @@ class Prescriptions:
                                  "prescription import FILE --person NAME)")
         return _stored(rows[0])
 
+    def followed(self, person: Person) -> list[tuple[Prescription, datetime | None]]:
+        """Each of the person's prescriptions that reads, with when it was ended (None: not
+        ended): what their sessions are held against."""
+        return [(s.prescription, s.ended_at) for s in self.all()
+                if s.person_id == person.id and s.prescription is not None]
+
     def add(self, person: Person, source: str, text: str) -> tuple[Stored, Stored | None]:
         """Import ``text`` (already parsed by the caller) for ``person``, ending the one not
         ended before it: (the new one, the one it ended or None)."""
