@@ -290,6 +290,10 @@ def test_import_show_list_end(tmp_path: Path, rx_file: Path, roller: Run) -> Non
                                 by_id(1).text)
     shown = roller("--db", db, "prescription", "show", "--person", "Ben", env=NOW)
     assert "\x9b" not in shown.stdout and "# \\x9b2J a comment" in shown.stdout
+    # a person removed takes their prescriptions with them
+    assert roller("--db", db, "people", "remove", "Ben").returncode == 0
+    with closing(open_store(Path(db))) as store:
+        assert store.prescriptions.all() == []
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, rx_file: Path, roller: Run) -> None:
