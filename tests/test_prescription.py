@@ -135,7 +135,7 @@ def test_a_dose_in_strokes_is_timed_at_the_middle_of_the_pace() -> None:
         (edit("minutes = 1", "strokes = 2.5"), 11, "strokes must be a whole number"),
         (edit("minutes = 1", "strokes = 300"), 11, "300 strokes at 3 s a stroke take 900 s"),
         (edit("per_week = 2", "per_week = 8"), 12, "per_week must be 1 to 7"),
-        (edit("per_week = 2", "per_week = 4\nrest_days = 2"), 13, "do not fit in a week"),
+        (edit("per_week = 2", "per_week = 4\nrest_days = 2"), 13, "does not fit in a week"),
         (edit('area = "glutes"', 'area = "lumbar"'), 10, "unknown area 'lumbar'"),
         (edit('area = "calves"', 'area = "glutes"'), 14, "glutes is both prescribed and kept"),
         (GOOD + '[[area]]\narea = "glutes"\nminutes = 2\nper_week = 1\n', 9,

@@ -201,8 +201,8 @@ def _dose(fields: Fields, stroke_s: tuple[float, float]) -> Dose:
     rest_days = fields.whole("rest_days", (0, 6), "days") if "rest_days" in fields.values \
         else None
     if rest_days is not None and per_week + (per_week - 1) * rest_days > 7:
-        fields.fail("rest_days", f"{per_week} sessions a week with {rest_days} rest days "
-                                 "between them do not fit in a week")
+        fields.fail("rest_days", f"rest_days = {rest_days} between per_week = {per_week} "
+                                 "sessions does not fit in a week")
     note = fields.text("note", default="")
     if units == ["minutes"]:
         return Dose(area, per_week, minutes=fields.number("minutes", MINUTES, "minutes"),
