@@ -84,8 +84,10 @@ class Person:
         rx = self.prescription
         return rx if rx is not None and rx.running(day) else None
 
-    def describe(self, default: Body, default_zone: str, default_rules: Rules) -> str:
-        """One line: height, zone and glute quota, saying which come from the configuration."""
+    def describe(self, default: Body, default_zone: str, default_rules: Rules,
+                 prescribed: Prescription | None = None) -> str:
+        """One line: height, zone and glute quota, saying which come from the configuration
+        and which from the prescription ``prescribed`` (theirs, running today)."""
         rules = self.schedule(default_rules)
 
         def own(value: str, mine: bool) -> str:
@@ -95,4 +97,6 @@ class Person:
         zone = own(self.zone or default_zone, self.zone is not None)
         quota = own(f"{rules.glute_sessions_per_week}x a week",
                     "glute_sessions_per_week" in self.rules)
+        if prescribed is not None and "glutes" in {d.area for d in prescribed.doses}:
+            quota = f"{prescribed.rules(rules).glute_sessions_per_week}x a week (prescribed)"
         return f"{height}, {zone}, glutes {quota}"
