@@ -264,7 +264,10 @@ class RollerApp(App[None]):
 
         def chosen(person_id: int | None) -> None:  # None: cancelled
             if person_id is not None:
+                before = self.settings
                 self.settings = self.settings.for_person(self.store.people.by_id(person_id))
+                if self.program == before.program:  # theirs (or none), not one chosen
+                    self.program = self.settings.program
                 if (screen := self._live_screen()) is not None:
                     screen.use_person(self.settings.body, self.settings.rules)
                 self.sub_title = visible(self.settings.person.name) if self.settings.person \

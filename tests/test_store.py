@@ -34,6 +34,9 @@ from tracker.store.opening import open_store
 from tracker.store.rows import SessionStart
 from tracker.store.schema import MIGRATIONS, SCHEMA_VERSION
 
+PRESCRIPTION = (Path(__file__).parent.parent / "config" / "prescription-example.toml"
+                ).read_text(encoding="utf-8")
+
 START = datetime(2026, 11, 16, 18, 0, tzinfo=UTC)
 
 
@@ -84,6 +87,10 @@ def test_migrates_from_every_older_version(tmp_path: Path, version: int) -> None
     assert (person.name, person.height_cm, person.zone, dict(person.rules)) == ("me", None,
                                                                                  None, {})
     assert {r.person_id for r in store.sessions()} <= {person.id}
+    # No prescription yet (schema 15); one can be imported for the person migrated.
+    assert store.prescriptions.all() == [] and person.prescription is None
+    stored, ended = store.prescriptions.add(person, "rx.toml", PRESCRIPTION)
+    assert ended is None and store.people.named("me").prescription == stored.prescription
 
 
 def unchanged_after(path: Path, error: str) -> None:

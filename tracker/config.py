@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
+from tracker.core import clock
 from tracker.core.errors import InputError
 from tracker.core.limits import quote, within
 from tracker.files import read_text
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from tracker.core.estimate import EstimatorConfig
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.people import Person
+    from tracker.core.prescription import Prescription
     from tracker.core.programs import Program
     from tracker.core.schedule import Rules
     from tracker.mqtt.settings import MqttSettings
@@ -90,8 +92,16 @@ class Settings:
     diameter_cm: float = 15.0  # of the roller a sensor that does not report it sits in
     log_level: str = ""  # one of LOG_LEVELS; empty: the command's own
     person: Person | None = None  # whose these are; None: the configuration's own
+    #: The person's prescription, while it runs (on their local day when these were made).
+    prescription: Prescription | None = None
     #: The configuration's own settings, under a person's (None: these are they).
     base: Settings | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def program(self) -> Program | None:
+        """The person's own program, followed when no other is asked for: their running
+        prescription's. None: a session follows none."""
+        return self.prescription.program() if self.prescription else None
 
     @property
     def configured(self) -> Settings:
@@ -101,11 +111,17 @@ class Settings:
 
     def for_person(self, person: Person) -> Settings:
         """The configuration as ``person`` has it: their height, zone and schedule rules
-        where they set them, else the configuration's (never another person's)."""
+        where they set them, else the configuration's (never another person's). While
+        their prescription runs (on their local day now), its pace and glute quota are
+        their rules and it is their program."""
         base = self.configured
+        zone = person.zone or base.zone
+        treated = person.treated(clock.now().astimezone(ZoneInfo(zone)).date())
         try:
-            return replace(base, body=person.body(base.body), zone=person.zone or base.zone,
-                           rules=person.schedule(base.rules), person=person, base=base)
+            rules = person.schedule(base.rules)
+            return replace(base, body=person.body(base.body), zone=zone,
+                           rules=treated.rules(rules) if treated else rules,
+                           prescription=treated, person=person, base=base)
         except ValueError as exc:  # a rule out of its range, kept from an older roller
             raise ConfigError(f"{person.name}: {exc}") from None
 

@@ -56,6 +56,9 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
              "the one you pick)."),
     "people": ("tracker.cli.people:people", "The people who share a roller: sessions, "
                "schedules and Home Assistant entities are each person's own."),
+    "prescription": ("tracker.cli.prescription:prescription", "A clinician's prescription "
+                     "(import, show, list, end): while it runs, the person's program and "
+                     "schedule."),
     "programs": ("tracker.cli.programs:programs", "Programs: areas and stretches in a guided "
                  "order (roller track --program NAME)."),
     "reanalyze": ("tracker.cli.sessions:reanalyze", "Re-run the current estimator on stored "

@@ -34,6 +34,8 @@ def list_(settings: Settings) -> None:
         everyone = store.people.all()
         default = store.people.default()
         counts = {p.id: len(store.people.session_ids(p)) for p in everyone}
+        with clean_errors():
+            prescribed = {p.id: settings.for_person(p).prescription for p in everyone}
         devices = store.devices.all()
         rollers = {p.id: [d["address"] for d in devices if d["person_id"] == p.id]
                    for p in everyone}
@@ -42,7 +44,8 @@ def list_(settings: Settings) -> None:
         table.add_column(name, justify="right" if name == "sessions" else "left")
     for p in everyone:
         table.add_row(escape(visible(p.name)) + (" (default)" if p.id == default.id else ""),
-                      p.describe(settings.body, settings.zone, settings.rules),
+                      p.describe(settings.body, settings.zone, settings.rules,
+                                 prescribed[p.id]),
                       str(counts[p.id]), ", ".join(rollers[p.id]) or "-")
     Console().print(table)
 

@@ -128,7 +128,8 @@ def _made(store: Store, who: Settings, now: datetime, weeks: int) -> Report:
     sessions = [_listed(store, row, damaged) for row in rows]
     warn_damaged(damaged)
     return build(who.person.name, who.person.uid, sessions, now, who.zone, who.rules, weeks,
-                 store.first_day(who.person.id, who.zone))
+                 store.first_day(who.person.id, who.zone),
+                 store.prescriptions.followed(who.person))
 
 
 def _file_name(made: Report, suffix: str) -> str:

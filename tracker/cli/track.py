@@ -74,9 +74,10 @@ def _said(text: str) -> None:
 
 
 def _program(settings: Settings, name: str | None) -> Program | None:
-    """The program named (built in, or the user's own beside their configuration)."""
+    """The program named (built in, or the user's own beside their configuration); none
+    named, the person's own (their prescription's, while it runs)."""
     if name is None:
-        return None
+        return settings.program
     with clean_errors():
         known = programs()
     if name not in known:

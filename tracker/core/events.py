@@ -14,24 +14,31 @@ from datetime import datetime
 from typing import Any, Final
 
 from tracker.core.formats.roller_analysis import Analysis
+from tracker.core.prescription import KeepOff
 from tracker.core.schedule import glutes_active_s
 
 EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_caution",
-                      "lumbar_contact_alert", "schedule_refused", "schedule_override")
+                      "lumbar_contact_alert", "schedule_refused", "schedule_override",
+                      "kept_off_contact")
 
 
 @dataclass(frozen=True)
 class Moment:
-    """A lumbar caution or alert as it was raised: it goes out at once, with where the
-    contact was estimated to be and how uncertain that was."""
+    """A lumbar caution or alert, or a part begun on an area a prescription keeps off, as it
+    was raised: it goes out at once, with where the contact was estimated to be and how
+    uncertain that was (and which area was kept off, why and until when)."""
 
-    event_type: str  # lumbar_caution or lumbar_contact_alert
+    event_type: str  # lumbar_caution, lumbar_contact_alert or kept_off_contact
     at: datetime
     s_cm: float
     s_sd_cm: float
+    kept_off: KeepOff | None = None  # a kept_off_contact's
 
-    def details(self) -> dict[str, float]:
-        return {"s_cm": round(self.s_cm, 1), "s_sd_cm": round(self.s_sd_cm, 1)}
+    def details(self) -> dict[str, Any]:
+        where = {"s_cm": round(self.s_cm, 1), "s_sd_cm": round(self.s_sd_cm, 1)}
+        k = self.kept_off
+        return where if k is None else {**where, "area": k.area, "reason": k.reason,
+                                        "until": k.until.isoformat()}
 
 
 def uuid7() -> str:

@@ -13,11 +13,13 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from typing import Any, Final
 
 from tracker.core.body import Body
 from tracker.core.errors import InputError
 from tracker.core.limits import normal_text, quote, visible
+from tracker.core.prescription import Prescription
 from tracker.core.schedule import Rules
 
 #: The profile a store from before people existed gives all its sessions, and the first
@@ -61,6 +63,8 @@ class Person:
     height_cm: float | None = None
     zone: str | None = None
     rules: Mapping[str, Any] = field(default_factory=dict)  # [schedule] keys set for them
+    #: Their prescription not ended, whose dates may or may not run today (:meth:`treated`).
+    prescription: Prescription | None = None
 
     def body(self, default: Body) -> Body:
         return Body(self.height_cm) if self.height_cm is not None else default
@@ -75,8 +79,15 @@ class Person:
                               f"{visible(', '.join(unknown))}"
                               ) from None
 
-    def describe(self, default: Body, default_zone: str, default_rules: Rules) -> str:
-        """One line: height, zone and glute quota, saying which come from the configuration."""
+    def treated(self, day: date) -> Prescription | None:
+        """Their prescription, if it runs on ``day`` (their local day)."""
+        rx = self.prescription
+        return rx if rx is not None and rx.running(day) else None
+
+    def describe(self, default: Body, default_zone: str, default_rules: Rules,
+                 prescribed: Prescription | None = None) -> str:
+        """One line: height, zone and glute quota, saying which come from the configuration
+        and which from the prescription ``prescribed`` (theirs, running today)."""
         rules = self.schedule(default_rules)
 
         def own(value: str, mine: bool) -> str:
@@ -86,4 +97,6 @@ class Person:
         zone = own(self.zone or default_zone, self.zone is not None)
         quota = own(f"{rules.glute_sessions_per_week}x a week",
                     "glute_sessions_per_week" in self.rules)
+        if prescribed is not None and "glutes" in {d.area for d in prescribed.doses}:
+            quota = f"{prescribed.rules(rules).glute_sessions_per_week}x a week (prescribed)"
         return f"{height}, {zone}, glutes {quota}"

@@ -6,22 +6,23 @@ the ``programs`` folder of roller's configuration directory. Parsing is pure (:f
 takes text) and every problem is a :class:`ProgramError` naming the file, the line and what
 is wrong; only :func:`builtin`, :func:`user_program_files` and :func:`load` touch files.
 
-``tomllib`` says where a syntax error is but not where a value is, so the lines of the
-tables and their keys are found in the text itself (:func:`_layout`).
+Where each value is in the text is found by :mod:`tracker.core.tomlfile`, which a
+prescription's file shares.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal, NoReturn
+from typing import Final, Literal
 
+from tracker.core import tomlfile
 from tracker.core.body import ROUTINES
 from tracker.core.limits import FileProblem, quote
+from tracker.core.tomlfile import Fields
 
 #: Seconds of active rolling an area step may ask for: a short bout to ten minutes.
 TARGET_S: Final = (10.0, 600.0)
@@ -82,18 +83,14 @@ def parse(text: str, source: str, taken: Mapping[str, str] | None = None) -> dic
     ``taken`` maps the names of programs defined elsewhere to which they are (a phrase such
     as "a built-in program"): this file may not define them again.
     """
-    data = _toml(text, source)
-    layout = _layout(text)
-    root = _Fields(data, layout.root, source, "file")
+    data = tomlfile.load(text, source, ProgramError)
+    root = Fields(data, tomlfile.layout(text), source, "file", ProgramError, _MAX_CHARS)
     root.only(("program",))
     entries = root.tables("program", "[[program]]") if "program" in data else []
-    places = layout.programs if len(layout.programs) == len(entries) else (
-        [(_Table(root.line_of("program")), [])] * len(entries))  # see _layout
     where = dict(taken or {})
     programs: dict[str, Program] = {}
-    for values, (table, step_tables) in zip(entries, places, strict=True):
-        fields = _Fields(values, table, source, "program")
-        program = _program(fields, step_tables)
+    for fields in root.within("program", entries, "program"):
+        program = _program(fields)
         if program.name in where:
             fields.fail("name", f"name {quote(program.name)} is already used by "
                                 f"{where[program.name]}; give this program another")
@@ -140,7 +137,7 @@ def _read(path: Path) -> str:
         raise ProgramError(str(path), None, exc.strerror or str(exc)) from None
 
 
-def _program(fields: _Fields, step_tables: Sequence[_Table]) -> Program:
+def _program(fields: Fields) -> Program:
     fields.only(("name", "title", "about", "step"))
     name = fields.text("name")
     if not _NAME.fullmatch(name):
@@ -149,16 +146,14 @@ def _program(fields: _Fields, step_tables: Sequence[_Table]) -> Program:
     entries = fields.tables("step", "[[program.step]]")
     if not 1 <= len(entries) <= MAX_STEPS:
         fields.fail("step", f"a program has 1 to {MAX_STEPS} steps, not {len(entries)}")
-    if len(step_tables) != len(entries):  # see _layout
-        step_tables = [_Table(fields.line_of("step"))] * len(entries)
-    steps = tuple(_step(values, table, fields.source)
-                  for values, table in zip(entries, step_tables, strict=True))
+    steps = tuple(_step(step) for step in fields.within("step", entries, "step"))
     return Program(name, fields.text("title"), fields.text("about", default=""), steps)
 
 
-def _step(values: dict[str, Any], table: _Table, source: str) -> Step:
-    kinds = [kind for kind in ("area", "stretch") if kind in values]
-    fields = _Fields(values, table, source, f"{kinds[0]} step" if len(kinds) == 1 else "step")
+def _step(fields: Fields) -> Step:
+    kinds = [kind for kind in ("area", "stretch") if kind in fields.values]
+    if len(kinds) == 1:
+        fields = replace(fields, what=f"{kinds[0]} step")
     if not kinds:
         fields.fail(None, "the step has neither area (to roll) nor stretch (to hold)")
     if len(kinds) > 1:
@@ -173,125 +168,3 @@ def _step(values: dict[str, Any], table: _Table, source: str) -> Step:
         fields.fail("area", f"unknown area {quote(area)}, expected one of {', '.join(ROUTINES)}")
     return Step("area", area, fields.seconds("target_s", TARGET_S),
                 area.replace("_", " ").capitalize(), fields.text("note", default=""))
-
-
-@dataclass(frozen=True)
-class _Fields:
-    """One table's values, read so that each problem names the line it is on: the key's, or
-    the table header's when the key is missing."""
-
-    values: dict[str, Any]
-    table: _Table
-    source: str
-    what: str  # the table, as a message names it
-
-    def fail(self, key: str | None, problem: str) -> NoReturn:
-        raise ProgramError(self.source, self.line_of(key), problem)
-
-    def line_of(self, key: str | None) -> int | None:
-        return self.table.keys.get(key, self.table.line) if key else self.table.line
-
-    def get(self, key: str) -> Any:
-        if key not in self.values:
-            self.fail(None, f"the {self.what} has no {key}")
-        return self.values[key]
-
-    def only(self, known: Sequence[str]) -> None:
-        for key in self.values:
-            if key not in known:
-                self.fail(key, f"unknown key {quote(key)} ({self.what}s take "
-                               f"{', '.join(known)})")
-
-    def text(self, key: str, default: str | None = None) -> str:
-        if default is not None and key not in self.values:
-            return default
-        value, longest = self.get(key), _MAX_CHARS[key]
-        if not isinstance(value, str):
-            self.fail(key, f"{key} must be text in quotes, not {quote(value)}")
-        if not value.strip() or not value.isprintable() or len(value) > longest:
-            self.fail(key, f"{key} must be one line of 1 to {longest} characters, "
-                           f"not {quote(value)}")
-        return value
-
-    def seconds(self, key: str, bounds: tuple[float, float]) -> float:
-        value, (low, high) = self.get(key), bounds
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(key, f"{key} must be a number of seconds, not {quote(value)}")
-        if not low <= value <= high:  # also refuses nan
-            self.fail(key, f"{key} must be {low:g} to {high:g} seconds, not {quote(value)}")
-        return float(value)
-
-    def tables(self, key: str, header: str) -> list[dict[str, Any]]:
-        value = self.get(key)
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.fail(key, f"{key} must be {header} tables")
-        return value
-
-
-def _toml(text: str, source: str) -> dict[str, Any]:
-    """The TOML document; a syntax error names the line tomllib gives."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # "Invalid value (at line 3, column 9)" or "... (at end of document)" (Python 3.11+)
-        found = re.fullmatch(r"(.*) \(at (?:line (\d+), column (\d+)|end of document)\)",
-                             str(exc))
-        if found is None:
-            raise ProgramError(source, None, f"not valid TOML: {exc}") from None
-        what, line, column = found.groups()
-        if line is None:
-            raise ProgramError(source, text.rstrip().count("\n") + 1,
-                               f"not valid TOML: {what} at the end") from None
-        raise ProgramError(source, int(line),
-                           f"not valid TOML: {what} (column {column})") from None
-    except RecursionError:
-        raise ProgramError(source, None, "not valid TOML: nested too deeply") from None
-    except ValueError:  # int() past Python's digit limit, which tomllib lets through
-        raise ProgramError(source, None, "not valid TOML: a number has too many digits") \
-            from None
-
-
-@dataclass(frozen=True)
-class _Table:
-    """Where one table is in the text: its header's line (None for the top level) and the
-    first line of each key it sets."""
-
-    line: int | None
-    keys: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Layout:
-    root: _Table
-    programs: list[tuple[_Table, list[_Table]]] = field(default_factory=list)
-
-
-#: What may hold any text in TOML: strings (multi-line ones first) and comments. Blanked out,
-#: they leave the structure, whose lines can then be read one by one.
-_OPAQUE: Final = re.compile(r'"""(?:[^\\]|\\[\s\S])*?"{3,5}|\'\'\'[\s\S]*?\'{3,5}'
-                            r'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
-_BARE: Final = r"[A-Za-z0-9_-]+"
-_HEADER: Final = re.compile(rf"\s*(\[\[?)\s*({_BARE}(?:\s*\.\s*{_BARE})*)\s*\]\]?\s*")
-_KEY: Final = re.compile(rf"\s*({_BARE})\s*[.=]")
-
-
-def _layout(text: str) -> _Layout:
-    """The lines of the tables and keys of valid TOML: the top level, each ``[[program]]`` and
-    its ``[[program.step]]`` tables, in order. What is spelled in quotes is not found, nor
-    are tables without a header (an inline array of them): a problem there is reported on
-    the line of what holds it, the table's header or the array's key."""
-    structure = _OPAQUE.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
-    layout = _Layout(_Table(None))
-    table = layout.root
-    for number, line in enumerate(structure.split("\n"), start=1):
-        if header := _HEADER.fullmatch(line):
-            path = re.sub(r"\s", "", header[2])
-            layout.root.keys.setdefault(path.partition(".")[0], number)
-            table = _Table(number)
-            if header[1] == "[[" and path == "program":
-                layout.programs.append((table, []))
-            elif header[1] == "[[" and path == "program.step" and layout.programs:
-                layout.programs[-1][1].append(table)
-        elif key := _KEY.match(line):
-            table.keys.setdefault(key[1], number)
-    return layout

@@ -175,10 +175,15 @@ class Gateway:
     def _admit(self, address: str) -> Admission | None:
         """Rolling has started: the session it is, or None when the schedule refuses it
         (the refusal goes out on the roller's event topic at once)."""
-        plan = self.plans[address]
+        plan, live, now = self.plans[address], self.lives.get(address), clock.now()
         try:
-            admission = start.admit(self.store, self._whose(address), plan.routine,
-                                    plan.override, clock.now(), address)
+            settings, routine = self._whose(address), plan.routine
+            if live is not None:  # the person's as they are now (a prescription begun or
+                live.settings = settings  # ended since the roller woke): its program sets
+                live.program = settings.program  # the area
+                routine, live.glutes_refusal = start.program_start(
+                    self.store, settings, live.program, routine, now, plan.override)
+            admission = start.admit(self.store, settings, routine, plan.override, now, address)
         except (StoreError, ConfigError) as exc:  # no schedule to ask: track, never refuse
             log.warning("%s: cannot check the schedule (%s): recording anyway", address, exc)
             return Admission(plan.routine)
@@ -187,7 +192,7 @@ class Gateway:
         if plan.override:
             plan.override = False  # once
             self._tell(address, override_next=False)
-        log.info("%s: %s session started", address, plan.routine)
+        log.info("%s: %s session started", address, admission.routine)
         return admission
 
     def _ended(self, address: str, result: Result) -> None:

@@ -15,7 +15,7 @@ tries again. Only if the session's end cannot be written either is anything lost
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from tracker.core.events import Moment
 from tracker.core.formats.roller_analysis import Analysis
 from tracker.core.formats.roller_imu import Recording
 from tracker.core.lifecycle import Ending, Lifecycle
+from tracker.core.prescription import KeepOff
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 from tracker.store.rows import SessionStart
@@ -48,8 +49,15 @@ class Recorder:
         start: SessionStart,
         estimator: SessionEstimator,
         lifecycle: Lifecycle | None = None,
+        kept_off: Mapping[str, KeepOff] | None = None,
     ) -> None:
         self.store, self.start, self.estimator = store, start, estimator
+        #: The areas the person's prescription keeps off today: a part begun on one is
+        #: an alert (``kept_off_contact``), raised once per part.
+        self.kept_off = dict(kept_off or {})
+        #: The kept-off areas a part of this session was rolled on, in order.
+        self.contacts: list[KeepOff] = []
+        self._part_seen = -1
         self.lifecycle = lifecycle or Lifecycle()
         self.ending = Ending(self.lifecycle)
         #: The session's id, once its start is stored.
@@ -70,13 +78,24 @@ class Recorder:
         self.ending.contact(state.t_s, state.s_cm)
         if self.lifecycle.keep_raw:
             self._raw.append(np.column_stack([t_s, accel_g, gyro_dps]))
-        moments = raised(state, self.wall)
+        moments = raised(state, self.wall) + self._kept_off_contact(state)
         if moments:  # cautions and alerts go out at once, not at the next checkpoint
             self._moments += moments
             self.checkpoint()
         elif state.t_s - self._last_checkpoint_s >= self.lifecycle.checkpoint_s:
             self.checkpoint()
         return state
+
+    def _kept_off_contact(self, state: LiveState) -> list[Moment]:
+        """The alert of a part just begun on a kept-off area (once the roller rolls on it)."""
+        if state.placing or state.part == self._part_seen:
+            return []
+        self._part_seen = state.part
+        kept = self.kept_off.get(self.estimator.routine)
+        if kept is not None:
+            self.contacts.append(kept)
+        return [Moment("kept_off_contact", self.wall(state.t_s), state.s_cm, state.s_sd_cm,
+                       kept)] if kept else []
 
     def switch(self, routine: str, off: bool = False) -> None:
         """Ask for ``routine`` next: the part under way ends when the roller is lifted (or

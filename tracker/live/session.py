@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -172,7 +173,8 @@ class LiveSession:
         recorder, self.recorder = self.recorder, None
         analysis = recorder.finish(reason) if recorder else None
         link = self._link
-        warnings = ((self.warning,) if self.warning else ()) + link.advice()
+        warnings = ((self.warning,) if self.warning else ()) + link.advice() + tuple(
+            dict.fromkeys(k.caution() for k in recorder.contacts) if recorder else ())
         result = Result(recorder.session_id if recorder else None, analysis, reason, link.info,
                         link.decoder.stats, link.gaps, self.diameter_cm, warnings,
                         recorder.failure if recorder else None)
@@ -321,7 +323,10 @@ class LiveSession:
         )
         estimator = SessionEstimator(admission.routine, body, self.diameter_cm, rate_hz,
                                      self.settings.estimator)
-        recorder = Recorder(self.store, start, estimator, self.settings.lifecycle)
+        rx = self.settings.prescription
+        day = started_at.astimezone(ZoneInfo(self.settings.zone)).date()
+        recorder = Recorder(self.store, start, estimator, self.settings.lifecycle,
+                            rx.kept_off_on(day) if rx else None)
         if self.program is not None:
             self.follow = Follow(self.program, self.glutes_refusal, self.switch,
                                  self.end_session, recorder.ending.excuse,
@@ -351,7 +356,9 @@ class LiveSession:
             self.follow.tick(recorder_state)
         recorder = self.recorder
         failure = recorder.failure if recorder else None
-        warning = f"not stored yet: {failure}" if failure else self.warning
+        kept = recorder.kept_off.get(recorder.estimator.routine) if recorder else None
+        warning = f"not stored yet: {failure}" if failure else self.warning or (
+            kept.caution() if kept else None)  # from when the area is asked for
         self.on_status(Status(self._link_state[0], self._link_state[1], recorder_state,
                               self._link.decoder.stats.loss_pct, self._link.info.battery_pct,
                               warning, self._identity, recorder is not None,

@@ -81,12 +81,20 @@ def plan(store: Store, settings: Settings, address: str, routine: str, now: date
     """Steps 3-5 for ``settings.person`` (steps 1 and 2 are the caller's): the roller's
     profile and calibration, the first area and the schedule's verdict on it at ``now``."""
     device, mounting = resolve_device(store, address, profile)
-    refusal = None if program is None or override else glutes_refusal(store, settings, now)
-    if program is not None:
-        routine = program.first_area(skip_glutes=refusal is not None) or routine
+    routine, refusal = program_start(store, settings, program, routine, now, override)
     verdict, allowed, why = check_start(store, settings, routine, now)
     return Plan(settings, address, device, mounting, routine, verdict, allowed, why,
                 override, program, refusal)
+
+
+def program_start(store: Store, settings: Settings, program: Program | None, routine: str,
+                  now: datetime, override: bool) -> tuple[str, str | None]:
+    """The area a session following ``program`` starts on (``routine`` without one, or for a
+    program of stretches only) and why its glute steps wait today (None: they need not)."""
+    refusal = None if program is None or override else glutes_refusal(store, settings, now)
+    if program is not None:
+        routine = program.first_area(skip_glutes=refusal is not None) or routine
+    return routine, refusal
 
 
 def watching(settings: Settings, address: str, profile: Profile, mounting: Mounting | None,

@@ -3,9 +3,9 @@
 :class:`Store` is the session reads (:mod:`~tracker.store.reads`) and the session lifecycle's
 writes (:mod:`~tracker.store.writes`), composed as two halves so that the many callers of
 ``store.sessions(...)`` and ``store.start_session(...)`` ask the store itself; the other
-tables are objects reached through it: ``store.people``, ``store.devices``,
-``store.outbox``. Every part writes through :meth:`Store.writing`, the one way into a write
-transaction, which a store opened read-only refuses. Opening the file is
+tables are objects reached through it: ``store.people``, ``store.prescriptions``,
+``store.devices``, ``store.outbox``. Every part writes through :meth:`Store.writing`, the
+one way into a write transaction, which a store opened read-only refuses. Opening the file is
 :mod:`~tracker.store.opening`'s.
 
 Times are UTC ISO-8601 with offset; each session keeps the IANA zone it was rolled in (for
@@ -25,6 +25,7 @@ from tracker.store.errors import WAIT_S, StoreError, atomic
 from tracker.store.outbox import Outbox
 from tracker.store.owner import Owners
 from tracker.store.people import People
+from tracker.store.prescriptions import Prescriptions
 from tracker.store.reads import Reads
 from tracker.store.writes import Writes
 
@@ -36,6 +37,7 @@ class Store(Reads, Writes):
         self.db, self.path, self.read_only = db, path, read_only
         self.outbox = Outbox(db, path)
         self.people = People(db, self.writing)
+        self.prescriptions = Prescriptions(db, self.writing)
         self.devices = Devices(db, path, self.writing)
         self.owners = Owners(path.resolve())  # one lock folder, by any path to the file
         self._owned = {}

@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,7 @@ from tracker.core.limits import quote, visible
 from tracker.core.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
 from tracker.store.codec import iso
 from tracker.store.errors import StoreError, UnknownSession, Writing
+from tracker.store.prescriptions import running
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class People:
         self.db, self._writing = db, writing
 
     def all(self) -> list[Person]:
-        return [_person(r) for r in self.db.query("SELECT * FROM people ORDER BY id")]
+        return [self._person(r) for r in self.db.query("SELECT * FROM people ORDER BY id")]
 
     def origins(self) -> dict[int, str | None]:
         """Each person's gateway (None: this store's own), by id."""
@@ -50,13 +52,13 @@ class People:
             known = ", ".join(visible(p.name) for p in self.all())
             raise UnknownPerson(f"nobody called {quote(name)} (people: {known}; add one "
                                 "with roller people add NAME)")
-        return _person(rows[0])
+        return self._person(rows[0])
 
     def by_id(self, person_id: int) -> Person:
         rows = list(self.db.query("SELECT * FROM people WHERE id = ?", [person_id]))
         if not rows:
             raise UnknownPerson(f"no person {person_id} in the store")
-        return _person(rows[0])
+        return self._person(rows[0])
 
     def default(self, device: str | None = None) -> Person:
         """Whose a session is when nobody is named: the roller's person, else the store's."""
@@ -120,10 +122,14 @@ class People:
         """Delete ``person`` inside the caller's transaction, once their sessions are gone."""
         self.check_removable(person, db)
         db.execute("UPDATE devices SET person_id = NULL WHERE person_id = ?", [person.id])
+        db.execute("DELETE FROM prescriptions WHERE person_id = ?", [person.id])
         db.execute("DELETE FROM people WHERE id = ?", [person.id])
         if not db.execute("SELECT count(*) FROM people WHERE is_default = 1").fetchone()[0]:
             db.execute("UPDATE people SET is_default = 1 WHERE id = (SELECT min(id) FROM "
                        "people)")
+
+    def _person(self, row: dict[str, Any]) -> Person:
+        return replace(_person(row), prescription=running(self.db, int(row["id"])))
 
     @staticmethod
     def _free(db: sqlite_utils.Database, name: str, but: int | None = None) -> None:
@@ -135,9 +141,9 @@ class People:
 
 
 def _person(row: dict[str, Any]) -> Person:
-    """A person as stored. A damaged zone or rules (a store written by hand, an older
-    roller) is named, and the configuration's stand in for it: one person's damage must not
-    stop everyone's commands."""
+    """A person as stored (without their prescription: :meth:`People._person` adds it). A
+    damaged zone or rules (a store written by hand, an older roller) is named, and the
+    configuration's stand in for it: one person's damage must not stop everyone's commands."""
     name = str(row["name"])
     try:
         rules = json.loads(row["rules"])

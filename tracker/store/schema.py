@@ -189,9 +189,23 @@ def _v14(db: sqlite_utils.Database) -> None:
         pk="id", not_null={"received_at", "topic", "reason", "payload"})
 
 
+def _v15(db: sqlite_utils.Database) -> None:
+    """A clinician's prescriptions (``roller prescription import``): the file's ``text`` as
+    it was imported (what ``show`` prints; parsed again when read), where it came from
+    (``source``), when it was imported and, once ended (by ``end``, or by the next import
+    for the same person), when. A person has at most one not ended."""
+    db.table("prescriptions").create(
+        {"id": int, "person_id": int, "source": str, "text": str, "imported_at": str,
+         "ended_at": str},
+        pk="id", not_null={"person_id", "source", "text", "imported_at"},
+        foreign_keys=[("person_id", "people", "id")])
+    db.execute("CREATE UNIQUE INDEX prescriptions_running ON prescriptions (person_id) "
+               "WHERE ended_at IS NULL")
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14, _v15]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

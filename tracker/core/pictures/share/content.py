@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.pictures.figures import Day, WeeksPicture, weeks_picture
+from tracker.core.prescription import Prescription, kept_off_contacts
 from tracker.core.schedule import Rolled, Rules
 
 
@@ -47,12 +48,14 @@ class Report:
 
 
 def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime, zone: str,
-          rules: Rules, weeks: int, started: date | None) -> Report:
+          rules: Rules, weeks: int, started: date | None,
+          prescribed: Sequence[tuple[Prescription, datetime | None]] = ()) -> Report:
     """The report of the last ``weeks`` weeks (this one included) as of ``now``.
     ``sessions`` may reach back before the period (to :func:`~tracker.core.schedule.since`, so
     the rest-day rule sees the glute sessions just before it); only the period's are listed.
     ``started``: the local day of the person's first session ever (None: none yet), from
-    which their weeks are counted."""
+    which their weeks are counted. ``prescribed``: the person's prescriptions, each with
+    when it was ended (None: not ended), whose areas to keep off are counted."""
     picture = weeks_picture([s.rolled for s in sessions], now, zone, rules, weeks)
     first = picture.days[0][0].day
     listed = sorted((s for s in sessions if first <= s.rolled.local_day() <= picture.today),
@@ -60,7 +63,8 @@ def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime
     return Report(
         person=person, person_id=person_id, first=first, last=picture.today, zone=zone,
         made_at=now.astimezone(ZoneInfo(zone)), rules=rules, weeks=picture, sessions=listed,
-        area_s=area_times(listed), adherence=adherence(picture, rules, started), started=started,
+        area_s=area_times(listed), started=started,
+        adherence=[*adherence(picture, rules, started), *_kept_off(listed, prescribed)],
     )
 
 
@@ -142,6 +146,16 @@ def _lumbar(picture: WeeksPicture) -> str:
     if not clean:
         return f"{contacts}, {lumbar[-1]} this week."
     return f"{contacts}, none " + ("this week." if clean == 1 else f"in the last {clean} weeks.")
+
+
+def _kept_off(sessions: Sequence[Listed],
+              prescribed: Sequence[tuple[Prescription, datetime | None]]) -> list[str]:
+    """The contacts with areas a prescription kept off (the goal is none), when one did."""
+    if not any(rx.keep_off for rx, _ in prescribed):
+        return []
+    contacts = kept_off_contacts([s.rolled for s in sessions], prescribed)
+    return [f"{_count(contacts, 'contact') if contacts else 'No contacts'} with an area "
+            "a prescription keeps off."]
 
 
 def _count(n: int, thing: str) -> str:
