@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
@@ -67,7 +68,7 @@ class DevicesScreen(Screen[None]):
             try:
                 self.found = await scan(3.0, self.scanner_backend())
             except RollerError as exc:
-                status.update(str(exc))
+                status.update(Content(str(exc)))  # "[org.bluez.Error...]" is no markup
                 return
             status.update(f"{len(self.found)} roller(s) in range")
         elif event.button.id == "calibrate":

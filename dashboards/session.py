@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
@@ -47,7 +48,7 @@ class SessionScreen(Screen[None]):
         try:
             self._show()
         except StoreError as exc:  # a damaged session: say so, the others stay readable
-            self.query_one("#detail", Static).update(str(exc))
+            self.query_one("#detail", Static).update(Content(str(exc)))
 
     def _show(self) -> None:
         row = self.store.session(self.session_id)

@@ -409,3 +409,14 @@ def test_everyone_on_a_central_store_a_report_each_and_an_index(roller: Run,
     assert_one_line_error(report("--everyone", "-o", "-"), "writes files")
     listed = roller("--db", str(db), "history", env=ENV).stdout
     assert "me@gym-2" in listed and "(gym-2)@" not in listed and "Ada@gym-1" in listed
+
+
+def test_a_long_name_from_another_gateway_still_makes_a_file_name() -> None:
+    """32 letters of four bytes each, and a gateway id of 64: the file name stays short."""
+    from tracker.cli.report import _file_name
+
+    name = "\U0001d538" * 32 + " (" + "g" * 64 + " 0123abcd)"
+    made = build(name, ADA, [], datetime(2026, 11, 19, tzinfo=UTC), "UTC", Rules(), 2, None)
+    file = _file_name(made, ".html")
+    assert len(file.encode()) <= 64 + len(f"-{ADA}.html") and file.endswith(f"-{ADA}.html")
+    assert file.startswith("\U0001d538")

@@ -117,7 +117,8 @@ def report(settings: Settings, person: str | None, everyone: bool, gateway: str 
         listing = index([(one, origin, where.name) for (one, origin), where
                          in zip(made, files, strict=True) if where is not None], now)
         _write(folder / "index.html", listing.encode("utf-8"))
-        click.echo(f"roller: wrote {folder / 'index.html'}: {len(made)} people", err=True)
+        click.echo(f"roller: wrote {folder / 'index.html'}: {len(made)} "
+                   f"{'person' if len(made) == 1 else 'people'}", err=True)
 
 
 def _made(store: Store, who: Settings, now: datetime, weeks: int) -> Report:
@@ -128,14 +129,17 @@ def _made(store: Store, who: Settings, now: datetime, weeks: int) -> Report:
     sessions = [_listed(store, row, damaged) for row in rows]
     warn_damaged(damaged)
     return build(who.person.name, who.person.uid, sessions, now, who.zone, who.rules, weeks,
-                 store.first_day(who.person.id, who.zone),
+                 store.first_day(who.person.id),
                  store.prescriptions.followed(who.person))
 
 
 def _file_name(made: Report, suffix: str) -> str:
     """A person's report in a folder of everyone's: their name made safe for any file
     system, and their id (two people may share a name across gateways)."""
-    safe = re.sub(r"[^\w.-]+", "-", made.person).strip("-.") or "person"
+    safe = re.sub(r"[^\w.-]+", "-", made.person).strip("-.")
+    # At most 64 bytes of it (a name from another gateway may carry its id): file names
+    # end at 255 bytes, and the id keeps each one apart.
+    safe = safe.encode()[:64].decode(errors="ignore").rstrip("-.") or "person"
     return f"{safe}-{made.person_id}{suffix}"
 
 
@@ -199,11 +203,13 @@ def _printed(browser: str, text: str) -> bytes:
         if os.geteuid() == 0:  # Chromium refuses root without it
             command.insert(2, "--no-sandbox")
         try:
-            done = subprocess.run(command, capture_output=True, text=True,
+            done = subprocess.run(command, capture_output=True, text=True, errors="replace",
                                   timeout=PRINT_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
             fail(f"{browser} did not print the report within {PRINT_TIMEOUT_S:.0f} s",
                  ENVIRONMENT)
+        except OSError as exc:  # not executable, gone since it was found
+            fail(f"{browser}: cannot run it: {exc.strerror or exc}", ENVIRONMENT)
         if done.returncode != 0 or not printed.is_file():
             why = (done.stderr.strip().splitlines() or ["no PDF"])[-1]
             fail(f"{browser} could not print the report: {why}", ENVIRONMENT)

@@ -7,6 +7,7 @@ history`` starts without them."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
@@ -159,7 +160,7 @@ def history(settings: Settings, week: bool, since: datetime | None, last: int, e
             return ()
         name = names.get(row.person_id, "?") if several else ""
         if gateways and row.origin:  # "me (gym-2)", named so beside this store's "me"
-            name = name.removesuffix(f" ({row.origin})")
+            name = re.sub(rf" \({re.escape(row.origin)}( [0-9a-f]+)?\)$", "", name)
         return (escape(visible(name))
                 + (f"@{escape(visible(row.origin or 'here'))}" if gateways else ""),)
 

@@ -99,6 +99,8 @@ TICK_S = 30.0
 #: An event waits at most this long (s) for Home Assistant to hold its roller available and
 #: listen to it; then it goes anyway rather than hold every event behind it.
 HEARD_WAIT_S = 5.0
+#: How long the bridge's tasks are cancelled again and again before they are left behind (s).
+CANCEL_WAIT_S = 5.0
 
 
 async def cancelled(tasks: list[asyncio.Task[Any]]) -> None:
@@ -110,7 +112,11 @@ async def cancelled(tasks: list[asyncio.Task[Any]]) -> None:
     the bridge never signed off."""
     for task in tasks:
         task.cancel()
+    deadline = asyncio.get_running_loop().time() + CANCEL_WAIT_S
     while pending := [t for t in tasks if not t.done()]:
+        if asyncio.get_running_loop().time() > deadline:  # never to end: not waited for
+            log.warning("%d task(s) of the bridge would not end: left behind", len(pending))
+            return
         await asyncio.wait(pending, timeout=0.1)
         for task in pending:
             task.cancel()

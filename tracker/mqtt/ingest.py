@@ -52,6 +52,11 @@ SESSION_EXPIRY_S = 7 * 24 * 3600
 BATCH: Final = 50
 #: How often an idle ingest looks whether it was asked to stop (s).
 IDLE_S: Final = 0.2
+#: Refused topics said once each, up to this many (then each refusal is said again: a
+#: flood of made-up topics must not grow the set for ever).
+SAID_TOPICS: Final = 1000
+#: A refused topic's start, as it is said: a topic may be as long as the broker allows.
+TOPIC_KEPT: Final = 256
 
 
 @dataclass
@@ -214,9 +219,10 @@ class Ingest:
     def _refuse(self, message: _Arrived, reason: str) -> exchange.Refused:
         """Said once a topic (a gateway repeating itself is one line), kept each time."""
         if message.topic not in self.tally.refused_topics:
-            self.tally.refused_topics.add(message.topic)
+            if len(self.tally.refused_topics) < SAID_TOPICS:
+                self.tally.refused_topics.add(message.topic)
             log.warning("%s: quarantined a message that is not a session record it may "
-                        "send: %s", visible(message.topic), reason)
+                        "send: %s", visible(message.topic[:TOPIC_KEPT]), reason)
         return exchange.Refused(message.topic, reason, message.payload)
 
     def _ack(self, batch: list[_Arrived]) -> None:

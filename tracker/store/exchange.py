@@ -72,6 +72,8 @@ _INSERT_QUARANTINE: Final = _insert("quarantine", ("received_at", "topic", "reas
 #: start. A hostile gateway that floods it costs the central store at most about 64 MiB.
 QUARANTINE_KEPT: Final = 1000
 QUARANTINE_PAYLOAD_BYTES: Final = 64 * 1024
+#: A topic's start: a gateway id in it may be as long as the broker lets a topic be.
+QUARANTINE_TOPIC_CHARS: Final = 256
 
 
 def quarantined(store: Store) -> list[dict[str, Any]]:
@@ -219,9 +221,10 @@ def _quarantine(conn: sqlite3.Connection, refused: Sequence[Refused]) -> None:
     says so), and only the newest :data:`QUARANTINE_KEPT` entries of all."""
     now = iso(clock.now())
     conn.executemany(_INSERT_QUARANTINE, [
-        (now, r.topic, r.reason if len(r.payload) <= QUARANTINE_PAYLOAD_BYTES else
-         f"{r.reason} (the first {QUARANTINE_PAYLOAD_BYTES:,} of {len(r.payload):,} bytes "
-         "kept)", r.payload[:QUARANTINE_PAYLOAD_BYTES]) for r in refused])
+        (now, r.topic[:QUARANTINE_TOPIC_CHARS], r.reason if len(r.payload) <=
+         QUARANTINE_PAYLOAD_BYTES else f"{r.reason} (the first {QUARANTINE_PAYLOAD_BYTES:,} "
+         f"of {len(r.payload):,} bytes kept)", r.payload[:QUARANTINE_PAYLOAD_BYTES])
+        for r in refused])
     conn.execute("DELETE FROM quarantine WHERE id <= (SELECT id FROM quarantine ORDER BY id "
                  "DESC LIMIT 1 OFFSET ?)", [QUARANTINE_KEPT])
 

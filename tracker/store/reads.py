@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -106,13 +106,17 @@ class Reads:
         about a moment in the past leaves them out."""
         return self.sessions(since=schedule.since(now, zone, rules, weeks), person=person)
 
-    def first_day(self, person: int, zone: str) -> date | None:
-        """The local day in ``zone`` of ``person``'s first session (None: none yet): where
-        their weeks begin to count."""
-        found = self.db.execute("SELECT min(started_at) FROM sessions WHERE person_id = ?",
-                                [person]).fetchone()[0]
-        return datetime.fromisoformat(found).astimezone(ZoneInfo(zone)).date() if found \
-            else None
+    def first_day(self, person: int) -> date | None:
+        """The local day of ``person``'s first session (None: none yet), where their weeks
+        begin to count: in that session's own zone, as the weeks place every session."""
+        found = self.db.execute("SELECT started_at, zone FROM sessions WHERE person_id = ? "
+                                "ORDER BY julianday(started_at) LIMIT 1", [person]).fetchone()
+        if found is None:
+            return None
+        try:
+            return datetime.fromisoformat(found[0]).astimezone(ZoneInfo(found[1])).date()
+        except (ValueError, TypeError, ZoneInfoNotFoundError):  # a damaged row: its UTC day
+            return datetime.fromisoformat(found[0]).date()
 
     def count(self) -> int:
         """How many sessions the file holds (those some path still reaches, when its pages
