@@ -93,7 +93,8 @@ def test_since_and_person_put_several_sessions_in_one_bundle(roller: Run, store:
                                                              tmp_path: Path) -> None:
     out = tmp_path / "since.json"
     done = roller("--db", store, "export", "--since", "2026-11-17", "--format", "fhir",
-                  "-o", str(out))
+                  "-o", str(out),  # a day in the configured zone: the people's, here
+                  env={"ROLLER_USER_TIMEZONE": "Europe/Berlin"})
     assert done.returncode == 0, done.stderr
     bundle = Bundle.model_validate_json(out.read_text())
     kinds = [e.resource.__resource_type__ for e in bundle.entry]
