@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -475,3 +476,26 @@ def test_purge_clears_0x_topics_too(roller: Run, broker: Broker, tmp_path: Path)
     sub.drain(broker.port, "homeassistant/status")
     assert MIGRATE.decode() not in {p for _, p in fresh_messages(sub.stop_text())}
     assert not [t for t, p in Subscriber(broker.port, "#", client_id=None).stop() if p]
+
+
+def test_the_bridge_ends_a_task_that_swallowed_its_cancellation() -> None:
+    """On Python 3.11, ``asyncio.wait_for`` (aiomqtt waits for each PUBACK with it) can
+    swallow a cancellation that meets the PUBACK; the state loop then waited for the next
+    change for good, and the gateway's last words (its people, ``offline``) were lost after
+    15 s (seen with two gateways stopping at once). The bridge cancels until each ends."""
+    import asyncio
+
+    from tracker.mqtt.bridge import _cancelled
+
+    async def stubborn() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # as wait_for on 3.11 may
+            await asyncio.sleep(10)
+        await asyncio.Event().wait()  # the next change, which never comes
+
+    async def main() -> None:
+        task = asyncio.create_task(stubborn())
+        await asyncio.sleep(0)
+        await asyncio.wait_for(_cancelled(task), 5)
+        assert task.cancelled()
+
+    asyncio.run(main())

@@ -101,6 +101,19 @@ TICK_S = 30.0
 HEARD_WAIT_S = 5.0
 
 
+async def _cancelled(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel ``tasks`` and wait until each has ended, cancelling again those that go on:
+    on Python 3.11, ``asyncio.wait_for`` (which aiomqtt waits for each PUBACK with) swallows
+    a cancellation that meets its result, and the task would go on for good (the state
+    loop, waiting for the next change), holding the bridge's last words back."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+    await asyncio.gather(*tasks, return_exceptions=True)  # (each one's end retrieved)
+
+
 class Bridge:
     """Publishes the store's outbox and its rollers' state to one broker, for as long as it
     runs; never stops tracking when the broker is away."""
@@ -307,9 +320,7 @@ class Bridge:
             if self.owner:
                 await self.drain(client)  # what the sessions' ends queued goes out first
         finally:
-            for task in [*tasks, stopper]:
-                task.cancel()
-            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+            await _cancelled(*tasks, stopper)
 
     async def _sign_off(self, client: aiomqtt.Client) -> None:
         """The final states (a state update still in flight was cancelled, so none can land
