@@ -16,6 +16,9 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 #: The broker's ACL as shipped: each gateway's user named as its bridge id, ``ingest`` and
 #: ``homeassistant``.
 ACL = Path(__file__).parent.parent / "config" / "mosquitto" / "roller.acl"
+#: The users of a broker with it (the ``acl_broker`` fixture): two gateways (their bridge
+#: ids), the ingest, Home Assistant.
+ACL_USERS = ("gym-1", "gym-2", "ingest", "homeassistant")
 
 
 def password(user: str) -> str:
@@ -123,6 +126,15 @@ class Broker:
                         **extra)
 
 
+def retained(port: int) -> list[tuple[str, str]]:
+    """Everything the broker holds retained, as a subscriber on ``port`` (a listener without
+    an ACL) gets it when it subscribes."""
+    fence = "roller-test/fence"
+    subscriber = Subscriber(port, "#", client_id=None)
+    subscriber.drain(port, fence)
+    return [(topic, payload) for topic, payload in subscriber.stop() if topic != fence]
+
+
 def create(folder: Path) -> Broker:
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(folder / "passwords"), "roller",
@@ -157,16 +169,19 @@ class Subscriber:
         return os.pread(fd, os.fstat(fd).st_size, 0).decode()
 
     def drain(self, port: int, topic: str, timeout_s: float = 10.0) -> None:
-        """Until everything the broker has routed to it so far has reached it: a fence
-        published after it (on ``topic``, which it must read, from the listener at
-        ``port``) comes after it, and then it is written."""
+        """Until everything the broker has routed to it so far, and what it held retained
+        when this subscribed, has reached it: a fence published after it (on ``topic``,
+        which this must read, from the listener at ``port``) comes after it. Published
+        again until it comes, in case this had not subscribed yet."""
         fence = f"fence-{os.urandom(6).hex()}"
-        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t",
-                        topic, "-m", fence], check=True)
         deadline = time.monotonic() + timeout_s
         while fence not in self.so_far():
             assert time.monotonic() < deadline, f"the fence on {topic} never came"
-            time.sleep(0.02)
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1",
+                            "-t", topic, "-m", fence], check=True)
+            until = time.monotonic() + 0.5
+            while fence not in self.so_far() and time.monotonic() < until:
+                time.sleep(0.02)
 
     def stop_text(self) -> str:
         """Everything received, as mosquitto_sub wrote it."""

@@ -13,7 +13,7 @@ import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
 from tests import homeassistant_env, suite_clock
-from tests.broker import ACL, MOSQUITTO, Broker, create
+from tests.broker import ACL, ACL_USERS, MOSQUITTO, Broker, create
 from tests.homeassistant import HomeAssistant, shipped_automations
 from tracker.core.formats.roller_imu import write
 
@@ -92,10 +92,6 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     server.start()
     yield server
     server.stop()
-
-
-#: The users of ``acl_broker``: two gateways (their bridge ids), the ingest, Home Assistant.
-ACL_USERS = ("gym-1", "gym-2", "ingest", "homeassistant")
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ from typing import Final
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.broker import ACL, Broker, Subscriber, password
-from tests.conftest import ACL_USERS
+from tests.broker import ACL, ACL_USERS, Broker, Subscriber, password
 from tests.processes import running, stopped
 from tests.test_ingest import central
 from tests.test_mqtt import BRIDGE_ENTITIES, ENTITIES, PERSON_ENTITIES
@@ -40,7 +39,7 @@ class Topic:
     name: str
     #: ``own`` (state, info, availability, events, live), ``session``, ``command``,
     #: ``config``: a gateway's; ``birth``: Home Assistant's; ``0.x``: roller 0.x's topics,
-    #: whose are they; ``taken``: a gateway's topic in the name of the ingest or of Home
+    #: no gateway's now; ``taken``: a gateway's topic in the name of the ingest or of Home
     #: Assistant, which are no gateway.
     kind: str
     gateway: str | None = None
@@ -63,6 +62,8 @@ def gateways_topics(gateway: str) -> list[Topic]:
 
 
 def catalog() -> list[Topic]:
+    """Two gateways' topics of every kind, Home Assistant's birth, 0.x's, and a gateway's in
+    the names of the other two users."""
     gym1 = BridgeTopics("roller", "homeassistant", "gym-1")
     old = Topics0x(gym1)
     taken = [Topic(name, "taken", user) for user in ("ingest", "homeassistant")
@@ -112,8 +113,9 @@ def until(condition: Callable[[], bool], timeout_s: float) -> bool:
 
 class Reader:
     """One MQTT 3.1.1 client (paho, on its network thread) subscribed to everything it may
-    read (``#``: mosquitto checks each message against the ACL as it delivers it); it
-    publishes nothing, so nothing it does is denied."""
+    read (``#``: mosquitto checks each message against the ACL as it delivers it). A user's
+    publishes nothing (:func:`attempt` does, on a connection of its own); the one without a
+    user, on the listener without an ACL, writes what the users are to read."""
 
     def __init__(self, port: int, user: str | None) -> None:
         self.received: list[tuple[str, bytes]] = []
@@ -248,9 +250,11 @@ def test_a_gateway_cannot_delete_another_gateways_entity(acl_broker: Broker) -> 
     attempt(acl_broker.auth_port, "gym-1", config, b'{"unique_id": "theirs"}', retain=True)
     attempt(acl_broker.auth_port, "gym-2", config, b"", retain=True)
     attempt(acl_broker.auth_port, "gym-2", config, b'{"unique_id": "forged"}', retain=True)
-    retained = Subscriber(acl_broker.auth_port, config, user="homeassistant",
-                          client_id=None).stop()
-    assert retained == [(config, '{"unique_id": "theirs"}')]
+    with readers(acl_broker) as (anyone, users):  # what is retained comes as they subscribe
+        anyone.publish(config, FENCE)
+        assert until(lambda: bool(users["homeassistant"].got(FENCE)), 10)
+        retained = [m for m in users["homeassistant"].received if m[0] == config]
+    assert retained == [(config, b'{"unique_id": "theirs"}'), (config, FENCE)]
     assert "Denied PUBLISH" in acl_broker.log_path.read_text()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Broker, Subscriber
+from tests.broker import Broker, Subscriber, retained
 from tests.suite_clock import passed_on, stamped
 from tracker.core import clock
 
@@ -453,7 +453,7 @@ def test_a_store_of_0x_moves_its_entities_under_its_bridge_once(
     assert max(i for i, (t, _) in enumerate(got) if t in old) < first_new
     new = {json.loads(p)["unique_id"] for t, p in got if topics.is_own_config(t) and p}
     assert new == {json.loads(p)["unique_id"] for t, p in left if t in old_configs}
-    kept = {t for t, p in Subscriber(broker.port, "#", client_id=None).stop() if p}
+    kept = {t for t, p in retained(broker.port) if p}
     assert not kept & old and len([t for t in kept if topics.is_own_config(t)]) == len(new)
     with closing(open_store(db)) as store:
         assert all(topics.is_own_config(t) for t, _ in store.outbox.remembered_discovery())
@@ -475,7 +475,7 @@ def test_purge_clears_0x_topics_too(roller: Run, broker: Broker, tmp_path: Path)
     assert f"cleared {ENTITIES + PERSON_ENTITIES}" in purged.stdout, purged.stderr
     sub.drain(broker.port, "homeassistant/status")
     assert MIGRATE.decode() not in {p for _, p in fresh_messages(sub.stop_text())}
-    assert not [t for t, p in Subscriber(broker.port, "#", client_id=None).stop() if p]
+    assert not [t for t, p in retained(broker.port) if p]
 
 
 def test_the_bridge_ends_a_task_that_swallowed_its_cancellation() -> None:
