@@ -153,7 +153,7 @@ class Reader:
 def attempt(port: int, user: str, topic: str, payload: bytes, retain: bool = False) -> None:
     """``user`` publishes once, on a connection of its own, until the broker answers: it
     acknowledges a publish after routing it, and drops the connection for one the ACL
-    denies (Mosquitto 2.0 with ``max_queued_messages 0``, as docs/scale.md sets it; with
+    denies (Mosquitto 2.0.11 with ``max_queued_messages 0``, as docs/scale.md sets it; with
     another limit it would acknowledge it unrouted). Driven here, not on a network thread
     that would wait to reconnect."""
     answered = threading.Event()

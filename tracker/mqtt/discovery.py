@@ -109,9 +109,9 @@ async def take_back_0x(client: aiomqtt.Client, outbox: Outbox, topics: BridgeTop
     retained = [t for device in dict.fromkeys(d for _, d in old)
                 for t in _retained_0x(legacy, device)]
     # Forgotten first: a broker whose ACL is already the one that holds each gateway to its
-    # own refuses these (and Mosquitto 2.0 with max_queued_messages 0 drops the connection
-    # for it), and that must cost one connection, not every one (docs/mqtt.md says how to
-    # clear them then).
+    # own refuses these (and Mosquitto 2.0.11 with max_queued_messages 0 drops the
+    # connection for it), and that must cost one connection, not every one (docs/mqtt.md
+    # says how to clear them then).
     outbox.forget_discovery([topic for topic, _ in old])
     log.info("taking back %d discovery configs of roller 0.x's topics", len(old))
     for topic in configs if moving else ():
