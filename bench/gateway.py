@@ -43,7 +43,7 @@ async def run(count: int, seconds: float, port: int, folder: Path,
     arrived: list[float] = []
     stop, signed_off = asyncio.Event(), asyncio.Event()
     async with aiomqtt.Client("127.0.0.1", port) as sub:
-        await sub.subscribe("roller/+/event", qos=1)
+        await sub.subscribe(bridge.topics.events, qos=1)
         tasks = [asyncio.create_task(w) for w in (alerts_arriving(sub, arrived), life(),
                                                   bridge.run(signed_off))]
         watching = asyncio.create_task(gateway.run(stop))

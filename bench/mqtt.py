@@ -53,7 +53,7 @@ async def alert_arrivals(port: int, store_path: Path, seconds: float) -> tuple[l
         stop = asyncio.Event()
         bridge_task = asyncio.create_task(bridge.run(stop))
         async with aiomqtt.Client("127.0.0.1", port) as sub:
-            await sub.subscribe("roller/+/event", qos=1)
+            await sub.subscribe(bridge.topics.events, qos=1)
             listener = asyncio.create_task(alerts_arriving(sub, arrived))
             session = LiveSession(settings, store, "upper_back", roller.address,
                                   scanner_backend=SimScanner, client_backend=SimClient,

@@ -13,12 +13,13 @@ import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
 from tests import homeassistant_env, suite_clock
-from tests.broker import MOSQUITTO, Broker, create
+from tests.broker import ACL, ACL_USERS, MOSQUITTO, Broker, create
 from tests.homeassistant import HomeAssistant, shipped_automations
 from tracker.core.formats.roller_imu import write
 
 #: Tests that use these fixtures start what the mark names.
-MARKED_BY_FIXTURE = {"broker": "broker", "roller": "cli", "homeassistant": "homeassistant"}
+MARKED_BY_FIXTURE = {"broker": "broker", "acl_broker": "broker", "roller": "cli",
+                     "homeassistant": "homeassistant"}
 #: Modules whose every test runs sessions over bleak (the simulated radio beneath it, Bumble's
 #: virtual controller, or recorded sensor bytes).
 BLUETOOTH_MODULES = {"test_ble", "test_bumble", "test_dashboard", "test_program_dashboard",
@@ -93,6 +94,15 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     server.stop()
 
 
+@pytest.fixture
+def acl_broker(broker: Broker) -> Broker:
+    """``broker`` with config/mosquitto/roller.acl as shipped on its password listener
+    (``auth_port``) and the users of :data:`ACL_USERS`, each with its
+    :func:`tests.broker.password`; its log in ``log_path``."""
+    broker.acl_file, broker.log = ACL, True
+    broker.add_users(*ACL_USERS)
+    broker.restart()
+    return broker
 
 
 @pytest.fixture

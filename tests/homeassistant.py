@@ -205,23 +205,39 @@ class HomeAssistant:
                 found[states[0]["entity_id"]] = states
         return found
 
-    def statistic_ids(self, statistic_type: str) -> dict[str, dict[str, Any]]:
-        """What the recorder will keep long-term statistics of (``"sum"``: totals summed,
-        ``"mean"``: measurements averaged), as the statistics panel asks over the websocket:
-        a sensor's state class decides which, before any statistics are compiled."""
+    def _ask(self, command: dict[str, Any]) -> Any:
+        """One command over the websocket, as the UI's panels ask what the REST API does
+        not say; its result."""
         from websockets.sync.client import connect  # bumble's: the simulator's GATT server
 
-        with connect(self.url.replace("http", "ws", 1) + "/api/websocket") as ws:
+        with connect(self.url.replace("http", "ws", 1) + "/api/websocket",
+                     max_size=None) as ws:
             json.loads(ws.recv())  # auth_required
             ws.send(json.dumps({"type": "auth", "access_token": self.token}))
             if json.loads(ws.recv()).get("type") != "auth_ok":
                 raise Failed("the websocket refused our token")
-            ws.send(json.dumps({"id": 1, "type": "recorder/list_statistic_ids",
-                                "statistic_type": statistic_type}))
+            ws.send(json.dumps({"id": 1, **command}))
             answer = json.loads(ws.recv())
         if not answer.get("success"):
-            raise Failed(f"recorder/list_statistic_ids: {answer}")
-        return {s["statistic_id"]: s for s in answer["result"]}
+            raise Failed(f"{command['type']}: {answer}")
+        return answer["result"]
+
+    def statistic_ids(self, statistic_type: str) -> dict[str, dict[str, Any]]:
+        """What the recorder will keep long-term statistics of (``"sum"``: totals summed,
+        ``"mean"``: measurements averaged), as the statistics panel asks: a sensor's state
+        class decides which, before any statistics are compiled."""
+        return {s["statistic_id"]: s for s in self._ask(
+            {"type": "recorder/list_statistic_ids", "statistic_type": statistic_type})}
+
+    def customize(self, entity_id: str, **settings: Any) -> None:
+        """An entity's settings changed as its dialog changes them (its name, its icon)."""
+        self._ask({"type": "config/entity_registry/update", "entity_id": entity_id,
+                   **settings})
+
+    def entity_registry(self) -> dict[str, dict[str, Any]]:
+        """Every entity Home Assistant has registered, by entity id: its registry entry's
+        own id and its device's, which a user's area, name and icon hang on."""
+        return {e["entity_id"]: e for e in self._ask({"type": "config/entity_registry/list"})}
 
     def shown(self, entity_id: str) -> str:
         """What the entity shows now: its state, ``unavailable``, or ``missing``."""

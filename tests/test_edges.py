@@ -181,7 +181,8 @@ def test_a_flood_of_ignored_commands_is_one_line_then_a_count_a_minute() -> None
     for _ in range(3):
         for i in range(5000):
             clock.moment += timedelta(milliseconds=1)  # 5 s of flood a minute
-            log.warning("ignored a command: %s", f"roller/c0ffee{i:06d}/set/routine: bad")
+            log.warning("ignored a command: %s",
+                        f"roller/bridge/test/c0ffee{i:06d}/set/routine: bad")
         clock.moment += timedelta(seconds=60)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3, lines

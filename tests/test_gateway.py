@@ -28,6 +28,8 @@ from tracker.core import clock
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 HOUSEHOLD = ["C0:FF:EE:00:01:01", "C0:FF:EE:00:01:02", "C0:FF:EE:00:01:03"]
+#: Where a gateway named "test" (tests.broker.Broker.env) publishes everything of its own.
+OWN = "roller/bridge/test"
 
 
 def gateway(tmp_path: Path, *args: str, env: dict[str, str]
@@ -85,10 +87,10 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
 def heard_in_order(received: list[list[str]], device: str) -> None:
     """A roller's events went out only after its discovery and its availability ``online``
     (Home Assistant drops an event of an entity it does not have or holds unavailable)."""
-    first_event = next(float(at) for at, t, _ in received if t == f"roller/{device}/event")
-    configs = [float(at) for at, t, _ in received if f"roller_{device}/" in t]
+    first_event = next(float(at) for at, t, _ in received if t == f"{OWN}/{device}/event")
+    configs = [float(at) for at, t, _ in received if f"/roller_{device}_" in t]
     online = [float(at) for at, t, p in received
-              if t == f"roller/{device}/availability" and p == "online"]
+              if t == f"{OWN}/{device}/availability" and p == "online"]
     assert configs and online and min(online) < first_event
     assert first_event - max(c for c in configs if c < first_event) >= 0.9  # it listens by then
 
@@ -122,7 +124,7 @@ def test_three_rollers_at_once_and_the_cli_beside_them(roller: Run, broker: Brok
     for address in HOUSEHOLD:
         device = address.replace(":", "").lower()
         kinds = [json.loads(p)["event_type"] for _, t, p in received
-                 if t == f"roller/{device}/event"]
+                 if t == f"{OWN}/{device}/event"]
         assert kinds[0] == "session_started" and kinds[-1] == "session_ended", kinds
         heard_in_order(received, device)
     bridge = [p for _, t, p in received if t == "roller/bridge/test/state"]
@@ -137,13 +139,13 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
 
     def publish(leaf: str, payload: str, *flags: str) -> None:
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
-                        "-t", f"roller/{device}/{leaf}", "-m", payload, *flags], check=True)
+                        "-t", f"{OWN}/{device}/{leaf}", "-m", payload, *flags], check=True)
 
     publish("set/end", "END", "-r")  # retained, waiting: it would act on every reconnect
     with gateway(tmp_path, "--sim", "1", "--speed", "10", "--sim-asleep", "40", "40",
                  "--sim-rolling", "30", "30", "--sim-sessions", "1",
                  env=broker.env()) as proc:
-        Subscriber(broker.port, f"roller/{device}/state").stop()  # it has said it is there
+        Subscriber(broker.port, f"{OWN}/{device}/state").stop()  # it has said it is there
         time.sleep(1.0)
         publish("set/routine", "armpits")  # unknown value
         publish("set/routine", "x" * 10_000)  # huge
@@ -156,7 +158,7 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
         publish("set/area", "hamstrings")  # the next part, once it is lifted to the thighs
 
         def asked_for() -> bool:
-            states = Subscriber(broker.port, f"roller/{device}/state").stop()
+            states = Subscriber(broker.port, f"{OWN}/{device}/state").stop()
             return bool(states) and json.loads(states[-1][1])["routine"] == "hamstrings"
 
         wait_for(asked_for, 30, "the area asked for in the state")
@@ -164,7 +166,7 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
         wait_for(lambda: bool(rows(db, "SELECT id FROM sessions WHERE status = 'complete'")),
                  30, "the session ended from Home Assistant")
         assert proc.poll() is None  # nothing ended the gateway
-        state = Subscriber(broker.port, f"roller/{device}/state").stop()
+        state = Subscriber(broker.port, f"{OWN}/{device}/state").stop()
         log = stopped(proc)
     session = rows(db, "SELECT routine, end_reason FROM sessions")
     assert [tuple(r) for r in session] == [("glutes", "stopped")], log
@@ -185,7 +187,7 @@ def test_kill_9_mid_session_loses_at_most_a_checkpoint_and_it_goes_on(
     devices = [address.replace(":", "").lower() for address in HOUSEHOLD[:2]]
 
     def said_active() -> bool:
-        states = [json.loads(p) for _, p in Subscriber(broker.port, "roller/+/state").stop()]
+        states = [json.loads(p) for _, p in Subscriber(broker.port, f"{OWN}/+/state").stop()]
         return sum(bool(state["session_active"]) for state in states) == 2
 
     with gateway(tmp_path, *args, env=env) as proc:
@@ -218,12 +220,12 @@ def test_kill_9_mid_session_loses_at_most_a_checkpoint_and_it_goes_on(
     for device in devices:
         # The truth before anything else: before the bridge is online again, each roller's
         # state says no session, no lumbar contact, no caution.
-        first = [json.loads(p) for t, p in fresh[:online] if t == f"roller/{device}/state"]
+        first = [json.loads(p) for t, p in fresh[:online] if t == f"{OWN}/{device}/state"]
         assert first, fresh[:online + 1]
         assert not any(first[0][k] for k in ("session_active", "lumbar_contact",
                                               "lumbar_caution")), first[0]
         # The session the crash cut short ends somewhere: Home Assistant hears it.
-        ended = [json.loads(p) for t, p in fresh if t == f"roller/{device}/event"
+        ended = [json.loads(p) for t, p in fresh if t == f"{OWN}/{device}/event"
                  and json.loads(p)["event_type"] == "session_ended"]
         assert [e["end_reason"] for e in ended] == ["crash", "stopped"], ended
 
@@ -253,7 +255,7 @@ def test_one_session_per_use_as_the_readme_runs_it(broker: Broker, tmp_path: Pat
     for address in HOUSEHOLD:
         device = address.replace(":", "").lower()
         kinds = [json.loads(p)["event_type"] for _, t, p in received
-                 if t == f"roller/{device}/event"]
+                 if t == f"{OWN}/{device}/event"]
         ends = [k for k in kinds if k in ("session_started", "session_ended")]
         assert ends == ["session_started", "session_ended"] * 2, kinds
         heard_in_order(received, device)
@@ -293,7 +295,7 @@ def test_the_schedule_turns_over_at_midnight_and_at_the_week(roller: Run, broker
         await task
         store.close()
 
-    sub = Subscriber(broker.port, "roller/c0ffee000101/state")
+    sub = Subscriber(broker.port, "roller/bridge/test/c0ffee000101/state")
     asyncio.run(main())
     states = [json.loads(p) for _, p in sub.stop()]
     days = [(s["glute_sessions_this_week"], s["next_glute_day"]) for s in states]
@@ -308,11 +310,11 @@ def test_people_added_and_removed_while_it_runs_come_and_go_in_home_assistant(
     db = str(tmp_path / "r.db")
     with gateway(tmp_path, "--sim", "1", "--sim-asleep", "600", "600",
                  env=broker.env()) as proc:
-        wait_for(lambda: bool(Subscriber(broker.port, "roller/person/+/state").stop()), 30,
+        wait_for(lambda: bool(Subscriber(broker.port, f"{OWN}/person/+/state").stop()), 30,
                  "the first person's state")
         assert roller("--db", db, "people", "add", "Cleo").returncode == 0
         uid = rows(tmp_path / "r.db", "SELECT uid FROM people WHERE name = 'Cleo'")[0]["uid"]
-        config = f"homeassistant/sensor/roller_person_{uid}/schedule_status/config"
+        config = f"homeassistant/sensor/test/roller_person_{uid}_schedule_status/config"
 
         def retained(topic: str) -> list[tuple[str, str]]:
             return [m for m in Subscriber(broker.port, topic).stop() if m[1]]
@@ -320,7 +322,7 @@ def test_people_added_and_removed_while_it_runs_come_and_go_in_home_assistant(
         wait_for(lambda: bool(retained(config)), 30, "Cleo's entities")
         assert roller("--db", db, "people", "remove", "Cleo").returncode == 0
         wait_for(lambda: not retained(config), 30, "Cleo's entities gone")
-        assert not retained(f"roller/person/{uid}/state")
+        assert not retained(f"{OWN}/person/{uid}/state")
         stopped(proc)
 
 

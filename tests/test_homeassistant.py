@@ -136,7 +136,9 @@ SIM = Identity("C0:FF:EE:00:01:01", "roller-sim", "roller project", "roller-sim"
 
 
 def configs_by_object(configs: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    return {topic.split("/")[-2]: config for topic, config in configs}
+    """Each config by its entity's object id (its unique id is the device's, then it)."""
+    return {config["unique_id"].removeprefix(config["device"]["identifiers"][0] + "_"): config
+            for _, config in configs}
 
 
 def render(template: str, **value_json: Any) -> str:
@@ -190,7 +192,7 @@ def test_states_are_words_a_person_reads_and_commands_stay_machine_values() -> N
         assert sent == set(ROUTINES)  # each word shown sends the command's own value
         for word in select["options"]:  # and every one is taken by the parser
             command = render(select["command_template"], value=word)
-            assert parse_command("roller", select["command_topic"], command.encode())
+            assert parse_command(TOPICS, select["command_topic"], command.encode())
 
 
 def test_entity_ids_are_ours_only_when_asked() -> None:
@@ -228,7 +230,8 @@ def test_rollers_are_named_by_their_owner_else_told_apart_by_their_address() -> 
     roller = configs_by_object(discovery_configs(TOPICS.roller(SIM.address), SIM, "Hall"))
     assert {c["device"]["name"] for c in roller.values()} == {"Hall"}
     text = roller["name"]
-    assert (text["command_topic"], text["max"]) == ("roller/c0ffee000101/set/name", 32)
+    assert (text["command_topic"], text["max"]) == ("roller/bridge/test/c0ffee000101/set/name",
+                                                    32)
     assert render(text["value_template"], name="Hall") == "Hall"
 
 
@@ -254,9 +257,10 @@ def test_each_roller_shows_its_signal_and_when_it_was_last_seen() -> None:
 @settings(max_examples=300, deadline=None)
 def test_commands_are_taken_or_refused_in_one_line_never_anything_else(
         what: str, payload: bytes) -> None:
-    for topic in (f"roller/c0ffee000101/set/{what}", "roller/c0ffee000101/set/name",
-                  f"roller/bridge/test/set/{what}", "roller/bridge/test/set/permit_join"):
-        for parse in (lambda t, p: parse_command("roller", t, p),
+    for topic in (f"roller/bridge/test/c0ffee000101/set/{what}",
+                  "roller/bridge/test/c0ffee000101/set/name", f"roller/bridge/test/set/{what}",
+                  "roller/bridge/test/set/permit_join", f"roller/c0ffee000101/set/{what}"):
+        for parse in (lambda t, p: parse_command(TOPICS, t, p),
                       lambda t, p: parse_bridge_command(TOPICS, t, p)):
             try:  # a CommandError (one warning) or a command; nothing else escapes
                 command = parse(topic, payload)
@@ -270,5 +274,64 @@ def test_commands_are_taken_or_refused_in_one_line_never_anything_else(
     lambda s: s.strip() and s.strip().isprintable()))
 @settings(max_examples=200, deadline=None)
 def test_any_printable_name_up_to_32_characters_names_a_roller(name: str) -> None:
-    command = parse_command("roller", "roller/c0ffee000101/set/name", name.encode())
+    command = parse_command(TOPICS, "roller/bridge/test/c0ffee000101/set/name", name.encode())
     assert (command.what, command.value) == ("name", name.strip())
+
+
+# -- Topics: each gateway's under its own (issue 29) ---------------------------------
+
+#: Home Assistant's discovery topic, as its MQTT integration matches it (after the prefix).
+HA_DISCOVERY = re.compile(r"(?P<component>\w+)/(?:(?P<node_id>[a-zA-Z0-9_-]+)/)?"
+                          r"(?P<object_id>[a-zA-Z0-9_-]+)/config")
+
+
+def test_everything_a_gateway_publishes_is_under_its_bridge_and_its_own_node() -> None:
+    """Its rollers', its people's and its own topics under ``roller/bridge/<bridge>/``, every
+    discovery config under the node ``<bridge>``: what the ACL's ``%u`` patterns hold it to.
+    Unique ids and entity ids are those of before, so Home Assistant's entities stay."""
+    roller = discovery_configs(TOPICS.roller(SIM.address), SIM)
+    configs = [*roller, *bridge_configs(TOPICS), *person_configs(TOPICS.person("0a1b2c3d"), "Ada")]
+    for topic, config in configs:
+        match = HA_DISCOVERY.fullmatch(topic.removeprefix("homeassistant/"))
+        assert match and match["node_id"] == "test", topic
+        assert match["object_id"] == config["unique_id"]
+        assert config["default_entity_id"] == f"{match['component']}.{config['unique_id']}"
+        named = [v for k, v in config.items() if k.endswith("_topic")] + \
+            [a["topic"] for a in config.get("availability", [])]
+        assert named and all(t.startswith("roller/bridge/test/") for t in named), topic
+    by_object = configs_by_object(roller)
+    assert by_object["region"]["default_entity_id"] == "sensor.roller_c0ffee000101_region"
+    assert by_object["region"]["state_topic"] == "roller/bridge/test/c0ffee000101/state"
+    assert by_object["session_event"]["state_topic"] == "roller/bridge/test/c0ffee000101/event"
+    person = TOPICS.person("0a1b2c3d")
+    assert person.state == "roller/bridge/test/person/0a1b2c3d/state"
+    assert person.discovery("sensor", "schedule_status") == \
+        "homeassistant/sensor/test/roller_person_0a1b2c3d_schedule_status/config"
+    assert TOPICS.discovery("binary_sensor", "connection_state") == \
+        "homeassistant/binary_sensor/test/roller_bridge_test_connection_state/config"
+    assert TOPICS.commands == "roller/bridge/test/+/set/+"
+
+
+def test_a_bridges_command_and_its_rollers_are_told_apart_and_others_refused() -> None:
+    """``<bridge>/set/<what>`` is the bridge's, ``<bridge>/<device>/set/<what>`` a roller's;
+    another bridge's rollers and the 0.x topics are no command here."""
+    assert parse_bridge_command(TOPICS, "roller/bridge/test/set/permit_join", b"START").what \
+        == "permit_join"
+    command = parse_command(TOPICS, "roller/bridge/test/c0ffee000101/set/end", b"END")
+    assert (command.device, command.what) == ("c0ffee000101", "end")
+    for topic in ("roller/bridge/test/set/permit_join", "roller/bridge/gym-2/c0ffee000101/set/end",
+                  "roller/c0ffee000101/set/end", "roller/bridge/test/c0ffee000101/state",
+                  "roller/bridge/test/person/0a1b2c3d/state", "roller/bridge/test//set/end"):
+        with pytest.raises(CommandError):
+            parse_command(TOPICS, topic, b"END")
+    with pytest.raises(CommandError):
+        parse_bridge_command(TOPICS, "roller/bridge/test/c0ffee000101/set/end", b"START")
+
+
+def test_a_bridge_knows_its_own_configs_from_0x_and_another_bridges() -> None:
+    own = TOPICS.roller(SIM.address).discovery("sensor", "region")
+    assert TOPICS.is_own_config(own)
+    for other in ("homeassistant/sensor/roller_c0ffee000101/region/config",  # 0.x
+                  "homeassistant/sensor/gym-2/roller_c0ffee000101_region/config",
+                  "elsewhere/sensor/test/roller_c0ffee000101_region/config"):
+        assert not TOPICS.is_own_config(other), other

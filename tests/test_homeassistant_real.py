@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from tests.test_homeassistant import announced
 from tracker.core import clock
 
 FIRST, SECOND = "c0ffee000101", "c0ffee000102"  # roller gateway --sim's rollers
+EVENTS = f"roller/bridge/test/{FIRST}/event"  # the first roller's, as the gateway "test"
 #: A household (``--seed``) whose first roller's first use strays into the lumbar band: a
 #: caution, then an alert, about 130 s into 200 s of rolling.
 STRAYS = ("--seed", "5", "--sim-rolling", "200", "200")
@@ -94,7 +95,7 @@ def test_a_session_as_home_assistant_saw_it(homeassistant: HomeAssistant, broker
     """A new roller's first session: active on then off, the caution and the alert, and
     every event the gateway sent, in order, the first ``session_started`` among them."""
     hass, db = homeassistant, tmp_path / "r.db"
-    sub = Subscriber(broker.port, f"roller/{FIRST}/event", output_format="%p", client_id=None)
+    sub = Subscriber(broker.port, EVENTS, output_format="%p", client_id=None)
     since = wall()
     with gateway(tmp_path, broker, "--sim", "1", "--speed", "10", "--sim-asleep", "3", "3",
                  *STRAYS, "--sim-sessions", "1") as proc:
@@ -218,7 +219,7 @@ def test_the_example_automation_acts_once_per_alert_and_not_after_a_restart(
     back from unavailable, its last event restored; the interrupted session's end) runs
     it never."""
     hass = homeassistant
-    sub = Subscriber(broker.port, f"roller/{FIRST}/event", output_format="%p", client_id=None)
+    sub = Subscriber(broker.port, EVENTS, output_format="%p", client_id=None)
     event = entity("event", "session_event")
     with gateway(tmp_path, broker, "--sim", "1", "--speed", "5", "--sim-asleep", "3", "3",
                  *STRAYS, "--sim-sessions", "1") as proc:
@@ -232,7 +233,7 @@ def test_the_example_automation_acts_once_per_alert_and_not_after_a_restart(
     assert float(hass.shown(COUNTER)) == len(alerts) >= 1, sent
     hass.wait(lambda: hass.shown(event) == "unavailable",
               30, "the last will")
-    sub = Subscriber(broker.port, f"roller/{FIRST}/event", output_format="%p", client_id=None)
+    sub = Subscriber(broker.port, EVENTS, output_format="%p", client_id=None)
     with gateway(tmp_path, broker, "--sim", "1", "--sim-asleep", "3600", "3600") as proc:
         hass.wait(lambda: hass.shown(event) != "unavailable",
                   30, "the event entity, back")
@@ -314,3 +315,43 @@ def test_home_assistant_shows_roller_by_its_conventions(
             == "timestamp"
     assert any(e.startswith("button.") and e.endswith("_permit_join") for e in states), \
         sorted(e for e in states if e.startswith("button."))
+
+
+def test_entities_of_0x_move_to_the_bridges_topics_and_stay_the_same_entities(
+        homeassistant: HomeAssistant, broker: Broker, tmp_path: Path) -> None:
+    """A store and a broker as roller 0.x left them, Home Assistant showing 0.x's entities
+    (their topics without the bridge): the gateway, started, moves them under its bridge.
+    Each stays the same entity, registry entry and device (so its history, and the name
+    and icon given it, stay), shows what the gateway publishes now, and nothing is logged
+    about a conflict or a duplicate."""
+    from tests.old_topics import leave_0x, retain
+    from tracker.store.opening import open_store
+
+    hass, db = homeassistant, tmp_path / "r.db"
+    with closing(open_store(db)):
+        pass
+    retain(broker.port, [*leave_0x(db, ["C0:FF:EE:00:01:01"]),
+                         ("roller/bridge/test/state", b"online")])  # as 0.x's gateway ran
+    ours, name = announced(FIRST), entity("text", "name")
+    hass.wait(lambda: available(hass, *ours) and hass.shown(name) == f"roller {FIRST}", 60,
+              "0.x's entities", lambda: unavailable(hass, *ours))
+    since = wall()
+    region, given = entity("sensor", "region"), {"name": "Where it rolls", "icon": "mdi:map"}
+    hass.customize(region, **given)
+    before = {e: r for e, r in hass.entity_registry().items() if ".roller_" in e}
+    assert len(before) == 19 + 7 + 5, sorted(before)  # a roller's, the bridge's, a person's
+    with gateway(tmp_path, broker, "--sim", "1", "--speed", "10", "--sim-asleep", "0", "1",
+                 "--sim-rolling", "30", "30", "--sim-sessions", "1") as proc:
+        hass.wait(lambda: hass.shown(name) == "roller-sim 01:01" and available(hass, *before),
+                  60, "the entities, shown from the bridge's topics",
+                  lambda: (hass.shown(name), unavailable(hass, *before)))
+        log = stopped(proc)
+    after = {e: r for e, r in hass.entity_registry().items() if ".roller_" in e}
+    assert after.keys() == before.keys(), sorted(after.keys() ^ before.keys())
+    assert all((after[e]["id"], after[e]["device_id"]) == (r["id"], r["device_id"])
+               for e, r in before.items()), log
+    assert {k: after[region][k] for k in given} == given, after[region]
+    shown = [s["state"] for s in hass.history([name], since)[name]]  # one entity's history
+    assert "roller-sim 01:01" in shown[shown.index(f"roller {FIRST}"):], shown
+    assert "taking back 24 discovery configs" in log, log
+    assert not problems(hass), "\n".join(problems(hass))

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -21,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.broker import MOSQUITTO, free_port
+from tests.broker import Broker, password
 from tests.processes import running, stopped
 from tests.test_ingest import central, wait_for
 from tracker.config import load
@@ -275,34 +273,16 @@ def test_every_reader_works_on_a_central_store_of_good_and_poison_records(
     assert any("gym-2" in line for line in listed)
 
 
-def acl_broker(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Mosquitto with config/mosquitto/roller.acl and users gym-1, gym-2 and ingest."""
-    folder.mkdir()
-    for user in ("gym-1", "gym-2", "ingest"):
-        subprocess.run(["mosquitto_passwd", "-b", *(["-c"] if user == "gym-1" else []),
-                        str(folder / "passwords"), user, f"{user}-pw"], check=True)
-    port = free_port()
-    acl = Path(__file__).parent.parent / "config" / "mosquitto" / "roller.acl"
-    (folder / "m.conf").write_text(
-        ("user root\n" if os.geteuid() == 0 else "") + f"listener {port} 127.0.0.1\n"
-        f"allow_anonymous false\npassword_file {folder / 'passwords'}\nacl_file {acl}\n")
-    broker = subprocess.Popen([MOSQUITTO, "-c", str(folder / "m.conf")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    return broker, port
-
-
 @pytest.mark.cli
 def test_a_gateway_cannot_speak_for_another_nor_take_its_people(
-        tmp_path: Path, template: dict[str, Any]) -> None:
+        tmp_path: Path, template: dict[str, Any], acl_broker: Broker) -> None:
     """Against mosquitto running roller.acl: gym-1, on its own topic, sends a record saying
     it is gym-2's, and one reusing gym-2's person's uid. Neither lands as gym-2's."""
-    broker, port = acl_broker(tmp_path / "acl")
 
     def publish(user: str, payload: bytes) -> None:
-        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-u", user,
-                        "-P", f"{user}-pw", "-q", "1", "-t", f"roller/bridge/{user}/session",
-                        "-s"], input=payload, check=True)
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(acl_broker.auth_port),
+                        "-u", user, "-P", password(user), "-q", "1", "-t",
+                        f"roller/bridge/{user}/session", "-s"], input=payload, check=True)
 
     theirs = json.loads(fresh(template, 7))
     theirs["gateway"] = "gym-2"
@@ -310,23 +290,15 @@ def test_a_gateway_cannot_speak_for_another_nor_take_its_people(
     theirs["person"] = ada
     forged = {**json.loads(fresh(template, 1)), "gateway": "gym-2"}
     reused = {**json.loads(fresh(template, 1)), "person": {**ada, "name": "Ada"}}
-    env = {"ROLLER_MQTT_HOST": "127.0.0.1", "ROLLER_MQTT_PORT": str(port),
-           "ROLLER_MQTT_USERNAME": "ingest", "ROLLER_MQTT_PASSWORD": "ingest-pw",
-           "ROLLER_MQTT_BRIDGE_ID": "central"}
-    try:
-        with running(tmp_path, "--db", str(tmp_path / "central.db"), "-v", "ingest",
-                     env=env) as proc:
-            wait_for(lambda: "subscribing" in (proc.stderr.readline() if proc.stderr else ""),
-                     20)
-            publish("gym-2", json.dumps(theirs).encode())
-            publish("gym-1", json.dumps(forged).encode())
-            publish("gym-1", json.dumps(reused).encode())
-            wait_for(lambda: len(central(tmp_path, "SELECT id FROM sessions")) == 2, 20)
-            wait_for(lambda: len(central(tmp_path, "SELECT id FROM quarantine")) == 1, 20)
-            err = stopped(proc)
-    finally:
-        broker.terminate()
-        broker.wait(timeout=10)
+    with running(tmp_path, "--db", str(tmp_path / "central.db"), "-v", "ingest",
+                 env=acl_broker.env_as("ingest")) as proc:
+        wait_for(lambda: "subscribing" in (proc.stderr.readline() if proc.stderr else ""), 20)
+        publish("gym-2", json.dumps(theirs).encode())
+        publish("gym-1", json.dumps(forged).encode())
+        publish("gym-1", json.dumps(reused).encode())
+        wait_for(lambda: len(central(tmp_path, "SELECT id FROM sessions")) == 2, 20)
+        wait_for(lambda: len(central(tmp_path, "SELECT id FROM quarantine")) == 1, 20)
+        err = stopped(proc)
     assert err.count("quarantined a message") == 1 and "gym-2" in err
     rows = central(tmp_path, "SELECT s.uid, s.origin, p.name, p.origin, p.origin_uid "
                              "FROM sessions s JOIN people p ON p.id = s.person_id ORDER BY s.id")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Broker, Subscriber
+from tests.broker import Broker, Subscriber, retained
 from tests.suite_clock import passed_on, stamped
 from tracker.core import clock
 
@@ -64,7 +64,7 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
         if event["event_type"] in {"lumbar_caution", "lumbar_contact_alert"}:
             assert event["s_sd_cm"] >= 2.5 and event["s_cm"] > 0
     assert any(json.loads(p)["lumbar_caution"] for t, p in received
-               if t.endswith("/state") and t.startswith("roller/c0"))
+               if t.endswith("/state") and t.startswith("roller/bridge/test/c0"))
     ids = [e["event_id"] for e in events(received)]
     assert len(ids) == len(set(ids)) and ids == sorted(ids)  # UUIDv7: unique and ordered
     configs = [(t, json.loads(p)) for t, p in received if t.startswith("homeassistant/")]
@@ -84,11 +84,12 @@ def test_a_simulated_session_end_to_end(roller: Run, broker: Broker, tmp_path: P
                 "topic": "roller/bridge/test/state"}
         assert "object_id" not in config
     states = [json.loads(p) for t, p in received if t.endswith("/state") and
-              t.startswith("roller/c0")]
+              t.startswith("roller/bridge/test/c0")]
     assert states[-1]["session_active"] is False and states[-1]["last_session_strokes"] > 0
     assert set(states[0]) == set(states[-1])  # every key always present
     assert received[-1] == ("roller/bridge/test/state", "offline")
-    (person,) = [json.loads(p) for t, p in received if t.startswith("roller/person/")][-1:]
+    (person,) = [json.loads(p) for t, p in received
+                 if t.startswith("roller/bridge/test/person/")][-1:]
     assert person["name"] == "me" and person["sessions_this_week"] == 1
 
 
@@ -101,7 +102,7 @@ def test_events_queued_while_offline_go_out_later_marked_replayed(
                     env=broker.env())
     assert result.returncode == 0, result.stderr  # MQTT away never stops tracking
     broker.start()
-    sub = Subscriber(broker.port, "roller/+/event")
+    sub = Subscriber(broker.port, "roller/bridge/+/+/event")
     status = roller("--db", db, "mqtt", "status", env=broker.env())
     assert status.returncode == 0, status.stderr
     got = events(sub.stop())
@@ -119,7 +120,7 @@ def test_events_wait_for_home_assistant_only_while_an_entity_is_new_to_it(
     sends at once: a lumbar alert in its first second waits for nothing."""
     from tracker.mqtt.discovery import SETTLE_S
 
-    sub = Subscriber(broker.port, "roller/+/event", "homeassistant/+/roller_c0ffee000001/+/config",
+    sub = Subscriber(broker.port, "roller/bridge/+/+/event", "homeassistant/+/test/+/config",
                      output_format="%U %t", client_id=None)
     for _ in range(2):
         done = roller("--db", str(tmp_path / "r.db"), "track", "--sim", "--speed", "20",
@@ -130,9 +131,9 @@ def test_events_wait_for_home_assistant_only_while_an_entity_is_new_to_it(
     waits = []  # from a session's last config to its first event
     configured: float | None = None
     for at, topic in received:
-        if topic.startswith("homeassistant/"):
+        if "/roller_c0ffee000001_" in topic:  # the roller's config, not the bridge's
             configured = at
-        elif configured is not None:
+        elif topic.endswith("/event") and configured is not None:
             waits.append(at - configured)
             configured = None
     assert len(waits) == 2 and waits[0] >= SETTLE_S - 0.1 and waits[1] < SETTLE_S / 2, waits
@@ -211,7 +212,7 @@ def test_broker_restart_mid_session_loses_nothing(broker: Broker, tmp_path: Path
     import sys
     import time
 
-    sub = Subscriber(broker.port, "roller/+/event")
+    sub = Subscriber(broker.port, "roller/bridge/+/+/event")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tracker", "--db", str(tmp_path / "r.db"), "track", "--sim",
          "--speed", "3", "--seconds", "60", "--scenario", "stray"],
@@ -259,7 +260,7 @@ def test_killed_with_events_queued_they_go_out_on_the_next_start(
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     broker.start()
-    sub = Subscriber(broker.port, "roller/+/event")
+    sub = Subscriber(broker.port, "roller/bridge/+/+/event")
     assert roller("--db", str(db), "mqtt", "status", env=broker.env()).returncode == 0
     got = events(sub.stop())
     assert got and got[0]["event_type"] == "session_started" and got[0]["replayed"] is True
@@ -279,12 +280,12 @@ def test_a_refused_glute_session_is_said_on_the_rollers_topic_at_once(
     assert roller("simulate", "--routine", "glutes", "--seconds", "120",
                   "-o", str(glutes)).returncode == 0
     assert roller("--db", db, "import", str(stamped(glutes))).returncode == 0  # glutes done
-    sub = Subscriber(broker.port, "roller/+/event")
+    sub = Subscriber(broker.port, "roller/bridge/+/+/event")
     refused = roller("--db", db, "track", "--sim", "--routine", "glutes", env=broker.env())
     assert refused.returncode == 2 and "glute session refused" in refused.stderr
     got = [(t, json.loads(p)) for t, p in sub.stop()]
     refusals = [(t, e) for t, e in got if e["event_type"] == "schedule_refused"]
-    assert [t for t, _ in refusals] == ["roller/c0ffee000001/event"]
+    assert [t for t, _ in refusals] == ["roller/bridge/test/c0ffee000001/event"]
     assert refusals[0][1]["replayed"] is False
 
 
@@ -297,7 +298,7 @@ def test_glutes_asked_for_mid_session_on_a_refused_day_are_refused_and_said(
 
     db = str(tmp_path / "r.db")
     assert roller("--db", db, "import", str(glutes_file)).returncode == 0  # today: glutes done
-    sub = Subscriber(broker.port, "roller/+/event")
+    sub = Subscriber(broker.port, "roller/bridge/+/+/event")
     proc = subprocess.Popen([sys.executable, "-m", "tracker", "--db", db, "track", "--sim",
                      "--program", "legs", "--speed", "4", "--scenario", "clean"],
                     env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **passed_on(),
@@ -305,7 +306,7 @@ def test_glutes_asked_for_mid_session_on_a_refused_day_are_refused_and_said(
                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t",
-            "roller/c0ffee000001/set/area", "-m", "glutes"], check=True)
+            "roller/bridge/test/c0ffee000001/set/area", "-m", "glutes"], check=True)
     time.sleep(2.0)
     proc.terminate()
     _, err = proc.communicate(timeout=30)
@@ -333,7 +334,7 @@ def test_an_outbox_entry_that_cannot_be_sent_is_dropped_and_said_not_a_jam(
                      "(?, 'session_record', 99, '{}')",
                      [(queued + timedelta(seconds=1)).isoformat()])
     assert roller("--db", str(db), "import", str(glutes_file)).returncode == 0
-    sub = Subscriber(broker.port, "roller/+/event")
+    sub = Subscriber(broker.port, "roller/bridge/+/+/event")
     status = roller("--db", str(db), "-v", "mqtt", "status", env=broker.env())
     assert status.returncode == 0, status.stderr
     assert status.stderr.count("cannot be sent") == 2
@@ -374,9 +375,10 @@ def test_rollers_are_renamed_and_pairing_opened_from_home_assistant(
         done = asyncio.Event()
         task = asyncio.create_task(bridge.run(done))
         await asyncio.sleep(1.5)
-        pub("roller/c0ffee000001/set/name", "x" * 40)  # too long: one warning, ignored
-        pub("roller/c0ffee000001/set/name", "Retained", "-r")  # would rename on reconnect
-        pub("roller/c0ffee000001/set/name", "Hall roller")
+        name = "roller/bridge/test/c0ffee000001/set/name"
+        pub(name, "x" * 40)  # too long: one warning, ignored
+        pub(name, "Retained", "-r")  # would rename on reconnect
+        pub(name, "Hall roller")
         pub("roller/bridge/test/set/permit_join", "START")
         await asyncio.sleep(0.5)
         assert bridge.permit_join_open
@@ -392,13 +394,13 @@ def test_rollers_are_renamed_and_pairing_opened_from_home_assistant(
 
     sub = Subscriber(broker.port, "roller/#", "homeassistant/#")
     asyncio.run(main())
-    pub("roller/c0ffee000001/set/name", "", "-r")  # the retained one cleared
+    pub("roller/bridge/test/c0ffee000001/set/name", "", "-r")  # the retained one cleared
     received = sub.stop()
     names = [json.loads(p)["device"]["name"] for t, p in received
-             if t.endswith("roller_c0ffee000001/name/config")]
+             if t.endswith("/roller_c0ffee000001_name/config")]
     assert names[0] == "roller-sim 00:01"  # told apart from another roller-sim
     assert names[-2:] == ["Hall roller", "Gym roller"]
-    states = [json.loads(p) for t, p in received if t == "roller/c0ffee000001/state"]
+    states = [json.loads(p) for t, p in received if t == "roller/bridge/test/c0ffee000001/state"]
     assert "Retained" not in {s["name"] for s in states}
     assert states[-1]["name"] == "Gym roller"
     assert datetime.fromisoformat(states[-1]["last_reset"]).tzinfo is not None
@@ -409,3 +411,67 @@ def test_rollers_are_renamed_and_pairing_opened_from_home_assistant(
     assert people and not any(n.startswith("me ") for n in people)
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT label FROM devices").fetchone() == ("Gym roller",)
+
+
+def fresh_messages(text: str) -> list[tuple[str, str]]:
+    """(topic, payload) of what a subscriber with ``-F "%r %t %p"`` got fresh, not retained."""
+    lines = [[*line.split(" ", 2), ""] for line in text.splitlines()]
+    return [(topic, payload) for retained, topic, payload, *_ in lines if retained == "0"]
+
+
+def test_a_store_of_0x_moves_its_entities_under_its_bridge_once(
+        roller: Run, broker: Broker, tmp_path: Path) -> None:
+    """What 0.x published (its configs remembered in the store, retained with its states at
+    the broker): on the next connect each old config is told it moves (Home Assistant's
+    ``migrate_discovery``) and cleared, the old states cleared, before the configs on the
+    bridge's topics go out, with the same unique ids. Once: the next connect moves nothing."""
+    from tests.old_topics import leave_0x, retain
+    from tracker.mqtt.discovery import MIGRATE
+    from tracker.mqtt.messages import BridgeTopics
+    from tracker.store.opening import open_store
+
+    db = tmp_path / "r.db"
+    assert roller("--db", str(db), "pair", "--sim", "--timeout", "0.5").returncode == 0
+    left = leave_0x(db, ["C0:FF:EE:00:00:01"])
+    retain(broker.port, left)
+    topics = BridgeTopics("roller", "homeassistant", "test")
+    sub = Subscriber(broker.port, "roller/#", "homeassistant/#", output_format="%r %t %p",
+                     client_id=None)
+    for _ in range(2):
+        done = roller("--db", str(db), "track", "--sim", "--speed", "20", "--seconds", "10",
+                      "--scenario", "clean", env=broker.env())
+        assert done.returncode == 0, done.stderr
+    sub.drain(broker.port, topics.ha_status)
+    got = fresh_messages(sub.stop_text())
+    old = {topic for topic, _ in left}
+    old_configs = {topic for topic in old if topic.startswith("homeassistant/")}
+    said = {topic: [payload for t, payload in got if t == topic] for topic in old}
+    assert all(said[t] == [MIGRATE.decode(), ""] for t in old_configs), said  # once
+    assert all(said[t] == [""] for t in old - old_configs), said
+    first_new = next(i for i, (t, _) in enumerate(got) if topics.is_own_config(t))
+    assert max(i for i, (t, _) in enumerate(got) if t in old) < first_new
+    new = {json.loads(p)["unique_id"] for t, p in got if topics.is_own_config(t) and p}
+    assert new == {json.loads(p)["unique_id"] for t, p in left if t in old_configs}
+    kept = {t for t, p in retained(broker.port) if p}
+    assert not kept & old and len([t for t in kept if topics.is_own_config(t)]) == len(new)
+    with closing(open_store(db)) as store:
+        assert all(topics.is_own_config(t) for t, _ in store.outbox.remembered_discovery())
+
+
+def test_purge_clears_0x_topics_too(roller: Run, broker: Broker, tmp_path: Path) -> None:
+    """``roller mqtt purge`` on a store 0.x left: its configs, the bridge's and the states
+    are cleared with the rest, and Home Assistant is not told they move."""
+    from tests.old_topics import leave_0x, retain
+    from tracker.mqtt.discovery import MIGRATE
+
+    db = tmp_path / "r.db"
+    assert roller("--db", str(db), "pair", "--sim", "--timeout", "0.5").returncode == 0
+    left = leave_0x(db, ["C0:FF:EE:00:00:01"])
+    retain(broker.port, left)
+    sub = Subscriber(broker.port, "roller/#", "homeassistant/#", output_format="%r %t %p",
+                     client_id=None)
+    purged = roller("--db", str(db), "mqtt", "purge", env=broker.env())
+    assert f"cleared {ENTITIES + PERSON_ENTITIES}" in purged.stdout, purged.stderr
+    sub.drain(broker.port, "homeassistant/status")
+    assert MIGRATE.decode() not in {p for _, p in fresh_messages(sub.stop_text())}
+    assert not [t for t, p in retained(broker.port) if p]

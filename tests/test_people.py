@@ -116,7 +116,7 @@ def test_each_person_is_their_own_home_assistant_device(tmp_path: Path, glutes_f
     at = (clock.now() - timedelta(minutes=2)).isoformat(timespec="seconds")
     assert roller("--db", db, "import", "--person", "Ada", "--at", at,
                   str(glutes_file)).returncode == 0
-    sub = Subscriber(broker.port, "roller/person/#", "homeassistant/+/+/+/config")
+    sub = Subscriber(broker.port, "roller/bridge/test/person/#", "homeassistant/+/+/+/config")
     tracked = roller("--db", db, "track", "--sim", "--person", "Ben", "--speed", "20",
                      "--seconds", "20", "--scenario", "clean", env=broker.env())
     assert tracked.returncode == 0, tracked.stderr
@@ -131,9 +131,9 @@ def test_each_person_is_their_own_home_assistant_device(tmp_path: Path, glutes_f
         assert len(mine) == 5 and (shown == f"{name} (roller)" if name != "me" else
                                    shown.endswith(" (roller)") and shown != "me (roller)")
         assert all(c["unique_id"].startswith(f"roller_person_{uids[name]}_") for c in mine)
-    states = {t: json.loads(p) for t, p in received if t.startswith("roller/person/")}
-    ada = states[f"roller/person/{uids['Ada']}/state"]
-    ben = states[f"roller/person/{uids['Ben']}/state"]
+    states = {t: json.loads(p) for t, p in received if t.startswith("roller/bridge/test/person/")}
+    ada = states[f"roller/bridge/test/person/{uids['Ada']}/state"]
+    ben = states[f"roller/bridge/test/person/{uids['Ben']}/state"]
     assert (ada["glute_sessions_this_week"], ada["sessions_this_week"]) == (1, 1)
     assert (ben["glute_sessions_this_week"], ben["sessions_this_week"]) == (0, 1)
-    assert states[f"roller/person/{uids['me']}/state"]["sessions_this_week"] == 0
+    assert states[f"roller/bridge/test/person/{uids['me']}/state"]["sessions_this_week"] == 0

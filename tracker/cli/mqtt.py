@@ -26,7 +26,7 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
     """Connect as a client of its own (no will, no state: a gateway or session running
     beside it is not disturbed), do ``action``, leave."""
     from tracker.mqtt.bridge import Bridge
-    from tracker.mqtt.discovery import clear
+    from tracker.mqtt.discovery import clear, take_back_0x
 
     with clean_errors():  # a password or TLS file that cannot be used: the settings' (exit 2)
         settings.mqtt.check()
@@ -49,6 +49,7 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                 client = bridge.client
                 assert client is not None
                 if action == "discovery":
+                    await bridge.discovery.move_from_0x(client)
                     topics = []
                     for address in paired:
                         stored = store.devices.known(address)
@@ -60,8 +61,10 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
                     result.append(f"published {len(topics)} discovery configs, and "
                                   f"{people} for the people")
                 elif action == "purge":
+                    old = 0 if device else await take_back_0x(client, store.outbox,
+                                                              bridge.topics, moving=False)
                     topics = await clear(client, store.outbox, device)
-                    result.append(f"cleared {len(topics)} retained discovery configs")
+                    result.append(f"cleared {old + len(topics)} retained discovery configs")
                 else:
                     # Nobody else sends the outbox (no gateway, no session): send it now.
                     sent = await bridge.drain(client) if hold_bridge(store, "mqtt") else 0
@@ -106,5 +109,6 @@ def discovery(settings: Settings) -> None:
 @mqtt.command()
 @click.pass_obj
 def purge(settings: Settings) -> None:
-    """Clear every discovery config we published (ghost entities go away)."""
+    """Clear every discovery config we published, 0.x's topics too (ghost entities go
+    away)."""
     click.echo(run_action(settings, "purge"))

@@ -257,6 +257,8 @@ class Bridge:
         while not stop.is_set():
             try:
                 async with self._client_for_attempt() as client:
+                    if self.owner:  # before anything is announced (a roller watched now is)
+                        await self.discovery.move_from_0x(client)
                     self._client, self.connected, self.last_error = client, True, None
                     self._connected_at = clock.now()
                     log.info("connected to the broker %s as %s", where, self.client_id)
@@ -293,6 +295,8 @@ class Bridge:
         command that queued an event and ends). Events queued from ``since`` on are new."""
         try:
             async with self._client_for_attempt(will=False) as client:
+                if self.owner:  # 0.x's topics first, as on every owner's connect
+                    await self.discovery.move_from_0x(client)
                 # The outbox keeps times to the millisecond.
                 self._connected_at = since.replace(microsecond=since.microsecond // 1000 * 1000)
                 for channel in self.channels.values():  # it is heard, so say it is there
@@ -382,7 +386,7 @@ class Bridge:
                 self._bridge_command(parse_bridge_command(self.topics, topic,
                                                           bytes(payload or b"")))
                 return
-            command = parse_command(self.settings.base_topic, topic, bytes(payload or b""))
+            command = parse_command(self.topics, topic, bytes(payload or b""))
             channel = next((c for c in self.channels.values()
                             if c.topics.device == command.device), None)
             if channel is None or (self.on_command is None and command.what != "name"):

@@ -3,12 +3,14 @@
 :mod:`~tracker.mqtt.messages` builds the configs; this publishes them (QoS 1, retained),
 remembers what this connection told Home Assistant (a roller once per identity, a person
 once per name) and every config topic in the store, through its outbox, so that a person
-removed, a roller forgotten and ``roller mqtt purge`` leave no retained config behind.
+removed, a roller forgotten and ``roller mqtt purge`` leave no retained config behind; and
+moves what roller 0.x published to the topics of today, once (:func:`take_back_0x`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Final
 
@@ -20,6 +22,7 @@ from tracker.mqtt.channel import Channel
 from tracker.mqtt.messages import (
     UNNAMED,
     BridgeTopics,
+    Topics0x,
     bridge_configs,
     discovery_configs,
     encode,
@@ -29,10 +32,20 @@ from tracker.mqtt.messages import (
 from tracker.mqtt.settings import MqttSettings
 from tracker.store.outbox import Outbox
 
+log = logging.getLogger(__name__)
+
 #: After a roller's discovery tells Home Assistant of an entity it did not have, the roller's
 #: state and events wait this long (s): Home Assistant subscribes to a new entity's topics
-#: about 130 ms after its config arrives, and an event sent before then is lost to it.
+#: about 130 ms after its config arrives, and an event sent before then is lost to it. A
+#: move from 0.x's topics gives it as long to let the old entities go.
 SETTLE_S: Final = 1.0
+#: What the bridge's own configs are remembered as in the store (a roller's: its address).
+BRIDGE: Final = "bridge"
+#: Home Assistant's discovery migration (its MQTT integration's ``migrate_discovery``): sent
+#: on an entity's old config topic, it unloads the entity and keeps its registry entry
+#: (entity id, device, area, name, history) for the config that comes next, on another
+#: topic, with the same unique id.
+MIGRATE: Final = b'{"migrate_discovery": true}'
 
 
 def readable_default() -> str:
@@ -66,6 +79,51 @@ async def clear(client: aiomqtt.Client, outbox: Outbox, device: str | None,
     return topics
 
 
+def _retained_0x(legacy: Topics0x, device: str) -> list[str]:
+    """What 0.x kept retained for what the store remembers configs of: a roller's
+    availability and state, a person's state (``person:<uid>``); the bridge's stay."""
+    if device == BRIDGE:
+        return []
+    if device.startswith("person:"):
+        return legacy.person(device.removeprefix("person:"))
+    return legacy.roller(device)
+
+
+async def take_back_0x(client: aiomqtt.Client, outbox: Outbox, topics: BridgeTopics,
+                       moving: bool) -> int:
+    """What roller 0.x published where no gateway id says whose it is, taken back: every
+    config topic remembered outside this bridge's own (with the bridge's own 0.x configs,
+    which 0.x did not remember), and its rollers' and people's retained states. Each gets an
+    empty retained payload, so Home Assistant lets the entity go and the broker keeps
+    nothing; ``moving`` (new configs follow) says :data:`MIGRATE` first, so Home Assistant
+    keeps each entity for its new config. The states are cleared :data:`SETTLE_S` after the
+    configs, once Home Assistant no longer listens to them (an empty state is no state to
+    it: one warning each). Once: the store forgets them. Returns how many remembered
+    configs there were (0: nothing of 0.x here, and no wait)."""
+    old = [(topic, device) for topic, device in outbox.remembered_discovery()
+           if not topics.is_own_config(topic)]
+    if not old:
+        return 0
+    legacy = Topics0x(topics)
+    configs = [topic for topic, _ in old] + legacy.bridge_configs()
+    retained = [t for device in dict.fromkeys(d for _, d in old)
+                for t in _retained_0x(legacy, device)]
+    # Forgotten first: a broker whose ACL is already the one that holds each gateway to its
+    # own refuses these (and Mosquitto 2.0.11 with max_queued_messages 0 drops the
+    # connection for it), and that must cost one connection, not every one (docs/mqtt.md
+    # says how to clear them then).
+    outbox.forget_discovery([topic for topic, _ in old])
+    log.info("taking back %d discovery configs of roller 0.x's topics", len(old))
+    for topic in configs if moving else ():
+        await client.publish(topic, MIGRATE, qos=1, retain=False)
+    for topic in configs:
+        await client.publish(topic, b"", qos=1, retain=True)
+    await asyncio.sleep(SETTLE_S)
+    for topic in retained:
+        await client.publish(topic, b"", qos=1, retain=True)
+    return len(old)
+
+
 class Discovery:
     """Tells Home Assistant of the bridge, its rollers and the people, and remembers what it
     told it on this connection (a roller's, on its :class:`Channel`)."""
@@ -79,10 +137,27 @@ class Discovery:
         self._discovering = asyncio.Lock()  # one roller's announcement at a time
 
     async def bridge(self, client: aiomqtt.Client) -> None:
-        """The bridge's own device: its connection, version, rollers and waiting events."""
+        """The bridge's own device: its connection, version, rollers and waiting events;
+        remembered, so ``roller mqtt purge`` takes it back too."""
         if self.settings.discovery:
-            for topic, config in bridge_configs(self.topics, self.settings.entity_ids):
+            configs = bridge_configs(self.topics, self.settings.entity_ids)
+            for topic, config in configs:
                 await client.publish(topic, encode(config), qos=1, retain=True)
+            self.outbox.remember_discovery(BRIDGE, [t for t, _ in configs])
+
+    async def move_from_0x(self, client: aiomqtt.Client) -> int:
+        """Roller 0.x's topics taken back (:func:`take_back_0x`) before anything is
+        announced: Home Assistant keeps each entity, and has let it go by the time its new
+        config comes. Returns the configs moved (0: none)."""
+        try:
+            moved = await take_back_0x(client, self.outbox, self.topics,
+                                       self.settings.discovery)
+        except aiomqtt.MqttError:  # its code (4: not connected) would say the credentials
+            raise aiomqtt.MqttError(
+                "the connection was lost as roller 0.x's topics were taken back: a broker "
+                "whose ACL holds each gateway to its own forbids them, and they stay there "
+                "(docs/mqtt.md, Moving from 0.x topics)") from None
+        return moved
 
     @staticmethod
     def reset_rollers(channels: Iterable[Channel]) -> None:

@@ -87,10 +87,10 @@ class Ingest:
                  share: str | None = None,
                  on_stored: Callable[[Tally], None] = lambda tally: None) -> None:
         self.settings, self.store, self.on_stored = settings, store, on_stored
-        topic = BridgeTopics(settings.base_topic, settings.discovery_prefix,
-                             settings.bridge).every_gateways_sessions
+        self._topics = BridgeTopics(settings.base_topic, settings.discovery_prefix,
+                                    settings.bridge)
+        topic = self._topics.every_gateways_sessions
         self.topic = f"$share/{share}/{topic}" if share else topic
-        self._prefix = f"{settings.base_topic}/bridge/"
         self.tally = Tally()
         self.failure: str | None = None
         v5 = settings.protocol == "5"
@@ -149,11 +149,7 @@ class Ingest:
 
     def origin(self, topic: str) -> str | None:
         """The gateway whose topic this is (``<base>/bridge/<id>/session``), or None."""
-        gateway = topic.removeprefix(self._prefix).removesuffix("/session")
-        if not topic.startswith(self._prefix) or not topic.endswith("/session") \
-                or "/" in gateway or not gateway:
-            return None
-        return gateway
+        return self._topics.session_origin(topic)
 
     def check(self, message: _Arrived) -> exchange.Checked:
         """The message as a record its topic's gateway may send, held to what the store

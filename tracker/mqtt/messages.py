@@ -27,13 +27,15 @@ STATE_KEYS: Final = (
     "schedule_status", "next_glute_day", "battery_pct", "next_routine", "override_next",
     "last_reset", "name", "rssi_dbm", "last_seen",
 )
-#: A person's own state (``<base>/person/<uid>/state``): their week, whatever roller they use.
+#: A person's own state (``<base>/bridge/<bridge>/person/<uid>/state``): their week, whatever
+#: roller they use.
 PERSON_KEYS: Final = (
     "name", "glute_sessions_this_week", "glute_sessions_per_week", "schedule_status",
     "next_glute_day", "sessions_this_week", "rolling_s_this_week",
     "lumbar_contacts_this_week", "last_session_ended_at", "last_reset",
 )
-#: Commands a roller takes on ``<base>/<device>/set/<what>``, and the payloads each accepts.
+#: Commands a roller takes on ``<base>/bridge/<bridge>/<device>/set/<what>``, and the payloads
+#: each accepts.
 #: ``name`` takes any name :func:`check_roller_name` allows (None here: free text).
 COMMANDS: Final[dict[str, tuple[str, ...] | None]] = {
     "routine": ROUTINES, "override": ("ON", "OFF"), "end": ("END",), "area": ROUTINES,
@@ -86,38 +88,62 @@ def device_id(address: str) -> str:
 
 @dataclass(frozen=True)
 class BridgeTopics:
-    """The bridge's own topics: one bridge per store (``[mqtt] bridge_id``)."""
+    """The bridge's topics: one bridge per store (``[mqtt] bridge_id``). Everything a
+    gateway publishes lives under its own ``<base>/bridge/<bridge>/`` and its own node in
+    Home Assistant's discovery, ``<prefix>/<component>/<bridge>/``: the bridge id is the
+    gateway's user name at the broker, so the broker's ACL can hold each gateway to its own
+    topics with one ``%u`` pattern for all (``config/mosquitto/roller.acl``)."""
 
     base: str
     discovery_prefix: str
     bridge: str  # the bridge id
 
     @property
+    def own(self) -> str:
+        """Where every topic of this bridge, its rollers and its people lives."""
+        return f"{self.base}/bridge/{self.bridge}"
+
+    @property
     def state(self) -> str:
-        return f"{self.base}/bridge/{self.bridge}/state"
+        return f"{self.own}/state"
 
     @property
     def info(self) -> str:
-        return f"{self.base}/bridge/{self.bridge}/info"
+        return f"{self.own}/info"
 
     @property
     def sessions(self) -> str:
         """Each finished session, whole (``roller-session/1``), for a central store."""
-        return f"{self.base}/bridge/{self.bridge}/session"
+        return f"{self.own}/session"
 
     @property
     def every_gateways_sessions(self) -> str:
         """What ``roller ingest`` subscribes to: every gateway's sessions."""
         return f"{self.base}/bridge/+/session"
 
+    def session_origin(self, topic: str) -> str | None:
+        """The gateway whose sessions' topic this is (``<base>/bridge/<id>/session``), or
+        None: the topic is the identity (docs/mqtt.md, "Trust")."""
+        prefix = f"{self.base}/bridge/"
+        gateway = topic.removeprefix(prefix).removesuffix("/session")
+        if not topic.startswith(prefix) or not topic.endswith("/session") \
+                or "/" in gateway or not gateway:
+            return None
+        return gateway
+
     @property
     def commands(self) -> str:
-        """Every roller's commands (a subscription filter)."""
-        return f"{self.base}/+/set/+"
+        """Every roller's commands (a subscription filter): this bridge's rollers only."""
+        return f"{self.own}/+/set/+"
+
+    @property
+    def events(self) -> str:
+        """Every roller's events (a subscription filter, as a consumer has it)."""
+        return f"{self.own}/+/event"
 
     def command(self, what: str) -> str:
         """One of the bridge's own commands (:data:`BRIDGE_COMMANDS`)."""
-        return f"{self.base}/bridge/{self.bridge}/set/{what}"
+        return f"{self.own}/set/{what}"
 
     @property
     def ha_status(self) -> str:
@@ -128,8 +154,21 @@ class BridgeTopics:
         """The bridge's device in Home Assistant, which each roller's names as its way in."""
         return f"roller_bridge_{self.bridge}"
 
+    def config(self, component: str, unique_id: str) -> str:
+        """An entity's discovery config: the bridge id its node id (which only this
+        gateway may write), the entity's unique id its object id. Home Assistant reads
+        ``<component>/[<node_id>/]<object_id>/config``; both ids are ``[a-z0-9_-]``."""
+        return f"{self.discovery_prefix}/{component}/{self.bridge}/{unique_id}/config"
+
+    def is_own_config(self, topic: str) -> bool:
+        """Whether ``topic`` is a discovery config this bridge publishes now (not one of
+        roller 0.x's, nor another bridge's)."""
+        levels = topic.removeprefix(f"{self.discovery_prefix}/").split("/")
+        return topic.startswith(f"{self.discovery_prefix}/") and len(levels) == 4 \
+            and levels[1] == self.bridge and levels[3] == "config"
+
     def discovery(self, component: str, object_id: str) -> str:
-        return f"{self.discovery_prefix}/{component}/{self.device}/{object_id}/config"
+        return self.config(component, f"{self.device}_{object_id}")
 
     def roller(self, address: str) -> Topics:
         return Topics(self, device_id(address))
@@ -140,32 +179,40 @@ class BridgeTopics:
 
 @dataclass(frozen=True)
 class PersonTopics:
-    """One person's topics: by their ``uid``, so a rename keeps their entities."""
+    """One person's topics, under the bridge: by their ``uid``, so a rename keeps their
+    entities."""
 
     bridge: BridgeTopics
     uid: str
 
     @property
     def state(self) -> str:
-        return f"{self.bridge.base}/person/{self.uid}/state"
+        return f"{self.bridge.own}/person/{self.uid}/state"
 
     @property
     def device(self) -> str:
         return f"roller_person_{self.uid}"
 
     def discovery(self, component: str, object_id: str) -> str:
-        return f"{self.bridge.discovery_prefix}/{component}/{self.device}/{object_id}/config"
+        return self.bridge.config(component, f"{self.device}_{object_id}")
 
 
 @dataclass(frozen=True)
 class Topics:
-    """One roller's topics, under its bridge."""
+    """One roller's topics, under its bridge. A device id is 12 hex digits (a MAC) or 32
+    (a UUID), never one of the bridge's own leaves (``state``, ``info``, ``session``,
+    ``set``, ``person``), so the two never meet."""
 
     bridge: BridgeTopics
     device: str  # device_id
 
+    @property
+    def identifier(self) -> str:
+        """The roller's device in Home Assistant; its entities' unique ids start with it."""
+        return f"roller_{self.device}"
+
     def _own(self, leaf: str) -> str:
-        return f"{self.bridge.base}/{self.device}/{leaf}"
+        return f"{self.bridge.own}/{self.device}/{leaf}"
 
     @property
     def availability(self) -> str:
@@ -187,8 +234,30 @@ class Topics:
         return self._own(f"set/{what}")
 
     def discovery(self, component: str, object_id: str) -> str:
-        return (f"{self.bridge.discovery_prefix}/{component}/roller_{self.device}/{object_id}"
-                "/config")
+        return self.bridge.config(component, f"{self.identifier}_{object_id}")
+
+
+@dataclass(frozen=True)
+class Topics0x:
+    """What roller 0.x published outside its bridge, its rollers' and people's topics
+    carrying no gateway id, and each entity's discovery under a node of its own device.
+    Known only to take it back once (docs/mqtt.md, "Moving from 0.x topics")."""
+
+    bridge: BridgeTopics
+
+    def roller(self, address: str) -> list[str]:
+        """A roller's retained availability and state."""
+        device = device_id(address)
+        return [f"{self.bridge.base}/{device}/availability", f"{self.bridge.base}/{device}/state"]
+
+    def person(self, uid: str) -> list[str]:
+        """A person's retained state."""
+        return [f"{self.bridge.base}/person/{uid}/state"]
+
+    def bridge_configs(self) -> list[str]:
+        """The bridge's own device's configs, which 0.x did not remember in the store."""
+        return [f"{self.bridge.discovery_prefix}/{e.component}/{self.bridge.device}/"
+                f"{e.object_id}/config" for e in _bridge_entities(self.bridge)]
 
 
 class CommandError(InputError):
@@ -211,15 +280,18 @@ class Command:
     value: str
 
 
-def parse_command(base: str, topic: str, payload: bytes) -> Command:
-    """A command from ``<base>/<device>/set/<what>``; :class:`CommandError` for anything
-    else (unknown command or value, not text, too long). Pure, and never raises otherwise."""
-    parts = topic.split("/")
-    if len(parts) != len(base.split("/")) + 3 or not topic.startswith(base + "/") \
-            or parts[-2] != "set" or parts[-1] not in COMMANDS:
+def parse_command(topics: BridgeTopics, topic: str, payload: bytes) -> Command:
+    """A command for one of this bridge's rollers, from ``<base>/bridge/<bridge>/<device>/
+    set/<what>`` (three levels under the bridge, where its own commands have two:
+    ``set/<what>``); :class:`CommandError` for anything else (another bridge's, an unknown
+    command or value, not text, too long). Pure, and never raises otherwise."""
+    under = f"{topics.own}/"
+    parts = topic.removeprefix(under).split("/")
+    if not topic.startswith(under) or len(parts) != 3 or not parts[0] \
+            or parts[1] != "set" or parts[2] not in COMMANDS:
         raise CommandError(f"{quote(topic)} is not a command topic (known: "
                            f"{', '.join(COMMANDS)})")
-    what = parts[-1]
+    what = parts[2]
     value = _text(topic, payload)
     allowed = COMMANDS[what]
     if allowed is None:
@@ -229,7 +301,7 @@ def parse_command(base: str, topic: str, payload: bytes) -> Command:
             raise CommandError(f"{topic}: {exc}") from None
     elif value not in allowed:
         raise CommandError(f"{topic}: {quote(value)} is not one of {', '.join(allowed)}")
-    return Command(parts[-3], what, value)
+    return Command(parts[0], what, value)
 
 
 def parse_bridge_command(topics: BridgeTopics, topic: str, payload: bytes) -> Command:
@@ -468,7 +540,7 @@ def device_block(topics: Topics, identity: Identity, label: str | None = None
     (so the device registry joins it with what Bluetooth integrations see), reached through
     the bridge's device."""
     device: dict[str, Any] = {
-        "identifiers": [f"roller_{topics.device}"], "name": roller_name(identity, label),
+        "identifiers": [topics.identifier], "name": roller_name(identity, label),
         "manufacturer": identity.manufacturer, "model": identity.model,
         "via_device": topics.bridge.device,
     }
@@ -489,7 +561,7 @@ def discovery_configs(topics: Topics, identity: Identity, label: str | None = No
                     "availability_mode": "all"}
     device = device_block(topics, identity, label)
     return [(topics.discovery(e.component, e.object_id),
-             _config(e, f"roller_{topics.device}", device, entity_ids) | availability)
+             _config(e, topics.identifier, device, entity_ids) | availability)
             for e in _entities(topics)]
 
 

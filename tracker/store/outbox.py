@@ -112,6 +112,11 @@ class Outbox:
         where, args = ("device = ?", [device]) if device else (None, [])
         return [r["topic"] for r in self.db.table("mqtt_discovery").rows_where(where, args)]
 
+    def remembered_discovery(self) -> list[tuple[str, str]]:
+        """Every config topic remembered, with what it is of (an address, ``person:<uid>``,
+        ``bridge``)."""
+        return [(r["topic"], r["device"]) for r in self.db.table("mqtt_discovery").rows]
+
     def forget_discovery(self, topics: list[str]) -> None:
         with atomic(self.db, self.path) as db:
             db.execute(f"DELETE FROM mqtt_discovery WHERE topic IN "
