@@ -27,8 +27,11 @@ from tracker.store.prescriptions import Stored
 
 @click.group()
 def prescription() -> None:
-    """A clinician's prescription (a TOML file, docs/prescription.md): while it runs it is
-    the person's program, and its pace and glute quota are their schedule."""
+    """A clinician's prescription (import, show, list, end): while it runs, the person's
+    program and schedule.
+
+    One TOML file (docs/prescription.md): while it runs it is the person's program, and its
+    pace and glute quota are their schedule."""
 
 
 def _today(settings: Settings, person: Person) -> date:
