@@ -264,6 +264,7 @@ def test_adherence_in_words_counts_glute_days_too_close_and_lumbar_weeks() -> No
     made = build("Ada", ADA, sessions, now, "Europe/Berlin", Rules(), 3, date(2026, 10, 1))
     assert made.first == date(2026, 11, 2) and made.last == date(2026, 11, 19)
     assert made.adherence == [
+        "Rolled on 9 of the last 18 days.",  # the report's 18 days: fewer than 30
         "Glute quota (3 a week) met in 2 of the 2 full weeks before this one; this week so far "
         "2 of 3.",
         "Glutes rolled on consecutive days 2 times.",
@@ -284,12 +285,15 @@ def test_adherence_counts_from_the_first_session_in_the_person_s_own_quota() -> 
     sessions = [listed(d, ("glutes",), 60.0, 60.0) for d in days]
     rules = Rules(glute_sessions_per_week=2, glute_rest_days=1)
     made = build("Ben", ADA, sessions, now, "UTC", rules, 6, date(2026, 10, 28))
-    assert made.adherence[0] == (
+    assert made.adherence[:2] == [
+        "Rolled on 5 of the last 23 days since the first session (28 Oct 2026).",
         "Glute quota (2 a week) met in 2 of the 3 full weeks since the first session "
-        "(28 Oct 2026) before this one; this week so far 1 of 2.")
+        "(28 Oct 2026) before this one; this week so far 1 of 2."]
     text = page(made)
     assert "2 a week, 1 rest day after each" in text and "about three" not in text
     assert build("Ben", ADA, [], now, "UTC", rules, 6, None).adherence == ["No sessions yet."]
+    long_ago = build("Ben", ADA, sessions, now, "UTC", rules, 6, date(2026, 9, 1))
+    assert long_ago.adherence[0] == "Rolled on 5 of the last 30 days."
 
 
 @needs_browser

@@ -110,7 +110,24 @@ def adherence(picture: WeeksPicture, rules: Rules, started: date | None) -> list
     else:
         glutes = f"Glute quota: {quota} a week; {so_far}."
     rest = [_rest_days(picture.days, rules)] if rules.glute_rest_days else []
-    return [glutes, *rest, _lumbar(picture)]
+    return [_days_rolled(picture, started), glutes, *rest, _lumbar(picture)]
+
+
+#: The window a clinician reads adherence over first: days rolled of the last 30.
+RECENT_DAYS = 30
+
+
+def _days_rolled(picture: WeeksPicture, started: date) -> str:
+    """Days rolled of the last 30 (fewer when the report's weeks hold fewer, or the person
+    began since), today included: the first figure a clinician asks for."""
+    past = [d for week in picture.days for d in week if not d.future]
+    recent = [d for d in past[-RECENT_DAYS:] if d.day >= started]
+    if not recent:
+        return "Not rolled yet in these weeks."
+    rolled = sum(1 for d in recent if d.sessions)
+    since = f" since the first session ({started:%d %b %Y})" \
+        if len(recent) < min(RECENT_DAYS, len(past)) else ""
+    return f"Rolled on {rolled} of the last {_count(len(recent), 'day')}{since}."
 
 
 def quota_met(picture: WeeksPicture, started: date | None) -> tuple[int, int]:
