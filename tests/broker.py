@@ -160,6 +160,7 @@ class Subscriber:
             args += ["-t", topic]
         self.output = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by stop)
         self.process = subprocess.Popen(args, stdout=self.output, text=True)
+        OPEN.append(self)
         time.sleep(0.3)
 
     def so_far(self) -> str:
@@ -187,11 +188,24 @@ class Subscriber:
         """Everything received, as mosquitto_sub wrote it."""
         self.process.terminate()
         self.process.wait(timeout=10)
+        if self in OPEN:
+            OPEN.remove(self)
         self.output.seek(0)
         with self.output:
             return self.output.read()
+
+    def close(self) -> None:
+        """Ended and its file closed, unread: a test that failed before it read it."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.output.close()
 
     def stop(self) -> list[tuple[str, str]]:
         """(topic, payload) of everything received (``-v`` lines)."""
         return [tuple(line.split(" ", 1)) if " " in line else (line, "")  # type: ignore[misc]
                 for line in self.stop_text().splitlines()]
+
+
+#: Subscribers not stopped yet: the suite closes those a test leaves (tests/conftest.py).
+OPEN: list[Subscriber] = []

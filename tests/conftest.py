@@ -13,7 +13,7 @@ import pytest
 
 from firmware_sim.session import SimulatedSession, simulate
 from tests import homeassistant_env, suite_clock
-from tests.broker import ACL, ACL_USERS, MOSQUITTO, Broker, create
+from tests.broker import ACL, ACL_USERS, MOSQUITTO, OPEN, Broker, create
 from tests.homeassistant import HomeAssistant, shipped_automations
 from tracker.core.formats.roller_imu import write
 
@@ -47,6 +47,15 @@ def suite_started() -> None:
 def suite_now(suite_started: None) -> None:
     """Every test starts on the suite's clock (``ROLLER_NOW``, else the wall clock)."""
     suite_clock.start()
+
+
+@pytest.fixture(autouse=True)
+def subscribers_closed() -> Iterator[None]:
+    """Every MQTT subscriber a test left open (it failed before it read it) ended and its
+    file closed, so that no other test is blamed for the unclosed file."""
+    yield
+    while OPEN:
+        OPEN.pop().close()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import click
 from rich.console import Console
@@ -203,7 +203,10 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
     if result.analysis is None:
         fail("; ".join([f"no samples arrived from the roller ({result.end_reason})",
                         *result.warnings]), 1)
-    console = Console()
+    # On the terminal, never waited for: told to end (SIGTERM, SIGHUP) while it reads
+    # nothing, the command ends with its session stored, not blocked on the summary.
+    console = Console(file=cast("IO[str]", TerminalOut(sys.stdout))) \
+        if terminal is not None and sys.stdout.isatty() else Console()
     console.print(summary_table(result.analysis, rules=settings.rules,
                                 title=f"session {result.session_id} ({result.end_reason})"))
     stats = result.link
