@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker import __version__
+from tracker.core.adherence import areas_rolled, figures
 from tracker.core.estimate import LiveState
 from tracker.core.people import Person
 from tracker.core.schedule import Rules, WeekStatus, week_status
@@ -30,6 +31,8 @@ from tracker.mqtt.state import (
 from tracker.store.rows import SessionRow
 
 RULES = Rules()
+#: A person's clinician figures with nothing rolled, prescribed or scored.
+NONE = figures([], None, None, [], [], date(2026, 11, 19), RULES)
 NOW = datetime(2026, 11, 19, 20, tzinfo=UTC)  # a Thursday
 ZONES = ["Europe/Berlin", "America/New_York", "Pacific/Chatham", "UTC"]
 ME = Person(1, "0a1b2c3d", "Ada")
@@ -93,24 +96,30 @@ def test_a_persons_week_counts_what_they_rolled_since_it_began() -> None:
     wednesday = row(datetime(2026, 11, 18, 10, tzinfo=UTC), active_s=30.0, lumbar_events=2)
     rows = [last_week, monday, wednesday]
     week = week_of(rows)
-    state = person_state(ME, RULES, week, rows, rows, "UTC")
+    rolled = figures([(r.rolled(), areas_rolled(r.rolled(), r.strokes, [])) for r in rows],
+                     date(2026, 11, 18), date(2026, 11, 15), [], [], date(2026, 11, 19), RULES)
+    state = person_state(ME, RULES, week, rows, rows, "UTC", rolled)
     assert list(state) == list(PERSON_KEYS)
     assert state == {
         "name": "Ada", "glute_sessions_this_week": 1, "glute_sessions_per_week": 3,
         "schedule_status": str(week.status), "next_glute_day": "2026-11-19",
         "sessions_this_week": 2, "rolling_s_this_week": 75.0, "lumbar_contacts_this_week": 3,
         "last_session_ended_at": "2026-11-18T10:01:00+00:00",
-        "last_reset": "2026-11-16T00:00:00+00:00"}
+        "last_reset": "2026-11-16T00:00:00+00:00",
+        # rolled on 3 of the 5 days since the first session, 1 day ago; no prescription
+        "days_rolled_last_30": 3, "days_since_rolled": 1, "prescribed_sessions_this_week": None,
+        "prescribed_sessions_done_this_week": None, "kept_off_contacts_this_week": 0,
+        "last_comfort": None, "last_comfort_area": None}
 
 
 def test_a_persons_own_quota_and_a_session_from_long_ago() -> None:
     ben = Person(2, "1a2b3c4d", "Ben", rules={"glute_sessions_per_week": 2})
     long_ago = row(datetime(2026, 9, 1, 10, tzinfo=UTC))
-    state = person_state(ben, RULES, week_of([]), [], [long_ago], "UTC")
+    state = person_state(ben, RULES, week_of([]), [], [long_ago], "UTC", NONE)
     assert state["glute_sessions_per_week"] == 2
     assert (state["sessions_this_week"], state["rolling_s_this_week"]) == (0, 0)
     assert state["last_session_ended_at"] == "2026-09-01T10:01:00+00:00"
-    assert person_state(ben, RULES, week_of([]), [], [], "UTC")["last_session_ended_at"] \
+    assert person_state(ben, RULES, week_of([]), [], [], "UTC", NONE)["last_session_ended_at"] \
         is None
 
 
@@ -225,7 +234,7 @@ def test_a_persons_week_agrees_with_the_schedules_days(
     now, zone, rows = history
     person = Person(1, "0a1b2c3d", "Ada", zone=zone)
     week = week_of(rows, now, zone)
-    state = person_state(person, RULES, week, rows, rows, zone)
+    state = person_state(person, RULES, week, rows, rows, zone, NONE)
     this_week = [r for r in rows if r.rolled().local_day() in week.days]
     assert state["sessions_this_week"] == sum(len(areas) for areas in week.days.values())
     assert state["sessions_this_week"] == len(this_week)

@@ -27,6 +27,7 @@ from tracker.core.limits import quote, within
 from tracker.files import read_text
 
 if TYPE_CHECKING:
+    from tracker.core.alerts import AlertRules
     from tracker.core.body import Body
     from tracker.core.estimate import EstimatorConfig
     from tracker.core.lifecycle import Lifecycle
@@ -85,6 +86,7 @@ class Settings:
     zone: str
     estimator: EstimatorConfig
     rules: Rules
+    alerts: AlertRules
     lifecycle: Lifecycle
     mqtt: MqttSettings
     redraw_hz: float  # the dashboard's redraw rate
@@ -153,6 +155,7 @@ def known_zone(name: str) -> bool:
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge defaults, the file at ``path`` (else the user's file, if any) and the environment."""
+    from tracker.core.alerts import AlertRules
     from tracker.core.body import Body
     from tracker.core.estimate import EstimatorConfig
     from tracker.core.estimate.uncertainty import Uncertainty
@@ -181,6 +184,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
             estimator=EstimatorConfig(**table["estimator"],
                                       uncertainty=Uncertainty(**table["uncertainty"])),
             rules=Rules(**table["schedule"]),
+            alerts=AlertRules(**table["alerts"]),
             lifecycle=Lifecycle(**table["session"]),
             mqtt=MqttSettings(**table["mqtt"],
                               credentials_directory=env.get("CREDENTIALS_DIRECTORY", "")),

@@ -81,7 +81,7 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
                 from tracker.mqtt.bridge import Bridge
 
                 bridge = Bridge(settings.mqtt, store, settings.configured.rules,
-                                settings.configured.zone,
+                                settings.configured.zone, alerts=settings.configured.alerts,
                                 owner=hold_bridge(store, "gateway"),
                                 client_id=settings.mqtt.client_id_for("gateway"))
             try:

@@ -38,7 +38,8 @@ def run_action(settings: Settings, action: str, device: str | None = None) -> st
 
         async def main() -> str:
             bridge = Bridge(settings.mqtt, store, settings.configured.rules,
-                            settings.configured.zone, owner=False,
+                            settings.configured.zone, alerts=settings.configured.alerts,
+                            owner=False,
                             client_id=settings.mqtt.client_id_for("mqtt"))
             stop = asyncio.Event()
             result: list[str] = []

@@ -130,7 +130,8 @@ def _made(store: Store, who: Settings, now: datetime, weeks: int) -> Report:
     warn_damaged(damaged)
     return build(who.person.name, who.person.uid, sessions, now, who.zone, who.rules, weeks,
                  store.first_day(who.person.id),
-                 store.prescriptions.followed(who.person))
+                 store.prescriptions.followed(who.person),
+                 store.comfort.of_person(who.person.id), who.alerts)
 
 
 def _file_name(made: Report, suffix: str) -> str:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tracker.cli.comfort import comfort
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.store import db_option, enforce, person_option, store_of, warn_damaged, whose
 from tracker.cli.types import COUNT, SESSION_ID
@@ -198,6 +199,9 @@ def row_json(row: SessionRow, names: dict[int, str]) -> dict[str, object]:
 @click.group()
 def session() -> None:
     """One stored session."""
+
+
+session.add_command(comfort)
 
 
 @session.command("show")

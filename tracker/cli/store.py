@@ -127,7 +127,7 @@ def send_queued(store: Store, settings: Settings, since: datetime,
     if not hold_bridge(store, "track"):
         return
     bridge = Bridge(settings.mqtt, store, settings.configured.rules,
-                    settings.configured.zone, owner=True,
+                    settings.configured.zone, alerts=settings.configured.alerts, owner=True,
                     client_id=settings.mqtt.client_id_for("track"))
     if roller is not None:
         from tracker.live.bridged import known_identity

@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 import click
 from rich.console import Console
 
+from tracker.cli.comfort import ask
 from tracker.cli.errors import clean_errors, fail
 from tracker.cli.frame import LiveFrame, TerminalOut
 from tracker.cli.logs import logged_to
@@ -161,6 +162,11 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             frame.say(f"{placement(planned.routine, first=True)}\n")
         voice = _ProgramVoice(settings.rules, frame.say if frame is not None else _said)
         lives: list[LiveSession] = []  # the session, once made
+        told: list[int] = []  # the signals that ended it
+
+        def end(signum: int) -> None:
+            told.append(signum)
+            lives[0].end("stopped")
 
         def show(status: Status, bridge: Bridge | None) -> None:
             voice.hear(status, lives[0].follow if lives else None)
@@ -171,7 +177,7 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
             lives.append(live)
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
-                loop.add_signal_handler(signum, live.end, "stopped")
+                loop.add_signal_handler(signum, end, signum)
 
         async def main() -> Result:
             source = Source(address, profile=profile)
@@ -220,6 +226,13 @@ def track(settings: Settings, routine: str, as_json: bool, record: Path | None, 
         console.print(f"[bold red]warning:[/] {warning}")
     if result.store_failure:
         fail(f"not stored: {result.store_failure}", 1)
+    # A person at the keyboard (who ended it with ctrl+c, or let it end) is asked how each
+    # area felt; a session told to end by its terminal's loss or a service manager is not.
+    if result.session_id is not None and set(told) <= {signal.SIGINT} \
+            and sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty():
+        with store_of(settings) as store, clean_errors():
+            ask(store, settings, result.session_id,
+                [p.routine for p in result.analysis.areas])
 
 
 def hold(store: Store, address: str, role: str) -> None:

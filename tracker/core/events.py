@@ -19,7 +19,7 @@ from tracker.core.schedule import glutes_active_s
 
 EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_caution",
                       "lumbar_contact_alert", "schedule_refused", "schedule_override",
-                      "kept_off_contact")
+                      "kept_off_contact", "comfort_alert", "not_rolling_alert")
 
 
 @dataclass(frozen=True)

@@ -124,15 +124,27 @@ class Prescription:
         return {k.area: k for k in self.keep_off if self.running(day) and day <= k.until}
 
 
+def kept_off_in(session: Rolled,
+                prescriptions: Sequence[tuple[Prescription, datetime | None]]) -> list[KeepOff]:
+    """The session's parts rolled on an area kept off that day by a prescription not yet
+    ended when the session started (each prescription with when it was ended, None: not
+    ended), as each was kept off, in the parts' order."""
+    day = session.local_day()
+    found = []
+    for area in session.areas or (session.routine,):
+        kept = next((rx.kept_off_on(day)[area] for rx, ended in prescriptions
+                     if area in rx.kept_off_on(day)
+                     and (ended is None or session.started_at < ended)), None)
+        if kept is not None:
+            found.append(kept)
+    return found
+
+
 def kept_off_contacts(sessions: Iterable[Rolled],
                       prescriptions: Sequence[tuple[Prescription, datetime | None]]) -> int:
-    """The parts of ``sessions`` rolled on an area kept off that day by a prescription not
-    yet ended when the session started (each prescription with when it was ended, None:
-    not ended): what a clinician counts as contacts with a kept-off area."""
-    return sum(1 for s in sessions for area in (s.areas or (s.routine,))
-               if any(area in rx.kept_off_on(s.local_day())
-                      and (ended is None or s.started_at < ended)
-                      for rx, ended in prescriptions))
+    """What a clinician counts as contacts with a kept-off area: the parts
+    :func:`kept_off_in` finds."""
+    return sum(len(kept_off_in(s, prescriptions)) for s in sessions)
 
 
 def parse(text: str, source: str) -> Prescription:

@@ -44,7 +44,7 @@ async def bridged(settings: Settings, store: Store, address: str, profile: Profi
     from tracker.mqtt.bridge import Bridge  # the MQTT client, only for who publishes
 
     bridge = Bridge(settings.mqtt, store, settings.configured.rules,
-                    settings.configured.zone,
+                    settings.configured.zone, alerts=settings.configured.alerts,
                     owner=hold_bridge(store, role), client_id=settings.mqtt.client_id_for(role))
     bridge.watch(address, known_identity(store, address, profile), connected=False)
     stop = asyncio.Event()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from tracker.config import ConfigError, Settings
 from tracker.core import clock
 from tracker.core.status import Status
 from tracker.devices.ble import BleError
-from tracker.live import start
+from tracker.live import comfort, start
 from tracker.live.admission import Admission
 from tracker.live.bridged import known_identity
 from tracker.live.session import LiveSession, NotCalibrated, Result, resolve_device
@@ -59,6 +60,8 @@ class Gateway:
         self.devices = {s.address: resolve_device(store, s.address, s.profile) for s in sources}
         self.lives: dict[str, LiveSession] = {}
         self.results: list[Result] = []
+        #: Each roller's last session and when it ended: a score given just after is its.
+        self.last: dict[str, tuple[Result, datetime]] = {}
         self._stop = asyncio.Event()
         self._watches: list[asyncio.Task[None]] = []
         self._pairing: asyncio.Task[None] | None = None
@@ -193,10 +196,12 @@ class Gateway:
             plan.override = False  # once
             self._tell(address, override_next=False)
         log.info("%s: %s session started", address, admission.routine)
+        self._tell(address, comfort=None)  # a new part to score
         return admission
 
     def _ended(self, address: str, result: Result) -> None:
         self.results.append(result)
+        self.last[address] = (result, clock.now())
         a = result.analysis
         log.info("%s: session %s ended (%s): %s", address, result.session_id,
                  result.end_reason, f"{a.duration_s:.0f} s, {a.strokes} strokes, "
@@ -223,8 +228,24 @@ class Gateway:
             live = self.lives.get(address)
             if live is None or not live.end_session("stopped"):
                 log.warning("%s: no session in progress to end", address)
+        elif command.what == "comfort":
+            self._comfort(address, int(command.value))
         elif command.what == "area":
             live = self.lives.get(address)
             why = live.switch(command.value) if live else "no session under way"
             if why:
                 log.warning("%s: not switching to %s: %s", address, command.value, why)
+
+    def _comfort(self, address: str, score: int) -> None:
+        """A comfort score from Home Assistant: the part under way's, or the last part's of
+        the session that just ended (a store that cannot take it now is said, not fatal)."""
+        last, ended_at = self.last.get(address, (None, None))
+        try:
+            given = comfort.give(self.store, self.lives.get(address), last, ended_at, score,
+                                 clock.now(), self._whose(address).alerts)
+        except (StoreError, ConfigError) as exc:
+            log.warning("%s: comfort %s not kept: %s", address, score, exc)
+            return
+        log.info("%s: comfort %s kept for the %s of session %s", address, given.score,
+                 given.label, given.session_id)
+        self._tell(address, comfort=given.score)

@@ -22,12 +22,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tracker.core.alerts import AlertRules
+from tracker.core.comfort import Score
 from tracker.core.estimate import LiveState, SessionEstimator
 from tracker.core.events import Moment
 from tracker.core.formats.roller_analysis import Analysis
 from tracker.core.formats.roller_imu import Recording
 from tracker.core.lifecycle import Ending, Lifecycle
 from tracker.core.prescription import KeepOff
+from tracker.store.comfort import NoPart
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 from tracker.store.rows import SessionStart
@@ -105,6 +108,17 @@ class Recorder:
         self.estimator.switch(routine, state.t_s if state else self.start.clock_start_s, off)
         if state is not None:
             self.checkpoint()
+
+    def comfort(self, score: int, at: datetime, rules: AlertRules) -> Score:
+        """The person's comfort score for the part under way (its area as rolled now),
+        written at once: a score is never kept for a checkpoint."""
+        if self.session_id is None:
+            raise NoPart("the session is not stored yet: score it once it is (roller "
+                         "session comfort)")
+        state = self.estimator.last_state
+        return self.store.comfort.give(self.session_id, score, at, rules,
+                                       seq=state.part if state else 0,
+                                       area=self.estimator.routine, wait_s=LIVE_WAIT_S)
 
     def checkpoint(self, status: str = "live", reason: str | None = None) -> Analysis:
         analysis = self.estimator.snapshot() if status == "live" else self.estimator.finish()

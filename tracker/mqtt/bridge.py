@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 
 from tracker.core import clock
+from tracker.core.alerts import AlertRules
 from tracker.core.estimate import LiveState
 from tracker.core.formats import roller_session as records
 from tracker.core.people import Person
@@ -62,7 +63,7 @@ from tracker.mqtt.state import (
     roller_state,
     urgent,
 )
-from tracker.store import exchange
+from tracker.store import clinician, exchange
 from tracker.store.database import Store
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession
 from tracker.store.outbox import RECORD
@@ -130,9 +131,10 @@ class Bridge:
     runs; never stops tracking when the broker is away."""
 
     def __init__(self, settings: MqttSettings, store: Store, rules: Rules, zone: str, *,
-                 owner: bool, client_id: str,
+                 owner: bool, client_id: str, alerts: AlertRules | None = None,
                  now: Callable[[], datetime] = clock.now, tick_s: float = TICK_S) -> None:
         self.settings, self.store, self.rules, self.zone = settings, store, rules, zone
+        self.alerts = alerts or AlertRules()
         self.owner, self.client_id = owner, client_id
         #: Takes a checked command for a watched roller (the gateway's, a session's end).
         self.on_command: Callable[[str, Command], None] | None = None
@@ -571,7 +573,9 @@ class Bridge:
             return self.topics.sessions, records.encode(rec), False, None
         payload = json.loads(row["payload"])
         payload["replayed"] = replayed
-        address = payload.pop("device", None)
+        address, uid = payload.pop("device", None), payload.pop("person", None)
+        if address is None and uid is not None:  # a person's own alert
+            return self.topics.person(uid).event, encode(payload), replayed, None
         channel = self.channels.get(address) if address else None
         return (self.topics.roller(address or "local").event, encode(payload), replayed,
                 channel)
@@ -638,11 +642,21 @@ class Bridge:
         return published
 
     def _person_state(self, person: Person) -> dict[str, Any]:
-        """A person's week: their glute quota, and what they rolled on any roller."""
-        week, rows = self._week(person, self.now())
+        """A person's week: their glute quota, and what they rolled on any roller; and
+        their figures in a clinician's units, with the alert of days without rolling sent
+        once (only the bridge that owns the store sends it)."""
+        now, zone = self.now(), person.zone or self.zone
+        week, rows = self._week(person, now)
+        figures = clinician.figures(self.store, person, person.schedule(self.rules), zone, now)
+        since = figures.days_since_rolled
+        if self.owner and since is not None and since >= self.alerts.idle_days:
+            last = now.astimezone(ZoneInfo(zone)).date() - timedelta(days=since)
+            self.store.outbox.person_alert(
+                person.id, person.uid, "not_rolling_alert", last.isoformat(), now,
+                person=person.uid, days=since, last_rolled=last.isoformat())
         return person_state(person, self.rules, week, rows,
                             rows or self.store.sessions(last=5, person=person.id),  # or long ago
-                            person.zone or self.zone)
+                            zone, figures)
 
     def _week(self, person: Person, now: datetime) -> tuple[WeekStatus, list[SessionRow]]:
         """``person``'s week as their own zone and rules have it, and their sessions from as

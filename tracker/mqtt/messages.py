@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from tracker import __version__
 from tracker.core.body import REGIONS, ROUTINES
+from tracker.core.comfort import SCALE
 from tracker.core.errors import InputError
 from tracker.core.events import EVENT_TYPES
 from tracker.core.limits import quote
@@ -25,7 +26,7 @@ STATE_KEYS: Final = (
     "last_session_duration_s", "last_session_active_s", "last_session_strokes",
     "last_session_cadence_cpm", "last_session_ended_at", "glute_sessions_this_week",
     "schedule_status", "next_glute_day", "battery_pct", "next_routine", "override_next",
-    "last_reset", "name", "rssi_dbm", "last_seen",
+    "last_reset", "name", "rssi_dbm", "last_seen", "comfort",
 )
 #: A person's own state (``<base>/bridge/<bridge>/person/<uid>/state``): their week, whatever
 #: roller they use.
@@ -33,13 +34,16 @@ PERSON_KEYS: Final = (
     "name", "glute_sessions_this_week", "glute_sessions_per_week", "schedule_status",
     "next_glute_day", "sessions_this_week", "rolling_s_this_week",
     "lumbar_contacts_this_week", "last_session_ended_at", "last_reset",
+    "days_rolled_last_30", "days_since_rolled", "prescribed_sessions_this_week",
+    "prescribed_sessions_done_this_week", "kept_off_contacts_this_week", "last_comfort",
+    "last_comfort_area",
 )
 #: Commands a roller takes on ``<base>/bridge/<bridge>/<device>/set/<what>``, and the payloads
 #: each accepts.
 #: ``name`` takes any name :func:`check_roller_name` allows (None here: free text).
 COMMANDS: Final[dict[str, tuple[str, ...] | None]] = {
     "routine": ROUTINES, "override": ("ON", "OFF"), "end": ("END",), "area": ROUTINES,
-    "name": None}
+    "name": None, "comfort": tuple(str(n) for n in range(SCALE[0], SCALE[1] + 1))}
 #: The bridge's own commands, on ``<base>/bridge/<bridge>/set/<what>``.
 BRIDGE_COMMANDS: Final = {"permit_join": ("START", "STOP")}
 #: A command payload longer than this is refused unread (the longest valid one, a roller's
@@ -188,6 +192,11 @@ class PersonTopics:
     @property
     def state(self) -> str:
         return f"{self.bridge.own}/person/{self.uid}/state"
+
+    @property
+    def event(self) -> str:
+        """The person's own alerts (``not_rolling_alert``): no roller raised them."""
+        return f"{self.bridge.own}/person/{self.uid}/event"
 
     @property
     def device(self) -> str:
@@ -457,6 +466,11 @@ def _entities(topics: Topics) -> list[Entity]:
         Entity("button", "end_session", "End the session", {
             "command_topic": topics.command("end"), "payload_press": "END",
             "icon": "mdi:stop-circle-outline"}),
+        Entity("number", "comfort", "Comfort of this area", {
+            "command_topic": topics.command("comfort"), "state_topic": state,
+            "value_template": _value("comfort"), "command_template": "{{ value | int }}",
+            "min": SCALE[0], "max": SCALE[1], "step": 1, "mode": "box",
+            "icon": "mdi:emoticon-sad-outline"}),
         Entity("text", "name", "Name", {
             "command_topic": topics.command("name"), "state_topic": state,
             "value_template": _value("name"), "min": 1, "max": MAX_NAME_CHARS,
@@ -473,6 +487,30 @@ def _person_entities(topics: PersonTopics) -> list[Entity]:
             **WEEKLY, "icon": "mdi:human-handsdown"}),
         Entity("sensor", "rolling_time_week", "Rolling this week", {
             "state_topic": state, **_minutes("rolling_s_this_week"), **WEEKLY}),
+        # A clinician's figures (docs/clinician.md): adherence, and what raises an alert.
+        Entity("sensor", "days_rolled_30", "Days rolled of the last 30", {
+            "state_topic": state, "value_template": _value("days_rolled_last_30"),
+            "unit_of_measurement": "d", "state_class": "measurement",
+            "icon": "mdi:calendar-check"}),
+        Entity("sensor", "days_since_rolled", "Days since rolling", {
+            "state_topic": state, "value_template": _value("days_since_rolled"),
+            "unit_of_measurement": "d", "state_class": "measurement",
+            "icon": "mdi:calendar-clock"}),
+        Entity("sensor", "prescribed_done_week", "Prescribed sessions done this week", {
+            "state_topic": state,
+            "value_template": _value("prescribed_sessions_done_this_week"), **WEEKLY,
+            "icon": "mdi:clipboard-check-outline"}),
+        Entity("sensor", "prescribed_week", "Prescribed sessions this week", {
+            "state_topic": state, "value_template": _value("prescribed_sessions_this_week"),
+            "icon": "mdi:clipboard-text-outline"}),
+        Entity("sensor", "kept_off_contacts_week", "Kept-off contacts this week", {
+            "state_topic": state, "value_template": _value("kept_off_contacts_this_week"),
+            **WEEKLY, "icon": "mdi:hand-back-left-off-outline"}),
+        Entity("sensor", "last_comfort", "Last comfort score", {
+            "state_topic": state, "value_template": _value("last_comfort"),
+            "state_class": "measurement", "icon": "mdi:emoticon-sad-outline"}),
+        Entity("event", "alert", "Clinician alert", {
+            "state_topic": topics.event, "event_types": ["not_rolling_alert"]}),
     ]
 
 

@@ -15,6 +15,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from tracker import __version__
+from tracker.core.adherence import Figures
 from tracker.core.estimate import LiveState
 from tracker.core.people import Person
 from tracker.core.schedule import Rules, WeekStatus
@@ -79,17 +80,20 @@ def roller_state(live: Mapping[str, Any], recent: Sequence[SessionRow],
         override_next=bool(live.get("override_next")),
         last_reset=week_began(week, zone), name=name,
         rssi_dbm=live.get("rssi_dbm"), last_seen=live.get("last_seen"),
+        comfort=live.get("comfort"),
     )
 
 
 def person_state(person: Person, rules: Rules, week: WeekStatus, rows: Sequence[SessionRow],
-                 latest: Sequence[SessionRow], zone: str) -> dict[str, Any]:
+                 latest: Sequence[SessionRow], zone: str, figures: Figures) -> dict[str, Any]:
     """A person's week: their glute quota (``rules``, the configuration's), and what they
     rolled on any roller. ``rows`` are the sessions ``week`` was worked out from, ``zone``
-    theirs; the last session's end is the latest among ``latest``."""
+    theirs; the last session's end is the latest among ``latest``; ``figures``, theirs
+    in a clinician's units."""
     mine = [r for r in rows if r.started_at.astimezone(ZoneInfo(r.zone)).date()
             >= week.week_start]
     ended = [r.ended_at for r in latest if r.ended_at is not None]
+    last = figures.last_comfort
     return person_payload(
         name=person.name, glute_sessions_this_week=week.done,
         glute_sessions_per_week=person.schedule(rules).glute_sessions_per_week,
@@ -98,7 +102,14 @@ def person_state(person: Person, rules: Rules, week: WeekStatus, rows: Sequence[
         rolling_s_this_week=round(sum(r.active_s for r in mine), 1),
         lumbar_contacts_this_week=sum(r.lumbar_events for r in mine),
         last_session_ended_at=max(ended).isoformat() if ended else None,
-        last_reset=week_began(week, zone))
+        last_reset=week_began(week, zone),
+        days_rolled_last_30=figures.days_rolled,
+        days_since_rolled=figures.days_since_rolled,
+        prescribed_sessions_this_week=figures.prescribed_this_week,
+        prescribed_sessions_done_this_week=figures.done_this_week,
+        kept_off_contacts_this_week=figures.kept_off_this_week,
+        last_comfort=last.score if last else None,
+        last_comfort_area=last.area if last else None)
 
 
 def bridge_info(host: str, outbox_pending: int, rollers: Sequence[Mapping[str, Any]],

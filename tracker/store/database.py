@@ -3,7 +3,7 @@
 :class:`Store` is the session reads (:mod:`~tracker.store.reads`) and the session lifecycle's
 writes (:mod:`~tracker.store.writes`), composed as two halves so that the many callers of
 ``store.sessions(...)`` and ``store.start_session(...)`` ask the store itself; the other
-tables are objects reached through it: ``store.people``, ``store.prescriptions``,
+tables are objects reached through it: ``store.people``, ``store.prescriptions``, ``store.comfort``,
 ``store.devices``, ``store.outbox``. Every part writes through :meth:`Store.writing`, the
 one way into a write transaction, which a store opened read-only refuses. Opening the file is
 :mod:`~tracker.store.opening`'s.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from tracker.store.comfort import Comforts
 from tracker.store.devices import Devices
 from tracker.store.errors import WAIT_S, StoreError, atomic
 from tracker.store.outbox import Outbox
@@ -38,6 +39,7 @@ class Store(Reads, Writes):
         self.outbox = Outbox(db, path)
         self.people = People(db, self.writing)
         self.prescriptions = Prescriptions(db, self.writing)
+        self.comfort = Comforts(db, self.writing, self.outbox)
         self.devices = Devices(db, path, self.writing)
         self.owners = Owners(path.resolve())  # one lock folder, by any path to the file
         self._owned = {}

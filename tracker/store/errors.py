@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import sqlite_utils
 
@@ -19,8 +20,14 @@ from tracker.core.errors import InputError, MachineError
 
 #: How long a write waits for another program's transaction before it gives up (s).
 WAIT_S = 10.0
-#: How a part of the store (people, devices) opens a write transaction: ``Store.writing``.
-Writing = Callable[[], AbstractContextManager[sqlite_utils.Database]]
+
+
+class Writing(Protocol):
+    """How a part of the store (people, devices) opens a write transaction:
+    ``Store.writing``, waiting ``wait_s`` at most for another program's."""
+
+    def __call__(self, wait_s: float = WAIT_S) -> AbstractContextManager[sqlite_utils.Database]:
+        ...
 
 
 class StoreError(MachineError):

@@ -67,6 +67,24 @@ class Outbox:
                          verdict=verdict, next_allowed=next_allowed)
         self.ring()
 
+    def person_alert(self, person_id: int, uid: str, event_type: str, about: str,
+                     at: datetime, **details: Any) -> bool:
+        """A person's alert (``not_rolling_alert``), queued once for what it is ``about``
+        (the last day rolled): a restart, or the next day's look, does not send it again.
+        Whether it was queued now."""
+        with atomic(self.db, self.path) as db:
+            new = db.execute("INSERT OR IGNORE INTO alerts_raised (person_id, kind, about, "
+                             "raised_at) VALUES (?, ?, ?, ?)",
+                             [person_id, event_type, about, iso(at)]).rowcount
+            if new:
+                payload = event_payload(event_type, None, iso(at), **details)
+                db.table("outbox").insert({
+                    "created_at": iso(clock.now()), "kind": event_type, "session_id": None,
+                    "payload": json.dumps({**payload, "device": None, "person": uid})})
+        if new:
+            self.ring()
+        return bool(new)
+
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         """Events not yet acknowledged by the broker, oldest first."""
         return list(self.db.query(

@@ -122,7 +122,8 @@ class People:
         """Delete ``person`` inside the caller's transaction, once their sessions are gone."""
         self.check_removable(person, db)
         db.execute("UPDATE devices SET person_id = NULL WHERE person_id = ?", [person.id])
-        db.execute("DELETE FROM prescriptions WHERE person_id = ?", [person.id])
+        for table in ("prescriptions", "alerts_raised"):
+            db.execute(f"DELETE FROM {table} WHERE person_id = ?", [person.id])
         db.execute("DELETE FROM people WHERE id = ?", [person.id])
         if not db.execute("SELECT count(*) FROM people WHERE is_default = 1").fetchone()[0]:
             db.execute("UPDATE people SET is_default = 1 WHERE id = (SELECT min(id) FROM "

@@ -203,9 +203,25 @@ def _v15(db: sqlite_utils.Database) -> None:
                "WHERE ended_at IS NULL")
 
 
+def _v16(db: sqlite_utils.Database) -> None:
+    """Comfort scores (0 none to 10 worst), one per part of a session (``seq`` its place),
+    with its area kept beside it: a re-analysis rewrites the parts, never what the person
+    said. ``alerts_raised`` remembers each alert the gateway has sent (a person, a kind and
+    what it is about, such as the last day rolled), so that a restart does not send it
+    again."""
+    db.table("comfort").create(
+        {"session_id": int, "seq": int, "area": str, "score": int, "given_at": str},
+        pk=("session_id", "seq"), not_null={"area", "score", "given_at"},
+        foreign_keys=[("session_id", "sessions", "id")])
+    db.table("alerts_raised").create(
+        {"person_id": int, "kind": str, "about": str, "raised_at": str},
+        pk=("person_id", "kind", "about"), not_null={"raised_at"},
+        foreign_keys=[("person_id", "people", "id")])
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14, _v15]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14, _v15, _v16]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -297,7 +297,7 @@ class Writes:
 
     @staticmethod
     def _delete(db: sqlite_utils.Database, session_id: int) -> None:
-        for table in (*DETAIL_TABLES, "raw_blocks"):
+        for table in (*DETAIL_TABLES, "raw_blocks", "comfort"):
             db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
         db.execute("DELETE FROM outbox WHERE session_id = ? AND sent_at IS NULL", [session_id])
         db.execute("DELETE FROM sessions WHERE id = ?", [session_id])

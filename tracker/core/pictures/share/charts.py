@@ -13,12 +13,14 @@ import io
 import math
 import re
 from collections.abc import Callable, Sequence
+from datetime import date
+from itertools import cycle
 
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from tracker.core.pictures.figures import WeeksPicture, WeekTrend
 
@@ -120,6 +122,33 @@ def areas(area_s: dict[str, float]) -> str:
         ax.tick_params(axis="y", length=0)
 
     return _drawn("areas", draw, WIDTH_IN * 0.75, 0.8 + 0.35 * len(names))
+
+
+#: One colour an area, in the order the areas were first scored.
+AREA_COLOURS = ("#0969da", "#8250df", "#bf8700", "#1a7f37", "#cf222e")
+
+
+def comfort(scores: dict[str, list[tuple[date, int]]], alert_at: int) -> str:
+    """Each area's comfort scores over time, one line an area (0 none, 10 worst), with the
+    score that raises an alert drawn dashed."""
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        for (area, points), colour in zip(scores.items(), cycle(AREA_COLOURS), strict=False):
+            ax.plot([d.toordinal() for d, _ in points], [v for _, v in points], marker="o",
+                    markersize=3.5, color=colour, label=area.replace("_", " "))
+        ax.axhline(alert_at, color=LUMBAR, linestyle="--", linewidth=1)
+        ax.annotate(f"alert at {alert_at}", (1, alert_at), xycoords=("axes fraction", "data"),
+                    xytext=(0, 3), textcoords="offset points", ha="right", color=LUMBAR)
+        ax.set_ylim(-0.5, 10.5)
+        ax.set_yticks(range(0, 11, 2))
+        ax.set_ylabel("comfort (10 worst)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda x, _: f"{date.fromordinal(int(x)):%d %b}"))
+        ax.legend(loc="upper left", frameon=False, ncols=len(scores))
+
+    return _drawn("comfort", draw, WIDTH_IN, 2.2)
 
 
 def _weekly(name: str, trends: Sequence[WeekTrend], values: list[float], colour: str,

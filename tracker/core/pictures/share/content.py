@@ -5,11 +5,20 @@ listed and the adherence in words. Pure: sessions and a moment in, one value out
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from tracker.core.adherence import (
+    RECENT_DAYS,
+    AreaAdherence,
+    areas_rolled,
+    days_rolled,
+    followed,
+)
+from tracker.core.alerts import Alert, AlertRules, alerts
+from tracker.core.comfort import Score, by_area
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.pictures.figures import Day, WeeksPicture, weeks_picture
 from tracker.core.prescription import Prescription, kept_off_contacts
@@ -45,26 +54,49 @@ class Report:
     area_s: dict[str, float]  # rolling time on each area, most first
     adherence: list[str]  # sentences
     started: date | None  # the person's first session ever (None: none yet)
+    alerts: list[Alert] = field(default_factory=list)  # the period's, most urgent first
+    alert_rules: AlertRules = field(default_factory=AlertRules)
+    #: The prescription followed in the period (the latest that ran in it), if any ...
+    prescription: Prescription | None = None
+    #: ... and how each of its areas was followed, week by week.
+    followed: list[AreaAdherence] = field(default_factory=list)
+    comfort: dict[str, list[Score]] = field(default_factory=dict)  # the period's, by area
 
 
 def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime, zone: str,
           rules: Rules, weeks: int, started: date | None,
-          prescribed: Sequence[tuple[Prescription, datetime | None]] = ()) -> Report:
+          prescribed: Sequence[tuple[Prescription, datetime | None]] = (),
+          scores: Sequence[Score] = (), alert_rules: AlertRules | None = None) -> Report:
     """The report of the last ``weeks`` weeks (this one included) as of ``now``.
     ``sessions`` may reach back before the period (to :func:`~tracker.core.schedule.since`, so
     the rest-day rule sees the glute sessions just before it); only the period's are listed.
     ``started``: the local day of the person's first session ever (None: none yet), from
     which their weeks are counted. ``prescribed``: the person's prescriptions, each with
-    when it was ended (None: not ended), whose areas to keep off are counted."""
+    when it was ended (None: not ended), whose areas and areas to keep off are counted.
+    ``scores``: every comfort score the person gave (an area's usual reads back before the
+    period)."""
+    alert_rules = alert_rules or AlertRules()
     picture = weeks_picture([s.rolled for s in sessions], now, zone, rules, weeks)
     first = picture.days[0][0].day
     listed = sorted((s for s in sessions if first <= s.rolled.local_day() <= picture.today),
                     key=lambda s: s.rolled.started_at)
+    before = max((s.rolled.local_day() for s in sessions
+                  if s.rolled.local_day() < first), default=None)
+    rx = next((rx for rx, _ in reversed(prescribed)
+               if rx.start <= picture.today and rx.end >= first), None)
+    rolls = [r for s in listed for r in areas_rolled(s.rolled, s.strokes, s.parts)]
     return Report(
         person=person, person_id=person_id, first=first, last=picture.today, zone=zone,
         made_at=now.astimezone(ZoneInfo(zone)), rules=rules, weeks=picture, sessions=listed,
         area_s=area_times(listed), started=started,
         adherence=[*adherence(picture, rules, started), *_kept_off(listed, prescribed)],
+        alerts=alerts([s.rolled for s in listed], scores, prescribed, first, picture.today,
+                      alert_rules, before),
+        alert_rules=alert_rules, prescription=rx,
+        followed=followed(rx, rolls, first, picture.today, rules) if rx else [],
+        comfort={area: [s for s in area_scores if first <= s.day <= picture.today]
+                 for area, area_scores in by_area(scores).items()
+                 if any(first <= s.day <= picture.today for s in area_scores)},
     )
 
 
@@ -113,21 +145,17 @@ def adherence(picture: WeeksPicture, rules: Rules, started: date | None) -> list
     return [_days_rolled(picture, started), glutes, *rest, _lumbar(picture)]
 
 
-#: The window a clinician reads adherence over first: days rolled of the last 30.
-RECENT_DAYS = 30
-
-
 def _days_rolled(picture: WeeksPicture, started: date) -> str:
     """Days rolled of the last 30 (fewer when the report's weeks hold fewer, or the person
     began since), today included: the first figure a clinician asks for."""
-    past = [d for week in picture.days for d in week if not d.future]
-    recent = [d for d in past[-RECENT_DAYS:] if d.day >= started]
-    if not recent:
+    days = [d.day for week in picture.days for d in week if d.sessions and not d.future]
+    rolled, counted = days_rolled(days, picture.today, max(started, picture.days[0][0].day))
+    if not counted:
         return "Not rolled yet in these weeks."
-    rolled = sum(1 for d in recent if d.sessions)
     since = f" since the first session ({started:%d %b %Y})" \
-        if len(recent) < min(RECENT_DAYS, len(past)) else ""
-    return f"Rolled on {rolled} of the last {_count(len(recent), 'day')}{since}."
+        if started > picture.today - timedelta(days=RECENT_DAYS - 1) \
+        and started > picture.days[0][0].day else ""
+    return f"Rolled on {rolled} of the last {_count(counted, 'day')}{since}."
 
 
 def quota_met(picture: WeeksPicture, started: date | None) -> tuple[int, int]:

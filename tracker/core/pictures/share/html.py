@@ -13,6 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tracker import __version__
+from tracker.core.comfort import trend
 from tracker.core.pictures.figures import SHADES_S
 from tracker.core.pictures.grids import glute_rule
 from tracker.core.pictures.share import charts
@@ -32,7 +33,8 @@ svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 0.9rem; }
 th, td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #eaeef2; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.lumbar { color: #cf222e; font-weight: bold; }
+td.lumbar, td.short { color: #cf222e; font-weight: bold; }
+li.alert { color: #cf222e; }
 .legend span { display: inline-block; margin-right: 1rem; }
 .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; margin-right: 0.3rem;
           vertical-align: middle; border: 1px solid #d0d7de; }
@@ -82,6 +84,9 @@ def page(report: Report) -> str:
         f'<p class="meta" id="made">Made {r.made_at:%a %d %b %Y %H:%M %Z} by roller '
         f"{escape(__version__)} from the roller's own records.</p>",
         *([] if r.sessions else ['<p class="empty">No sessions in these weeks.</p>']),
+        '<h2 id="alerts">Alerts</h2>',
+        _alerts(r),
+        *_prescription(r),
         '<h2 id="adherence">Adherence</h2>',
         "<ul>", *(f"<li>{escape(line)}</li>" for line in r.adherence), "</ul>",
         _weeks_table(r),
@@ -93,6 +98,8 @@ def page(report: Report) -> str:
         _figure("glutes", WHY_GLUTES, charts.glutes(r.weeks.trends, r.weeks.quota)),
         '<h2 id="lumbar">Lumbar contacts each week</h2>',
         _figure("lumbar", WHY_LUMBAR, charts.lumbar(r.weeks.trends)),
+        '<h2 id="comfort">Comfort</h2>',
+        *_comfort(r),
         '<h2 id="areas">Time per area</h2>',
         _figure("areas", WHY_AREAS, charts.areas(r.area_s)) if r.area_s
         else '<p class="empty">Nothing rolled in these weeks.</p>',
@@ -171,6 +178,70 @@ def _legend() -> str:
                 "</span>lumbar contact</span>")
     keys.append('<span><span class="swatch" style="background:#fff"></span>still to come</span>')
     return f'<figcaption class="legend">{"".join(keys)}</figcaption>'
+
+
+def _alerts(r: Report) -> str:
+    """The alerts a clinician would set, most urgent first: what to read before the rest."""
+    if not r.alerts:
+        return '<p id="no-alerts">No alerts in these weeks.</p>'
+    return ('<ul id="alert-list">' + "".join(
+        f'<li class="alert {a.kind}"><strong>{escape(ALERT_NAMES[a.kind])}:</strong> '
+        f"{escape(a.text)}</li>" for a in r.alerts) + "</ul>")
+
+
+#: Each alert's kind as the report names it.
+ALERT_NAMES = {"kept_off_contact": "Kept-off area rolled", "comfort_high": "Comfort",
+               "comfort_rise": "Comfort rising", "not_rolling": "Not rolling"}
+WHY_COMFORT = ("How each area felt after rolling it, as the person scored it: 0 none, 10 "
+               "the worst. An alert is raised at {at} or worse, and at {rise} above the "
+               "person's usual for the area.")
+
+
+def _prescription(r: Report) -> list[str]:
+    """What was prescribed, and how each area was followed week by week."""
+    rx = r.prescription
+    if rx is None:
+        return []
+    low, high = rx.stroke_s
+    kept = [f"{k.area.replace('_', ' ')} until {k.until:%d %b %Y} ({k.reason})"
+            for k in rx.keep_off]
+    head = "".join(f'<th class="num">{escape(a.label)}</th>' for a in r.followed)
+    weeks = sorted({w.start for a in r.followed for w in a.weeks})
+    rows = []
+    for start in weeks:
+        cells = []
+        for a in r.followed:
+            w = next((w for w in a.weeks if w.start == start), None)
+            short = w is not None and w.full and w.done < w.prescribed
+            cells.append(f'<td class="num{" short" if short else ""}">'
+                         + (f"{w.done} of {w.prescribed}" if w else "-") + "</td>")
+        now = "" if all(w.full for a in r.followed for w in a.weeks if w.start == start) \
+            else " (so far)"
+        rows.append(f'<tr class="rx-week"><td>{start:%d %b %Y}{now}</td>{"".join(cells)}</tr>')
+    return [
+        '<h2 id="prescription">Prescription</h2>',
+        f'<p id="rx">{escape(rx.title)}: prescribed by {escape(rx.clinician)} '
+        f"({escape(rx.contact)}), {rx.start:%d %b %Y} to {rx.end:%d %b %Y}; "
+        f"strokes of {low:g}-{high:g} s each way"
+        + (f"; kept off: {escape('; '.join(kept))}" if kept else "") + ".</p>",
+        "<ul>", *(f'<li class="rx-area">{escape(a.sentence())}</li>' for a in r.followed),
+        "</ul>",
+        f'<table id="rx-weeks"><thead><tr><th>week of</th>{head}</tr></thead>\n<tbody>\n'
+        + "\n".join(rows) + "\n</tbody></table>",
+    ]
+
+
+def _comfort(r: Report) -> list[str]:
+    """The comfort chart, and each area's trend in a sentence."""
+    if not r.comfort:
+        return ['<p class="empty">No comfort scores in these weeks.</p>']
+    why = WHY_COMFORT.format(at=r.alert_rules.comfort_at_least, rise=r.alert_rules.comfort_rise)
+    chart = charts.comfort({area: [(s.day, s.score) for s in scores]
+                            for area, scores in r.comfort.items()},
+                           r.alert_rules.comfort_at_least)
+    return [_figure("comfort", why, chart), "<ul>",
+            *(f'<li class="comfort-trend">{escape(trend(scores))}</li>'
+              for scores in r.comfort.values()), "</ul>"]
 
 
 def _weeks_table(r: Report) -> str:
