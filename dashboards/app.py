@@ -33,19 +33,21 @@ from dashboards.weeks import WeeksScreen
 from tracker.config import Settings, programs
 from tracker.core import clock
 from tracker.core.body import ROUTINES
+from tracker.core.comfort import SCALE
 from tracker.core.guidance import PLACEMENT
 from tracker.core.limits import visible
 from tracker.core.program_run import ProgramRun, StepOutcome
 from tracker.core.programs import Program, ProgramError
 from tracker.core.schedule import Verdict, week_status
 from tracker.core.status import Status
-from tracker.live import start
+from tracker.live import comfort, start
 from tracker.live.admission import check_start
 from tracker.live.past import rolled
 from tracker.live.program import Follow
 from tracker.live.session import LiveSession, NotCalibrated, Result
 from tracker.live.source import Source
 from tracker.store.database import Store
+from tracker.store.errors import StoreError
 
 if TYPE_CHECKING:
     from tracker.mqtt.bridge import Bridge
@@ -53,6 +55,10 @@ if TYPE_CHECKING:
 
 def acknowledgement_path() -> Path:
     return platformdirs.user_config_path("roller") / "safety-acknowledged"
+
+
+#: The scale's ends and middle in words, beside their numbers.
+COMFORT_WORDS = {0: "none", 5: "moderate", 10: "the worst"}
 
 
 class RollerApp(App[None]):
@@ -69,6 +75,7 @@ class RollerApp(App[None]):
         Binding("a", "area", "Area"),
         Binding("right_square_bracket", "next_step", "Next step", show=False),
         Binding("o", "override_step", "Roll glutes anyway", show=False),
+        Binding("f", "comfort", "Comfort"),
         Binding("c", "calibrate", "Calibrate"),
         Binding("q", "quit", "Quit"),
     ]
@@ -96,6 +103,7 @@ class RollerApp(App[None]):
         self.latest: Status | None = None
         self.lumbar = False
         self.result: Result | None = None
+        self.ended_at: datetime | None = None  # the last session's end: scored just after
         self.session: LiveSession | None = None
         self.bridge: Bridge | None = None
         self._current: Source | None = None
@@ -195,6 +203,27 @@ class RollerApp(App[None]):
 
         current = session.recorder.estimator.routine if session.recorder else self.routine
         self.push_screen(ChoiceScreen("Roll which area next?", areas, current), chosen)
+
+    def action_comfort(self) -> None:
+        """How the area felt, 0 (none) to 10 (the worst): the part under way's score, or,
+        just after a session, its last part's."""
+        live = self.session if self.result is None else None
+
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            try:
+                given = comfort.give(self.store, live, self.result, self.ended_at, int(value),
+                                     self.clock(), self.settings.alerts)
+            except StoreError as exc:
+                self.notify(str(exc), severity="warning", markup=False)
+                return
+            self.notify(f"comfort {given.score} of 10 kept for the {given.label}")
+
+        scores = [(str(n), f"{n}  {COMFORT_WORDS.get(n, '')}".rstrip())
+                  for n in range(SCALE[0], SCALE[1] + 1)]
+        self.push_screen(ChoiceScreen("How did this area feel? 0 none, 10 the worst", scores),
+                         chosen)
 
     def _following(self) -> Follow | None:
         """The program the session under way follows; None, said why, when there is none to
@@ -401,6 +430,7 @@ class RollerApp(App[None]):
 
         self.result = await start.run(self.store, planned, source, "dashboard",
                                       self._on_status, started, rate_hz=self.rate_hz)
+        self.ended_at = self.clock()
         self.bridge = None
         self.redraw()
         self._show_glutes_due()

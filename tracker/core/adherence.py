@@ -114,23 +114,26 @@ def followed(prescription: Prescription, rolls: Sequence[AreaRolled], first: dat
     """Each prescribed area, in order, followed from the later of the prescription's start
     and ``first`` to the earlier of its end and ``today``. ``rolls`` may hold days outside
     that: they are not counted. ``rules`` start the weeks."""
-    begin, end = max(prescription.start, first), min(prescription.end, today)
+    begin = max(prescription.start, first)
     return [_area(dose, prescription, [r for r in rolls if r.area == dose.area
-                                       and begin <= r.day <= end], begin, end, today, rules)
+                                       and begin <= r.day <= min(prescription.end, today)],
+                  begin, today, rules)
             for dose in prescription.doses]
 
 
-def _area(dose: Dose, rx: Prescription, rolls: list[AreaRolled], begin: date, end: date,
-          today: date, rules: Rules) -> AreaAdherence:
+def _area(dose: Dose, rx: Prescription, rolls: list[AreaRolled], begin: date, today: date,
+          rules: Rules) -> AreaAdherence:
+    """A week the prescription runs only part of is prescribed its share of sessions (the
+    week it begins or ends); this week is prescribed whole, and counted so far."""
     counted = [r for r in rolls if r.active_s >= COUNTS_FROM * dose.seconds(rx.stroke_s)]
     weeks = []
     start = week_start(begin, rules)
-    while start <= end:
+    while start <= min(rx.end, today):
         days = [start + timedelta(days=i) for i in range(7)]
-        running = sum(1 for d in days if begin <= d <= end)
+        running = sum(1 for d in days if begin <= d <= rx.end)
         weeks.append(Week(start, sum(1 for r in counted if r.day in days),
-                          round(dose.per_week * min(running, 7) / 7),
-                          full=days[-1] < today or end < today))
+                          round(dose.per_week * running / 7),
+                          full=days[-1] < today or rx.end < today))
         start += timedelta(days=7)
     active_s, strokes = sum(r.active_s for r in rolls), sum(r.strokes for r in rolls)
     mean = stroke_s(active_s, strokes)
