@@ -252,6 +252,12 @@ def test_roller_session_comfort_and_the_report_a_clinician_reads(tmp_path: Path,
                           "99999")
     assert_one_line_error(roller("--db", str(db), "session", "comfort", str(ids[0]), "3",
                                  "--part", "9"), "has no part 9")
+    week = roller("--db", str(db), "schedule", env=now)
+    assert week.returncode == 0, week.stderr
+    said = " ".join(week.stdout.split())
+    assert "Rolled on" in said and "of the last 30 days; last today." in said
+    assert "Upper back: " in said and "sessions a week" not in said  # weeks counted
+    assert "Last comfort score: 8 of 10" in said
     made = roller("--db", str(db), "report", "--now", NOW.isoformat(), "-o",
                   str(tmp_path / "r.html"))
     assert made.returncode == 0, made.stderr

@@ -29,6 +29,7 @@ from tracker.core.pictures.charts import (
 from tracker.core.pictures.figures import SessionPicture
 from tracker.core.pictures.grids import calendar, everyone, glute_rule, heat_map, period, quota
 from tracker.live.past import week_of, weeks_of
+from tracker.store import clinician
 
 WIDEST = 140  # a chart wider than this says no more, only sparser
 SIDE_BY_SIDE = 120  # from this width the small charts share a row
@@ -88,6 +89,7 @@ def schedule(settings: Settings, person: str | None) -> None:
         settings = whose(store, settings, person)
         assert settings.person is not None
         week = week_of(store, settings, now)
+        rolled = clinician.figures(store, settings.person, settings.rules, settings.zone, now)
         warn_damaged(store.damaged)
         others = [(visible(p.name), week_of(store, settings.for_person(p), now))
                   for p in store.people.all() if p.id != settings.person.id] \
@@ -100,6 +102,8 @@ def schedule(settings: Settings, person: str | None) -> None:
     console.print(quota(week))
     console.print(f"next glute session: {day_name(status.next_allowed, status.today)} "
                   f"({glute_rule(settings.rules)})", highlight=False)
+    for line in rolled.lines():
+        console.print(line, highlight=False, markup=False)
     if others:
         console.print("\n[bold]everyone this week[/]")
         console.print(everyone([(visible(settings.person.name), week), *others]))

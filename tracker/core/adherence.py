@@ -174,6 +174,22 @@ class Figures:
     last_comfort: Score | None
     areas: list[AreaAdherence]  # the running prescription's, this week's included
 
+    def lines(self) -> list[str]:
+        """The figures as ``roller schedule`` says them, a sentence each."""
+        since = self.days_since_rolled
+        if since is None:
+            return ["Not rolled yet."]
+        when = "today" if since == 0 else "yesterday" if since == 1 else f"{since} days ago"
+        said = [f"Rolled on {self.days_rolled} of the last {self.days_counted} days; last "
+                f"{when}."]
+        said += [a.sentence() for a in self.areas]
+        if self.kept_off_this_week:
+            said.append(f"Kept-off areas rolled this week: {self.kept_off_this_week}.")
+        if self.last_comfort is not None:
+            c = self.last_comfort
+            said.append(f"Last comfort score: {c.score} of 10, {c.label}, {c.day:%d %b}.")
+        return said
+
 
 def figures(sessions: Sequence[tuple[Rolled, list[AreaRolled]]], last_rolled: date | None,
             started: date | None, prescribed: Sequence[tuple[Prescription, datetime | None]],
@@ -194,4 +210,4 @@ def figures(sessions: Sequence[tuple[Rolled, list[AreaRolled]]], last_rolled: da
         sum(w.done for w in this_week) if rx else None,
         kept_off_contacts([s for s, _ in sessions if monday <= s.local_day() <= today],
                           prescribed),
-        max(scores, key=lambda s: s.given_at, default=None), areas)
+        max(scores, key=lambda s: (s.given_at, s.session_id, s.seq), default=None), areas)
