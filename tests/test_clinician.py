@@ -23,9 +23,11 @@ from tests.weeks import NOW, fill
 from tracker.core.adherence import AreaRolled, areas_rolled, figures, followed
 from tracker.core.alerts import AlertRules, alerts, on_score
 from tracker.core.comfort import ComfortError, Score, parse_score, trend, usual
+from tracker.core.formats import roller_session as records
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.prescription import parse
 from tracker.core.schedule import Rolled, Rules
+from tracker.store import exchange
 from tracker.store.clinician import figures as stored_figures
 from tracker.store.comfort import NoPart
 from tracker.store.opening import open_store
@@ -241,9 +243,9 @@ def test_roller_session_comfort_and_the_report_a_clinician_reads(tmp_path: Path,
         me = store.people.default()
         store.prescriptions.add(me, "rx.toml", RX)
         ids = [r.id for r in store.sessions(person=me.id)]
-    now = {"ROLLER_NOW": NOW.isoformat()}
-    for session_id, value in zip(ids[-6:], ("2", "3", "2", "3", "2", "8"), strict=True):
-        given = roller("--db", str(db), "session", "comfort", str(session_id), value, env=now)
+    for i, (session_id, value) in enumerate(zip(ids[-6:], "232328", strict=True)):
+        given = roller("--db", str(db), "session", "comfort", str(session_id), value,
+                       env={"ROLLER_NOW": (NOW + timedelta(minutes=i)).isoformat()})
         assert given.returncode == 0, given.stderr
         assert f"comfort {value} of 10 kept for the" in given.stderr
     assert_one_line_error(roller("--db", str(db), "session", "comfort", str(ids[0]), "11"),
@@ -252,7 +254,8 @@ def test_roller_session_comfort_and_the_report_a_clinician_reads(tmp_path: Path,
                           "99999")
     assert_one_line_error(roller("--db", str(db), "session", "comfort", str(ids[0]), "3",
                                  "--part", "9"), "has no part 9")
-    week = roller("--db", str(db), "schedule", env=now)
+    week = roller("--db", str(db), "schedule", env={"ROLLER_NOW": (NOW + timedelta(
+        minutes=9)).isoformat()})
     assert week.returncode == 0, week.stderr
     said = " ".join(week.stdout.split())
     assert "Rolled on" in said and "of the last 30 days; last today." in said
@@ -295,3 +298,25 @@ def test_the_dashboard_s_key_scores_the_area_under_way(tmp_path: Path) -> None:
     assert app.store.comfort.of_session(row.id) == {0: 8}
     assert [r["kind"] for r in app.store.outbox.pending(1000)].count("comfort_alert") == 1
     app.store.close()
+
+
+def test_scores_travel_with_the_session_to_a_central_store(tmp_path: Path) -> None:
+    """A session's scores go in its roller-session/1 record (an older gateway's has none),
+    and a bad one refuses the record."""
+    with closing(fill(tmp_path / "gym.db", weeks=1)) as gym:
+        session_id = gym.sessions()[-1].id
+        gym.comfort.give(session_id, 4, NOW, ALERTS)
+        sent = records.encode(exchange.record(gym, session_id, "gym"))
+    with closing(open_store(tmp_path / "central.db")) as central:
+        taken = exchange.take(central, records.parse(sent))
+        assert taken is not None and central.comfort.of_session(taken) == {0: 4}
+    older = json.loads(sent)
+    del older["comfort"]
+    assert records.parse(json.dumps(older).encode()).details["comfort"] == []
+    for bad in (11, -1, 4.0, True):
+        older["comfort"] = [[0, "upper_back", bad, NOW.isoformat()]]
+        with pytest.raises(records.RecordError, match="is not a score"):
+            records.parse(json.dumps(older).encode())
+    older["comfort"] = [[0, "lumbar", 3, NOW.isoformat()]]
+    with pytest.raises(records.RecordError, match="area 'lumbar'"):
+        records.parse(json.dumps(older).encode())

@@ -162,6 +162,13 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
             return bool(states) and json.loads(states[-1][1])["routine"] == "hamstrings"
 
         wait_for(asked_for, 30, "the area asked for in the state")
+        publish("set/comfort", "8")  # Home Assistant's number: the part under way's score
+
+        def scored() -> bool:
+            states = Subscriber(broker.port, f"{OWN}/{device}/state").stop()
+            return bool(states) and json.loads(states[-1][1])["comfort"] == 8
+
+        wait_for(scored, 30, "the comfort score in the state")
         publish("set/end", "END")
         wait_for(lambda: bool(rows(db, "SELECT id FROM sessions WHERE status = 'complete'")),
                  30, "the session ended from Home Assistant")
@@ -170,6 +177,7 @@ def test_commands_from_home_assistant(broker: Broker, tmp_path: Path) -> None:
         log = stopped(proc)
     session = rows(db, "SELECT routine, end_reason FROM sessions")
     assert [tuple(r) for r in session] == [("glutes", "stopped")], log
+    assert [r["score"] for r in rows(db, "SELECT score FROM comfort")] == [8]
     # The first said, the other four within the minute counted (tracker.cli.logs.Repeats),
     # the count said as the gateway ends
     ignored = [line for line in log.splitlines() if "ignored a command" in line]

@@ -17,6 +17,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.core.body import REGIONS, ROUTINES
+from tracker.core.comfort import SCALE
 from tracker.core.errors import InputError
 from tracker.core.formats.roller_imu import parse_parts
 from tracker.core.limits import quote
@@ -40,6 +41,9 @@ DETAIL: Final[dict[str, tuple[str, ...]]] = {
     "parts": ("seq", "routine", "asked_s", "start_s", "end_s", "strokes", "end_for_end",
               "orientation_unsure"),
     "lifts": ("start_s", "end_s"),
+    # the person's comfort scores (0 none to 10 the worst), a part each; an older
+    # gateway's record has none
+    "comfort": ("seq", "area", "score", "given_at"),
 }
 #: Columns a record from an older gateway leaves off the end of a table's rows: read as 0.
 ADDED: Final[dict[str, int]] = {"parts": 2}
@@ -269,6 +273,16 @@ def _rows(message: dict[str, Any], table: str, columns: tuple[str, ...]) -> list
             elif name in ("seq", "strokes"):
                 if not (_number(item) and isinstance(item, int) and 0 <= item <= MAX_COUNT):
                     raise RecordError(f"{table}: {name} {quote(item)} is not a count")
+            elif name == "area":
+                if item not in ROUTINES:
+                    raise RecordError(f"{table}: {name} {quote(item)}")
+            elif name == "score":
+                if not (isinstance(item, int) and not isinstance(item, bool)
+                        and SCALE[0] <= item <= SCALE[1]):
+                    raise RecordError(f"{table}: {name} {quote(item)} is not a score")
+            elif name == "given_at":
+                if not (isinstance(item, str) and _is_moment(item)):
+                    raise RecordError(f"{table}: {name} {quote(item)} is not a moment")
             elif name in ("end_for_end", "orientation_unsure"):
                 if item not in (0, 1) or isinstance(item, float):
                     raise RecordError(f"{table}: {name} {quote(item)} is not 0 or 1")
