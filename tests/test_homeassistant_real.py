@@ -339,7 +339,7 @@ def test_entities_of_0x_move_to_the_bridges_topics_and_stay_the_same_entities(
     region, given = entity("sensor", "region"), {"name": "Where it rolls", "icon": "mdi:map"}
     hass.customize(region, **given)
     before = {e: r for e, r in hass.entity_registry().items() if ".roller_" in e}
-    assert len(before) == 19 + 7 + 5, sorted(before)  # a roller's, the bridge's, a person's
+    assert len(before) == 20 + 7 + 12, sorted(before)  # a roller's, the bridge's, a person's
     with gateway(tmp_path, broker, "--sim", "1", "--speed", "10", "--sim-asleep", "0", "1",
                  "--sim-rolling", "30", "30", "--sim-sessions", "1") as proc:
         hass.wait(lambda: hass.shown(name) == "roller-sim 01:01" and available(hass, *before),
@@ -353,5 +353,5 @@ def test_entities_of_0x_move_to_the_bridges_topics_and_stay_the_same_entities(
     assert {k: after[region][k] for k in given} == given, after[region]
     shown = [s["state"] for s in hass.history([name], since)[name]]  # one entity's history
     assert "roller-sim 01:01" in shown[shown.index(f"roller {FIRST}"):], shown
-    assert "taking back 24 discovery configs" in log, log
+    assert "taking back 32 discovery configs" in log, log
     assert not problems(hass), "\n".join(problems(hass))
