@@ -137,10 +137,3 @@ def terminal(home: Path, *args: str, columns: int, lines: int = 40) -> Iterator[
             proc.kill()
             proc.wait(timeout=10)
         term.hang_up()
-
-
-def in_terminal(home: Path, *args: str, columns: int, lines: int = 40,
-                timeout_s: float = 120.0) -> Screenful:
-    """Run ``python -m tracker ARGS`` on a pty of ``columns`` x ``lines`` until it ends."""
-    with terminal(home, *args, columns=columns, lines=lines) as term:
-        return term.wait(timeout_s)

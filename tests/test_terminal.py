@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.terminal import Screenful, in_terminal, terminal
+from tests.terminal import Screenful, terminal
 from tracker.core.guidance import ALERT, ALERT_SHORT, CAUTION, CAUTION_SHORT
 from tracker.store.opening import open_store
 
@@ -34,12 +34,20 @@ def first_frame_line(rows: list[str], wanted: set[str]) -> int | None:
     return None
 
 
+#: What ``roller track`` asks at a terminal once its session is stored.
+COMFORT = "Comfort, upper back (0 none, 10 worst; Enter skips):"
+
+
 def stray(tmp_path: Path, columns: int) -> Screenful:
     """A session of the simulator's person who strays into the lumbar band (seed 17 does, at
-    0:11.1, with a caution before): real time times 8."""
-    return in_terminal(tmp_path, "--db", str(tmp_path / "r.db"), "track", "--sim",
-                       "--scenario", "stray", "--seed", "17", "--seconds", "40", "--speed", "8",
-                       columns=columns)
+    0:11.1, with a caution before): real time times 8. Asked how the upper back felt, the
+    person says 3."""
+    with terminal(tmp_path, "--db", str(tmp_path / "r.db"), "track", "--sim", "--scenario",
+                  "stray", "--seed", "17", "--seconds", "40", "--speed", "8",
+                  columns=columns) as term:
+        term.until(lambda rows: COMFORT in rows, 120)
+        term.press(b"3\r")
+        return term.wait(30)
 
 
 @pytest.mark.cli
@@ -60,6 +68,9 @@ def test_the_alert_is_seen_whole_first_and_rung_once_then_the_frame_is_cleared(
     assert not any(row in ALERTS | CAUTIONS or WHERE.match(row) or row.startswith("live  loss")
                    for row in seen.last)
     assert seen.last[summary - 1] == "" and seen.last[summary - 2].endswith("on your left.")
+    # then the question, answered: the score kept for the session's part
+    assert any(row.startswith("comfort 3 of 10 kept for the upper back") for row in seen.last)
+    assert open_store(tmp_path / "r.db").comfort.of_session(session.id) == {0: 3}
 
 
 def under_the_title(rows: list[str]) -> str:

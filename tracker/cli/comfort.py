@@ -18,8 +18,9 @@ from tracker.core import clock
 from tracker.core.comfort import SCALE, ComfortError, Score, parse_score
 from tracker.store.database import Store
 
-#: What the scale means, said with every question.
-SCALE_TEXT = f"{SCALE[0]} none to {SCALE[1]} the worst"
+#: What the scale means, said with every question (which fits 60 columns: it is not the
+#: only thing on a small terminal).
+SCALE_TEXT = f"{SCALE[0]} none, {SCALE[1]} worst"
 
 
 @click.command("comfort")
@@ -47,9 +48,8 @@ def ask(store: Store, settings: Settings, session_id: int, areas: list[str]) -> 
     for seq, area in enumerate(areas):
         while True:
             try:
-                text = click.prompt(f"Comfort of your {area.replace('_', ' ')}, {SCALE_TEXT} "
-                                    "(Enter skips)", default="", show_default=False,
-                                    err=True)
+                text = click.prompt(f"Comfort, {area.replace('_', ' ')} ({SCALE_TEXT}; Enter "
+                                    "skips)", default="", show_default=False, err=True)
             except click.Abort:  # the end of input: nobody answers any more
                 click.echo("", err=True)
                 return
