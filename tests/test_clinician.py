@@ -268,7 +268,9 @@ def test_roller_session_comfort_and_the_report_a_clinician_reads(tmp_path: Path,
     order = [html.index(f'id="{name}"') for name in ("alerts", "prescription", "adherence",
                                                       "comfort", "sessions")]
     assert order == sorted(order)  # the alerts first
-    assert "<strong>Comfort:</strong>" in html and "alert at 7 or worse" in html
+    assert "<strong>Comfort:</strong> Upper back scored 8 of 10 on 19 Nov 2026 (the alert is " \
+        "at 7 or worse)." in html and "An alert is raised at 7 or worse" in html
+    assert "<td>upper back 8</td>" in html  # the session's row
     assert 'id="chart-comfort"' in html and 'class="comfort-trend"' in html
     assert "Back and hips: prescribed by Dr Ana Ruiz" in html
     assert html.count('class="rx-area"') == 2 and 'id="rx-weeks"' in html

@@ -123,8 +123,12 @@ def test_the_browser_shows_the_weeks_the_charts_and_every_session(
         f"Mon 12 Oct 2026 to Thu 19 Nov 2026: 6 weeks, {len(rows)} sessions."]
     assert "Made Thu 19 Nov 2026 18:00 UTC" in html
     assert texts(html, r"<h2[^>]*>(.*?)</h2>") == [
-        "Adherence", "Days rolled", "Rolling time each week", "Glute sessions each week",
-        "Lumbar contacts each week", "Time per area", "Sessions"]
+        "Alerts", "Adherence", "Days rolled", "Rolling time each week",
+        "Glute sessions each week", "Lumbar contacts each week", "Comfort", "Time per area",
+        "Sessions"]  # no prescription: no section of it
+    assert texts(html, r'<p id="no-alerts">(.*?)</p>') == ["No alerts in these weeks."]
+    assert texts(html, r'<h2 id="comfort">.*?<p class="empty">(.*?)</p>') == [
+        "No comfort scores in these weeks."]
     # Five charts, their text kept as text; the heat map a cell for each of the 42 days.
     assert len(re.findall(r"<svg\b", html)) == 5
     days = re.findall(r'<g id="heat-day-(\d{4}-\d\d-\d\d)"', html)

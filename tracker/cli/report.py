@@ -155,7 +155,7 @@ def _listed(store: Store, row: SessionRow, damaged: dict[int, str]) -> Listed:
         except DamagedSession as exc:
             damaged[exc.session_id] = exc.what
     return Listed(row.rolled(), row.duration_s, row.strokes, row.override, row.verdict,
-                  row.status == "interrupted", parts)
+                  row.status == "interrupted", parts, row.id)
 
 
 def _folder(output: Path) -> Path:

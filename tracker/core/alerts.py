@@ -49,14 +49,13 @@ def on_score(score: Score, before: Sequence[Score], rules: AlertRules) -> list[A
     """The alerts one score raises, given the same area's scores ``before`` it (oldest
     first): 7 or worse, or 2 above the usual (both can be raised at once)."""
     raised = []
-    where = f"{score.label} scored {score.score} of 10 on {score.day:%d %b %Y}"
+    where = f"{score.label.capitalize()} scored {score.score} of 10 on {score.day:%d %b %Y}"
     if score.score >= rules.comfort_at_least:
-        raised.append(Alert("comfort_high", score.day, f"Comfort: {where} (alert at "
+        raised.append(Alert("comfort_high", score.day, f"{where} (the alert is at "
                                                        f"{rules.comfort_at_least} or worse)."))
     was = usual(before)
     if was is not None and score.score >= was + rules.comfort_rise:
-        raised.append(Alert("comfort_rise", score.day,
-                            f"Comfort: {where}, up from a usual {was:g}."))
+        raised.append(Alert("comfort_rise", score.day, f"{where}, up from a usual {was:g}."))
     return raised
 
 

@@ -36,6 +36,7 @@ class Listed:
     verdict: str | None  # what the schedule said then (``tracker.core.schedule.Verdict``)
     interrupted: bool  # kept up to its last checkpoint
     parts: tuple[Part, ...] = ()  # each area's stretch, for a session of several areas
+    session_id: int | None = None  # the store's (its comfort scores are by it)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tracker import __version__
-from tracker.core.comfort import trend
+from tracker.core.comfort import Score, trend
 from tracker.core.pictures.figures import SHADES_S
 from tracker.core.pictures.grids import glute_rule
 from tracker.core.pictures.share import charts
@@ -265,15 +265,20 @@ def _sessions_table(r: Report) -> str:
     head = "".join(f'<th class="num">{h}</th>' if h in {"duration", "active", "strokes",
                                                          "lumbar contacts"} else f"<th>{h}</th>"
                    for h in ("day", "time", "areas", "duration", "active", "strokes",
-                             "lumbar contacts", "schedule"))
-    rows = [_session_row(s, r) for s in r.sessions]
+                             "lumbar contacts", "comfort", "schedule"))
+    scored: dict[int | None, list[Score]] = {}
+    for area_scores in r.comfort.values():
+        for score in area_scores:
+            scored.setdefault(score.session_id, []).append(score)
+    rows = [_session_row(s, r, sorted(scored.get(s.session_id, []), key=lambda c: c.seq))
+            for s in r.sessions]
     return (f'<table id="session-list"><thead><tr>{head}</tr></thead>\n<tbody>\n'
             + "\n".join(rows) + "\n</tbody></table>")
 
 
-def _session_row(s: Listed, r: Report) -> str:
+def _session_row(s: Listed, r: Report, scores: list[Score]) -> str:
     """A session at its own local time; the zone is said when it is not the person's now
-    (a session rolled while travelling)."""
+    (a session rolled while travelling); and the comfort given for each area (0-10)."""
     started = s.rolled.started_at.astimezone(ZoneInfo(s.rolled.zone))
     zone = f" {started:%Z}" if s.rolled.zone != r.zone else ""
     rolled = areas(s.rolled.areas or (s.rolled.routine,))
@@ -283,6 +288,7 @@ def _session_row(s: Listed, r: Report) -> str:
             f'<td class="num">{minutes_seconds(s.rolled.active_s)}</td>'
             f'<td class="num">{s.strokes}</td>'
             f'<td class="num{" lumbar" if lumbar else ""}">{lumbar}</td>'
+            f"<td>{escape(', '.join(f'{c.label} {c.score}' for c in scores))}</td>"
             f"<td>{escape(_schedule(s, r))}</td></tr>")
 
 
