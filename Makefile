@@ -64,7 +64,7 @@ test-clocks: $(STAMP) system-packages
 # Every bench, in the order the README quotes them. make test runs each with --quick (small
 # sizes, seconds each), so a bench that no longer runs fails CI instead of rotting unseen.
 BENCHES := analysis startup placement coverage parts flip store ble mqtt ingest dashboard devices memory \
-  gateway
+  gateway proxy
 
 bench: $(STAMP)
 	set -e; for b in $(BENCHES); do $(BIN)/python -m bench.$$b; done

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -462,3 +463,30 @@ class ApiConnection(asyncio.Protocol):
         else:
             roller.unsubscribe(uuid)
         self.send(pb.BluetoothGATTNotifyResponse(address=address, handle=handle))
+
+
+class ProxyThread:
+    """A proxy (and the rollers beneath it) on an event loop of its own, in a thread: for a
+    ``roller`` process beside it, or to tell the proxy's work from roller's (the bench)."""
+
+    def __init__(self, proxy: EsphomeProxy) -> None:
+        self.proxy, self.loop = proxy, asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> int:
+        self.thread.start()
+        return asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(10)
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    async def _stop(self) -> None:
+        """The proxy, then whatever else runs on its loop (the rollers' streams)."""
+        await self.proxy.stop()
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)

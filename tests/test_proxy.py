@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 from aioesphomeapi.client import APIClient
 
 from firmware_sim.bleak_backend import AIR
-from firmware_sim.esphome_proxy import EsphomeProxy
+from firmware_sim.esphome_proxy import EsphomeProxy, ProxyThread
 from firmware_sim.peripheral import Faults, SimulatedRoller
 from tracker.config import load
 from tracker.devices.ble import BleError, Link, LinkEvents, scan
@@ -211,32 +210,6 @@ def test_the_wrong_encryption_key_is_said_in_one_line() -> None:
     assert asyncio.run(main(KEY)) == "1"  # the right key: encrypted all the way
     said = asyncio.run(main(OTHER_KEY))
     assert "\n" not in said and "its encryption key is not the one in [bluetooth] proxies" in said
-
-
-class ProxyThread:
-    """A proxy (and the rollers beneath it) on a loop of its own, for a ``roller`` process."""
-
-    def __init__(self, proxy: EsphomeProxy) -> None:
-        self.proxy, self.loop = proxy, asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> int:
-        self.thread.start()
-        return asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(10)
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-    async def _stop(self) -> None:
-        """The proxy, then whatever else runs on its loop (the rollers' streams)."""
-        await self.proxy.stop()
-        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
 
 
 def test_roller_scan_pair_and_doctor_through_a_proxy(roller: Any, tmp_path: Path) -> None:
