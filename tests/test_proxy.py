@@ -13,7 +13,7 @@ from typing import Any
 
 from aioesphomeapi.client import APIClient
 
-from firmware_sim.bleak_backend import AIR
+from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.esphome_proxy import EsphomeProxy, ProxyThread
 from firmware_sim.peripheral import Faults, SimulatedRoller
 from tracker.config import load
@@ -34,14 +34,15 @@ def in_the_air(*rollers: SimulatedRoller) -> None:
 
 
 @asynccontextmanager
-async def through(*proxies: EsphomeProxy, keys: tuple[str, ...] = ()) -> AsyncIterator[Radio]:
-    """The proxies up on free ports, and roller's radio through them alone (no local
-    adapter: every roller is reached through a proxy)."""
+async def through(*proxies: EsphomeProxy, keys: tuple[str, ...] = (),
+                  local: bool = False) -> AsyncIterator[Radio]:
+    """The proxies up on free ports, and roller's radio through them (and the simulated
+    local adapter with ``local``; else every roller is reached through a proxy)."""
     ports = [await proxy.start() for proxy in proxies]
     addresses = tuple(ProxyAddress("127.0.0.1", port, keys[i] if keys else "")
                       for i, port in enumerate(ports))
     try:
-        async with radio(addresses, use_local=False) as air:
+        async with radio(addresses, (SimScanner, SimClient), use_local=local) as air:
             yield air
     finally:
         for proxy in proxies:
@@ -84,6 +85,28 @@ def test_a_whole_session_through_a_proxy(tmp_path: Path) -> None:
     assert abs(result.analysis.strokes - truth.strokes) <= max(3, 0.03 * truth.strokes)
     row = open_store(tmp_path / "roller.db").sessions()[0]
     assert row.status == "complete" and row.strokes == result.analysis.strokes
+
+
+def test_each_roller_goes_through_the_proxy_or_the_local_adapter_that_hears_it_best() -> None:
+    near_proxy, near_adapter = "C0:FF:EE:00:00:01", "C0:FF:EE:00:00:02"
+    in_the_air(*(SimulatedRoller(address=address, seconds=20, speed=5)
+                 for address in (near_proxy, near_adapter)))  # the adapter hears both at -58
+    proxy = EsphomeProxy("proxy-hall", rssi_dbm={near_proxy: -38, near_adapter: -85})
+
+    async def via(air: Radio, address: str) -> str:
+        link = Link(address, LinkEvents(lambda *_: None), scanner_backend=air.scanner_backend,
+                    client_backend=air.client_backend)
+        return (await link.probe(listen_s=0.3)).via
+
+    async def main() -> tuple[str, str, dict[str, int]]:
+        async with through(proxy, local=True) as air:
+            seen = {s.address: s.rssi for s in await scan(0.5, air.scanner_backend)}
+            # connecting, each scanner's own signal counts (the history keeps one, sticky)
+            return await via(air, near_proxy), await via(air, near_adapter), seen
+
+    through_proxy, through_adapter, seen = asyncio.run(main())
+    assert through_proxy.startswith("proxy-hall") and through_adapter == ""  # the adapter
+    assert set(seen) == {near_proxy, near_adapter}  # each as habluetooth's history has it
 
 
 def test_a_fourth_roller_on_a_three_slot_proxy_is_refused_and_named() -> None:

@@ -293,9 +293,11 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
                                     settings.body.height_cm, profile=kind.name,
                                     distance_cm=distance_cm or 60.0)
                 backends, clock = (roller.scanner_backend, roller.client_backend), roller.clock
-            return await record(address, kind, lambda phase: click.echo(
-                prompt(phase, distance_cm)), timeout_s=timeout_s, scanner_backend=backends[0],
-                client_backend=backends[1], clock=clock)
+            async with radio(settings.proxies, backends) as air:
+                return await record(address, kind, lambda phase: click.echo(
+                    prompt(phase, distance_cm)), timeout_s=timeout_s,
+                    scanner_backend=air.scanner_backend, client_backend=air.client_backend,
+                    clock=clock)
 
         with clean_errors():  # Bluetooth, or samples no calibration can be made from: 1
             samples, info = asyncio.run(main())

@@ -301,7 +301,13 @@ class LocalRadio(BaseHaRemoteScanner):
     def _heard(self, device: BLEDevice, adv: AdvertisementData) -> None:
         self._async_on_advertisement(
             device.address, adv.rssi, adv.local_name, adv.service_uuids, adv.service_data,
-            adv.manufacturer_data, adv.tx_power, {"source": LOCAL}, time.monotonic())
+            adv.manufacturer_data, adv.tx_power,
+            {**_details(device), "source": LOCAL},  # BlueZ's client finds its path there
+            time.monotonic())
+
+
+def _details(device: BLEDevice) -> dict[Any, Any]:
+    return dict(device.details) if isinstance(device.details, dict) else {}
 
 
 def _platform_client() -> Any:

@@ -40,6 +40,19 @@ class Radio:
                                    client_backend=self.client_backend)
 
 
+@dataclass
+class _Running:
+    """The proxies this process runs, and how many radios use them (habluetooth's manager is
+    one a process: the dashboard's session and its Devices screen share it)."""
+
+    addresses: tuple[ProxyAddress, ...]
+    proxies: Proxies
+    users: int = 0
+
+
+_running: list[_Running] = []
+
+
 @asynccontextmanager
 async def radio(proxies: tuple[ProxyAddress, ...], local: tuple[Any, Any] = (None, None),
                 use_local: bool = True) -> AsyncIterator[Radio]:
@@ -50,16 +63,40 @@ async def radio(proxies: tuple[ProxyAddress, ...], local: tuple[Any, Any] = (Non
         yield Radio(*local)
         return
     try:
-        from tracker.devices.proxies import Proxies, ProxyClient, ProxyScanner
+        from tracker.devices.proxies import ProxyClient, ProxyScanner
     except ImportError:
         raise BleError("[bluetooth] proxies needs roller's proxy extra: "
                        "pip install 'roller[proxy]'") from None
-    running = Proxies(proxies, local)
+    running = await _start(proxies, local, use_local)
     try:
-        await running.start(use_local)
-        if not running.usable() and running.local is None:
+        if not running.proxies.usable() and running.proxies.local is None:
             raise BleError("no Bluetooth proxy usable and no local adapter: " + "; ".join(
-                f"{proxy.label}: {proxy.says()}" for proxy in running.proxies))
-        yield Radio(ProxyScanner, ProxyClient, running)
+                f"{proxy.label}: {proxy.says()}" for proxy in running.proxies.proxies))
+        yield Radio(ProxyScanner, ProxyClient, running.proxies)
     finally:
-        await running.stop()
+        running.users -= 1
+        if not running.users:
+            _running.remove(running)
+            await running.proxies.stop()
+
+
+async def _start(addresses: tuple[ProxyAddress, ...], local: tuple[Any, Any],
+                 use_local: bool) -> _Running:
+    """The proxies this process runs already, or these started."""
+    from tracker.devices.proxies import Proxies
+
+    if _running:
+        running = _running[0]
+        if running.addresses != addresses:
+            raise BleError("another set of Bluetooth proxies is in use in this process")
+    else:
+        running = _Running(addresses, Proxies(addresses, local))
+        _running.append(running)
+        try:
+            await running.proxies.start(use_local)
+        except BaseException:
+            _running.remove(running)
+            await running.proxies.stop()
+            raise
+    running.users += 1
+    return running
