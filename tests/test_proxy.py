@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aioesphomeapi.client import APIClient
 
 from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.esphome_proxy import EsphomeProxy, ProxyThread
 from firmware_sim.peripheral import Faults, SimulatedRoller
+from tests import suite_clock
 from tracker.config import load
 from tracker.devices.ble import BleError, Link, LinkEvents, scan
 from tracker.devices.proxy_settings import ProxyAddress
@@ -265,3 +273,32 @@ def test_a_dropped_link_through_a_proxy_is_one_outage(tmp_path: Path) -> None:
 
     result = asyncio.run(main())
     assert result.gaps == 1 and result.analysis is not None
+
+
+@pytest.mark.parametrize("command", ["track", "gateway"])
+def test_track_and_the_gateway_record_a_session_through_a_proxy(
+        roller: Any, tmp_path: Path, command: str) -> None:
+    """The commands as people run them: a roller paired through the proxy, then a session
+    through it until the command is told to stop (SIGINT for track, SIGTERM for the
+    gateway), stored whole."""
+    in_the_air(SimulatedRoller(seconds=300, speed=5, seed=8))
+    db = tmp_path / "r.db"
+    with ProxyThread(EsphomeProxy("proxy-room")) as port:
+        env = {"ROLLER_BLUETOOTH_PROXIES": f'["127.0.0.1:{port}"]'}
+        paired = roller("--db", str(db), "pair", env=env)
+        assert paired.returncode == 0, paired.stderr
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tracker", "--db", str(db), command,
+             *(["--json"] if command == "track" else [])],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **suite_clock.passed_on(), "HOME": str(tmp_path),
+                 "XDG_CONFIG_HOME": str(tmp_path / "config"), **env})
+        time.sleep(8.0)
+        proc.send_signal(signal.SIGINT if command == "track" else signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    (row,) = open_store(db).sessions()
+    assert row.status == "complete" and row.strokes > 0, err
+    if command == "track":
+        summary = json.loads(out)
+        assert summary["end_reason"] == "stopped" and summary["link"]["loss_pct"] == 0
