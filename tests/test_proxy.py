@@ -24,6 +24,7 @@ from firmware_sim.bleak_backend import AIR, SimClient, SimScanner
 from firmware_sim.esphome_proxy import EsphomeProxy, ProxyThread
 from firmware_sim.peripheral import Faults, SimulatedRoller
 from tests import suite_clock
+from tests.broker import free_port
 from tracker.config import load
 from tracker.devices.ble import BleError, Link, LinkEvents, scan
 from tracker.devices.proxy_settings import ProxyAddress
@@ -302,3 +303,30 @@ def test_track_and_the_gateway_record_a_session_through_a_proxy(
     if command == "track":
         summary = json.loads(out)
         assert summary["end_reason"] == "stopped" and summary["link"]["loss_pct"] == 0
+
+
+def test_a_proxy_that_does_not_answer_leaves_the_local_adapter() -> None:
+    in_the_air(SimulatedRoller(seconds=10))
+    unused_tcp_port = free_port()
+
+    async def main() -> tuple[str, int]:
+        gone = (ProxyAddress("127.0.0.1", unused_tcp_port),)
+        async with radio(gone, (SimScanner, SimClient)) as air:
+            assert air.proxies is not None
+            (proxy,) = air.proxies.proxies
+            return proxy.says(), len(await scan(0.3, air.scanner_backend))
+
+    said, seen = asyncio.run(main())
+    assert said == f"not reachable: nothing listens on 127.0.0.1:{unused_tcp_port} (is it on " \
+                   "the network?)" and seen == 1
+
+
+def test_the_wrong_key_on_the_command_line_is_one_line(roller: Any, tmp_path: Path) -> None:
+    in_the_air(SimulatedRoller(seconds=10))
+    with ProxyThread(EsphomeProxy("proxy-key", noise_psk=KEY)) as port:
+        env = {"ROLLER_BLUETOOTH_PROXIES": f'[{{ host = "127.0.0.1", port = {port}, '
+                                           f'key = "{OTHER_KEY}" }}]'}
+        scanned = roller("--db", str(tmp_path / "r.db"), "scan", "--timeout", "0.5", env=env)
+    assert scanned.returncode == 1 and "Traceback" not in scanned.stderr
+    (line,) = scanned.stderr.strip().splitlines()
+    assert f"127.0.0.1:{port}: its encryption key is not the one in [bluetooth] proxies" in line

@@ -31,6 +31,8 @@ from aioesphomeapi.core import (
     EncryptionPlaintextAPIError,
     InvalidEncryptionKeyAPIError,
     RequiresEncryptionAPIError,
+    ResolveAPIError,
+    TimeoutAPIError,
 )
 from aioesphomeapi.model import LogLevel
 from aioesphomeapi.reconnect_logic import ReconnectLogic
@@ -88,6 +90,7 @@ class Proxy:
     #: Between roller's request for the advertisements and the proxy's next answer: a
     #: refusal logged then is the answer to roller's request (the proxy answers in order).
     asking: bool = False
+    started: bool = False  # its first connection has been tried: later news is the log's
 
     @property
     def label(self) -> str:
@@ -121,9 +124,13 @@ def problem_of(exc: BaseException, address: ProxyAddress) -> str:
         return "it requires encryption: give its api: encryption: key in [bluetooth] proxies"
     if isinstance(exc, EncryptionPlaintextAPIError):
         return "it does not use encryption: leave out its key in [bluetooth] proxies"
+    if isinstance(exc, ResolveAPIError):
+        return f"not reachable: {address.host} is not a name this computer can resolve"
     text = str(exc) or type(exc).__name__
-    if "refused" in text.lower():
+    if "Errno 111" in text or "refused" in text.lower():
         return f"not reachable: nothing listens on {address.label} (is it on the network?)"
+    if isinstance(exc, TimeoutError | TimeoutAPIError) or "timed out" in text.lower():
+        return f"not reachable: no answer from {address.label} (is it on the network?)"
     return f"not reachable: {text.splitlines()[0]}"
 
 
@@ -145,6 +152,8 @@ class Proxies:
     async def start(self, use_local: bool = True) -> Proxies:
         """Connect every proxy (each within :data:`FIRST_CONNECT_S`; one that does not
         answer keeps being tried), and the local adapter where there is one."""
+        # roller says what a proxy's failures mean, once, in its own words
+        logging.getLogger("aioesphomeapi.reconnect_logic").setLevel(logging.ERROR)
         manager = self.manager = Manager()
         set_manager(manager)
         await manager.async_setup()
@@ -170,12 +179,6 @@ class Proxies:
         if self.manager:
             self.manager.async_stop()
         CentralBluetoothManager.manager = None
-
-    async def __aenter__(self) -> Proxies:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     def usable(self) -> list[Proxy]:
         return [proxy for proxy in self.proxies if proxy.reachable and not proxy.problem]
@@ -205,8 +208,10 @@ class Proxies:
             unsetup.clear()
 
         async def on_error(exc: Exception) -> None:
-            proxy.reachable, proxy.problem = False, problem_of(exc, address)
-            log.warning("proxy %s: %s", address.label, proxy.problem)
+            problem = problem_of(exc, address)
+            if problem != proxy.problem:  # said once, not at every retry
+                said(first.done(), "proxy %s: %s", address.label, problem)
+            proxy.reachable, proxy.problem = False, problem
             if not first.done():
                 first.set_result(None)
 
@@ -219,6 +224,7 @@ class Proxies:
             await asyncio.wait_for(asyncio.shield(first), FIRST_CONNECT_S)
         except TimeoutError:
             proxy.problem = proxy.problem or f"not reachable: no answer from {address.label}"
+        proxy.started = True
 
     async def _connected(self, proxy: Proxy, client: APIClient,
                          unsetup: list[Callable[[], None]]) -> None:
@@ -254,10 +260,16 @@ class Proxies:
         if proxy.asking:  # the answer to roller's own request
             proxy.held_elsewhere = True
             proxy.problem = held(proxy)
-            log.warning("proxy %s: %s", proxy.label, proxy.problem)
+            said(proxy.started, "proxy %s: %s", proxy.label, proxy.problem)
         else:
             log.info("proxy %s: another API client asked for its Bluetooth and was refused "
                      "(roller holds it)", proxy.label)
+
+def said(later: bool, message: str, *args: object) -> None:
+    """A proxy's problem: a warning when it comes later (the gateway's log); while the
+    proxies start, whoever started them says it (``roller doctor``, a command's one line)."""
+    log.log(logging.WARNING if later else logging.INFO, message, *args)
+
 
 def held(proxy: Proxy) -> str:
     return ("another API client holds its Bluetooth (ESPHome serves one at a time: "
