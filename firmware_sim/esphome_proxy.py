@@ -15,6 +15,7 @@ congested Wi-Fi link drops them.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import threading
@@ -25,11 +26,6 @@ from typing import Any
 
 import numpy as np
 from aioesphomeapi import api_pb2 as pb
-from aioesphomeapi._frame_helper.noise_encryption import (
-    ESPHOME_NOISE_BACKEND,
-    NOISE_PROTOCOL_NAME,
-    decode_noise_psk,
-)
 from aioesphomeapi.core import MESSAGE_TYPE_TO_PROTO
 from noise.connection import NoiseConnection
 
@@ -49,6 +45,7 @@ GATT_ERROR = 133  # ESP-IDF's GATT error for a connection that could not be made
 PROPERTIES = {"broadcast": 0x01, "read": 0x02, "write-without-response": 0x04, "write": 0x08,
               "notify": 0x10, "indicate": 0x20}
 CCCD = "00002902-0000-1000-8000-00805f9b34fb"
+NOISE_PROTOCOL = b"Noise_NNpsk0_25519_ChaChaPoly_SHA256"  # ESPHome's API encryption
 
 
 def address_int(address: str) -> int:
@@ -135,9 +132,9 @@ class NoiseFraming(Framing):
     def __init__(self, psk: str, name: str, mac: str, send: Callable[[bytes], None]) -> None:
         super().__init__()
         self.name, self.mac, self.send = name, mac, send
-        self.noise = NoiseConnection.from_name(NOISE_PROTOCOL_NAME, backend=ESPHOME_NOISE_BACKEND)
+        self.noise = NoiseConnection.from_name(NOISE_PROTOCOL)  # noiseprotocol's own backend
         self.noise.set_as_responder()
-        self.noise.set_psks(decode_noise_psk(psk))
+        self.noise.set_psks(base64.b64decode(psk))
         self.noise.set_prologue(b"NoiseAPIInit\x00\x00")
         self.noise.start_handshake()
         self.state = "hello"
