@@ -36,6 +36,7 @@ from aioesphomeapi.core import (
 )
 from aioesphomeapi.model import LogLevel
 from aioesphomeapi.reconnect_logic import ReconnectLogic
+from bleak import BleakScanner
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -146,7 +147,6 @@ class Proxies:
         self.local_backends = local
         self.local: LocalRadio | None = None
         self._logic: list[ReconnectLogic] = []
-        self._cancels: list[Callable[[], None]] = []
         self.manager: Manager | None = None
 
     async def start(self, use_local: bool = True) -> Proxies:
@@ -171,9 +171,6 @@ class Proxies:
             if proxy.client is not None:
                 with contextlib.suppress(APIConnectionError, OSError):
                     await proxy.client.disconnect()
-        for cancel in reversed(self._cancels):
-            cancel()
-        self._cancels.clear()
         if self.local:
             await self.local.stop()
         if self.manager:
@@ -265,6 +262,7 @@ class Proxies:
             log.info("proxy %s: another API client asked for its Bluetooth and was refused "
                      "(roller holds it)", proxy.label)
 
+
 def said(later: bool, message: str, *args: object) -> None:
     """A proxy's problem: a warning when it comes later (the gateway's log); while the
     proxies start, whoever started them says it (``roller doctor``, a command's one line)."""
@@ -291,8 +289,6 @@ class LocalRadio(BaseHaRemoteScanner):
     @classmethod
     async def start(cls, manager: Manager, backends: tuple[Any, Any] | None
                     ) -> LocalRadio | None:
-        from bleak import BleakScanner
-
         scanner_backend, client_backend = backends or (None, None)
         radio = cls(scanner_backend, client_backend)
         bleak = BleakScanner(radio._heard, backend=scanner_backend)
