@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,proxy]'
 	touch $(STAMP)
 
 # The dashboard on the simulated roller, with the built-in defaults and a demo database: no
@@ -64,7 +64,7 @@ test-clocks: $(STAMP) system-packages
 # Every bench, in the order the README quotes them. make test runs each with --quick (small
 # sizes, seconds each), so a bench that no longer runs fails CI instead of rotting unseen.
 BENCHES := analysis startup placement coverage parts flip store ble mqtt ingest dashboard devices memory \
-  gateway
+  gateway proxy
 
 bench: $(STAMP)
 	set -e; for b in $(BENCHES); do $(BIN)/python -m bench.$$b; done

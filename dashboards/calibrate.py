@@ -14,6 +14,7 @@ from tracker.core.errors import RollerError
 from tracker.core.guidance import MARK_IT
 from tracker.devices import PROFILES
 from tracker.live.calibration_step import prompt, record
+from tracker.live.radio import radio
 from tracker.live.source import Source
 from tracker.store.database import Store
 
@@ -44,9 +45,11 @@ class CalibrationScreen(Screen[None]):
         kind = PROFILES[source.profile or (known[0] if known else "roller")]
         result = self.query_one("#calibrate-result", Label)
         try:
-            samples, info = await record(
-                source.address, kind, self._say, scanner_backend=source.scanner_backend,
-                client_backend=source.client_backend, clock=source.clock)
+            async with radio(self.app.settings.proxies,  # type: ignore[attr-defined]
+                             (source.scanner_backend, source.client_backend)) as air:
+                samples, info = await record(
+                    source.address, kind, self._say, scanner_backend=air.scanner_backend,
+                    client_backend=air.client_backend, clock=source.clock)
             done = calibrate(samples[:, 0], samples[:, 1:4], samples[:, 4:7], self.distance_cm)
         except RollerError as exc:  # Bluetooth, or samples no calibration can come from
             result.update(Content.from_markup("[b red]Not calibrated:[/] $why", why=str(exc)))

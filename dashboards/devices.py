@@ -17,6 +17,7 @@ from tracker.core.errors import RollerError
 from tracker.core.limits import visible
 from tracker.devices import PROFILES
 from tracker.devices.ble import Seen, scan
+from tracker.live.radio import radio
 from tracker.store.database import Store
 
 
@@ -66,7 +67,9 @@ class DevicesScreen(Screen[None]):
         if event.button.id == "scan":
             status.update("scanning ...")
             try:
-                self.found = await scan(3.0, self.scanner_backend())
+                async with radio(self.app.settings.proxies,  # type: ignore[attr-defined]
+                                 (self.scanner_backend(), None)) as air:
+                    self.found = await scan(3.0, air.scanner_backend)
             except RollerError as exc:
                 status.update(Content(str(exc)))  # "[org.bluez.Error...]" is no markup
                 return

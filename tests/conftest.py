@@ -23,7 +23,7 @@ MARKED_BY_FIXTURE = {"broker": "broker", "acl_broker": "broker", "roller": "cli"
 #: Modules whose every test runs sessions over bleak (the simulated radio beneath it, Bumble's
 #: virtual controller, or recorded sensor bytes).
 BLUETOOTH_MODULES = {"test_ble", "test_bumble", "test_dashboard", "test_program_dashboard",
-                     "test_real_sensors", "test_snapshots"}
+                     "test_real_sensors", "test_snapshots", "test_proxy"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

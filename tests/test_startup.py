@@ -79,3 +79,12 @@ def test_what_reads_the_store_imports_no_device_or_broker(roller: Run, recording
     shown = imported(roller, "--db", db, "session", "show", "1")
     assert "plotext" in shown
     assert not shown & LIVE
+
+
+@pytest.mark.cli
+def test_bluetooth_without_proxies_loads_nothing_of_esphome(roller: Run) -> None:
+    """``[bluetooth] proxies`` unset: ``roller scan`` loads bleak, and nothing of the proxy
+    extra (bleak-esphome, habluetooth, aioesphomeapi each take their time to import)."""
+    used = imported(roller, "scan", "--sim", "--timeout", "0.5")
+    assert "bleak" in used
+    assert not used & {"bleak_esphome", "habluetooth", "aioesphomeapi"}

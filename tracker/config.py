@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tracker.core.prescription import Prescription
     from tracker.core.programs import Program
     from tracker.core.schedule import Rules
+    from tracker.devices.proxy_settings import ProxyAddress
     from tracker.mqtt.settings import MqttSettings
 
 ENV_PREFIX = "ROLLER_"
@@ -93,6 +94,7 @@ class Settings:
     db_path: str  # empty: the platform data directory
     diameter_cm: float = 15.0  # of the roller a sensor that does not report it sits in
     log_level: str = ""  # one of LOG_LEVELS; empty: the command's own
+    proxies: tuple[ProxyAddress, ...] = ()  # [bluetooth] proxies: ESPHome Bluetooth proxies
     person: Person | None = None  # whose these are; None: the configuration's own
     #: The person's prescription, while it runs (on their local day when these were made).
     prescription: Prescription | None = None
@@ -161,6 +163,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
     from tracker.core.estimate.uncertainty import Uncertainty
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.schedule import Rules
+    from tracker.devices import proxy_settings
     from tracker.mqtt.settings import MqttSettings
 
     table = _parse(defaults_text(), "built-in defaults")
@@ -192,6 +195,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
             db_path=_db_path(env.get("ROLLER_DB", table["store"]["path"])),
             diameter_cm=_diameter(table["device"]["diameter_cm"]),
             log_level=log_level(table["log"]["level"], "[log] level"),
+            proxies=proxy_settings.parse(table["bluetooth"]["proxies"]),
         )
     except ValueError as exc:
         raise ConfigError(f"configuration: {exc}") from None
@@ -276,6 +280,9 @@ def _env_value(name: str, text: str, default: Any) -> Any:
             return int(text)
         if isinstance(default, float):
             return float(text)
-    except ValueError:
-        raise ConfigError(f"{name}={quote(text)} is not a {type(default).__name__}") from None
+        if isinstance(default, list):  # a TOML array, as the file would have it
+            return tomllib.loads(f"value = {text}")["value"]
+    except (ValueError, tomllib.TOMLDecodeError):
+        what = "TOML array" if isinstance(default, list) else type(default).__name__
+        raise ConfigError(f"{name}={quote(text)} is not a {what}") from None
     return text

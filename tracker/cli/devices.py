@@ -18,22 +18,25 @@ from tracker.core import clock
 from tracker.core.limits import visible
 from tracker.devices import PROFILES
 from tracker.devices.ble import BleError, Link, LinkEvents, Seen, scan
+from tracker.live.radio import Radio, radio
 from tracker.simulation import SIM_ADDRESSES, sim_roller
 
 if TYPE_CHECKING:
     from tracker.store.database import Store
 
 
-def _scan(timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
-    """Devices in range, or one clear line and exit 1; ``--sim`` puts ``kinds`` in the air."""
+def _scan(settings: Settings, timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
+    """Devices in range (through the proxies too, if any), or one clear line and exit 1;
+    ``--sim`` puts ``kinds`` in the air."""
 
     async def main() -> list[Seen]:
-        backend = None
+        backends: tuple[Any, Any] = (None, None)
         if sim:
             for kind in kinds:
-                backend = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0,
-                                     profile=kind).scanner_backend
-        return await scan(timeout, backend)
+                roller = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0, profile=kind)
+                backends = (roller.scanner_backend, roller.client_backend)
+        async with radio(settings.proxies, backends) as air:
+            return await scan(timeout, air.scanner_backend)
 
     try:
         found = asyncio.run(main())
@@ -43,6 +46,11 @@ def _scan(timeout: float, sim: bool, kinds: list[str]) -> list[Seen]:
         fail("no roller found: is it switched on and within a few metres?", 1)
     return found
 
+
+LISTEN_S = 3.0  # roller doctor listens to the roller's stream this long
+LOSS_OK_PCT = 0.5  # more notifications lost than this is worth saying
+CONGESTED = ("the proxy's network link drops them: put it on Ethernet, nearer the access "
+             "point, or give it fewer rollers (docs/gateway.md, a proxy for roller)")
 
 scan_timeout = click.option("--timeout", type=Finite(0.5, 60), default=5.0,
                             show_default=True, help="Seconds to listen.")
@@ -55,9 +63,10 @@ sim_profile = click.option("--profile", type=click.Choice(list(PROFILES)),
 @scan_timeout
 @scan_sim
 @sim_profile
-def scan_command(timeout: float, sim: bool, profile: str | None) -> None:
+@click.pass_obj
+def scan_command(settings: Settings, timeout: float, sim: bool, profile: str | None) -> None:
     """List sensors in range: address, signal strength, name, and what kind each is."""
-    for roller in _scan(timeout, sim, [profile] if profile else list(PROFILES)):
+    for roller in _scan(settings, timeout, sim, [profile] if profile else list(PROFILES)):
         click.echo(f"{roller.address}  {roller.rssi:4d} dBm  {visible(roller.name):<24} "
                    f"{roller.profile.label}")
 
@@ -74,7 +83,7 @@ def pair(settings: Settings, address: str | None, timeout: float, sim: bool,
 
     With --sim: the simulated roller, or the simulated sensor of --profile's kind.
     """
-    found = _scan(timeout, sim, [profile or "roller"])
+    found = _scan(settings, timeout, sim, [profile or "roller"])
     if address:
         match = [r for r in found if r.address.lower() == address.lower()]
         if not match:
@@ -196,35 +205,43 @@ def doctor(settings: Settings, sim: bool) -> None:
                                                   else "not calibrated: run roller calibrate"))
 
     async def check() -> None:
-        backend: tuple[Any, Any] = (None, None)
+        backends: tuple[Any, Any] = (None, None)
         target = paired
         if sim:
             roller = sim_roller("upper_back", "clean", 10.0, 0, 1.0, 175.0)
-            backend, target = (roller.scanner_backend, roller.client_backend), roller.address
+            backends, target = (roller.scanner_backend, roller.client_backend), roller.address
         try:
-            found = await scan(3.0, backend[0])
+            async with radio(settings.proxies, backends) as air:
+                for proxy in air.proxies.proxies if air.proxies else ():
+                    report(not proxy.problem, f"proxy {proxy.label}: {proxy.says()}")
+                await probe(target, air)
         except BleError as exc:
             report(False, str(exc))
-            return
-        report(True, f"Bluetooth adapter usable; {len(found)} roller(s) in range")
+
+    async def probe(target: str | None, air: Radio) -> None:
+        found = await scan(3.0, air.scanner_backend)
+        where = "Bluetooth adapter usable" if air.proxies is None else "Bluetooth usable"
+        report(True, f"{where}; {len(found)} roller(s) in range")
         if target is None:
             report(False, "no roller paired: run roller pair")
             return
         if target not in {r.address for r in found}:
             report(False, f"paired roller {target} not in range: switch it on, bring it closer")
             return
-        link = Link(target, LinkEvents(lambda *_: None), scanner_backend=backend[0],
-                    client_backend=backend[1], profile=kind)
-        try:
-            info = await link.probe(listen_s=3.0)
-        except BleError as exc:
-            report(False, str(exc))
-            return
+        link = Link(target, LinkEvents(lambda *_: None), scanner_backend=air.scanner_backend,
+                    client_backend=air.client_backend, profile=kind)
+        info = await link.probe(listen_s=LISTEN_S)
         cfg = info.config
         about = (f"protocol {cfg.protocol_version}, {cfg.rate_hz} Hz, {cfg.diameter_cm:g} cm"
                  if cfg else f"{info.rate_hz} Hz in force")
         report(True, f"{target}: {info.model or info.profile} {info.firmware} {about}, "
                      f"battery {'-' if info.battery_pct is None else info.battery_pct} %")
+        stats = link.decoder.stats
+        via = f" through proxy {info.via}" if info.via else ""
+        report(stats.loss_pct <= LOSS_OK_PCT,
+               f"link{via}: {stats.packets} notifications in {LISTEN_S:g} s, {stats.lost} lost "
+               f"({stats.loss_pct:.1f} %)" + (f": {CONGESTED}" if info.via and
+                                               stats.loss_pct > LOSS_OK_PCT else ""))
         for advice in link.advice():
             report(False, advice)
 
@@ -262,7 +279,8 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
             fail("no sensor paired: run roller pair, or give its address")
         known = store.devices.known(address)
         if profile is None and known is None and not sim:  # never seen: what is it?
-            seen = [r for r in _scan(5.0, False, []) if r.address.lower() == address.lower()]
+            seen = [r for r in _scan(settings, 5.0, False, [])
+                    if r.address.lower() == address.lower()]
             profile = seen[0].profile.name if seen else None
         kind = PROFILES[profile or (known[0] if known else "roller")]
 
@@ -275,9 +293,11 @@ def calibrate(settings: Settings, address: str | None, distance_cm: float | None
                                     settings.body.height_cm, profile=kind.name,
                                     distance_cm=distance_cm or 60.0)
                 backends, clock = (roller.scanner_backend, roller.client_backend), roller.clock
-            return await record(address, kind, lambda phase: click.echo(
-                prompt(phase, distance_cm)), timeout_s=timeout_s, scanner_backend=backends[0],
-                client_backend=backends[1], clock=clock)
+            async with radio(settings.proxies, backends) as air:
+                return await record(address, kind, lambda phase: click.echo(
+                    prompt(phase, distance_cm)), timeout_s=timeout_s,
+                    scanner_backend=air.scanner_backend, client_backend=air.client_backend,
+                    clock=clock)
 
         with clean_errors():  # Bluetooth, or samples no calibration can be made from: 1
             samples, info = asyncio.run(main())

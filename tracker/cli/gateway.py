@@ -20,6 +20,7 @@ from tracker.core.body import ROUTINES
 from tracker.core.limits import visible
 from tracker.live.gateway import Gateway
 from tracker.live.holds import hold_bridge
+from tracker.live.radio import radio
 from tracker.live.session import NotCalibrated
 from tracker.live.source import Source
 from tracker.simulation import sim_household
@@ -76,6 +77,11 @@ def gateway(settings: Settings, routine: str, sim_count: int | None, speed: floa
                  settings.mqtt.summary(), store.path.absolute(), rollers(store, sources))
 
         async def main() -> int:
+            local = (sources[0].scanner_backend, sources[0].client_backend)
+            async with radio(settings.proxies, local) as air:
+                return await serve([air.carry(source) for source in sources])
+
+        async def serve(sources: list[Source]) -> int:
             bridge = None
             if settings.mqtt.enabled:
                 from tracker.mqtt.bridge import Bridge

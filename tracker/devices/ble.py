@@ -46,8 +46,15 @@ class BleError(MachineError):
     """A Bluetooth problem, said in one line with what to do about it."""
 
 
+class SaidError(BleakError):
+    """A backend's error already said in one line for people (a proxy's refusal)."""
+
+
 def explain(exc: Exception) -> str:
     """One line for the errors people meet: no adapter, adapter off, no permission, gone."""
+    for said in (exc, exc.__cause__):  # bleak-retry-connector wraps what it gives up on
+        if isinstance(said, SaidError):
+            return str(said)
     if isinstance(exc, BleakBluetoothNotAvailableError):
         reason = exc.reason
         if reason is BleakBluetoothNotAvailableReason.POWERED_OFF:
@@ -110,6 +117,7 @@ class DeviceInfo:
     firmware: str = ""
     battery_pct: int | None = None
     rssi_dbm: int | None = None  # its advertisement's signal when it was last found
+    via: str = ""  # the Bluetooth proxy the link goes through (empty: the local adapter)
     rate_hz: int | None = None
     diameter_cm: float | None = None  # reported by the device (our roller only)
     config: p.DeviceConfig | None = None
@@ -214,6 +222,7 @@ class Link:
             disconnected_callback=lambda _: dropped.set(), max_attempts=2,
             backend=self.client_backend,
         )
+        self.info.via = getattr(client._backend, "via", "")  # a proxies' backend says which
         try:
             await self._start(client)
             self._live = True

@@ -25,5 +25,6 @@ class Source:
     @property
     def kind(self) -> str:
         """What a session records it came from: ``sim`` when this process is the radio (the
-        simulator's backends), else ``live``."""
-        return "sim" if self.client_backend is not None else "live"
+        simulator's backends), else ``live`` (bleak's own backends, or the proxies')."""
+        live = self.client_backend is None or getattr(self.client_backend, "live", False)
+        return "live" if live else "sim"

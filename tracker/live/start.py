@@ -37,6 +37,7 @@ from tracker.core.status import Status
 from tracker.devices import Profile
 from tracker.live.admission import Admission, check_start, glutes_refusal
 from tracker.live.bridged import bridged, obey
+from tracker.live.radio import radio
 from tracker.live.session import LiveSession, Result, resolve_device
 from tracker.live.source import Source
 from tracker.store.database import Store
@@ -146,9 +147,13 @@ async def run(store: Store, planned: Plan, source: Source, role: str,
     """Step 6: run a planned session to its end with the MQTT bridge beside it (``role``
     names this process to other programs). Every status goes to ``on_status`` and to the
     bridge; ``started`` is told the session and the bridge once both exist (for the
-    caller's keys and signals). A simulated source ends the session when it runs out."""
-    async with bridged(planned.settings, store, planned.address, planned.profile,
-                       role) as bridge:
+    caller's keys and signals). A simulated source ends the session when it runs out. With
+    ``[bluetooth] proxies``, the roller is reached through them as well (:mod:`.radio`)."""
+    async with radio(planned.settings.proxies,
+                     (source.scanner_backend, source.client_backend)) as air, \
+            bridged(planned.settings, store, planned.address, planned.profile,
+                    role) as bridge:
+        source = air.carry(source)
 
         def status(now: Status) -> None:
             on_status(now, bridge)
