@@ -261,6 +261,7 @@ def test_roller_session_comfort_and_the_report_a_clinician_reads(tmp_path: Path,
     assert "Rolled on" in said and "of the last 30 days; last today." in said
     assert "Upper back: " in said and "sessions a week" not in said  # weeks counted
     assert "Last comfort score: 8 of 10" in said
+    assert "Comfort, the last 30 days: Upper back: up, 2 on" in said
     made = roller("--db", str(db), "report", "--now", NOW.isoformat(), "-o",
                   str(tmp_path / "r.html"))
     assert made.returncode == 0, made.stderr

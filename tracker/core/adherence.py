@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from tracker.core.comfort import Score
+from tracker.core.comfort import Score, by_area, trend
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.prescription import Dose, Prescription, kept_off_contacts
 from tracker.core.schedule import Rolled, Rules, pace, stroke_s, week_start
@@ -173,6 +173,7 @@ class Figures:
     kept_off_this_week: int
     last_comfort: Score | None
     areas: list[AreaAdherence]  # the running prescription's, this week's included
+    comfort: list[str]  # each area's comfort trend over the last 30 days, in a sentence
 
     def lines(self) -> list[str]:
         """The figures as ``roller schedule`` says them, a sentence each."""
@@ -188,7 +189,7 @@ class Figures:
         if self.last_comfort is not None:
             c = self.last_comfort
             said.append(f"Last comfort score: {c.score} of 10, {c.label}, {c.day:%d %b}.")
-        return said
+        return said + [f"Comfort, the last {RECENT_DAYS} days: {line}" for line in self.comfort]
 
 
 def figures(sessions: Sequence[tuple[Rolled, list[AreaRolled]]], last_rolled: date | None,
@@ -210,4 +211,6 @@ def figures(sessions: Sequence[tuple[Rolled, list[AreaRolled]]], last_rolled: da
         sum(w.done for w in this_week) if rx else None,
         kept_off_contacts([s for s, _ in sessions if monday <= s.local_day() <= today],
                           prescribed),
-        max(scores, key=lambda s: (s.given_at, s.session_id, s.seq), default=None), areas)
+        max(scores, key=lambda s: (s.given_at, s.session_id, s.seq), default=None), areas,
+        [trend(area) for area in by_area(s for s in scores
+                                         if (today - s.day).days < RECENT_DAYS).values()])
