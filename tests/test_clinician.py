@@ -9,20 +9,25 @@ import json
 import subprocess
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dashboards.modals import ChoiceScreen
+from firmware_sim.session import simulate_parts
 from tests.test_cli import assert_one_line_error
 from tests.test_dashboard import make_app, notified, wait_for
 from tests.weeks import NOW, fill
 from tracker.core.adherence import AreaRolled, areas_rolled, figures, followed
 from tracker.core.alerts import AlertRules, alerts, on_score
+from tracker.core.body import Body
 from tracker.core.comfort import ComfortError, Score, parse_score, trend, usual
+from tracker.core.estimate import SessionEstimator
 from tracker.core.formats import roller_session as records
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.prescription import parse
@@ -33,6 +38,8 @@ from tracker.store.comfort import NoPart
 from tracker.store.opening import open_store
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
+#: The person of tests.weeks lives in UTC, whatever zone the suite runs in (make test-clocks).
+UTC_USER = {"ROLLER_USER_TIMEZONE": "UTC"}
 RULES, ALERTS = Rules(), AlertRules()
 #: Upper back five times a week for 2 minutes, glutes twice for 20 strokes; calves kept off
 #: for the first two weeks. It began on a Thursday, three weeks before tests.weeks.NOW.
@@ -65,7 +72,7 @@ until = 2026-11-12
 def score(day: int, value: int, area: str = "upper_back", seq: int = 0) -> Score:
     """A score given on 2026-11-``day`` at noon."""
     at = datetime(2026, 11, day, 12, tzinfo=UTC)
-    return Score(day, seq, area, value, at, at.date())
+    return Score(day, seq, area, value, at, at, at.date())
 
 
 @given(st.text(max_size=12))
@@ -245,7 +252,7 @@ def test_roller_session_comfort_and_the_report_a_clinician_reads(tmp_path: Path,
         ids = [r.id for r in store.sessions(person=me.id)]
     for i, (session_id, value) in enumerate(zip(ids[-6:], "232328", strict=True)):
         given = roller("--db", str(db), "session", "comfort", str(session_id), value,
-                       env={"ROLLER_NOW": (NOW + timedelta(minutes=i)).isoformat()})
+                       env={"ROLLER_NOW": (NOW + timedelta(minutes=i)).isoformat(), **UTC_USER})
         assert given.returncode == 0, given.stderr
         assert f"comfort {value} of 10 kept for the" in given.stderr
     assert_one_line_error(roller("--db", str(db), "session", "comfort", str(ids[0]), "11"),
@@ -255,7 +262,7 @@ def test_roller_session_comfort_and_the_report_a_clinician_reads(tmp_path: Path,
     assert_one_line_error(roller("--db", str(db), "session", "comfort", str(ids[0]), "3",
                                  "--part", "9"), "has no part 9")
     week = roller("--db", str(db), "schedule", env={"ROLLER_NOW": (NOW + timedelta(
-        minutes=9)).isoformat()})
+        minutes=9)).isoformat(), **UTC_USER})
     assert week.returncode == 0, week.stderr
     said = " ".join(week.stdout.split())
     assert "Rolled on" in said and "of the last 30 days; last today." in said
@@ -263,7 +270,7 @@ def test_roller_session_comfort_and_the_report_a_clinician_reads(tmp_path: Path,
     assert "Last comfort score: 8 of 10" in said
     assert "Comfort, the last 30 days: Upper back: up, 2 on" in said
     made = roller("--db", str(db), "report", "--now", NOW.isoformat(), "-o",
-                  str(tmp_path / "r.html"))
+                  str(tmp_path / "r.html"), env=UTC_USER)
     assert made.returncode == 0, made.stderr
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     order = [html.index(f'id="{name}"') for name in ("alerts", "prescription", "adherence",
@@ -313,6 +320,15 @@ def test_scores_travel_with_the_session_to_a_central_store(tmp_path: Path) -> No
     with closing(open_store(tmp_path / "central.db")) as central:
         taken = exchange.take(central, records.parse(sent))
         assert taken is not None and central.comfort.of_session(taken) == {0: 4}
+        with closing(open_store(tmp_path / "gym.db")) as gym:  # corrected once it was sent
+            gym.outbox.records = True
+            gym.comfort.give(session_id, 6, NOW + timedelta(minutes=5), ALERTS)
+            assert [r["kind"] for r in gym.outbox.pending(1000)][-1] == "session_record"
+            again = exchange.record(gym, session_id, "gym")
+        assert exchange.take(central, again) is None  # the session is taken once ...
+        assert central.comfort.of_session(taken) == {0: 6}  # ... its scores since, too
+        assert exchange.take(central, records.parse(sent)) is None  # an old copy: no effect
+        assert central.comfort.of_session(taken) == {0: 6}
     older = json.loads(sent)
     del older["comfort"]
     assert records.parse(json.dumps(older).encode()).details["comfort"] == []
@@ -323,3 +339,49 @@ def test_scores_travel_with_the_session_to_a_central_store(tmp_path: Path) -> No
     older["comfort"] = [[0, "lumbar", 3, NOW.isoformat()]]
     with pytest.raises(records.RecordError, match="area 'lumbar'"):
         records.parse(json.dumps(older).encode())
+
+
+def test_a_score_between_two_areas_is_the_one_just_rolled() -> None:
+    """A person rates the area they just rolled: while the next is asked for and not yet
+    rolled, "this area" is the part behind them, never the one ahead."""
+    sim = simulate_parts([("upper_back", 40.0), ("glutes", 40.0)], "clean", seed=1,
+                         sample_rate_hz=50.0)
+    h, t0 = sim.header, float(sim.samples[0, 0])
+    est = SessionEstimator(h.routine, Body(h.user_height_cm), h.roller_diameter_cm,
+                           h.sample_rate_hz, None,
+                           [replace(p, at_s=t0 + p.at_s) for p in h.parts])
+    assert est.rolled_part is None  # nothing rolled yet: nothing to score
+    seen = []
+    for chunk in np.array_split(sim.samples, len(sim.samples) // 25):
+        est.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
+        seen.append((est.rolled_part, est.routine))
+    parts = [rolled for rolled, _ in seen]
+    assert parts[0] == (0, "upper_back") and parts[-1] == (1, "glutes")
+    assert ((0, "upper_back"), "glutes") in seen  # glutes asked for, the upper back rolled
+    assert parts.index((1, "glutes")) > max(i for i, (_, asked) in enumerate(seen)
+                                            if asked == "upper_back")
+
+
+def test_a_prescription_ended_early_is_counted_to_the_day_it_ended() -> None:
+    rx = parse(RX, "rx.toml")
+    rolls = [AreaRolled(date(2026, 11, d), "upper_back", 70.0, 20) for d in (2, 3, 4)]
+    upper, _ = followed(rx, rolls, date(2026, 10, 1), date(2026, 12, 7), RULES,
+                        ended=date(2026, 11, 4))  # a Wednesday: 3 of the week's 7 days
+    assert [(w.start.day, w.done, w.prescribed, w.full) for w in upper.weeks] == [
+        (26, 0, 3, True), (2, 3, 2, True)]
+
+
+@pytest.mark.cli
+def test_the_report_says_a_stretch_without_rolling_that_began_before_it(
+        tmp_path: Path, roller: Run) -> None:
+    """The last session a month before the report's weeks began: the days since are an
+    alert, although no session of the period's shows where they began."""
+    db = tmp_path / "r.db"
+    fill(db, weeks=1).close()  # up to Thursday 19 Nov
+    later = NOW + timedelta(weeks=8)
+    made = roller("--db", str(db), "report", "--weeks", "4", "--now", later.isoformat(),
+                  "-o", str(tmp_path / "r.html"), env=UTC_USER)
+    assert made.returncode == 0, made.stderr
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<strong>Not rolling:</strong> 56 days since the last session, on 19 Nov 2026." \
+        in html

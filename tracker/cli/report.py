@@ -32,7 +32,9 @@ from tracker.core.formats.roller_analysis import Part
 from tracker.core.formats.roller_imu import target
 from tracker.core.limits import quote, visible
 from tracker.core.pictures.share.content import Listed, Report, build
+from tracker.core.schedule import since
 from tracker.live import past
+from tracker.store import clinician
 from tracker.store.database import Store
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow
@@ -131,7 +133,9 @@ def _made(store: Store, who: Settings, now: datetime, weeks: int) -> Report:
     return build(who.person.name, who.person.uid, sessions, now, who.zone, who.rules, weeks,
                  store.first_day(who.person.id),
                  store.prescriptions.followed(who.person),
-                 store.comfort.of_person(who.person.id), who.alerts)
+                 store.comfort.of_person(who.person.id), who.alerts,
+                 clinician.last_day_rolled(store, who.person.id,
+                                           since(now, who.zone, who.rules, weeks)))
 
 
 def _file_name(made: Report, suffix: str) -> str:

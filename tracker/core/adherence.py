@@ -2,10 +2,10 @@
 the sessions prescribed, week by week from the prescription's start, the minutes or strokes
 against the dose, and the pace against the guide.
 
-A session counts for an area when it gave the area at least half its dose: a pass over the
-calves on the way to the hamstrings is not a calf session, and a session cut short by a
-phone call still is one. Pure: what was rolled and the prescription in, figures and
-sentences out.
+A session counts for an area when it gave the area at least half its dose, in the dose's own
+unit (minutes of rolling, or strokes): a pass over the calves on the way to the hamstrings is
+not a calf session, and a session cut short by a phone call still is one. Pure: what was
+rolled and the prescription in, figures and sentences out.
 """
 
 from __future__ import annotations
@@ -34,20 +34,25 @@ class AreaRolled:
 
 
 def areas_rolled(rolled: Rolled, strokes: int, parts: Sequence[Part]) -> list[AreaRolled]:
-    """A session's rolling time and strokes by area. Each part's strokes are its own; its
-    rolling time is the session's shared in proportion to the parts' spans (each part's
-    pauses are not stored apart), or equally when the spans are unknown. A session of one
-    area (``parts`` may then be empty) is that area's whole."""
-    day, areas = rolled.local_day(), rolled.areas or (rolled.routine,)
-    if not parts:
-        share = rolled.active_s / len(areas)
-        each = strokes // len(areas)
-        return [AreaRolled(day, a, share, each) for a in areas]
-    spans = [max(0.0, p.end_s - p.start_s) for p in parts]
-    total_s = sum(spans)
-    return [AreaRolled(day, p.routine,
-                       rolled.active_s * (span / total_s if total_s else 1 / len(parts)),
-                       p.strokes) for p, span in zip(parts, spans, strict=True)]
+    """A session's rolling time and strokes by area, an area rolled in two parts once (it
+    is one of that area's sessions). Each part's strokes are its own; its rolling time is
+    the session's shared in proportion to the parts' spans (each part's pauses are not
+    stored apart), or equally when the spans are unknown. A session of one area (``parts``
+    may then be empty) is that area's whole."""
+    areas = rolled.areas or (rolled.routine,)
+    if parts:
+        spans = [max(0.0, p.end_s - p.start_s) for p in parts]
+        total_s = sum(spans)
+        shares = [(p.routine, rolled.active_s * (span / total_s if total_s else 1 / len(parts)),
+                   p.strokes) for p, span in zip(parts, spans, strict=True)]
+    else:
+        shares = [(a, rolled.active_s / len(areas), strokes // len(areas)) for a in areas]
+    by_area: dict[str, tuple[float, int]] = {}
+    for area, active_s, area_strokes in shares:
+        was_s, was_strokes = by_area.get(area, (0.0, 0))
+        by_area[area] = (was_s + active_s, was_strokes + area_strokes)
+    return [AreaRolled(rolled.local_day(), area, active_s, area_strokes)
+            for area, (active_s, area_strokes) in by_area.items()]
 
 
 @dataclass(frozen=True)
@@ -110,30 +115,39 @@ class AreaAdherence:
 
 
 def followed(prescription: Prescription, rolls: Sequence[AreaRolled], first: date,
-             today: date, rules: Rules) -> list[AreaAdherence]:
+             today: date, rules: Rules, ended: date | None = None) -> list[AreaAdherence]:
     """Each prescribed area, in order, followed from the later of the prescription's start
-    and ``first`` to the earlier of its end and ``today``. ``rolls`` may hold days outside
-    that: they are not counted. ``rules`` start the weeks."""
+    and ``first`` to the earliest of its end, the day it was ``ended`` (early, by the
+    clinician or the next import) and ``today``. ``rolls`` may hold days outside that: they
+    are not counted. ``rules`` start the weeks."""
     begin = max(prescription.start, first)
+    end = min(prescription.end, ended or prescription.end)
     return [_area(dose, prescription, [r for r in rolls if r.area == dose.area
-                                       and begin <= r.day <= min(prescription.end, today)],
-                  begin, today, rules)
+                                       and begin <= r.day <= min(end, today)],
+                  begin, end, today, rules)
             for dose in prescription.doses]
 
 
-def _area(dose: Dose, rx: Prescription, rolls: list[AreaRolled], begin: date, today: date,
-          rules: Rules) -> AreaAdherence:
+def _counts(dose: Dose, rolled: AreaRolled, stroke_s: tuple[float, float]) -> bool:
+    """Whether a session gave the area at least :data:`COUNTS_FROM` of its dose."""
+    if dose.strokes is not None:
+        return rolled.strokes >= COUNTS_FROM * dose.strokes
+    return rolled.active_s >= COUNTS_FROM * dose.seconds(stroke_s)
+
+
+def _area(dose: Dose, rx: Prescription, rolls: list[AreaRolled], begin: date, end: date,
+          today: date, rules: Rules) -> AreaAdherence:
     """A week the prescription runs only part of is prescribed its share of sessions (the
     week it begins or ends); this week is prescribed whole, and counted so far."""
-    counted = [r for r in rolls if r.active_s >= COUNTS_FROM * dose.seconds(rx.stroke_s)]
+    counted = [r for r in rolls if _counts(dose, r, rx.stroke_s)]
     weeks = []
     start = week_start(begin, rules)
-    while start <= min(rx.end, today):
+    while start <= min(end, today):
         days = [start + timedelta(days=i) for i in range(7)]
-        running = sum(1 for d in days if begin <= d <= rx.end)
+        running = sum(1 for d in days if begin <= d <= end)
         weeks.append(Week(start, sum(1 for r in counted if r.day in days),
                           round(dose.per_week * running / 7),
-                          full=days[-1] < today or rx.end < today))
+                          full=days[-1] < today or end < today))
         start += timedelta(days=7)
     active_s, strokes = sum(r.active_s for r in rolls), sum(r.strokes for r in rolls)
     mean = stroke_s(active_s, strokes)
@@ -211,6 +225,6 @@ def figures(sessions: Sequence[tuple[Rolled, list[AreaRolled]]], last_rolled: da
         sum(w.done for w in this_week) if rx else None,
         kept_off_contacts([s for s, _ in sessions if monday <= s.local_day() <= today],
                           prescribed),
-        max(scores, key=lambda s: (s.given_at, s.session_id, s.seq), default=None), areas,
+        max(scores, key=lambda s: s.order, default=None), areas,
         [trend(area) for area in by_area(s for s in scores
-                                         if (today - s.day).days < RECENT_DAYS).values()])
+                                         if 0 <= (today - s.day).days < RECENT_DAYS).values()])

@@ -39,11 +39,19 @@ class Score:
     area: str
     score: int
     given_at: datetime  # aware
+    started_at: datetime  # the session's start, aware: scores are in the order rolled
     day: date  # the session's local day
 
     @property
     def label(self) -> str:
         return self.area.replace("_", " ")
+
+    @property
+    def order(self) -> tuple[datetime, int, int]:
+        """Where the score stands among a person's: by the session's start and the part's
+        place in it, whenever it was given (an old session scored today, or a score
+        corrected, keeps its place)."""
+        return self.started_at, self.session_id, self.seq
 
 
 def parse_score(text: str) -> int:
@@ -57,9 +65,9 @@ def parse_score(text: str) -> int:
 
 
 def by_area(scores: Iterable[Score]) -> dict[str, list[Score]]:
-    """Each area's scores, oldest first (areas in the order first scored)."""
+    """Each area's scores in the order rolled (areas in the order first rolled)."""
     areas: dict[str, list[Score]] = {}
-    for s in sorted(scores, key=lambda s: (s.given_at, s.session_id, s.seq)):
+    for s in sorted(scores, key=lambda s: s.order):
         areas.setdefault(s.area, []).append(s)
     return areas
 

@@ -17,9 +17,13 @@ from tracker.core.formats.roller_analysis import Analysis
 from tracker.core.prescription import KeepOff
 from tracker.core.schedule import glutes_active_s
 
-EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_caution",
-                      "lumbar_contact_alert", "schedule_refused", "schedule_override",
-                      "kept_off_contact", "comfort_alert", "not_rolling_alert")
+#: What a roller's event topic carries ...
+ROLLER_EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_caution",
+                             "lumbar_contact_alert", "schedule_refused", "schedule_override",
+                             "kept_off_contact", "comfort_alert")
+#: ... and a person's: what no roller raised.
+PERSON_EVENT_TYPES: Final = ("not_rolling_alert",)
+EVENT_TYPES: Final = ROLLER_EVENT_TYPES + PERSON_EVENT_TYPES
 
 
 @dataclass(frozen=True)

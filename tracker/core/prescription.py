@@ -132,8 +132,8 @@ def kept_off_in(session: Rolled,
     day = session.local_day()
     found = []
     for area in session.areas or (session.routine,):
-        kept = next((rx.kept_off_on(day)[area] for rx, ended in prescriptions
-                     if area in rx.kept_off_on(day)
+        kept = next((k for rx, ended in prescriptions
+                     if (k := rx.kept_off_on(day).get(area)) is not None
                      and (ended is None or session.started_at < ended)), None)
         if kept is not None:
             found.append(kept)

@@ -9,10 +9,13 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from tracker.config import Settings
+from tracker.core import clock
 from tracker.core.status import Identity
 from tracker.devices.base import Profile
+from tracker.live import comfort
 from tracker.live.holds import hold_bridge
 from tracker.store.database import Store
+from tracker.store.errors import StoreError
 
 if TYPE_CHECKING:
     from tracker.live.session import LiveSession
@@ -58,17 +61,28 @@ async def bridged(settings: Settings, store: Store, address: str, profile: Profi
 
 
 def obey(bridge: Bridge | None, live: LiveSession) -> None:
-    """Home Assistant's end button ends this session and its area select switches the area;
-    the next session's routine and override are the gateway's business (``roller track``
-    was told its own)."""
+    """Home Assistant's end button ends this session, its area select switches the area
+    and its comfort number scores the part rolled; the next session's routine and override
+    are the gateway's business (``roller track`` was told its own)."""
     if bridge is None:
         return
 
     def command(address: str, command: Command) -> None:
         if command.what == "end":
             live.end("stopped")
-        elif command.what == "area" and (why := live.switch(command.value)):
-            log.warning("%s: not switching to %s: %s", address, command.value, why)
+        elif command.what == "area":
+            if why := live.switch(command.value):
+                log.warning("%s: not switching to %s: %s", address, command.value, why)
+            else:
+                bridge.update(address, comfort=None)  # the next area is scored afresh
+        elif command.what == "comfort":
+            try:
+                given = comfort.give(live.store, live, None, None, int(command.value),
+                                     clock.now(), live.settings.alerts)
+            except StoreError as exc:
+                log.warning("%s: comfort %s not kept: %s", address, command.value, exc)
+            else:
+                bridge.update(address, comfort=given.score)
         else:
             log.warning("ignored %s %s: only roller gateway starts sessions by itself",
                         command.what, command.value)

@@ -13,6 +13,7 @@ from typing import Final
 
 from tracker.core.alerts import AlertRules
 from tracker.core.comfort import Score
+from tracker.live.recorder import LIVE_WAIT_S
 from tracker.live.session import LiveSession, Result
 from tracker.store.comfort import NoPart
 from tracker.store.database import Store
@@ -32,4 +33,4 @@ def give(store: Store, live: LiveSession | None, last: Result | None, ended_at: 
         raise NoPart(f"no session under way or ended in the last "
                      f"{AFTER.total_seconds() / 60:.0f} minutes to score (roller session "
                      "comfort ID SCORE scores any)")
-    return store.comfort.give(last.session_id, score, now, rules)
+    return store.comfort.give(last.session_id, score, now, rules, wait_s=LIVE_WAIT_S)

@@ -235,6 +235,8 @@ class Gateway:
             why = live.switch(command.value) if live else "no session under way"
             if why:
                 log.warning("%s: not switching to %s: %s", address, command.value, why)
+            else:
+                self._tell(address, comfort=None)  # the next area is scored afresh
 
     def _comfort(self, address: str, score: int) -> None:
         """A comfort score from Home Assistant: the part under way's, or the last part's of

@@ -110,15 +110,14 @@ class Recorder:
             self.checkpoint()
 
     def comfort(self, score: int, at: datetime, rules: AlertRules) -> Score:
-        """The person's comfort score for the part under way (its area as rolled now),
-        written at once: a score is never kept for a checkpoint."""
-        if self.session_id is None:
-            raise NoPart("the session is not stored yet: score it once it is (roller "
-                         "session comfort)")
-        state = self.estimator.last_state
-        return self.store.comfort.give(self.session_id, score, at, rules,
-                                       seq=state.part if state else 0,
-                                       area=self.estimator.routine, wait_s=LIVE_WAIT_S)
+        """The person's comfort score for the part rolled now or last (between two parts,
+        the one just finished), written at once: a score is never kept for a checkpoint."""
+        rolled = self.estimator.rolled_part
+        if self.session_id is None or rolled is None:
+            raise NoPart("nothing rolled yet to score: roll the area first")
+        seq, area = rolled
+        return self.store.comfort.give(self.session_id, score, at, rules, seq=seq, area=area,
+                                       wait_s=LIVE_WAIT_S)
 
     def checkpoint(self, status: str = "live", reason: str | None = None) -> Analysis:
         analysis = self.estimator.snapshot() if status == "live" else self.estimator.finish()

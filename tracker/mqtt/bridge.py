@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 
 from tracker.core import clock
-from tracker.core.alerts import AlertRules
+from tracker.core.alerts import AlertRules, idle
 from tracker.core.estimate import LiveState
 from tracker.core.formats import roller_session as records
 from tracker.core.people import Person
@@ -648,12 +648,13 @@ class Bridge:
         now, zone = self.now(), person.zone or self.zone
         week, rows = self._week(person, now)
         figures = clinician.figures(self.store, person, person.schedule(self.rules), zone, now)
+        today = now.astimezone(ZoneInfo(zone)).date()
         since = figures.days_since_rolled
-        if self.owner and since is not None and since >= self.alerts.idle_days:
-            last = now.astimezone(ZoneInfo(zone)).date() - timedelta(days=since)
+        last = None if since is None else today - timedelta(days=since)
+        if self.owner and last is not None and (alert := idle(last, today, self.alerts)):
             self.store.outbox.person_alert(
                 person.id, person.uid, "not_rolling_alert", last.isoformat(), now,
-                person=person.uid, days=since, last_rolled=last.isoformat())
+                person=person.uid, days=since, last_rolled=last.isoformat(), text=alert.text)
         return person_state(person, self.rules, week, rows,
                             rows or self.store.sessions(last=5, person=person.id),  # or long ago
                             zone, figures)

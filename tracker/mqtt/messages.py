@@ -15,7 +15,7 @@ from tracker import __version__
 from tracker.core.body import REGIONS, ROUTINES
 from tracker.core.comfort import SCALE
 from tracker.core.errors import InputError
-from tracker.core.events import EVENT_TYPES
+from tracker.core.events import PERSON_EVENT_TYPES, ROLLER_EVENT_TYPES
 from tracker.core.limits import quote
 from tracker.core.people import FIRST_PERSON, name_key
 from tracker.core.status import Identity
@@ -451,7 +451,7 @@ def _entities(topics: Topics) -> list[Entity]:
             "state_topic": state, "value_template": _value("last_seen"),
             "device_class": "timestamp", "entity_category": "diagnostic"}),
         Entity("event", "session_event", "Session event", {
-            "state_topic": topics.event, "event_types": list(EVENT_TYPES)}),
+            "state_topic": topics.event, "event_types": list(ROLLER_EVENT_TYPES)}),
         Entity("select", "next_routine", "Next session's routine", {
             "state_topic": state, **_select("next_routine", ROUTINES,
                                             topics.command("routine")),
@@ -510,7 +510,7 @@ def _person_entities(topics: PersonTopics) -> list[Entity]:
             "state_topic": state, "value_template": _value("last_comfort"),
             "state_class": "measurement", "icon": "mdi:emoticon-sad-outline"}),
         Entity("event", "alert", "Clinician alert", {
-            "state_topic": topics.event, "event_types": ["not_rolling_alert"]}),
+            "state_topic": topics.event, "event_types": list(PERSON_EVENT_TYPES)}),
     ]
 
 

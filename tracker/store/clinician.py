@@ -4,9 +4,9 @@ the pure :func:`tracker.core.adherence.figures`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.core import adherence
 from tracker.core.adherence import Figures, areas_rolled
@@ -32,9 +32,25 @@ def figures(store: Store, person: Person, rules: Rules, zone: str, now: datetime
     return adherence.figures(
         [(row.rolled(), areas_rolled(row.rolled(), row.strokes, _parts(store, row)))
          for row in rows if row.rolled().local_day() <= today],
-        max((row.rolled().local_day() for row in last), default=None),
+        max((day for row in last if (day := row.rolled().local_day()) <= today),
+            default=None),
         store.first_day(person.id), store.prescriptions.followed(person),
         store.comfort.of_person(person.id), today, rules)
+
+
+def last_day_rolled(store: Store, person_id: int, until: datetime) -> date | None:
+    """The local day of ``person_id``'s last session that started before ``until`` (None:
+    none): one indexed read, however many years the store holds."""
+    found = store.db.execute("SELECT started_at, zone FROM sessions WHERE person_id = ? AND "
+                             "julianday(started_at) < julianday(?) ORDER BY "
+                             "julianday(started_at) DESC LIMIT 1",
+                             [person_id, until.isoformat()]).fetchone()
+    if found is None:
+        return None
+    try:
+        return datetime.fromisoformat(found[0]).astimezone(ZoneInfo(found[1])).date()
+    except (ValueError, TypeError, ZoneInfoNotFoundError):  # a damaged row: its UTC day
+        return datetime.fromisoformat(found[0]).date()
 
 
 def _parts(store: Store, row: SessionRow) -> list[Part]:

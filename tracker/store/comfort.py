@@ -1,5 +1,7 @@
 """The store's comfort scores, one per part of a session, and the alerts a score raises,
-queued for MQTT in the same transaction as the score (docs/clinician.md, "Alerts").
+queued for MQTT in the same transaction as the score (docs/clinician.md, "Alerts"); a
+finished session's record queued again with it, for a central store (``roller ingest``
+takes a known session's scores from it).
 
 A score is kept apart from the part it belongs to (by the session and the part's place in
 it), so a re-analysis of the session, which writes its parts again, keeps what the person
@@ -42,8 +44,9 @@ class Comforts:
         the alerts it raises against the person's earlier scores of the area. ``area``
         names the part's area when the session under way has not stored the part yet."""
         with self._writing(wait_s) as db:
-            session = next(iter(db.query("SELECT person_id, device, started_at, zone FROM "
-                                         "sessions WHERE id = ?", [session_id])), None)
+            session = next(iter(db.query("SELECT person_id, device, started_at, zone, status, "
+                                         "ended_at FROM sessions WHERE id = ?",
+                                         [session_id])), None)
             if session is None:
                 raise NoPart(f"no session {session_id}")
             parts = {int(r["seq"]): str(r["routine"]) for r in db.query(
@@ -58,8 +61,11 @@ class Comforts:
                        [session_id, seq, area, score, iso(at)])
             given = _score({"session_id": session_id, "seq": seq, "area": area,
                             "score": score, "given_at": iso(at), **session})
-            earlier = by_area(self._of(db, int(session["person_id"]), before=given)
-                              ).get(area, [])
+            if session["status"] != "live":  # its record went out without it: again
+                self.outbox.enqueue_record(db, session_id, session["ended_at"],
+                                           session["device"])
+            earlier = [s for s in by_area(self._of(db, int(session["person_id"]))).get(area, [])
+                       if s.order < given.order]
             for alert in on_score(given, earlier, rules):
                 self.outbox.enqueue(db, "comfort_alert", session_id, iso(at),
                                     session["device"], kind=alert.kind, area=area,
@@ -68,8 +74,8 @@ class Comforts:
         return given
 
     def of_person(self, person_id: int) -> list[Score]:
-        """Every score the person gave, oldest first: an area's usual and its trend read
-        back to its first."""
+        """Every score the person gave, in the order rolled: an area's usual and its trend
+        read back to its first."""
         return self._of(self.db, person_id)
 
     def of_session(self, session_id: int) -> dict[int, int]:
@@ -78,19 +84,13 @@ class Comforts:
             "SELECT seq, score FROM comfort WHERE session_id = ?", [session_id])}
 
     @staticmethod
-    def _of(db: sqlite_utils.Database, person_id: int, before: Score | None = None
-            ) -> list[Score]:
-        rows = db.query(f"{_SELECT} WHERE s.person_id = ? ORDER BY c.given_at, c.session_id, "
-                        "c.seq", [person_id])
-        scores = [_score(r) for r in rows]
-        if before is None:
-            return scores
-        return [s for s in scores if (s.given_at, s.session_id, s.seq)
-                < (before.given_at, before.session_id, before.seq)]
+    def _of(db: sqlite_utils.Database, person_id: int) -> list[Score]:
+        rows = db.query(f"{_SELECT} WHERE s.person_id = ?", [person_id])
+        return sorted((_score(r) for r in rows), key=lambda s: s.order)
 
 
 def _score(row: dict[str, Any]) -> Score:
     started = datetime.fromisoformat(row["started_at"])
     return Score(int(row["session_id"]), int(row["seq"]), str(row["area"]), int(row["score"]),
-                 datetime.fromisoformat(row["given_at"]),
+                 datetime.fromisoformat(row["given_at"]), started,
                  started.astimezone(ZoneInfo(row["zone"])).date())

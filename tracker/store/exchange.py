@@ -63,6 +63,10 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 _INSERT_SESSION: Final = _insert("sessions", _SESSION_COLUMNS)
 _INSERT_DETAIL: Final = {table: _insert(table, ("session_id", *columns))
                          for table, columns in DETAIL.items()}
+#: A score given again (or after the session's record first went out) replaces an older one.
+_UPSERT_COMFORT: Final = (f"{_INSERT_DETAIL['comfort']} ON CONFLICT (session_id, seq) DO "
+                          "UPDATE SET area = excluded.area, score = excluded.score, given_at = "
+                          "excluded.given_at WHERE excluded.given_at > comfort.given_at")
 _INSERT_RAW: Final = _insert("raw_blocks", ("session_id", "seq", "t0_s", "samples", "data"))
 _INSERT_PERSON: Final = _insert("people", ("uid", "name", "name_key", "height_cm", "zone",
                                            "rules", "is_default", "origin", "origin_uid"))
@@ -199,7 +203,8 @@ def take_all(store: Store, records: Sequence[Checked],
     """Store each of ``records`` whose session is not stored yet, and each of ``refused`` in
     the quarantine, all in one transaction (one sync for them all: what lets an ingest keep
     up with a broker); each record's id here, or None. A record repeated among them is
-    taken once."""
+    taken once; one of a session stored already, from the gateway it came from, brings only
+    the comfort scores given since (the rest of a finished session does not change)."""
     if not records and not refused:
         return []
     taken: list[int | None] = []
@@ -209,7 +214,12 @@ def take_all(store: Store, records: Sequence[Checked],
             _quarantine(conn, refused)
         for checked in records:
             rec = checked.record
-            if conn.execute("SELECT 1 FROM sessions WHERE uid = ?", [rec.uid]).fetchone():
+            known = conn.execute("SELECT id, origin FROM sessions WHERE uid = ?",
+                                 [rec.uid]).fetchone()
+            if known:
+                if known[1] == rec.gateway:  # its own gateway's: scores given since
+                    conn.executemany(_UPSERT_COMFORT, [(known[0], *row)
+                                                       for row in rec.details["comfort"]])
                 taken.append(None)
             else:
                 taken.append(_take(conn, checked, _person(conn, rec.person, rec.gateway)))

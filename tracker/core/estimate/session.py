@@ -176,6 +176,17 @@ class SessionEstimator:
         assert self._current is not None
         return self._current.routine
 
+    @property
+    def rolled_part(self) -> tuple[int, str] | None:
+        """The part rolled now or last, as (its place in the session, its area); None before
+        anything was rolled. Between two parts, and while a switch waits for the lift, it is
+        the part rolled, not the one asked for next: what a person rating "this area" means."""
+        if self._current is not None and self._current.last_state is not None:
+            return len(self._done), self._current.routine
+        if self._done:
+            return len(self._done) - 1, self._done[-1][0].routine
+        return None
+
     def _estimator(self, routine: str) -> AreaEstimator:
         return AreaEstimator(routine, self.body, self._diameter_cm, self._rate_hz,
                              self.config, self._reversed)

@@ -67,7 +67,8 @@ class Report:
 def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime, zone: str,
           rules: Rules, weeks: int, started: date | None,
           prescribed: Sequence[tuple[Prescription, datetime | None]] = (),
-          scores: Sequence[Score] = (), alert_rules: AlertRules | None = None) -> Report:
+          scores: Sequence[Score] = (), alert_rules: AlertRules | None = None,
+          rolled_before: date | None = None) -> Report:
     """The report of the last ``weeks`` weeks (this one included) as of ``now``.
     ``sessions`` may reach back before the period (to :func:`~tracker.core.schedule.since`, so
     the rest-day rule sees the glute sessions just before it); only the period's are listed.
@@ -75,16 +76,21 @@ def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime
     which their weeks are counted. ``prescribed``: the person's prescriptions, each with
     when it was ended (None: not ended), whose areas and areas to keep off are counted.
     ``scores``: every comfort score the person gave (an area's usual reads back before the
-    period)."""
+    period). ``rolled_before``: the last day rolled before ``sessions`` (None: none), where a
+    stretch without rolling into the period began."""
     alert_rules = alert_rules or AlertRules()
     picture = weeks_picture([s.rolled for s in sessions], now, zone, rules, weeks)
     first = picture.days[0][0].day
     listed = sorted((s for s in sessions if first <= s.rolled.local_day() <= picture.today),
                     key=lambda s: s.rolled.started_at)
     before = max((s.rolled.local_day() for s in sessions
-                  if s.rolled.local_day() < first), default=None)
-    rx = next((rx for rx, _ in reversed(prescribed)
-               if rx.start <= picture.today and rx.end >= first), None)
+                  if s.rolled.local_day() < first), default=rolled_before)
+    # the latest prescription that ran in the period, to the day it ended (early, perhaps)
+    rx, ended = next(((rx, None if at is None else at.astimezone(ZoneInfo(zone)).date())
+                      for rx, at in reversed(prescribed)
+                      if rx.start <= picture.today and rx.end >= first
+                      and (at is None or at.astimezone(ZoneInfo(zone)).date() >= first)),
+                     (None, None))
     rolls = [r for s in listed for r in areas_rolled(s.rolled, s.strokes, s.parts)]
     return Report(
         person=person, person_id=person_id, first=first, last=picture.today, zone=zone,
@@ -94,7 +100,7 @@ def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime
         alerts=alerts([s.rolled for s in listed], scores, prescribed, first, picture.today,
                       alert_rules, before),
         alert_rules=alert_rules, prescription=rx,
-        followed=followed(rx, rolls, first, picture.today, rules) if rx else [],
+        followed=followed(rx, rolls, first, picture.today, rules, ended) if rx else [],
         comfort={area: [s for s in area_scores if first <= s.day <= picture.today]
                  for area, area_scores in by_area(scores).items()
                  if any(first <= s.day <= picture.today for s in area_scores)},
