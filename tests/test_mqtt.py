@@ -21,7 +21,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 # Keys and value types Home Assistant documents for MQTT discovery of each component
 # (https://www.home-assistant.io/integrations/binary_sensor.mqtt/, sensor.mqtt, event.mqtt,
 # and the shared device/origin blocks). A misspelt key fails the test.
-# (and select.mqtt, switch.mqtt, button.mqtt, text.mqtt for the commands).
+# (and select.mqtt, switch.mqtt, button.mqtt, text.mqtt, number.mqtt for the commands).
 COMMON = {"name": str, "unique_id": str, "default_entity_id": str, "device": dict,
           "origin": dict, "qos": int, "state_topic": str, "availability_topic": str,
           "availability": list, "availability_mode": str, "icon": str,
@@ -36,13 +36,15 @@ DOCUMENTED = {
     "switch": COMMON | {"command_topic": str, "payload_on": str, "payload_off": str},
     "button": COMMON | {"command_topic": str, "payload_press": str},
     "text": COMMON | {"command_topic": str, "min": int, "max": int},
+    "number": COMMON | {"command_topic": str, "command_template": str, "min": int,
+                        "max": int, "step": int, "mode": str},
 }
 DEVICE = {"identifiers": list, "name": str, "manufacturer": str, "model": str,
           "sw_version": str, "connections": list, "via_device": str}
 ORIGIN = {"name": str, "sw_version": str, "support_url": str}
-ENTITIES = 19  # a roller's
+ENTITIES = 20  # a roller's
 BRIDGE_ENTITIES = 7
-PERSON_ENTITIES = 5  # each person's
+PERSON_ENTITIES = 12  # each person's
 
 
 def events(received: list[tuple[str, str]]) -> list[dict[str, object]]:

@@ -29,4 +29,5 @@ class Channel:
     discovered: Identity | None = None  # published on this connection
     discovered_label: str | None = None  # ... under this name
     ready_at: float = 0.0  # loop time from which Home Assistant listens to its topics
+    announcing: bool = False  # its configs are going out now: nothing else of it yet
     online: bool = False  # its availability said ``online`` on this connection

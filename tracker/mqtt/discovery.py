@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 #: about 130 ms after its config arrives, and an event sent before then is lost to it. A
 #: move from 0.x's topics gives it as long to let the old entities go.
 SETTLE_S: Final = 1.0
+#: While a roller's configs go out, what waits for them looks again this often (s): an event
+#: sent between two of them would reach Home Assistant before the entity that shows it.
+ANNOUNCING_POLL_S: Final = 0.02
 #: What the bridge's own configs are remembered as in the store (a roller's: its address).
 BRIDGE: Final = "bridge"
 #: Home Assistant's discovery migration (its MQTT integration's ``migrate_discovery``): sent
@@ -185,8 +188,12 @@ class Discovery:
                     (channel.discovered, channel.discovered_label):
                 channel.discovered, channel.discovered_label = channel.identity, channel.label
                 known = set(self.outbox.discovery_topics(channel.address))
-                topics = await self.publish(client, channel.address, channel.identity,
-                                            channel.label)
+                channel.announcing = True  # nothing of it goes out between its configs
+                try:
+                    topics = await self.publish(client, channel.address, channel.identity,
+                                                channel.label)
+                finally:
+                    channel.announcing = False
                 if not known.issuperset(topics):
                     channel.ready_at = asyncio.get_running_loop().time() + SETTLE_S
 
@@ -208,6 +215,8 @@ class Discovery:
             return 0.0
         if channel.discovered is None:
             return SETTLE_S  # not announced yet: it will be once it says who it is
+        if channel.announcing:
+            return ANNOUNCING_POLL_S
         return max(0.0, channel.ready_at - asyncio.get_running_loop().time())
 
     async def people(self, client: aiomqtt.Client, people: Sequence[Person]) -> int:
