@@ -69,13 +69,23 @@ def test_analyze_imports_no_store_device_broker_or_chart(roller: Run,
 
 
 @pytest.mark.cli
-def test_what_reads_the_store_imports_no_device_or_broker(roller: Run, recording_file: Path,
-                                                          tmp_path: Path) -> None:
+def test_what_reads_the_store_imports_no_device_broker_or_writer(roller: Run,
+                                                                 recording_file: Path,
+                                                                 tmp_path: Path) -> None:
+    """A store of the current schema is read in plain SQL: sqlite-utils, which migrates and
+    writes, is not imported (``tracker.store.connection``)."""
     db = str(tmp_path / "r.db")
     stored = roller("--db", db, "import", str(recording_file))
     assert stored.returncode == 0, stored.stderr
-    assert not imported(roller, "--db", db, "history") & (LIVE | {"plotext"})
-    assert not imported(roller, "--db", db, "schedule") & (LIVE | {"plotext"})
+    assert not imported(roller, "--db", db, "history") & (LIVE | {"plotext", "sqlite_utils"})
+    assert not imported(roller, "--db", db, "schedule") & (LIVE | {"plotext", "sqlite_utils"})
     shown = imported(roller, "--db", db, "session", "show", "1")
     assert "plotext" in shown
-    assert not shown & LIVE
+    assert not shown & (LIVE | {"sqlite_utils"})
+
+
+@pytest.mark.cli
+def test_a_store_to_migrate_or_write_brings_sqlite_utils(roller: Run, tmp_path: Path) -> None:
+    """What still needs sqlite-utils loads it where it is needed: a new store is made (and
+    migrated) by the first command that opens it, a reading one too."""
+    assert "sqlite_utils" in imported(roller, "--db", str(tmp_path / "new.db"), "history")

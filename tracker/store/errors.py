@@ -12,15 +12,17 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from tracker.core.errors import InputError, MachineError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 #: How long a write waits for another program's transaction before it gives up (s).
 WAIT_S = 10.0
 #: How a part of the store (people, devices) opens a write transaction: ``Store.writing``.
-Writing = Callable[[], AbstractContextManager[sqlite_utils.Database]]
+Writing = Callable[[], AbstractContextManager["sqlite_utils.Database"]]
 
 
 class StoreError(MachineError):

@@ -25,13 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
-import sqlite_utils
 
 from tracker.core import schedule
 from tracker.core.formats.roller_analysis import CautionEvent, LumbarEvent, Part, Segment
 from tracker.core.formats.roller_imu import Header, Recording, parse_parts
 from tracker.core.limits import quote
 from tracker.store.codec import iso, unpack
+from tracker.store.connection import Connection
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession, explain
 from tracker.store.rows import Detail, SessionRow
 
@@ -44,7 +44,7 @@ Array = npt.NDArray[np.float64]
 class Reads:
     """The session reads; :class:`~tracker.store.database.Store` sets what is declared here."""
 
-    db: sqlite_utils.Database
+    db: Connection
     path: Path
     #: Sessions the last read skipped because they are damaged: id -> what is damaged.
     damaged: dict[int, str]
@@ -64,8 +64,11 @@ class Reads:
         found = []
         self.damaged = {}
         try:
-            rows = list(self.db.table("sessions").rows_where(
-                where, args, order_by="started_at desc" if last else "started_at", limit=last))
+            rows = list(self.db.query(
+                f"SELECT * FROM sessions{f' WHERE {where}' if where else ''} "
+                f"ORDER BY started_at{' DESC' if last else ''}"
+                f"{' LIMIT ?' if last is not None else ''}",
+                [*args, *([last] if last is not None else [])]))
         except sqlite3.DatabaseError as exc:
             if "malformed" not in str(exc):
                 raise StoreError(f"{self.path}: {explain(exc)}") from None
@@ -135,10 +138,10 @@ class Reads:
         if not 0 < session_id < 2**63:
             raise UnknownSession(f"no session {session_id} in {self.path}")
         with self._reading(session_id):
-            try:
-                return dict(self.db.table("sessions").get(session_id))
-            except sqlite_utils.db.NotFoundError:
-                raise UnknownSession(f"no session {session_id} in {self.path}") from None
+            rows = list(self.db.query("SELECT * FROM sessions WHERE id = ?", [session_id]))
+        if not rows:
+            raise UnknownSession(f"no session {session_id} in {self.path}")
+        return rows[0]
 
     @staticmethod
     def _session_row(row: dict[str, Any]) -> SessionRow:

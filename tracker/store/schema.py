@@ -10,11 +10,13 @@ import secrets
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from tracker.core.people import FIRST_PERSON, name_key
 from tracker.store.errors import StoreError, atomic
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def _v1(db: sqlite_utils.Database) -> None:
