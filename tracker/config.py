@@ -28,12 +28,12 @@ from tracker.files import read_text
 
 if TYPE_CHECKING:
     from tracker.core.body import Body
-    from tracker.core.estimate import EstimatorConfig
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.people import Person
     from tracker.core.prescription import Prescription
     from tracker.core.programs import Program
     from tracker.core.schedule import Rules
+    from tracker.core.tuning import EstimatorConfig
     from tracker.mqtt.settings import MqttSettings
 
 ENV_PREFIX = "ROLLER_"
@@ -154,10 +154,9 @@ def known_zone(name: str) -> bool:
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge defaults, the file at ``path`` (else the user's file, if any) and the environment."""
     from tracker.core.body import Body
-    from tracker.core.estimate import EstimatorConfig
-    from tracker.core.estimate.uncertainty import Uncertainty
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.schedule import Rules
+    from tracker.core.tuning import EstimatorConfig, Uncertainty
     from tracker.mqtt.settings import MqttSettings
 
     table = _parse(defaults_text(), "built-in defaults")

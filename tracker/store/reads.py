@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -23,12 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-import numpy.typing as npt
-
 from tracker.core import schedule
+from tracker.core.formats.parts import parse_parts
 from tracker.core.formats.roller_analysis import CautionEvent, LumbarEvent, Part, Segment
-from tracker.core.formats.roller_imu import Header, Recording, parse_parts
 from tracker.core.limits import quote
 from tracker.store.codec import iso, unpack
 from tracker.store.connection import Connection
@@ -36,9 +34,13 @@ from tracker.store.errors import DamagedSession, StoreError, UnknownSession, exp
 from tracker.store.rows import Detail, SessionRow
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from tracker.core.formats.roller_imu import Recording
     from tracker.core.program_run import StepOutcome
 
-Array = npt.NDArray[np.float64]
+    Array = npt.NDArray[np.float64]
 
 
 class Reads:
@@ -185,7 +187,13 @@ class Reads:
 
     def recording(self, session_id: int) -> Recording | None:
         """The session's raw samples as a recording (None when fewer than two were kept):
-        what re-analysis and ``export --format imu-csv`` start from."""
+        what re-analysis and ``export --format imu-csv`` start from. Samples are numpy
+        arrays, imported by the reads of samples alone: the lists and one session's summary,
+        what ``history``, ``schedule`` and ``session show`` read, do without numpy."""
+        import numpy as np
+
+        from tracker.core.formats.roller_imu import Header, Recording
+
         row = self._row(session_id)
         raw = self.raw_samples(session_id)
         if len(raw) < 2:
@@ -209,6 +217,8 @@ class Reads:
 
     def raw_samples(self, session_id: int) -> Array:
         """The session's stored samples, ``(n, 7)`` in recording column order."""
+        import numpy as np  # as the recording's (above)
+
         blocks = []
         with self._reading(session_id):
             rows = list(self.db.query(
@@ -266,7 +276,7 @@ def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list
     values = []
     for name in names:
         value = row[name]
-        if not isinstance(value, int | float) or not np.isfinite(value):
+        if not isinstance(value, int | float) or not math.isfinite(value):
             raise DamagedSession(session_id, f"a {what}'s {name} is {quote(value)}")
         values.append(float(value))
     return values

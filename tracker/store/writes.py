@@ -23,12 +23,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-
 from tracker.core.events import Moment, summary
+from tracker.core.formats.parts import format_parts
 from tracker.core.formats.roller_analysis import Analysis
-from tracker.core.formats.roller_imu import format_parts
 from tracker.core.schedule import glutes_active_s
 from tracker.store.codec import iso, pack
 from tracker.store.connection import Connection
@@ -39,12 +36,15 @@ from tracker.store.people import People
 from tracker.store.rows import SessionStart
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import sqlite_utils
+
+    Array = npt.NDArray[np.float64]
 
 log = logging.getLogger(__name__)
 #: A session's own rows besides its raw samples, rewritten with each analysis.
 DETAIL_TABLES = ("segments", "lumbar_events", "caution_events", "parts", "lifts")
-Array = npt.NDArray[np.float64]
 
 
 class Writes:
