@@ -64,8 +64,9 @@ def test_help_imports_no_command(roller: Run) -> None:
 @pytest.mark.cli
 def test_analyze_imports_no_store_device_broker_or_chart(roller: Run,
                                                          recording_file: Path) -> None:
+    """Not even SQLite, or JSON for the table (``--json`` imports it)."""
     assert not imported(roller, "analyze", str(recording_file)) \
-        & (LIVE | {"sqlite_utils", "plotext"})
+        & (LIVE | {"sqlite_utils", "sqlite3", "plotext", "json"})
 
 
 @pytest.mark.cli

@@ -48,10 +48,11 @@ class ConfigError(InputError):
 
 
 def defaults_text() -> str:
-    """The embedded defaults (from the wheel, or from the source tree in development)."""
-    from importlib import resources
-
-    packaged = resources.files("tracker") / "roller.toml"
+    """The embedded defaults (from the wheel, or from the source tree in development). The
+    wheel puts them beside this module (``force-include`` in ``pyproject.toml``) and roller
+    is installed as files, never run from a zip: a path, not :mod:`importlib.resources`,
+    whose import every command would pay (``python -m bench.startup``)."""
+    packaged = Path(__file__).with_name("roller.toml")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     return (Path(__file__).parent.parent / "config" / "roller.toml").read_text(encoding="utf-8")
