@@ -82,7 +82,7 @@ def test_what_reads_the_store_imports_no_device_broker_or_writer(roller: Run,
     assert stored.returncode == 0, stored.stderr
     for command in (["history"], ["history", "--json"], ["schedule"]):
         assert not imported(roller, "--db", db, *command) \
-            & (LIVE | {"plotext", "sqlite_utils", "numpy"}), command
+            & (LIVE | {"plotext", "sqlite_utils", "numpy", "secrets"}), command
     shown = imported(roller, "--db", db, "session", "show", "1")
     assert "plotext" in shown
     assert not shown & (LIVE | {"sqlite_utils"})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -82,6 +81,8 @@ class People:
         unknown = sorted(set(rules or {}) - set(PERSONAL_RULES))
         if unknown:
             raise PersonError(f"unknown schedule rule(s): {', '.join(unknown)}")
+        import secrets  # a new person's uid: what only reads the store starts without it
+
         with self._writing() as db:
             self._free(db, name)
             db.execute("INSERT INTO people (uid, name, name_key, height_cm, zone, rules, "
