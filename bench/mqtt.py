@@ -90,9 +90,9 @@ async def drain_backlog(port: int, folder: Path, count: int) -> tuple[float, int
     settings = load(env={"ROLLER_MQTT_HOST": "127.0.0.1", "ROLLER_MQTT_PORT": str(port)})
     mqtt = dataclasses.replace(settings.mqtt, replay_per_s=UNLIMITED_PER_S)
     with closing(open_store(folder / "backlog.db")) as store:
-        with store.db.atomic():
+        with store.db.database.atomic():
             for i in range(count):
-                store.outbox.enqueue(store.db, "lumbar_contact_alert", None,
+                store.outbox.enqueue(store.db.database, "lumbar_contact_alert", None,
                                      clock.now().isoformat(), "C0:FF:EE:00:00:01",
                                      s_cm=float(i))
         bridge = Bridge(mqtt, store, settings.rules, settings.zone, owner=True,

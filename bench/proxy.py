@@ -37,9 +37,9 @@ from firmware_sim.peripheral import SimulatedRoller
 from tests.broker import create
 from tracker.config import load
 from tracker.core.estimate import AreaEstimator
+from tracker.core.proxy_settings import ProxyAddress
 from tracker.devices import PROFILES
 from tracker.devices import roller as p
-from tracker.devices.proxy_settings import ProxyAddress
 from tracker.live.radio import radio
 from tracker.live.session import LiveSession
 from tracker.mqtt.bridge import Bridge

@@ -5,9 +5,11 @@ the same rounds (the machine's speed and load cancel out; issue 32 sets the targ
 Start-up: ``roller --help``, ``history``, ``schedule`` and ``session show N`` on a store of a
 few sessions, and ``analyze`` on a 10-second recording, against ``python -c "import numpy"``:
 a command that uses numpy cannot start sooner, and one that imports only what it uses starts
-within 2x of it. Two more rows time the libraries alone, no roller code: what ``analyze``
-imports (numpy, click, rich), and that with sqlite-utils (which imports numpy itself), what
-every command that reads the store imports: how near 2x a command can come.
+within 2x of it. Three more rows time libraries alone, no roller code, to show how near 2x a
+command can come: what ``analyze`` imports (numpy, click, rich); that with SQLite and plotext,
+what ``session show`` imports to analyse a session again and chart it; and that with
+sqlite-utils (which imports numpy itself), what a command that writes or migrates the store
+imports (the reading ones read in plain SQL and do without it: docs/store.md).
 
 ``roller analyze FILE...`` on one hour at 200 Hz and on four short recordings (2-5 minutes at
 100 Hz), against *reading the files plus the numpy core*: a Python process that imports numpy
@@ -139,8 +141,10 @@ def main() -> None:
             "roller session show 1": ([*roller, "--db", db, "session", "show", "1"], numpy),
             "roller analyze (10 s file)": ([*roller, "analyze", str(tiny)], numpy),
             "libraries of analyze": ([sys.executable, "-c", LIBRARIES], numpy),
-            "and sqlite-utils (the store's)": ([sys.executable, "-c", LIBRARIES + ", sqlite_utils"],
-                                               numpy),
+            "and sqlite3, plotext (session show's)": (
+                [sys.executable, "-c", LIBRARIES + ", sqlite3, plotext"], numpy),
+            "and sqlite-utils (the store's writes)": (
+                [sys.executable, "-c", LIBRARIES + ", sqlite_utils"], numpy),
         }
         long = recording(home, "long", long_s, 200.0, 2)
         shorts = [str(recording(home, f"short{i}", s, 100.0, 20 + i))

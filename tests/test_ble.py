@@ -72,7 +72,7 @@ def test_a_dropped_link_continues_the_same_session(tmp_path: Path) -> None:
     assert result.gaps == 1 and result.analysis is not None
     store = open_store(tmp_path / "roller.db")
     (row,) = store.sessions()
-    gaps = json.loads(store.db.table("sessions").get(row.id)["link_gaps"])
+    gaps = json.loads(store.db.database.table("sessions").get(row.id)["link_gaps"])
     assert len(gaps) == 1 and gaps[0][1] is not None
     raw = store.raw_samples(row.id)
     t = raw[:, 0] - raw[0, 0]

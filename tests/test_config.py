@@ -50,7 +50,7 @@ def test_named_file_must_exist(tmp_path: Path) -> None:
 
 
 def test_bluetooth_proxies_from_the_file_and_the_environment(tmp_path: Path) -> None:
-    from tracker.devices.proxy_settings import ProxyAddress
+    from tracker.core.proxy_settings import ProxyAddress
 
     key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
     path = tmp_path / "roller.toml"

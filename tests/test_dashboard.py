@@ -88,7 +88,7 @@ def test_a_fourth_glute_session_in_a_week_is_refused_then_overridden(tmp_path: P
         at = now - timedelta(days=days)
         sid = app.store.start_session(SessionStart("glutes", at, "UTC", "import", 100, 15,
                                                    175, 0.0))
-        app.store.db.table("sessions").update(sid, {"glutes_active_s": 100.0,
+        app.store.db.database.table("sessions").update(sid, {"glutes_active_s": 100.0,
                                                     "status": "complete"})
 
     async def main() -> None:

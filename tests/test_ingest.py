@@ -183,10 +183,9 @@ def test_a_store_that_cannot_be_written_leaves_the_message_for_the_next_start(
     """Nothing acknowledged that was not committed: the broker gives it again."""
     import threading
 
-    import sqlite_utils
-
     from tracker.config import load
     from tracker.mqtt.ingest import Ingest
+    from tracker.store.connection import Connection
     from tracker.store.database import Store
 
     settings = load(env=broker.env()).mqtt
@@ -197,7 +196,7 @@ def test_a_store_that_cannot_be_written_leaves_the_message_for_the_next_start(
     def ingest(read_only: bool, payload: bytes, done: Callable[[Ingest], bool]) -> Ingest:
         # used by the ingest's thread alone, while this one waits
         connection = sqlite3.connect(path, check_same_thread=False)
-        store = Store(sqlite_utils.Database(connection), path, read_only)
+        store = Store(Connection(connection), path, read_only)
         worker = Ingest(settings, store, "roller-test-ingest")  # one session at the broker
         thread = threading.Thread(target=worker.run)
         thread.start()

@@ -231,15 +231,14 @@ def test_a_store_that_cannot_be_written_still_stops_the_intake(
         tmp_path: Path, template: dict[str, Any]) -> None:
     import sqlite3
 
-    import sqlite_utils
-
+    from tracker.store.connection import Connection
     from tracker.store.database import Store
 
     path = tmp_path / "central.db"
     open_store(path).close()
     ingest = worker(path)
     ingest.store.close()
-    ingest.store = Store(sqlite_utils.Database(sqlite3.connect(path)), path, True)
+    ingest.store = Store(Connection(sqlite3.connect(path)), path, True)
     feed(ingest, [poisoned(template, *POISONS[0]), fresh(template)])
     assert ingest.failure and "read-only" in ingest.failure
     assert ingest.tally.stored == 0

@@ -76,7 +76,7 @@ def test_add_rename_default_remove(tmp_path: Path, glutes_file: Path, roller: Ru
     removed = roller("--db", db, "people", "remove", "Clea", "--purge", "--yes")
     assert removed.returncode == 0 and "removed Clea and 1 session(s)" in removed.stderr
     with closing(open_store(Path(db))) as store:
-        assert store.count() == 0 and store.db.table("raw_blocks").count == 0
+        assert store.count() == 0 and store.db.database.table("raw_blocks").count == 0
         assert uid not in {p.uid for p in store.people.all()}
         assert store.people.default().name == "me"
     last = roller("--db", db, "people", "remove", "me")

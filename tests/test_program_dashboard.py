@@ -51,7 +51,8 @@ def test_a_program_skips_glutes_on_a_refused_day(tmp_path: Path) -> None:
     yesterday = clock.now() - timedelta(days=1)
     sid = app.store.start_session(SessionStart("glutes", yesterday, "UTC", "import", 100, 15,
                                                175, 0.0))
-    app.store.db.table("sessions").update(sid, {"glutes_active_s": 100.0, "status": "complete"})
+    app.store.db.database.table("sessions").update(
+        sid, {"glutes_active_s": 100.0, "status": "complete"})
 
     async def main() -> None:
         async with app.run_test(size=(100, 36)) as pilot:

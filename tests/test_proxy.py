@@ -26,8 +26,8 @@ from firmware_sim.peripheral import Faults, SimulatedRoller
 from tests import suite_clock
 from tests.broker import free_port
 from tracker.config import load
+from tracker.core.proxy_settings import ProxyAddress
 from tracker.devices.ble import BleError, Link, LinkEvents, scan
-from tracker.devices.proxy_settings import ProxyAddress
 from tracker.live.radio import Radio, radio
 from tracker.live.session import LiveSession, Result
 from tracker.store.opening import open_store

@@ -64,21 +64,28 @@ def test_help_imports_no_command(roller: Run) -> None:
 @pytest.mark.cli
 def test_analyze_imports_no_store_device_broker_or_chart(roller: Run,
                                                          recording_file: Path) -> None:
+    """Not even SQLite, or JSON for the table (``--json`` imports it)."""
     assert not imported(roller, "analyze", str(recording_file)) \
-        & (LIVE | {"sqlite_utils", "plotext"})
+        & (LIVE | {"sqlite_utils", "sqlite3", "plotext", "json"})
 
 
 @pytest.mark.cli
-def test_what_reads_the_store_imports_no_device_or_broker(roller: Run, recording_file: Path,
-                                                          tmp_path: Path) -> None:
+def test_what_reads_the_store_imports_no_device_broker_or_writer(roller: Run,
+                                                                 recording_file: Path,
+                                                                 tmp_path: Path) -> None:
+    """A store of the current schema is read in plain SQL: sqlite-utils, which migrates and
+    writes, is not imported (``tracker.store.connection``). ``history`` and ``schedule`` read
+    no samples and run no estimator, so they start without numpy, the import ``bench.startup``
+    measures every command by; ``session show`` analyses the session's samples again."""
     db = str(tmp_path / "r.db")
     stored = roller("--db", db, "import", str(recording_file))
     assert stored.returncode == 0, stored.stderr
-    assert not imported(roller, "--db", db, "history") & (LIVE | {"plotext"})
-    assert not imported(roller, "--db", db, "schedule") & (LIVE | {"plotext"})
+    for command in (["history"], ["history", "--json"], ["schedule"]):
+        assert not imported(roller, "--db", db, *command) \
+            & (LIVE | {"plotext", "sqlite_utils", "numpy", "secrets"}), command
     shown = imported(roller, "--db", db, "session", "show", "1")
     assert "plotext" in shown
-    assert not shown & LIVE
+    assert not shown & (LIVE | {"sqlite_utils"})
 
 
 @pytest.mark.cli
@@ -88,3 +95,10 @@ def test_bluetooth_without_proxies_loads_nothing_of_esphome(roller: Run) -> None
     used = imported(roller, "scan", "--sim", "--timeout", "0.5")
     assert "bleak" in used
     assert not used & {"bleak_esphome", "habluetooth", "aioesphomeapi"}
+
+
+@pytest.mark.cli
+def test_a_store_to_migrate_or_write_brings_sqlite_utils(roller: Run, tmp_path: Path) -> None:
+    """What still needs sqlite-utils loads it where it is needed: a new store is made (and
+    migrated) by the first command that opens it, a reading one too."""
+    assert "sqlite_utils" in imported(roller, "--db", str(tmp_path / "new.db"), "history")

@@ -55,11 +55,11 @@ def recorder_for(store_path: Path, sim: SimulatedSession) -> Recorder:
 
 def test_new_store_is_plain_sqlite_in_wal_mode(tmp_path: Path) -> None:
     store = open_store(tmp_path / "a" / "roller.db")
-    assert store.db.journal_mode == "wal"
+    assert store.db.database.journal_mode == "wal"
     assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert {"devices", "sessions", "segments", "lumbar_events", "raw_blocks", "outbox"} <= set(
-        store.db.table_names())
+        store.db.database.table_names())
 
 
 @pytest.mark.parametrize("version", range(SCHEMA_VERSION))
@@ -77,11 +77,11 @@ def test_migrates_from_every_older_version(tmp_path: Path, version: int) -> None
     store = open_store(path)
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert len(store.sessions()) == (1 if version else 0)
-    for row in store.db.table("sessions").rows:  # what each migration adds, filled in
+    for row in store.db.database.table("sessions").rows:  # what each migration adds, filled in
         assert row["link_gaps"] == "[]" or version >= 2
         assert row["caution_events"] is None  # not assessed, never a silent 0
         assert row["areas"] == "glutes" or version >= 10  # one part, its routine
-    assert all(d["paired"] == 0 for d in store.db.table("devices").rows)
+    assert all(d["paired"] == 0 for d in store.db.database.table("devices").rows)
     # Everybody's sessions under one person, who follows the configuration in everything.
     (person,) = store.people.all()
     assert (person.name, person.height_cm, person.zone, dict(person.rules)) == ("me", None,
@@ -233,7 +233,7 @@ def test_lifecycle_still_and_disconnect(tmp_path: Path, stray_session: Simulated
     recorder.ending.link_lost(START + timedelta(seconds=300), t)
     assert recorder.ending.due(t + 120.0) == "disconnected"  # it slept and woke
     recorder.finish("disconnected")
-    row = recorder.store.db.table("sessions").get(recorder.session_id)
+    row = recorder.store.db.database.table("sessions").get(recorder.session_id)
     gaps = json.loads(row["link_gaps"])
     assert len(gaps) == 2 and gaps[1][1] is None and row["end_reason"] == "disconnected"
 

@@ -11,15 +11,10 @@ from hypothesis import strategies as st
 from firmware_sim.person import Person
 from firmware_sim.session import simulate
 from tracker.core.estimate import analyze
-from tracker.core.estimate.uncertainty import (
-    CLEAR_CM,
-    CLEAR_S,
-    CautionWatch,
-    PositionSpread,
-    Uncertainty,
-)
+from tracker.core.estimate.uncertainty import CautionWatch, PositionSpread
 from tracker.core.formats.roller_analysis import CautionEvent
 from tracker.core.formats.roller_imu import Recording
+from tracker.core.tuning import CLEAR_CM, CLEAR_S, Uncertainty
 
 TOP, BOTTOM = 57.75, 75.25  # the lumbar band of a 175 cm person
 

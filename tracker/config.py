@@ -29,13 +29,13 @@ from tracker.files import read_text
 if TYPE_CHECKING:
     from tracker.core.alerts import AlertRules
     from tracker.core.body import Body
-    from tracker.core.estimate import EstimatorConfig
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.people import Person
     from tracker.core.prescription import Prescription
     from tracker.core.programs import Program
+    from tracker.core.proxy_settings import ProxyAddress
     from tracker.core.schedule import Rules
-    from tracker.devices.proxy_settings import ProxyAddress
+    from tracker.core.tuning import EstimatorConfig
     from tracker.mqtt.settings import MqttSettings
 
 ENV_PREFIX = "ROLLER_"
@@ -50,10 +50,11 @@ class ConfigError(InputError):
 
 
 def defaults_text() -> str:
-    """The embedded defaults (from the wheel, or from the source tree in development)."""
-    from importlib import resources
-
-    packaged = resources.files("tracker") / "roller.toml"
+    """The embedded defaults (from the wheel, or from the source tree in development). The
+    wheel puts them beside this module (``force-include`` in ``pyproject.toml``) and roller
+    is installed as files, never run from a zip: a path, not :mod:`importlib.resources`,
+    whose import every command would pay (``python -m bench.startup``)."""
+    packaged = Path(__file__).with_name("roller.toml")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     return (Path(__file__).parent.parent / "config" / "roller.toml").read_text(encoding="utf-8")
@@ -157,13 +158,12 @@ def known_zone(name: str) -> bool:
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge defaults, the file at ``path`` (else the user's file, if any) and the environment."""
+    from tracker.core import proxy_settings
     from tracker.core.alerts import AlertRules
     from tracker.core.body import Body
-    from tracker.core.estimate import EstimatorConfig
-    from tracker.core.estimate.uncertainty import Uncertainty
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.schedule import Rules
-    from tracker.devices import proxy_settings
+    from tracker.core.tuning import EstimatorConfig, Uncertainty
     from tracker.mqtt.settings import MqttSettings
 
     table = _parse(defaults_text(), "built-in defaults")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
@@ -99,13 +100,15 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Every command, its usage errors in one line, and with the last word on a store
         whose pages are damaged: a read that meets one where no command expected it ends in
-        one line, never a traceback."""
-        import sqlite3
-
+        one line, never a traceback. A command that never imported :mod:`sqlite3` (``roller
+        analyze``) cannot raise its error, and is spared its import."""
         try:
             with one_line_usage():
                 return super().invoke(ctx)
-        except sqlite3.DatabaseError as exc:
+        except Exception as exc:
+            sqlite3 = sys.modules.get("sqlite3")
+            if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
+                raise
             from tracker.store.errors import explain
 
             db = getattr(ctx.obj, "db_path", None) or "the store"

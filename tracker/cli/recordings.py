@@ -4,7 +4,6 @@ The simulator is imported by the commands that simulate: ``roller analyze`` star
 
 from __future__ import annotations
 
-import json
 import sys
 from functools import partial
 from pathlib import Path
@@ -41,6 +40,8 @@ def analyze(settings: Settings, files: tuple[Path, ...], as_json: bool) -> None:
             failed = True
             continue
         if as_json:
+            import json  # for --json alone: the summary table starts without it
+
             click.echo(json.dumps(analysis.to_json(), separators=(",", ":")))
         else:
             Console().print(summary_table(analysis, title=str(path), rules=settings.rules))

@@ -1,8 +1,8 @@
 """``roller`` commands on stored sessions: import, history, show, schedule, reanalyze
 (``roller export`` is :mod:`tracker.cli.export`).
 
-What one command alone needs (the charts, the recorder) is imported when it runs: ``roller
-history`` starts without them."""
+What one command alone needs (the charts, the recorder, the estimator and numpy) is imported
+when it runs: ``roller history`` starts without them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -26,15 +27,15 @@ from tracker.cli.store import db_option, enforce, person_option, store_of, warn_
 from tracker.cli.types import COUNT, SESSION_ID
 from tracker.config import Settings
 from tracker.core import clock
-from tracker.core.body import Body
-from tracker.core.estimate import SessionEstimator, analyze
-from tracker.core.formats.roller_imu import Recording, read
 from tracker.core.limits import quote, visible
 from tracker.core.pictures.tables import areas, near_lumbar, pace_text, parts_lines, session_time
 from tracker.core.schedule import Verdict, score, week_start
 from tracker.files import regular_file
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow, SessionStart
+
+if TYPE_CHECKING:
+    from tracker.core.formats.roller_imu import Recording
 
 #: ``--gateway ID`` where a central store (``roller ingest``) holds many gateways' sessions.
 gateway_option = click.option("--gateway", metavar="ID", help="Only the sessions that came "
@@ -57,6 +58,9 @@ def import_(settings: Settings, files: tuple[Path, ...], at: str | None, overrid
             person: str | None) -> None:
     """Store recordings as sessions, each in one transaction (all of it or nothing); a
     recording already stored with the same start is recognised and skipped."""
+    from tracker.core.body import Body
+    from tracker.core.estimate import SessionEstimator
+    from tracker.core.formats.roller_imu import read
     from tracker.live.recorder import store_recording
 
     with store_of(settings) as store:
@@ -210,6 +214,8 @@ session.add_command(comfort)
 def session_show(settings: Settings, session_id: int) -> None:
     """Summary, segments, lumbar events and a position-over-time chart."""
     from tracker.cli.pictures import print_session
+    from tracker.core.body import Body
+    from tracker.core.estimate import analyze
     from tracker.core.pictures.figures import session_picture
 
     with store_of(settings) as store:
@@ -262,6 +268,8 @@ def session_show(settings: Settings, session_id: int) -> None:
 @click.pass_obj
 def reanalyze(settings: Settings, ids: tuple[int, ...], every: bool) -> None:
     """Re-run the current estimator on stored raw samples and update the sessions."""
+    from tracker.core.estimate import analyze
+
     if bool(ids) == every:
         fail("give session IDs or --all")
     with store_of(settings) as store:

@@ -2,15 +2,20 @@
 
 Positions are ``s_cm``: distance from the top of the head down the back of the body.
 Region bounds are fractions of standing height, so the model scales to any user.
+
+The regions and routines are what every command names; numpy, for the bounds as an array and
+positions looked up by the thousand, is imported by those two alone, so that a command that
+only reads the store (``roller history``) starts without it (``python -m bench.startup``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 #: Regions from the head down, with the fraction of standing height where each one ends.
 REGION_ENDS: Final[tuple[tuple[str, float], ...]] = (
@@ -48,6 +53,8 @@ class Body:
     @property
     def bounds_cm(self) -> npt.NDArray[np.float64]:
         """Region boundaries from the top of the head: 0, end of head, ..., end of calves."""
+        import numpy as np
+
         return np.array([0.0] + [end * self.height_cm for _, end in REGION_ENDS])
 
     @property
@@ -62,6 +69,8 @@ class Body:
 
     def region_index(self, s_cm: npt.ArrayLike) -> npt.NDArray[np.intp]:
         """Index into :data:`REGIONS` per position; positions off the body clamp to the ends."""
+        import numpy as np
+
         inner = self.bounds_cm[1:-1]
         return np.searchsorted(inner, np.asarray(s_cm, dtype=float), side="right")
 

@@ -58,8 +58,8 @@ from habluetooth import (
 from habluetooth.central_manager import CentralBluetoothManager
 from habluetooth.usage import uninstall_multiple_bleak_catcher
 
+from tracker.core.proxy_settings import ProxyAddress
 from tracker.devices.ble import SaidError
-from tracker.devices.proxy_settings import ProxyAddress
 
 log = logging.getLogger(__name__)
 #: What ESPHome's bluetooth_proxy logs when a second API client asks for its Bluetooth.

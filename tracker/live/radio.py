@@ -19,8 +19,8 @@ from tracker.devices.ble import BleError
 from tracker.live.source import Source
 
 if TYPE_CHECKING:
+    from tracker.core.proxy_settings import ProxyAddress
     from tracker.devices.proxies import Proxies
-    from tracker.devices.proxy_settings import ProxyAddress
 
 
 @dataclass(frozen=True)

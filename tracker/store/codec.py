@@ -1,15 +1,21 @@
 """How values are kept in the store's columns: UTC ISO-8601 times, raw samples as
-zlib-compressed float32 blocks (time relative to the block's first sample)."""
+zlib-compressed float32 blocks (time relative to the block's first sample).
+
+Every read of the store keeps its times here, most of them no raw samples: numpy is imported
+by :func:`unpack`, so that a command that reads no samples (``roller history``) starts
+without it."""
 
 from __future__ import annotations
 
 import zlib
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-Array = npt.NDArray[np.float64]
+    Array = npt.NDArray[np.float64]
 
 
 def iso(moment: datetime) -> str:
@@ -29,6 +35,8 @@ def unpack(data: bytes, t0_s: float, samples: int) -> Array:
     """A stored block; :class:`ValueError` (or :class:`zlib.error`) when it is damaged.
     Inflated no further than its declared size: a block that would give more (a zlib bomb,
     1.4 MB that inflates to 1 GiB) is refused after that many bytes, never held whole."""
+    import numpy as np
+
     size = samples * 7 * 4
     if size <= 0:
         raise ValueError(f"{samples} samples")

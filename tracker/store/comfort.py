@@ -11,16 +11,18 @@ said. Given again, a score replaces the one before: a person who typed 8 for 3 c
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import sqlite_utils
 
 from tracker.core.alerts import AlertRules, on_score
 from tracker.core.comfort import Score, by_area
 from tracker.store.codec import iso
+from tracker.store.connection import Connection
 from tracker.store.errors import WAIT_S, UnknownSession, Writing
 from tracker.store.outbox import Outbox
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 #: The columns a :class:`Score` is read from: the score's, and its session's day.
 _SELECT = ("SELECT c.session_id, c.seq, c.area, c.score, c.given_at, s.started_at, s.zone "
@@ -34,7 +36,7 @@ class NoPart(UnknownSession):
 class Comforts:
     """The store's ``comfort`` table. Reached as ``Store.comfort``."""
 
-    def __init__(self, db: sqlite_utils.Database, writing: Writing, outbox: Outbox) -> None:
+    def __init__(self, db: Connection, writing: Writing, outbox: Outbox) -> None:
         self.db, self._writing, self.outbox = db, writing, outbox
 
     def give(self, session_id: int, score: int, at: datetime, rules: AlertRules,
@@ -84,7 +86,7 @@ class Comforts:
             "SELECT seq, score FROM comfort WHERE session_id = ?", [session_id])}
 
     @staticmethod
-    def _of(db: sqlite_utils.Database, person_id: int) -> list[Score]:
+    def _of(db: Connection | sqlite_utils.Database, person_id: int) -> list[Score]:
         rows = db.query(f"{_SELECT} WHERE s.person_id = ?", [person_id])
         return sorted((_score(r) for r in rows), key=lambda s: s.order)
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from tracker.store.comfort import Comforts
+from tracker.store.connection import Connection
 from tracker.store.devices import Devices
 from tracker.store.errors import WAIT_S, StoreError, atomic
 from tracker.store.outbox import Outbox
@@ -30,11 +30,14 @@ from tracker.store.prescriptions import Prescriptions
 from tracker.store.reads import Reads
 from tracker.store.writes import Writes
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 
 class Store(Reads, Writes):
     """The roller's SQLite store. Use :func:`~tracker.store.opening.open_store`."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path, read_only: bool = False) -> None:
+    def __init__(self, db: Connection, path: Path, read_only: bool = False) -> None:
         self.db, self.path, self.read_only = db, path, read_only
         self.outbox = Outbox(db, path)
         self.people = People(db, self.writing)
@@ -53,4 +56,4 @@ class Store(Reads, Writes):
     def writing(self, wait_s: float = WAIT_S) -> AbstractContextManager[sqlite_utils.Database]:
         if self.read_only:
             raise StoreError(f"{self.path}: cannot write: the database is read-only")
-        return atomic(self.db, self.path, wait_s)
+        return atomic(self.db.database, self.path, wait_s)

@@ -16,12 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from tracker.store.codec import iso
+from tracker.store.connection import Connection
 from tracker.store.errors import StoreError, UnknownSession, Writing
 
 if TYPE_CHECKING:
+    import sqlite_utils
+
     from tracker.core.calibration import Mounting
     from tracker.core.status import Identity
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 class Devices:
     """The store's ``devices`` table. Reached as ``Store.devices``."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path, writing: Writing) -> None:
+    def __init__(self, db: Connection, path: Path, writing: Writing) -> None:
         self.db, self.path, self._writing = db, path, writing
 
     def pair(self, address: str, name: str, at: datetime, profile: str = "roller") -> None:
@@ -100,7 +101,8 @@ class Devices:
 
     def forget(self, address: str) -> None:
         """Unpair a roller; its sessions stay."""
-        if not self.db.table("devices").count_where("address = ?", [address]):
+        if not self.db.execute("SELECT count(*) FROM devices WHERE address = ?",
+                               [address]).fetchone()[0]:
             raise UnknownSession(f"no roller {address} is known")
         with self._writing() as db:
             db.execute("UPDATE devices SET paired = 0 WHERE address = ?", [address])

@@ -12,11 +12,12 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Protocol
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Protocol
 
 from tracker.core.errors import InputError, MachineError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 #: How long a write waits for another program's transaction before it gives up (s).
 WAIT_S = 10.0

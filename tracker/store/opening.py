@@ -15,8 +15,8 @@ import sqlite3
 from pathlib import Path
 
 import platformdirs
-import sqlite_utils
 
+from tracker.store.connection import Connection
 from tracker.store.database import Store
 from tracker.store.errors import WAIT_S, StoreError, explain
 from tracker.store.schema import SCHEMA_VERSION, migrate
@@ -44,16 +44,13 @@ def open_store(path: Path | None = None) -> Store:
             f"{path}: made by a newer roller (schema {version}, this one knows {SCHEMA_VERSION});"
             " upgrade roller"
         )
-    # Without sqlite-utils' plugins: finding them reads every installed package's entry points
-    # (10 ms, each time a command opens the store), and another package's hooks have no place
-    # in the connection to a person's sessions.
-    db = sqlite_utils.Database(conn, execute_plugins=False)
+    db = Connection(conn)  # sqlite-utils is imported if it migrates, or at the first write
     try:
         if version < SCHEMA_VERSION:
             if read_only:
                 raise StoreError(f"{path}: read-only, and made by an older roller: open it "
                                  "once where it can be written, to bring it up to date")
-            migrate(db, path)
+            migrate(db.database, path)
             _owner_only(path)
             log.info("store %s migrated from schema %d to %d", path, version, SCHEMA_VERSION)
         db.execute("PRAGMA foreign_keys = ON")

@@ -9,14 +9,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from tracker.core import clock
 from tracker.core.events import event_payload
 from tracker.store.codec import iso
+from tracker.store.connection import Connection
 from tracker.store.errors import atomic
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 #: The outbox kind of a finished session published whole (``roller-session/1``).
@@ -26,7 +28,7 @@ RECORD = "session_record"
 class Outbox:
     """Events waiting for the broker, in the store's own file."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+    def __init__(self, db: Connection, path: Path) -> None:
         self.db, self.path = db, path
         #: Called after a transaction that queued events (the publisher's doorbell).
         self.on_queued: Callable[[], None] | None = None
@@ -62,7 +64,7 @@ class Outbox:
     def record_refusal(self, routine: str, verdict: str, next_allowed: str, at: datetime,
                        device: str | None = None) -> None:
         """A glute session the schedule refused: nothing is stored but the event."""
-        with atomic(self.db, self.path) as db:
+        with atomic(self.db.database, self.path) as db:
             self.enqueue(db, "schedule_refused", None, iso(at), device, routine=routine,
                          verdict=verdict, next_allowed=next_allowed)
         self.ring()
@@ -72,7 +74,7 @@ class Outbox:
         """A person's alert (``not_rolling_alert``), queued once for what it is ``about``
         (the last day rolled): a restart, or the next day's look, does not send it again.
         Whether it was queued now."""
-        with atomic(self.db, self.path) as db:
+        with atomic(self.db.database, self.path) as db:
             new = db.execute("INSERT OR IGNORE INTO alerts_raised (person_id, kind, about, "
                              "raised_at) VALUES (?, ?, ?, ?)",
                              [person_id, event_type, about, iso(at)]).rowcount
@@ -97,14 +99,14 @@ class Outbox:
             "SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
 
     def mark_sent(self, event_id: int, at: datetime) -> None:
-        with atomic(self.db, self.path) as db:
+        with atomic(self.db.database, self.path) as db:
             db.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", [iso(at), event_id])
 
     def trim(self, max_events: int, max_age: timedelta, now: datetime) -> int:
         """Drop what is over the cap (oldest first) and sent entries; return how many unsent
         events were dropped."""
         cutoff = iso(now - max_age)
-        with atomic(self.db, self.path) as db:
+        with atomic(self.db.database, self.path) as db:
             db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?",
                        [cutoff])
             stale = db.execute("DELETE FROM outbox WHERE sent_at IS NULL AND created_at < ?",
@@ -121,21 +123,21 @@ class Outbox:
     # -- Home Assistant discovery ------------------------------------------------------
 
     def remember_discovery(self, device: str, topics: list[str]) -> None:
-        with atomic(self.db, self.path) as db:
+        with atomic(self.db.database, self.path) as db:
             db.table("mqtt_discovery").upsert_all(
                 [{"topic": t, "device": device, "published_at": iso(clock.now())}
                  for t in topics], pk="topic")
 
     def discovery_topics(self, device: str | None = None) -> list[str]:
-        where, args = ("device = ?", [device]) if device else (None, [])
-        return [r["topic"] for r in self.db.table("mqtt_discovery").rows_where(where, args)]
+        where, args = (" WHERE device = ?", [device]) if device else ("", [])
+        return [r[0] for r in self.db.execute(f"SELECT topic FROM mqtt_discovery{where}", args)]
 
     def remembered_discovery(self) -> list[tuple[str, str]]:
         """Every config topic remembered, with what it is of (an address, ``person:<uid>``,
         ``bridge``)."""
-        return [(r["topic"], r["device"]) for r in self.db.table("mqtt_discovery").rows]
+        return [(r[0], r[1]) for r in self.db.execute("SELECT topic, device FROM mqtt_discovery")]
 
     def forget_discovery(self, topics: list[str]) -> None:
-        with atomic(self.db, self.path) as db:
+        with atomic(self.db.database, self.path) as db:
             db.execute(f"DELETE FROM mqtt_discovery WHERE topic IN "
                        f"({', '.join('?' * len(topics))})", topics)

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import sqlite_utils
 
 from tracker.core import clock
 from tracker.core.limits import quote, visible
 from tracker.core.people import PERSONAL_RULES, Person, PersonError, check_name, name_key
 from tracker.store.codec import iso
+from tracker.store.connection import Connection
 from tracker.store.errors import StoreError, UnknownSession, Writing
 from tracker.store.prescriptions import running
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class UnknownPerson(UnknownSession):
 class People:
     """The store's ``people`` table. Reached as ``Store.people``."""
 
-    def __init__(self, db: sqlite_utils.Database, writing: Writing) -> None:
+    def __init__(self, db: Connection, writing: Writing) -> None:
         self.db, self._writing = db, writing
 
     def all(self) -> list[Person]:
@@ -80,6 +81,8 @@ class People:
         unknown = sorted(set(rules or {}) - set(PERSONAL_RULES))
         if unknown:
             raise PersonError(f"unknown schedule rule(s): {', '.join(unknown)}")
+        import secrets  # a new person's uid: what only reads the store starts without it
+
         with self._writing() as db:
             self._free(db, name)
             db.execute("INSERT INTO people (uid, name, name_key, height_cm, zone, rules, "

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from tracker.core import clock
 from tracker.core.limits import quote
 from tracker.core.people import Person
 from tracker.core.prescription import Prescription, PrescriptionError, parse
 from tracker.store.codec import iso
+from tracker.store.connection import Connection
 from tracker.store.errors import UnknownSession, Writing
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ class Stored:
     prescription: Prescription | None
 
 
-def running(db: sqlite_utils.Database, person_id: int) -> Prescription | None:
+def running(db: Connection, person_id: int) -> Prescription | None:
     """The person's prescription not ended, if any (whether its dates run is the reader's)."""
     rows = list(db.query("SELECT * FROM prescriptions WHERE person_id = ? AND ended_at IS "
                          "NULL", [person_id]))
@@ -52,7 +51,7 @@ def running(db: sqlite_utils.Database, person_id: int) -> Prescription | None:
 class Prescriptions:
     """The store's ``prescriptions`` table. Reached as ``Store.prescriptions``."""
 
-    def __init__(self, db: sqlite_utils.Database, writing: Writing) -> None:
+    def __init__(self, db: Connection, writing: Writing) -> None:
         self.db, self._writing = db, writing
 
     def all(self) -> list[Stored]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -23,28 +24,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-import numpy.typing as npt
-import sqlite_utils
-
 from tracker.core import schedule
+from tracker.core.formats.parts import parse_parts
 from tracker.core.formats.roller_analysis import CautionEvent, LumbarEvent, Part, Segment
-from tracker.core.formats.roller_imu import Header, Recording, parse_parts
 from tracker.core.limits import quote
 from tracker.store.codec import iso, unpack
+from tracker.store.connection import Connection
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession, explain
 from tracker.store.rows import Detail, SessionRow
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from tracker.core.formats.roller_imu import Recording
     from tracker.core.program_run import StepOutcome
 
-Array = npt.NDArray[np.float64]
+    Array = npt.NDArray[np.float64]
 
 
 class Reads:
     """The session reads; :class:`~tracker.store.database.Store` sets what is declared here."""
 
-    db: sqlite_utils.Database
+    db: Connection
     path: Path
     #: Sessions the last read skipped because they are damaged: id -> what is damaged.
     damaged: dict[int, str]
@@ -64,8 +66,11 @@ class Reads:
         found = []
         self.damaged = {}
         try:
-            rows = list(self.db.table("sessions").rows_where(
-                where, args, order_by="started_at desc" if last else "started_at", limit=last))
+            rows = list(self.db.query(
+                f"SELECT * FROM sessions{f' WHERE {where}' if where else ''} "
+                f"ORDER BY started_at{' DESC' if last else ''}"
+                f"{' LIMIT ?' if last is not None else ''}",
+                [*args, *([last] if last is not None else [])]))
         except sqlite3.DatabaseError as exc:
             if "malformed" not in str(exc):
                 raise StoreError(f"{self.path}: {explain(exc)}") from None
@@ -135,10 +140,10 @@ class Reads:
         if not 0 < session_id < 2**63:
             raise UnknownSession(f"no session {session_id} in {self.path}")
         with self._reading(session_id):
-            try:
-                return dict(self.db.table("sessions").get(session_id))
-            except sqlite_utils.db.NotFoundError:
-                raise UnknownSession(f"no session {session_id} in {self.path}") from None
+            rows = list(self.db.query("SELECT * FROM sessions WHERE id = ?", [session_id]))
+        if not rows:
+            raise UnknownSession(f"no session {session_id} in {self.path}")
+        return rows[0]
 
     @staticmethod
     def _session_row(row: dict[str, Any]) -> SessionRow:
@@ -182,7 +187,13 @@ class Reads:
 
     def recording(self, session_id: int) -> Recording | None:
         """The session's raw samples as a recording (None when fewer than two were kept):
-        what re-analysis and ``export --format imu-csv`` start from."""
+        what re-analysis and ``export --format imu-csv`` start from. Samples are numpy
+        arrays, imported by the reads of samples alone: the lists and one session's summary,
+        what ``history``, ``schedule`` and ``session show`` read, do without numpy."""
+        import numpy as np
+
+        from tracker.core.formats.roller_imu import Header, Recording
+
         row = self._row(session_id)
         raw = self.raw_samples(session_id)
         if len(raw) < 2:
@@ -206,6 +217,8 @@ class Reads:
 
     def raw_samples(self, session_id: int) -> Array:
         """The session's stored samples, ``(n, 7)`` in recording column order."""
+        import numpy as np  # as the recording's (above)
+
         blocks = []
         with self._reading(session_id):
             rows = list(self.db.query(
@@ -263,7 +276,7 @@ def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list
     values = []
     for name in names:
         value = row[name]
-        if not isinstance(value, int | float) or not np.isfinite(value):
+        if not isinstance(value, int | float) or not math.isfinite(value):
             raise DamagedSession(session_id, f"a {what}'s {name} is {quote(value)}")
         values.append(float(value))
     return values

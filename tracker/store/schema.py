@@ -6,15 +6,16 @@ one transaction, when a store is opened.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from tracker.core.people import FIRST_PERSON, name_key
 from tracker.store.errors import StoreError, atomic
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -103,6 +104,8 @@ def _v9(db: sqlite_utils.Database) -> None:
     """People sharing a roller (:mod:`tracker.core.people`). Every store has at least one: the
     first, who owns every session from before people existed and follows the configuration
     in everything, as that store did. A roller may have a default person."""
+    import secrets  # the first person's uid, as people.add mints one (imported there alike)
+
     db.table("people").create(
         {"id": int, "uid": str, "name": str, "name_key": str, "height_cm": float, "zone": str,
          "rules": str, "is_default": int, "created_at": str},

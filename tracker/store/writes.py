@@ -23,32 +23,35 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-import sqlite_utils
-
 from tracker.core.events import Moment, summary
+from tracker.core.formats.parts import format_parts
 from tracker.core.formats.roller_analysis import Analysis
-from tracker.core.formats.roller_imu import format_parts
 from tracker.core.schedule import glutes_active_s
 from tracker.store.codec import iso, pack
+from tracker.store.connection import Connection
 from tracker.store.errors import WAIT_S, StoreError, UnknownSession
 from tracker.store.outbox import Outbox
 from tracker.store.owner import Owners
 from tracker.store.people import People
 from tracker.store.rows import SessionStart
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import sqlite_utils
+
+    Array = npt.NDArray[np.float64]
+
 log = logging.getLogger(__name__)
 #: A session's own rows besides its raw samples, rewritten with each analysis.
 DETAIL_TABLES = ("segments", "lumbar_events", "caution_events", "parts", "lifts")
-Array = npt.NDArray[np.float64]
 
 
 class Writes:
     """The session lifecycle; :class:`~tracker.store.database.Store` sets what is declared
     here, and gives the two methods it names for type checkers."""
 
-    db: sqlite_utils.Database
+    db: Connection
     path: Path
     read_only: bool
     outbox: Outbox

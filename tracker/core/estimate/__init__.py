@@ -5,9 +5,10 @@ same code fed one chunk (:func:`analyze`). Each part of a session is an
 :class:`AreaEstimator`'s.
 """
 
-from tracker.core.estimate.area import AreaEstimator, EstimatorConfig, LiveState
+from tracker.core.estimate.area import AreaEstimator, LiveState
 from tracker.core.estimate.session import SessionEstimator, analyze, analyze_chunks
-from tracker.core.formats.roller_imu import Switch
+from tracker.core.formats.parts import Switch
+from tracker.core.tuning import EstimatorConfig
 
 __all__ = ["AreaEstimator", "EstimatorConfig", "LiveState", "SessionEstimator", "Switch",
            "analyze", "analyze_chunks"]

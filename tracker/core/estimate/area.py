@@ -7,7 +7,7 @@ pauses on a 20 Hz track.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -15,38 +15,13 @@ import numpy.typing as npt
 from tracker.core.body import REGIONS, Body
 from tracker.core.estimate.lumbar import LumbarWatch
 from tracker.core.estimate.motion import Decimator, PauseDetector, StrokeCounter
-from tracker.core.estimate.rotation import FusionConfig, RotationEstimator
-from tracker.core.estimate.uncertainty import CLEAR_S, CautionWatch, PositionSpread, Uncertainty
+from tracker.core.estimate.rotation import RotationEstimator
+from tracker.core.estimate.uncertainty import CautionWatch, PositionSpread
 from tracker.core.formats.roller_analysis import Analysis, Segment
-from tracker.core.limits import check_ranges
+from tracker.core.tuning import EstimatorConfig
 
 Array = npt.NDArray[np.float64]
 MOTION_RATE_HZ = 20.0
-
-
-@dataclass(frozen=True)
-class EstimatorConfig:
-    """Definitions of what is counted; ``[estimator]`` in the configuration file."""
-
-    stroke_min_cm: float = 2.0
-    stroke_reversal_cm: float = 0.5
-    pause_speed_cm_s: float = 0.5
-    pause_min_s: float = 3.0
-    lumbar_alert_depth_cm: float = 1.0
-    lumbar_caution_cm: float = 2.0
-    lumbar_caution_sd: float = 0.75
-    lumbar_caution_hold_s: float = CLEAR_S
-    track_rate_hz: float = 10.0
-    fusion: FusionConfig = field(default_factory=FusionConfig)
-    uncertainty: Uncertainty = field(default_factory=Uncertainty)
-
-    def __post_init__(self) -> None:
-        check_ranges("estimator", self, {
-            "stroke_min_cm": (0.1, 100), "stroke_reversal_cm": (0.01, 50),
-            "pause_speed_cm_s": (0.01, 100), "pause_min_s": (0.1, 600),
-            "lumbar_alert_depth_cm": (0, 10), "lumbar_caution_cm": (0, 20),
-            "lumbar_caution_sd": (0, 5), "lumbar_caution_hold_s": (0, 600),
-            "track_rate_hz": (0.1, 100)})
 
 
 @dataclass(frozen=True)

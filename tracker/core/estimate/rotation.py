@@ -23,30 +23,17 @@ time from Python costs more than the whole of this estimator; see docs/estimator
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from tracker.core.tuning import FusionConfig
+
 Array = npt.NDArray[np.float64]
 G_M_S2 = 9.80665
 LONG_GAP_S = 0.25  # beyond this, integrating the rate across a gap is no better than a guess
 TURNING_RAD_S = 0.1  # slower than this (0.5 cm/s on a 10 cm roller) the roller is not turning
-
-
-@dataclass(frozen=True)
-class FusionConfig:
-    """Tuning of the gyro-gravity fusion; the defaults fit the specified hardware ranges."""
-
-    block_s: float = 0.1
-    gap_periods: float = 2.5  # an interval this many sample periods long is a gap
-    sensor_offset_max_m: float = 0.03
-    accel_floor_rad: float = 0.03  # accelerometer bias and scale errors, as an angle
-    bias_walk_rad2_s3: float = 1e-6
-    bias_prior_rad_s: float = math.radians(1.5)
-    reference_s: float = 1.0  # the start angle is refined over this first stretch
-    centre_s: float = 3.0  # memory of "where the roller has been lately", for long gaps
 
 
 def _gap_variance(gap_s: Array) -> Array:

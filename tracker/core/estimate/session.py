@@ -29,11 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.core.body import Body
-from tracker.core.estimate.area import AreaEstimator, EstimatorConfig, LiveState
+from tracker.core.estimate.area import AreaEstimator, LiveState
 from tracker.core.estimate.carry import CarryTurn, Orientation, orientation_of
 from tracker.core.estimate.rolling import REST_DPS, RollingStart
+from tracker.core.formats.parts import Switch
 from tracker.core.formats.roller_analysis import Analysis, Part
-from tracker.core.formats.roller_imu import Header, Recording, Switch
+from tracker.core.formats.roller_imu import Header, Recording
+from tracker.core.tuning import EstimatorConfig
 
 Array = npt.NDArray[np.float64]
 #: Put down: turning slower than this about every axis (deg/s) ...

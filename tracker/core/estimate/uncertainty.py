@@ -31,39 +31,18 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.core.formats.roller_analysis import CautionEvent
-from tracker.core.limits import check_ranges
+from tracker.core.tuning import CLEAR_CM, CLEAR_S, Uncertainty
 
 Array = npt.NDArray[np.float64]
 
-#: A caution ends once the interval is this far (cm) clear of the band again ...
-CLEAR_CM = 1.0
-#: ... and has stayed clear this long (s): a person working just above the band gets one
-#: caution for the bout, not one at the bottom of every stroke (a stroke cycle is 4-8 s at
-#: the taught pace, and a pause on a tight spot 10-20 s).
-CLEAR_S = 15.0
 
-
-@dataclass(frozen=True)
-class Uncertainty:
-    """The error model's sizes; ``[estimator]`` in the configuration file."""
-
-    placement_sd_cm: float = 2.5
-    scale_sd_percent: float = 4.0
-    creep_sd_percent: float = 0.1
-    slip_sd_cm_per_10m: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_ranges("uncertainty", self, {
-            "placement_sd_cm": (0, 20), "scale_sd_percent": (0, 30),
-            "creep_sd_percent": (0, 5), "slip_sd_cm_per_10m": (0, 20)})
-
-    def sd_cm(self, displacement_cm: Array, travel_cm: Array) -> Array:
-        """Standard deviation of the position, given how far the contact is from its start
-        and how far it has rolled since."""
-        scale = self.scale_sd_percent / 100 * displacement_cm
-        creep = self.creep_sd_percent / 100 * travel_cm
-        slip_var = self.slip_sd_cm_per_10m**2 * travel_cm / 1000.0
-        return np.sqrt(self.placement_sd_cm**2 + scale**2 + creep**2 + slip_var)
+def sd_cm(model: Uncertainty, displacement_cm: Array, travel_cm: Array) -> Array:
+    """Standard deviation of the position under ``model``, given how far the contact is from
+    its start and how far it has rolled since."""
+    scale = model.scale_sd_percent / 100 * displacement_cm
+    creep = model.creep_sd_percent / 100 * travel_cm
+    slip_var = model.slip_sd_cm_per_10m**2 * travel_cm / 1000.0
+    return np.sqrt(model.placement_sd_cm**2 + scale**2 + creep**2 + slip_var)
 
 
 @dataclass
@@ -80,7 +59,7 @@ class PositionSpread:
         steps = np.abs(np.diff(s_cm, prepend=previous))
         travel = self.travel_cm + np.cumsum(steps)
         self.travel_cm, self._last_cm = float(travel[-1]), float(s_cm[-1])
-        return self.model.sd_cm(np.abs(s_cm - self.start_cm), travel)
+        return sd_cm(self.model, np.abs(s_cm - self.start_cm), travel)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tracker.core.formats.roller_imu import Switch
+from tracker.core.formats.parts import Switch
 
 FORMAT = "roller-analysis/1"
 

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tracker.core.body import ROUTINES
+from tracker.core.formats.parts import Switch, format_parts, parse_parts
 from tracker.core.limits import FileProblem, quote
 
 log = logging.getLogger(__name__)
@@ -93,43 +94,6 @@ class Header:
         """The parts after the first, as they were asked for (session time: s from the
         first sample). Checked when the header was read."""
         return parse_parts(self.extra.get("parts", ""))
-
-
-@dataclass(frozen=True)
-class Switch:
-    """Another area asked for at ``at_s``. ``off``: the person got off the roller at once
-    (a stretch), rather than rolling on until they lift it."""
-
-    routine: str
-    at_s: float
-    off: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.routine}@{self.at_s:.3f}{'!' if self.off else ''}"
-
-
-def parse_parts(text: str) -> list[Switch]:
-    """``glutes@65.2,hamstrings@140.5!``: :class:`ValueError` saying what is wrong."""
-    parts: list[Switch] = []
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        routine, sep, at = item.partition("@")
-        off = at.endswith("!")
-        if routine not in ROUTINES or not sep:
-            raise ValueError(f"part {quote(item)} is not area@seconds, with an area of "
-                             f"{', '.join(ROUTINES)}")
-        try:
-            at_s = float(at.removesuffix("!"))
-        except ValueError:
-            raise ValueError(f"part {quote(item)}: {quote(at)} is not a number") from None
-        if not (0 < at_s < 1e7) or (parts and at_s < parts[-1].at_s):
-            raise ValueError(f"part {quote(item)}: parts are asked for after the first "
-                             "sample, in time order")
-        parts.append(Switch(routine, at_s, off))
-    return parts
-
-
-def format_parts(parts: list[Switch]) -> str:
-    return ",".join(str(p) for p in parts)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tracker.core.body import REGIONS, ROUTINES
 from tracker.core.comfort import SCALE
 from tracker.core.errors import InputError
-from tracker.core.formats.roller_imu import parse_parts
+from tracker.core.formats.parts import parse_parts
 from tracker.core.limits import quote
 
 FORMAT: Final = "roller-session/1"
