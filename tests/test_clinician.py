@@ -24,7 +24,8 @@ from tests.test_cli import assert_one_line_error
 from tests.test_dashboard import make_app, notified, wait_for
 from tests.weeks import NOW, fill
 from tracker.core.adherence import AreaRolled, areas_rolled, figures, followed
-from tracker.core.alerts import AlertRules, alerts, on_score
+from tracker.core.alert_rules import AlertRules
+from tracker.core.alerts import alerts, on_score
 from tracker.core.body import Body
 from tracker.core.comfort import ComfortError, Score, parse_score, trend, usual
 from tracker.core.estimate import SessionEstimator

@@ -27,7 +27,7 @@ from tracker.core.limits import quote, within
 from tracker.files import read_text
 
 if TYPE_CHECKING:
-    from tracker.core.alerts import AlertRules
+    from tracker.core.alert_rules import AlertRules
     from tracker.core.body import Body
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.people import Person
@@ -159,7 +159,7 @@ def known_zone(name: str) -> bool:
 def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Merge defaults, the file at ``path`` (else the user's file, if any) and the environment."""
     from tracker.core import proxy_settings
-    from tracker.core.alerts import AlertRules
+    from tracker.core.alert_rules import AlertRules
     from tracker.core.body import Body
     from tracker.core.lifecycle import Lifecycle
     from tracker.core.schedule import Rules

@@ -16,26 +16,13 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Final
 
+from tracker.core.alert_rules import AlertRules
 from tracker.core.comfort import Score, by_area, usual
-from tracker.core.limits import check_ranges
 from tracker.core.prescription import Prescription, kept_off_in
 from tracker.core.schedule import Rolled
 
 #: The kinds, in the order a report lists them: the most urgent first.
 KINDS: Final = ("kept_off_contact", "comfort_high", "comfort_rise", "not_rolling")
-
-
-@dataclass(frozen=True)
-class AlertRules:
-    """``[alerts]`` in the configuration file."""
-
-    idle_days: int = 14  # days without rolling
-    comfort_at_least: int = 7  # a score this bad or worse
-    comfort_rise: int = 2  # a score this much above the person's usual for the area
-
-    def __post_init__(self) -> None:
-        check_ranges("alerts", self, {"idle_days": (1, 365), "comfort_at_least": (1, 10),
-                                      "comfort_rise": (1, 10)})
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
-from tracker.core.alerts import AlertRules
+from tracker.core.alert_rules import AlertRules
 from tracker.core.comfort import Score
 from tracker.live.recorder import LIVE_WAIT_S
 from tracker.live.session import LiveSession, Result

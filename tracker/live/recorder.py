@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tracker.core.alerts import AlertRules
+from tracker.core.alert_rules import AlertRules
 from tracker.core.comfort import Score
 from tracker.core.estimate import LiveState, SessionEstimator
 from tracker.core.events import Moment

@@ -36,7 +36,8 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 
 from tracker.core import clock
-from tracker.core.alerts import AlertRules, idle
+from tracker.core.alert_rules import AlertRules
+from tracker.core.alerts import idle
 from tracker.core.estimate import LiveState
 from tracker.core.formats import roller_session as records
 from tracker.core.people import Person

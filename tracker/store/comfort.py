@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from tracker.core.alerts import AlertRules, on_score
+from tracker.core.alert_rules import AlertRules
+from tracker.core.alerts import on_score
 from tracker.core.comfort import Score, by_area
 from tracker.store.codec import iso
 from tracker.store.connection import Connection

@@ -17,7 +17,8 @@ from tracker.core.adherence import (
     days_rolled,
     followed,
 )
-from tracker.core.alerts import Alert, AlertRules, alerts
+from tracker.core.alert_rules import AlertRules
+from tracker.core.alerts import Alert, alerts
 from tracker.core.comfort import Score, by_area
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.pictures.figures import Day, WeeksPicture, weeks_picture
