@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from tests.broker import Broker, Subscriber
 from tests.test_cli import assert_one_line_error
+from tests.test_mqtt import PERSON_ENTITIES
 from tracker.config import load
 from tracker.core import clock
 from tracker.core.people import PersonError, check_name
@@ -128,7 +129,7 @@ def test_each_person_is_their_own_home_assistant_device(tmp_path: Path, glutes_f
         mine = [c for c in configs if c["device"]["identifiers"] == [f"roller_person_{uids[name]}"]]
         shown = mine[0]["device"]["name"]
         # The store's placeholder "me" is never shown: a readable default stands in.
-        assert len(mine) == 5 and (shown == f"{name} (roller)" if name != "me" else
+        assert len(mine) == PERSON_ENTITIES and (shown == f"{name} (roller)" if name != "me" else
                                    shown.endswith(" (roller)") and shown != "me (roller)")
         assert all(c["unique_id"].startswith(f"roller_person_{uids[name]}_") for c in mine)
     states = {t: json.loads(p) for t, p in received if t.startswith("roller/bridge/test/person/")}

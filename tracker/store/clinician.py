@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from tracker.core import adherence
 from tracker.core.adherence import Figures, areas_rolled
 from tracker.core.formats.roller_analysis import Part
 from tracker.core.people import Person
 from tracker.core.schedule import Rules
+from tracker.store.codec import STARTED, local_day
 from tracker.store.database import Store
 from tracker.store.errors import DamagedSession
 from tracker.store.rows import SessionRow
@@ -41,16 +42,10 @@ def figures(store: Store, person: Person, rules: Rules, zone: str, now: datetime
 def last_day_rolled(store: Store, person_id: int, until: datetime) -> date | None:
     """The local day of ``person_id``'s last session that started before ``until`` (None:
     none): one indexed read, however many years the store holds."""
-    found = store.db.execute("SELECT started_at, zone FROM sessions WHERE person_id = ? AND "
-                             "julianday(started_at) < julianday(?) ORDER BY "
-                             "julianday(started_at) DESC LIMIT 1",
+    found = store.db.execute(f"SELECT started_at, zone FROM sessions WHERE person_id = ? AND "
+                             f"{STARTED} < julianday(?) ORDER BY {STARTED} DESC LIMIT 1",
                              [person_id, until.isoformat()]).fetchone()
-    if found is None:
-        return None
-    try:
-        return datetime.fromisoformat(found[0]).astimezone(ZoneInfo(found[1])).date()
-    except (ValueError, TypeError, ZoneInfoNotFoundError):  # a damaged row: its UTC day
-        return datetime.fromisoformat(found[0]).date()
+    return None if found is None else local_day(*found)
 
 
 def _parts(store: Store, row: SessionRow) -> list[Part]:

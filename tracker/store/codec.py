@@ -8,14 +8,33 @@ without it."""
 from __future__ import annotations
 
 import zlib
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     Array = npt.NDArray[np.float64]
+
+
+#: A session's local day in SQL: a row whose start is no time at all (a damaged row) is
+#: never the first or the last one.
+STARTED: Final = "julianday(started_at)"
+
+
+def local_day(started_at: str, zone: str) -> date | None:
+    """The local day of a session's stored start in its stored zone; in UTC when the zone
+    is damaged, None when the start is."""
+    try:
+        moment = datetime.fromisoformat(started_at)
+    except (ValueError, TypeError):
+        return None
+    try:
+        return moment.astimezone(ZoneInfo(zone)).date()
+    except (ValueError, TypeError, ZoneInfoNotFoundError, OSError):
+        return moment.astimezone(UTC).date()
 
 
 def iso(moment: datetime) -> str:

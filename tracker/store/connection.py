@@ -34,7 +34,19 @@ class Connection:
         self.conn = conn
 
     def execute(self, sql: str, parameters: Params = None) -> sqlite3.Cursor:
-        return self.conn.execute(sql, parameters or ())
+        """``sql`` run; a write outside a transaction is committed at once, as sqlite-utils'
+        ``execute`` commits it: the implicit transaction :mod:`sqlite3` opens for it would
+        otherwise stay open, and the next write's ``BEGIN IMMEDIATE`` fail."""
+        was_in_transaction = self.conn.in_transaction
+        try:
+            cursor = self.conn.execute(sql, parameters or ())
+        except sqlite3.Error:
+            if not was_in_transaction and self.conn.in_transaction:
+                self.conn.rollback()
+            raise
+        if not was_in_transaction and self.conn.in_transaction:
+            self.conn.commit()
+        return cursor
 
     def query(self, sql: str, params: Params = None) -> Iterator[dict[str, Any]]:
         """Each row of ``sql`` as a dict of its columns, as sqlite-utils' ``query`` gives it."""

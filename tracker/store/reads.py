@@ -22,13 +22,12 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.core import schedule
 from tracker.core.formats.parts import parse_parts
 from tracker.core.formats.roller_analysis import CautionEvent, LumbarEvent, Part, Segment
 from tracker.core.limits import quote
-from tracker.store.codec import iso, unpack
+from tracker.store.codec import STARTED, iso, local_day, unpack
 from tracker.store.connection import Connection
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession, explain
 from tracker.store.rows import Detail, SessionRow
@@ -114,14 +113,10 @@ class Reads:
     def first_day(self, person: int) -> date | None:
         """The local day of ``person``'s first session (None: none yet), where their weeks
         begin to count: in that session's own zone, as the weeks place every session."""
-        found = self.db.execute("SELECT started_at, zone FROM sessions WHERE person_id = ? "
-                                "ORDER BY julianday(started_at) LIMIT 1", [person]).fetchone()
-        if found is None:
-            return None
-        try:
-            return datetime.fromisoformat(found[0]).astimezone(ZoneInfo(found[1])).date()
-        except (ValueError, TypeError, ZoneInfoNotFoundError):  # a damaged row: its UTC day
-            return datetime.fromisoformat(found[0]).date()
+        found = self.db.execute(f"SELECT started_at, zone FROM sessions WHERE person_id = ? "
+                                f"AND {STARTED} IS NOT NULL ORDER BY {STARTED} LIMIT 1",
+                                [person]).fetchone()
+        return None if found is None else local_day(*found)
 
     def count(self) -> int:
         """How many sessions the file holds (those some path still reaches, when its pages
