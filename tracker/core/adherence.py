@@ -215,10 +215,9 @@ def figures(sessions: Sequence[tuple[Rolled, list[AreaRolled]]], last_rolled: da
     rolls = [r for _, areas in sessions for r in areas]
     rolled, counted = days_rolled([r.day for r in rolls], today, started)
     rx = next((rx for rx, ended in prescribed if ended is None and rx.running(today)), None)
-    areas = followed(rx, rolls, week_start(today, rules) - timedelta(weeks=4), today,
-                     rules) if rx else []
-    this_week = [w for a in areas for w in a.weeks if not w.full]
     monday = week_start(today, rules)
+    areas = followed(rx, rolls, monday - timedelta(weeks=4), today, rules) if rx else []
+    this_week = [w for a in areas for w in a.weeks if not w.full]
     return Figures(
         rolled, counted, (today - last_rolled).days if last_rolled else None,
         sum(w.prescribed for w in this_week) if rx else None,

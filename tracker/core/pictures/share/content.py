@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from tracker.core.adherence import (
     RECENT_DAYS,
     AreaAdherence,
+    AreaRolled,
     areas_rolled,
     days_rolled,
     followed,
@@ -92,7 +93,7 @@ def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime
                       if rx.start <= picture.today and rx.end >= first
                       and (at is None or at.astimezone(ZoneInfo(zone)).date() >= first)),
                      (None, None))
-    rolls = [r for s in listed for r in areas_rolled(s.rolled, s.strokes, s.parts)]
+    rolls = _rolls(listed)
     return Report(
         person=person, person_id=person_id, first=first, last=picture.today, zone=zone,
         made_at=now.astimezone(ZoneInfo(zone)), rules=rules, weeks=picture, sessions=listed,
@@ -109,27 +110,17 @@ def build(person: str, person_id: str, sessions: Sequence[Listed], now: datetime
 
 
 def area_times(sessions: Sequence[Listed]) -> dict[str, float]:
-    """Rolling time on each area, most first. A session of several areas shares its rolling
-    time among them in proportion to each part's span (the rolling time of each part is not
-    stored; its pauses are taken as spread evenly), so the areas add up to the weeks' rolling
-    time; a session whose parts are unknown shares it equally."""
+    """Rolling time on each area, most first, each session's shared among its areas as
+    :func:`~tracker.core.adherence.areas_rolled` shares it: the areas add up to the weeks'
+    rolling time."""
     totals: dict[str, float] = {}
-    for s in sessions:
-        for area, rolled_s in _shares(s).items():
-            totals[area] = totals.get(area, 0.0) + rolled_s
+    for r in _rolls(sessions):
+        totals[r.area] = totals.get(r.area, 0.0) + r.active_s
     return dict(sorted(totals.items(), key=lambda item: -item[1]))
 
 
-def _shares(s: Listed) -> dict[str, float]:
-    areas = s.rolled.areas or (s.rolled.routine,)
-    spans = [(p.routine, max(0.0, p.end_s - p.start_s)) for p in s.parts]
-    total_s = sum(span for _, span in spans)
-    if not total_s:
-        spans, total_s = [(area, 1.0) for area in areas], float(len(areas))
-    shares: dict[str, float] = {}
-    for area, span in spans:
-        shares[area] = shares.get(area, 0.0) + s.rolled.active_s * span / total_s
-    return shares
+def _rolls(sessions: Sequence[Listed]) -> list[AreaRolled]:
+    return [r for s in sessions for r in areas_rolled(s.rolled, s.strokes, s.parts)]
 
 
 def adherence(picture: WeeksPicture, rules: Rules, started: date | None) -> list[str]:
