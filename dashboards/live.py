@@ -170,8 +170,10 @@ class LiveScreen(Screen[None]):
             return
         self.body_map.move(s.s_cm, s.s_sd_cm)
         area = status.routine or self.routine
-        # Until rolling begins; and while nobody can tell which way round the roller lies.
-        self.placement_label.display = s.strokes == 0 or s.placing or s.orientation_unsure
+        # Until rolling begins; and while nobody can tell which way round the roller lies;
+        # never beside the lumbar alert, which says more.
+        self.placement_label.display = ((s.strokes == 0 or s.placing or s.orientation_unsure)
+                                        and not s.lumbar)
         if s.placing:
             rewrite(self.placement_label,
                     f"Lift the roller to your {area.replace('_', ' ')}: {PLACEMENT[area]}")
@@ -216,5 +218,9 @@ class LiveScreen(Screen[None]):
         label.set_class(bool(view.refusal), "refused")
 
     def alert(self, on: bool) -> None:
+        """The lumbar alert at once, not at the next redraw: the notes it says more than
+        (the caution, where to place the roller) go with it."""
         self.alert_banner.display = on
+        if on:
+            self.caution_banner.display = self.placement_label.display = False
         self.body_map.flash = on
