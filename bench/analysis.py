@@ -76,7 +76,7 @@ def run_estimator(sim: SimulatedSession, exact: bool) -> tuple[Analysis, float]:
 
 def score(sim: SimulatedSession, a: Analysis) -> Score:
     truth, body = sim.truth, Body(sim.header.user_height_cm)
-    bounds = body.bounds_cm
+    bounds = np.array(body.bounds_cm)
     near_edge = np.min(np.abs(truth.s_cm[:, None] - bounds[None, 1:-1]), axis=1) <= 1.0
     starts = np.array([s.start_s for s in a.segments])
     names = [s.region for s in a.segments]

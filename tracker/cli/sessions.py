@@ -215,13 +215,15 @@ def session_show(settings: Settings, session_id: int) -> None:
     """Summary, segments, lumbar events and a position-over-time chart."""
     from tracker.cli.pictures import print_session
     from tracker.core.body import Body
-    from tracker.core.estimate import analyze
     from tracker.core.pictures.figures import session_picture
 
     with store_of(settings) as store:
         row = store.session(session_id)
         detail = store.session_detail(session_id)
-        recording = store.recording(session_id)
+        # What was stored when it ended; else (live, or stored before its track was) the
+        # samples, analysed again below.
+        analysis = store.analysis(session_id)
+        recording = store.recording(session_id) if analysis is None else None
         program = store.program(session_id)
         settings = settings.for_person(store.people.by_id(row.person_id))
     console = Console()
@@ -244,7 +246,13 @@ def session_show(settings: Settings, session_id: int) -> None:
             f"{o.seconds:.0f} s" + (f" ({visible(o.reason)})" if o.reason else "")
             for o in outcomes)])))
     if recording is not None:
-        a = analyze(recording, settings.estimator)
+        from tracker.core.estimate import analyze  # numpy and the estimator: this path only
+
+        analysis = analyze(recording, settings.estimator)
+    if analysis is None:
+        a, body = detail.analysis(row), settings.body
+    else:
+        a, body = analysis, Body(row.height_cm) if row.height_cm else settings.body
         guide = score(a, settings.rules)
         r = settings.rules
         table.add_row("bouts", f"{len(guide.bouts)}: {guide.bouts_short} under "
@@ -254,9 +262,6 @@ def session_show(settings: Settings, session_id: int) -> None:
         table.add_row("pace", pace_text(a, r))
         if a.parts:
             table.add_row("parts", "\n".join(parts_lines(a, r)))
-        body = Body(recording.header.user_height_cm)
-    else:
-        a, body = detail.analysis(row), settings.body
     console.print(table)
     print_session(console, session_picture(a, body, settings.rules))
 

@@ -3,9 +3,9 @@
 Positions are ``s_cm``: distance from the top of the head down the back of the body.
 Region bounds are fractions of standing height, so the model scales to any user.
 
-The regions and routines are what every command names; numpy, for the bounds as an array and
-positions looked up by the thousand, is imported by those two alone, so that a command that
-only reads the store (``roller history``) starts without it (``python -m bench.startup``).
+The regions and routines are what every command names; numpy, for positions looked up by the
+thousand, is imported by that lookup alone, so that a command that only reads the store
+(``roller history``, ``roller session show``) starts without it (``python -m bench.startup``).
 """
 
 from __future__ import annotations
@@ -51,17 +51,15 @@ class Body:
             raise ValueError(f"height {self.height_cm} cm is not a human standing height")
 
     @property
-    def bounds_cm(self) -> npt.NDArray[np.float64]:
+    def bounds_cm(self) -> tuple[float, ...]:
         """Region boundaries from the top of the head: 0, end of head, ..., end of calves."""
-        import numpy as np
-
-        return np.array([0.0] + [end * self.height_cm for _, end in REGION_ENDS])
+        return (0.0, *(end * self.height_cm for _, end in REGION_ENDS))
 
     @property
     def lumbar_cm(self) -> tuple[float, float]:
         """Top and bottom of the lumbar band."""
         bounds = self.bounds_cm
-        return float(bounds[LUMBAR]), float(bounds[LUMBAR + 1])
+        return bounds[LUMBAR], bounds[LUMBAR + 1]
 
     def landmark_cm(self, routine: str) -> float:
         """The position where a recording of ``routine`` starts."""
@@ -71,7 +69,7 @@ class Body:
         """Index into :data:`REGIONS` per position; positions off the body clamp to the ends."""
         import numpy as np
 
-        inner = self.bounds_cm[1:-1]
+        inner = np.array(self.bounds_cm[1:-1])
         return np.searchsorted(inner, np.asarray(s_cm, dtype=float), side="right")
 
     def region_at(self, s_cm: float) -> str:

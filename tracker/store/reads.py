@@ -19,15 +19,22 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.core import schedule
 from tracker.core.formats.parts import parse_parts
-from tracker.core.formats.roller_analysis import CautionEvent, LumbarEvent, Part, Segment
+from tracker.core.formats.roller_analysis import (
+    Analysis,
+    CautionEvent,
+    LumbarEvent,
+    Part,
+    Segment,
+)
 from tracker.core.limits import quote
-from tracker.store.codec import STARTED, iso, local_day, unpack
+from tracker.store.codec import STARTED, iso, local_day, unpack, unpack_track
 from tracker.store.connection import Connection
 from tracker.store.errors import DamagedSession, StoreError, UnknownSession, explain
 from tracker.store.rows import Detail, SessionRow
@@ -167,6 +174,33 @@ class Reads:
                                      for r in rows("lifts"))],
             )
 
+    def analysis(self, session_id: int) -> Analysis | None:
+        """The session's analysis as it was stored when it ended, its track with it: what
+        ``roller session show`` draws, without the samples, numpy or the estimator. None
+        when no track was stored: a session still live, or one stored before schema 17
+        (``roller reanalyze`` stores it) or brought in by an ingest."""
+        row = self._row(session_id)
+        with self._reading(session_id):
+            track = self.db.execute("SELECT points, data FROM tracks WHERE session_id = ?",
+                                    [session_id]).fetchone()
+        if track is None:
+            return None
+        try:
+            t_s, s_cm, s_sd_cm = unpack_track(track[1], int(track[0]))
+        except (TypeError, ValueError, zlib.error) as exc:
+            raise DamagedSession(session_id, f"its track: {exc}") from None
+        try:
+            switches = parse_parts(row.get("switches") or "")
+        except ValueError as exc:
+            raise DamagedSession(session_id, f"its parts: {exc}") from None
+        detail = self.session_detail(session_id)
+        # The store keeps every session's parts, a whole one's too; the estimator lists them
+        # only when there is more than the whole session (several, or lifts between).
+        parts = detail.parts if len(detail.parts) > 1 or detail.lifts else []
+        return replace(detail.analysis(self._session_row(row)), parts=parts,
+                       pauses=_pauses(session_id, row.get("pauses")), track_t_s=t_s,
+                       track_s_cm=s_cm, track_s_sd_cm=s_sd_cm, switches=switches)
+
     def program(self, session_id: int) -> tuple[str, list[StepOutcome]] | None:
         """The program the session followed (its title) and how far it got, if it followed
         one."""
@@ -264,6 +298,19 @@ def _part(session_id: int, row: dict[str, Any]) -> Part:
     asked_s, start_s, end_s = _times(session_id, "part", row, "asked_s", "start_s", "end_s")
     return Part(str(row["routine"]), asked_s, start_s, end_s, int(row["strokes"] or 0),
                 bool(row.get("end_for_end")), bool(row.get("orientation_unsure")))
+
+
+def _pauses(session_id: int, text: str | None) -> list[tuple[float, float]]:
+    """The stored pauses (a JSON list of [start, end] in session time): finite and in order
+    within each, or the session is damaged."""
+    try:
+        pairs = json.loads(text or "[]")
+        pauses = [(float(a), float(b)) for a, b in pairs]
+    except (TypeError, ValueError) as exc:
+        raise DamagedSession(session_id, f"its pauses: {exc}") from None
+    if not all(math.isfinite(a) and math.isfinite(b) and a <= b for a, b in pauses):
+        raise DamagedSession(session_id, "a pause is not a finite span")
+    return pauses
 
 
 def _times(session_id: int, what: str, row: dict[str, Any], *names: str) -> list[float]:

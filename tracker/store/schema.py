@@ -222,9 +222,21 @@ def _v16(db: sqlite_utils.Database) -> None:
         foreign_keys=[("person_id", "people", "id")])
 
 
+def _v17(db: sqlite_utils.Database) -> None:
+    """Each ended session's track (position over time, as the estimator gave it: about
+    10 points a second), ``points`` float32 triples in ``data`` (see ``codec.pack_track``),
+    so that ``roller session show`` draws what was stored without reading the samples or
+    running the estimator again. Sessions stored before have none until ``roller
+    reanalyze``; their show analyses their samples again, as it did."""
+    db.table("tracks").create({"session_id": int, "points": int, "data": bytes},
+                              pk="session_id", not_null={"points", "data"},
+                              foreign_keys=[("session_id", "sessions", "id")])
+
+
 #: Migrations in order: MIGRATIONS[n] takes a store from version n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14, _v15, _v16]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14, _v15, _v16,
+    _v17]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

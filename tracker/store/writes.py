@@ -27,7 +27,7 @@ from tracker.core.events import Moment, summary
 from tracker.core.formats.parts import format_parts
 from tracker.core.formats.roller_analysis import Analysis
 from tracker.core.schedule import glutes_active_s
-from tracker.store.codec import iso, pack
+from tracker.store.codec import iso, pack, pack_track
 from tracker.store.connection import Connection
 from tracker.store.errors import WAIT_S, StoreError, UnknownSession
 from tracker.store.outbox import Outbox
@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 #: A session's own rows besides its raw samples, rewritten with each analysis.
-DETAIL_TABLES = ("segments", "lumbar_events", "caution_events", "parts", "lifts")
+DETAIL_TABLES = (
+    "segments", "lumbar_events", "caution_events", "parts", "lifts", "tracks")
 
 
 class Writes:
@@ -164,7 +165,7 @@ class Writes:
             self.outbox.enqueue(db, "session_ended", session_id, iso(at), device,
                                 end_reason=end_reason, summary=summary(analysis))
             self.outbox.enqueue_record(db, session_id, iso(at), device)
-        self._write_analysis(db, session_id, analysis)
+        self._write_analysis(db, session_id, analysis, ended=status != "live")
         db.table("raw_blocks").insert_all(
             {"session_id": session_id, "seq": seq, "t0_s": float(block[0, 0]),
              "samples": len(block), "data": pack(block)}
@@ -181,10 +182,13 @@ class Writes:
 
     def replace_analysis(self, session_id: int, analysis: Analysis) -> None:
         with self.writing() as db:
-            self._write_analysis(db, session_id, analysis)
+            self._write_analysis(db, session_id, analysis, ended=True)
 
     @staticmethod
-    def _write_analysis(db: sqlite_utils.Database, session_id: int, a: Analysis) -> None:
+    def _write_analysis(db: sqlite_utils.Database, session_id: int, a: Analysis,
+                        ended: bool) -> None:
+        """The summary and the timeline; and, once the session has ended, its track: a live
+        one's grows at every checkpoint, and ``session show`` analyses its samples."""
         origin = a.start_s
         db.table("sessions").update(session_id, {
             "duration_s": a.duration_s, "active_s": a.active_s, "paused_s": a.paused_s,
@@ -197,6 +201,11 @@ class Writes:
         })
         for table in DETAIL_TABLES:
             db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
+        if ended and a.track_t_s:
+            db.execute("INSERT INTO tracks (session_id, points, data) VALUES (?, ?, ?)",
+                       [session_id, len(a.track_t_s),
+                        pack_track([t - origin for t in a.track_t_s], a.track_s_cm,
+                                   a.track_s_sd_cm)])
         db.table("segments").insert_all(
             {"session_id": session_id, "region": s.region, "start_s": s.start_s - origin,
              "end_s": s.end_s - origin} for s in a.segments

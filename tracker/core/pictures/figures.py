@@ -90,7 +90,7 @@ def session_picture(analysis: Analysis, body: Body, rules: Rules) -> SessionPict
     view_top = min([*seen, top]) - MARGIN_CM
     view_bottom = max([*seen, bottom]) + MARGIN_CM
     bounds = body.bounds_cm
-    bands = [Band(name, max(view_top, float(bounds[i])), min(view_bottom, float(bounds[i + 1])))
+    bands = [Band(name, max(view_top, bounds[i]), min(view_bottom, bounds[i + 1]))
              for i, name in enumerate(REGIONS)
              if bounds[i + 1] > view_top and bounds[i] < view_bottom]
     visited = a.time_in_regions()
@@ -119,7 +119,7 @@ def session_picture(analysis: Analysis, body: Body, rules: Rules) -> SessionPict
 
 def _region_cm(body: Body, region: str) -> tuple[float, float]:
     i = REGIONS.index(region)
-    return float(body.bounds_cm[i]), float(body.bounds_cm[i + 1])
+    return body.bounds_cm[i], body.bounds_cm[i + 1]
 
 
 @dataclass(frozen=True)
