@@ -11,11 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 
 from tests.weeks import NOW, fill, kind
 from tracker.core.body import Body
-from tracker.core.pictures.charts import build, draw_session, pieces, time_ticks
+from tracker.core.pictures.charts import build, draw_session, pieces, thinned, time_ticks
 from tracker.core.pictures.figures import session_picture, week_picture, weeks_picture
 from tracker.core.pictures.grids import calendar, heat_map
 from tracker.core.schedule import Rolled, Rules, Verdict, since
@@ -84,6 +86,20 @@ def test_the_track_is_cut_at_lifts() -> None:
         [([0.0, 0.1, 0.2], [1, 2, 3]), ([5.0, 5.1], [4, 5])]
     assert time_ticks(75.0) == [0.0, 15.0, 30.0, 45.0, 60.0, 75.0]
     assert time_ticks(1800.0)[:3] == [0.0, 600.0, 1200.0]
+
+
+@given(st.lists(st.floats(-50, 250), min_size=1, max_size=400), st.floats(0.01, 2.0))
+def test_a_long_track_is_drawn_from_each_runs_highest_and_lowest(
+        s_cm: list[float], share: float) -> None:
+    """Thinned for plotext, whose time grows with every point: about the share asked, in
+    time order, and never losing the track's extremes (a stroke's turn into the lumbar
+    band is exactly what the chart is for)."""
+    t_s = [i / 10 for i in range(len(s_cm))]
+    kept_t, kept_s = thinned(t_s, s_cm, share)
+    assert kept_t == sorted(set(kept_t)) and set(kept_t) <= set(t_s)
+    assert kept_s == [s_cm[round(t * 10)] for t in kept_t]
+    assert max(kept_s) == max(s_cm) and min(kept_s) == min(s_cm)
+    assert len(kept_t) <= max(len(s_cm) * share + 2, 2) or share >= 1
 
 
 def test_the_grids_name_every_day() -> None:

@@ -1,76 +1,24 @@
-"""``roller schedule`` and ``roller weeks``, and the charts of ``roller session show``: the
-pictures on a terminal, sized to its width, side by side where it is wide."""
+"""``roller schedule`` and ``roller weeks``: the week's calendar and quota, and the weeks'
+heat map and trends (drawn as :mod:`tracker.cli.charts` draws every terminal chart)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from functools import partial
 
 import click
-from rich.console import Console, RenderableType
+from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
+from tracker.cli.charts import COLOURS, chart, print_row, small_width
 from tracker.cli.store import db_option, person_option, store_of, warn_damaged, whose
 from tracker.config import Settings
 from tracker.core import clock
 from tracker.core.limits import visible
-from tracker.core.pictures.charts import (
-    TRENDS,
-    Colours,
-    Figure,
-    build,
-    draw_trend,
-    session_charts,
-    trend_title,
-)
-from tracker.core.pictures.figures import SessionPicture
+from tracker.core.pictures.charts import TRENDS, draw_trend, trend_title
 from tracker.core.pictures.grids import calendar, everyone, glute_rule, heat_map, period, quota
 from tracker.live.past import week_of, weeks_of
 from tracker.store import clinician
-
-WIDEST = 140  # a chart wider than this says no more, only sparser
-SIDE_BY_SIDE = 120  # from this width the small charts share a row
-
-COLOURS = Colours()
-LEGEND = (f"[{COLOURS.track}]⣿ rolling[/]  [{COLOURS.hold}]⣿ holding[/]  "
-          f"[{COLOURS.lumbar}]░ lumbar band[/]  [{COLOURS.alert}]│ lumbar alert[/]  "
-          f"[{COLOURS.caution}]│ caution[/]")
-
-
-def chart(draw: Callable[[Figure], None], width: int, height: int, title: str) -> Text:
-    return Text.from_ansi(build(draw, width, height, title))
-
-
-def print_row(console: Console, charts: Sequence[RenderableType]) -> None:
-    """Small charts in one row where the terminal is wide, else one under another."""
-    if console.width >= SIDE_BY_SIDE:
-        row = Table.grid(padding=(0, 1))
-        row.add_row(*charts)
-        console.print(row)
-    else:
-        for item in charts:
-            console.print(item)
-
-
-def small_width(console: Console, count: int) -> int:
-    width = min(console.width, WIDEST)
-    return width // count - 1 if console.width >= SIDE_BY_SIDE else width
-
-
-def print_session(console: Console, pic: SessionPicture) -> None:
-    """Position over time across the terminal, then time per region and the bouts and
-    pauses against their guides."""
-    width = min(console.width, WIDEST)
-    position, *rest = session_charts(pic, COLOURS)
-    console.print(chart(position.draw, width, 18 if width >= 100 else 14, position.title))
-    console.print(LEGEND if pic.t_s else
-                  "regions only: this session's samples were not kept", highlight=False)
-    each = small_width(console, 3)
-    small = [chart(c.draw, each, 12, c.title) for c in rest if not c.empty]
-    print_row(console, small)
 
 
 def day_name(day: date, today: date) -> str:

@@ -213,7 +213,7 @@ session.add_command(comfort)
 @click.pass_obj
 def session_show(settings: Settings, session_id: int) -> None:
     """Summary, segments, lumbar events and a position-over-time chart."""
-    from tracker.cli.pictures import print_session
+    from tracker.cli.charts import print_session
     from tracker.core.body import Body
     from tracker.core.pictures.figures import session_picture
 

@@ -14,6 +14,7 @@ only, when a chart is drawn: ``roller schedule`` shows no chart and does not pay
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -73,6 +74,29 @@ def pieces(t_s: Sequence[float], s_cm: Sequence[float],
     return [(list(t_s[a:b]), list(s_cm[a:b])) for a, b in pairwise(cuts) if b > a]
 
 
+#: The most points a track is drawn with: a chart at its widest (``WIDEST`` columns) has
+#: 280 braille dot columns, so more than about four points a column draw nothing new, only
+#: slower (plotext draws each segment in Python: an hour at 10 Hz, 36,000 points, took
+#: most of a second).
+MOST_POINTS = 1200
+
+
+def thinned(t_s: Sequence[float], s_cm: Sequence[float],
+            share: float) -> tuple[list[float], list[float]]:
+    """About ``share`` of a stretch of track, in time order: of each run of points, its
+    highest and its lowest, so every stroke's turn is still drawn where it was. A share of
+    1 or more keeps every point."""
+    runs = math.ceil(len(t_s) * share / 2)
+    if share >= 1 or runs * 2 >= len(t_s):
+        return list(t_s), list(s_cm)
+    kept: list[int] = []
+    for run in range(runs):
+        a, b = run * len(t_s) // runs, (run + 1) * len(t_s) // runs
+        ends = {min(range(a, b), key=s_cm.__getitem__), max(range(a, b), key=s_cm.__getitem__)}
+        kept += sorted(ends)
+    return [t_s[i] for i in kept], [s_cm[i] for i in kept]
+
+
 def draw_session(fig: Figure, pic: SessionPicture, colours: Colours = Colours()) -> None:
     """Position along the back over time, head at the top: the regions as bands between
     their edges, the lumbar band filled, holds drawn in their own colour (flat stretches),
@@ -90,13 +114,15 @@ def draw_session(fig: Figure, pic: SessionPicture, colours: Colours = Colours())
     for alert_s in pic.alerts_s:
         fig.vline(alert_s, colours.alert)
     if pic.t_s:
+        share = MOST_POINTS / len(pic.t_s)  # of each piece and each hold alike
         for t_s, s_cm in pieces(pic.t_s, pic.s_cm):
+            t_s, s_cm = thinned(t_s, s_cm, share)
             fig.plot(t_s, [-s for s in s_cm], marker="braille", color=colours.track)
         for held_s, let_go_s in pic.holds:
-            inside = [i for i, t in enumerate(pic.t_s) if held_s <= t <= let_go_s]
-            if inside:
-                fig.plot([pic.t_s[i] for i in inside], [-pic.s_cm[i] for i in inside],
-                         marker="braille", color=colours.hold)
+            a, b = bisect_left(pic.t_s, held_s), bisect_right(pic.t_s, let_go_s)
+            if b > a:
+                t_s, s_cm = thinned(pic.t_s[a:b], pic.s_cm[a:b], share)
+                fig.plot(t_s, [-s for s in s_cm], marker="braille", color=colours.hold)
     else:  # the samples were not kept: the regions it was in, at their bands' middles
         middle = {band.region: band.mid_cm for band in pic.bands}
         for region, start_s, stop_s in pic.regions:
