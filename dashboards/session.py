@@ -16,7 +16,7 @@ from tracker.config import Settings
 from tracker.core.body import Body
 from tracker.core.estimate import analyze
 from tracker.core.pictures.charts import session_charts
-from tracker.core.pictures.figures import SessionPicture, session_picture
+from tracker.core.pictures.session_figure import SessionPicture, session_picture
 from tracker.core.pictures.tables import areas, near_lumbar, session_time
 from tracker.store.database import Store
 from tracker.store.errors import StoreError

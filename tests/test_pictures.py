@@ -18,8 +18,9 @@ from rich.console import Console
 from tests.weeks import NOW, fill, kind
 from tracker.core.body import Body
 from tracker.core.pictures.charts import build, draw_session, pieces, thinned, time_ticks
-from tracker.core.pictures.figures import session_picture, week_picture, weeks_picture
+from tracker.core.pictures.figures import week_picture, weeks_picture
 from tracker.core.pictures.grids import calendar, heat_map
+from tracker.core.pictures.session_figure import session_picture
 from tracker.core.schedule import Rolled, Rules, Verdict, since
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

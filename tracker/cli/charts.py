@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tracker.core.pictures.charts import Colours, Figure, build, session_charts
-from tracker.core.pictures.figures import SessionPicture
+from tracker.core.pictures.session_figure import SessionPicture
 
 WIDEST = 140  # a chart wider than this says no more, only sparser
 SIDE_BY_SIDE = 120  # from this width the small charts share a row

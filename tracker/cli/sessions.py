@@ -215,7 +215,7 @@ def session_show(settings: Settings, session_id: int) -> None:
     """Summary, segments, lumbar events and a position-over-time chart."""
     from tracker.cli.charts import print_session
     from tracker.core.body import Body
-    from tracker.core.pictures.figures import session_picture
+    from tracker.core.pictures.session_figure import session_picture
 
     with store_of(settings) as store:
         row = store.session(session_id)

@@ -1,8 +1,9 @@
 """The store as every command opens it (``--db``, migrated, sessions left live by a crash
 closed, errors in one line), and the schedule's refusal of a glute session.
 
-The refusal's way out to the broker (asyncio, the bridge, its lock) is imported when a
-refusal is sent: every command that reads the store imports this module."""
+The schedule's check and the refusal's way out to the broker (asyncio, the bridge, its lock)
+are imported when a glute session is checked and a refusal sent: every command that reads
+the store imports this module."""
 
 from __future__ import annotations
 
@@ -21,8 +22,6 @@ from tracker.cli.errors import clean_errors, fail
 from tracker.config import Settings
 from tracker.core import clock
 from tracker.core.schedule import Verdict
-from tracker.live.admission import check_start
-from tracker.mqtt.settings import MqttConfigError
 from tracker.store.database import Store
 from tracker.store.errors import StoreError, explain
 from tracker.store.opening import open_store
@@ -93,6 +92,8 @@ def enforce(store: Store, settings: Settings, routine: str, at: datetime,
             override: bool) -> Verdict:
     """Refuse a glute session that is too soon or over quota, unless overridden (an import
     of a session rolled ``at``)."""
+    from tracker.live.admission import check_start
+
     verdict, allowed, why = check_start(store, settings, routine, at)
     if verdict is not Verdict.ALLOWED and not override:
         queued_at = clock.now()
@@ -123,6 +124,7 @@ def send_queued(store: Store, settings: Settings, since: datetime,
 
     from tracker.live.holds import hold_bridge
     from tracker.mqtt.bridge import Bridge
+    from tracker.mqtt.settings import MqttConfigError
 
     if not hold_bridge(store, "track"):
         return

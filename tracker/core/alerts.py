@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from tracker.core.alert_rules import AlertRules
 from tracker.core.comfort import Score, by_area, usual
-from tracker.core.prescription import Prescription, kept_off_in
 from tracker.core.schedule import Rolled
+
+if TYPE_CHECKING:
+    from tracker.core.prescription import Prescription
 
 #: The kinds, in the order a report lists them: the most urgent first.
 KINDS: Final = ("kept_off_contact", "comfort_high", "comfort_rise", "not_rolling")
@@ -84,6 +86,10 @@ def alerts(sessions: Sequence[Rolled], scores: Sequence[Score],
 
 def _kept_off(session: Rolled,
               prescribed: Sequence[tuple[Prescription, datetime | None]]) -> list[Alert]:
+    # Prescriptions (their TOML, the programs) load with the first one: the store gives
+    # scores (on_score) to every command that opens it.
+    from tracker.core.prescription import kept_off_in
+
     day = session.local_day()
     return [Alert("kept_off_contact", day, f"{k.area.replace('_', ' ').capitalize()} rolled "
                                            f"on {day:%d %b %Y}, kept off until "

@@ -11,11 +11,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tracker.core.formats.roller_analysis import Analysis
-from tracker.core.prescription import KeepOff
 from tracker.core.schedule import glutes_active_s
+
+if TYPE_CHECKING:  # what only a session with a prescription loads
+    from tracker.core.prescription import KeepOff
 
 #: What a roller's event topic carries ...
 ROLLER_EVENT_TYPES: Final = ("session_started", "session_ended", "lumbar_caution",

@@ -14,13 +14,15 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tracker.core.body import Body
 from tracker.core.errors import InputError
 from tracker.core.limits import normal_text, quote, visible
-from tracker.core.prescription import Prescription
 from tracker.core.schedule import Rules
+
+if TYPE_CHECKING:
+    from tracker.core.prescription import Prescription
 
 #: The profile a store from before people existed gives all its sessions, and the first
 #: session of a new store makes when nobody else exists.

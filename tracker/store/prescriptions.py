@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.core import clock
 from tracker.core.limits import quote
 from tracker.core.people import Person
-from tracker.core.prescription import Prescription, PrescriptionError, parse
 from tracker.store.codec import iso
 from tracker.store.connection import Connection
 from tracker.store.errors import UnknownSession, Writing
+
+if TYPE_CHECKING:
+    from tracker.core.prescription import Prescription
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,10 @@ class Prescriptions:
 
 
 def _stored(row: dict[str, Any]) -> Stored:
+    # The format (its TOML, the programs) loads with the first prescription read: a store
+    # of people who have none, and the commands that open it, never need it.
+    from tracker.core.prescription import PrescriptionError, parse
+
     try:
         prescription: Prescription | None = parse(row["text"], row["source"])
     except PrescriptionError as exc:

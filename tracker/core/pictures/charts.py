@@ -19,10 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from tracker.core.pictures.figures import SessionPicture, WeeksPicture, WeekTrend
+from tracker.core.pictures.session_figure import SessionPicture
 from tracker.core.pictures.tables import minutes_seconds
+
+if TYPE_CHECKING:  # the weeks' trends: their figures load with ``roller weeks``'s
+    from tracker.core.pictures.figures import WeeksPicture, WeekTrend
 
 Colour = str | tuple[int, int, int]  # a plotext colour name, or RGB from a theme
 
