@@ -6,10 +6,11 @@ Start-up: ``roller --help``, ``history``, ``schedule`` and ``session show N`` on
 few sessions, and ``analyze`` on a 10-second recording, against ``python -c "import numpy"``:
 a command that uses numpy cannot start sooner, and one that imports only what it uses starts
 within 2x of it. Three more rows time libraries alone, no roller code, to show how near 2x a
-command can come: what ``analyze`` imports (numpy, click, rich); that with SQLite and plotext,
-what ``session show`` imports to analyse a session again and chart it; and that with
-sqlite-utils (which imports numpy itself), what a command that writes or migrates the store
-imports (the reading ones read in plain SQL and do without it: docs/store.md).
+command can come: what ``analyze`` imports (numpy, click, rich); what ``session show`` imports
+to draw the track stored with the session (click, rich, SQLite and plotext; no numpy); and
+what a command that writes or migrates the store imports (``analyze``'s libraries and
+sqlite-utils, which imports numpy itself; the reading ones read in plain SQL and do without
+it: docs/store.md).
 
 ``roller analyze FILE...`` on one hour at 200 Hz and on four short recordings (2-5 minutes at
 100 Hz), against *reading the files plus the numpy core*: a Python process that imports numpy
@@ -65,6 +66,9 @@ for path in sys.argv[1:]:
 NUMPY = [sys.executable, "-c", "import numpy"]
 #: What ``roller analyze`` cannot start without, roller's own code aside.
 LIBRARIES = "import numpy, click, rich.console, rich.table, platformdirs, tomllib, zoneinfo"
+#: What ``roller session show`` cannot draw without: no numpy, no estimator.
+SHOW_LIBRARIES = ("import click, rich.console, rich.table, platformdirs, tomllib, zoneinfo, "
+                  "sqlite3, plotext")
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -141,9 +145,9 @@ def main() -> None:
             "roller session show 1": ([*roller, "--db", db, "session", "show", "1"], numpy),
             "roller analyze (10 s file)": ([*roller, "analyze", str(tiny)], numpy),
             "libraries of analyze": ([sys.executable, "-c", LIBRARIES], numpy),
-            "and sqlite3, plotext (session show's)": (
-                [sys.executable, "-c", LIBRARIES + ", sqlite3, plotext"], numpy),
-            "and sqlite-utils (the store's writes)": (
+            "libraries of session show (no numpy)": (
+                [sys.executable, "-c", SHOW_LIBRARIES], numpy),
+            "analyze's and sqlite-utils (a store's writes)": (
                 [sys.executable, "-c", LIBRARIES + ", sqlite_utils"], numpy),
         }
         long = recording(home, "long", long_s, 200.0, 2)
