@@ -13,11 +13,10 @@ from textual_plotext import PlotextPlot
 
 from dashboards.theme import colours
 from tracker.config import Settings
-from tracker.core.body import Body
-from tracker.core.estimate import analyze
 from tracker.core.pictures.charts import session_charts
 from tracker.core.pictures.session_figure import SessionPicture, session_picture
 from tracker.core.pictures.tables import areas, near_lumbar, session_time
+from tracker.live.shown import shown
 from tracker.store.database import Store
 from tracker.store.errors import StoreError
 
@@ -54,18 +53,13 @@ class SessionScreen(Screen[None]):
         row = self.store.session(self.session_id)
         settings = self.settings.for_person(self.store.people.by_id(row.person_id))
         detail = self.store.session_detail(self.session_id)
-        recording = self.store.recording(self.session_id)
+        analysis, body, _ = shown(self.store, row, detail, settings)
         self.sub_title = f"session {row.id}"
         cautions = detail.caution_events if row.caution_events is not None else None
         self.query_one("#detail", Static).update("\n".join([
             f"[b]{areas(row.areas)}[/b], {session_time(row.duration_s)}, {row.strokes} strokes, "
             f"{row.lumbar_events} lumbar contact(s)",
             *near_lumbar(detail.lumbar_events, cautions)]))
-        if recording is None:
-            analysis, body = detail.analysis(row), settings.body
-        else:
-            analysis = analyze(recording, settings.estimator)
-            body = Body(recording.header.user_height_cm)
         self.draw(session_picture(analysis, body, settings.rules))
 
     def draw(self, pic: SessionPicture) -> None:

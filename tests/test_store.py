@@ -161,6 +161,39 @@ def test_session_round_trip_and_raw_samples(tmp_path: Path,
                                                                             abs=0.01)
 
 
+def test_the_track_is_kept_when_the_session_ends_and_read_back_as_it_was(
+        tmp_path: Path, stray_session: SimulatedSession) -> None:
+    """Not while live (a checkpoint would rewrite it each time, and a re-analysis by another
+    process must not leave a stale one); at the end, whole, as the live estimator gave it:
+    the same figures and, to float32, the same track."""
+    path = tmp_path / "roller.db"
+    recorder = recorder_for(path, stray_session)
+    x = stray_session.samples
+    store = open_store(path)
+    for chunk in np.array_split(x, 30)[:15]:
+        recorder.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
+    recorder.checkpoint()
+    (live,) = store.sessions()
+    assert live.status == "live" and store.analysis(live.id) is None
+    store.replace_analysis(live.id, analyze(Recording(stray_session.header, x[: len(x) // 2])))
+    assert store.analysis(live.id) is None
+    for chunk in np.array_split(x, 30)[15:]:
+        recorder.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
+    analysis = recorder.finish()
+    kept = store.analysis(live.id)
+    assert kept is not None
+    stored, body = kept
+    assert body.height_cm == stray_session.header.user_height_cm
+    assert stored.strokes == analysis.strokes and stored.pauses == pytest.approx(
+        [(a - analysis.start_s, b - analysis.start_s) for a, b in analysis.pauses])
+    assert stored.lumbar_events == store.session_detail(live.id).lumbar_events
+    assert stored.time_in_regions() == pytest.approx(analysis.time_in_regions())
+    np.testing.assert_allclose(stored.track_t_s,
+                               np.subtract(analysis.track_t_s, analysis.start_s), atol=1e-3)
+    np.testing.assert_allclose(stored.track_s_cm, analysis.track_s_cm, atol=1e-4)
+    np.testing.assert_allclose(stored.track_s_sd_cm, analysis.track_s_sd_cm, atol=1e-4)
+
+
 @pytest.mark.cli
 def test_kill_9_loses_at_most_one_checkpoint(tmp_path: Path) -> None:
     """A real process killed mid-session: the next start closes it as interrupted."""

@@ -295,6 +295,8 @@ def test_damaged_pages_are_found_by_check(roller: Run, three_sessions: Path) -> 
     ("UPDATE tracks SET data = ? WHERE session_id = 2", [b"not zlib"]),
     ("UPDATE tracks SET data = ? WHERE session_id = 2", [zlib.compress(b"\0" * 13)]),
     ("UPDATE tracks SET points = ? WHERE session_id = 2", [10**12]),
+    ("UPDATE tracks SET points = ? WHERE session_id = 2", [2**62]),
+    ("UPDATE tracks SET points = ? WHERE session_id = 2", [float("inf")]),
     ("UPDATE tracks SET points = 1, data = ? WHERE session_id = 2",
      [zlib.compress(array.array("f", [float("nan")] * 3).tobytes())]),
     ("UPDATE sessions SET pauses = ? WHERE id = 2", ["[[1, 0]]"]),
@@ -304,6 +306,8 @@ def test_a_damaged_track_is_named_by_show_and_the_samples_still_serve(
     db = str(three_sessions)
     damage(three_sessions, sql, *args)
     assert_damage_named(roller("--db", db, "session", "show", "2"), 2)
+    checked = roller("--db", db, "check")
+    assert checked.returncode == 1 and checked.stdout.startswith("session 2: ")
     assert roller("--db", db, "export", "--format", "imu-csv", "2").returncode == 0
     assert roller("--db", db, "reanalyze", "2").returncode == 0  # and stores it afresh
     assert roller("--db", db, "session", "show", "2").returncode == 0

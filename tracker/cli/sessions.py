@@ -214,18 +214,15 @@ session.add_command(comfort)
 def session_show(settings: Settings, session_id: int) -> None:
     """Summary, segments, lumbar events and a position-over-time chart."""
     from tracker.cli.charts import print_session
-    from tracker.core.body import Body
     from tracker.core.pictures.session_figure import session_picture
+    from tracker.live.shown import shown
 
     with store_of(settings) as store:
         row = store.session(session_id)
         detail = store.session_detail(session_id)
-        # What was stored when it ended; else (live, or stored before its track was) the
-        # samples, analysed again below.
-        analysis = store.analysis(session_id)
-        recording = store.recording(session_id) if analysis is None else None
         program = store.program(session_id)
         settings = settings.for_person(store.people.by_id(row.person_id))
+        a, body, tracked = shown(store, row, detail, settings)
     console = Console()
     title = f"session {row.id}: {areas(row.areas)}, " \
             f"{_local(row.started_at, row.zone):%a %Y-%m-%d %H:%M} ({row.status})"
@@ -245,14 +242,7 @@ def session_show(settings: Settings, session_id: int) -> None:
             f"{o.index + 1}. {visible(o.title)}: {o.status.replace('_', ' ')}, "
             f"{o.seconds:.0f} s" + (f" ({visible(o.reason)})" if o.reason else "")
             for o in outcomes)])))
-    if recording is not None:
-        from tracker.core.estimate import analyze  # numpy and the estimator: this path only
-
-        analysis = analyze(recording, settings.estimator)
-    if analysis is None:
-        a, body = detail.analysis(row), settings.body
-    else:
-        a, body = analysis, Body(row.height_cm) if row.height_cm else settings.body
+    if tracked:
         guide = score(a, settings.rules)
         r = settings.rules
         table.add_row("bouts", f"{len(guide.bouts)}: {guide.bouts_short} under "

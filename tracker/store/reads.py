@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.core import schedule
+from tracker.core.body import Body
 from tracker.core.formats.parts import parse_parts
 from tracker.core.formats.roller_analysis import (
     Analysis,
@@ -174,11 +175,12 @@ class Reads:
                                      for r in rows("lifts"))],
             )
 
-    def analysis(self, session_id: int) -> Analysis | None:
-        """The session's analysis as it was stored when it ended, its track with it: what
-        ``roller session show`` draws, without the samples, numpy or the estimator. None
-        when no track was stored: a session still live, or one stored before schema 17
-        (``roller reanalyze`` stores it) or brought in by an ingest."""
+    def analysis(self, session_id: int) -> tuple[Analysis, Body] | None:
+        """The session's analysis as it was stored when it ended, its track with it, and the
+        body it was analysed for: what ``roller session show`` draws, without the samples,
+        numpy or the estimator. None when no track was stored: a session still live, one
+        stored before schema 17 (``roller reanalyze`` stores it), closed as interrupted, or
+        brought in by an ingest."""
         row = self._row(session_id)
         with self._reading(session_id):
             track = self.db.execute("SELECT points, data FROM tracks WHERE session_id = ?",
@@ -187,19 +189,21 @@ class Reads:
             return None
         try:
             t_s, s_cm, s_sd_cm = unpack_track(track[1], int(track[0]))
-        except (TypeError, ValueError, zlib.error) as exc:
+        except (TypeError, ValueError, OverflowError, zlib.error) as exc:
             raise DamagedSession(session_id, f"its track: {exc}") from None
         try:
             switches = parse_parts(row.get("switches") or "")
-        except ValueError as exc:
-            raise DamagedSession(session_id, f"its parts: {exc}") from None
+            body = Body(float(row["height_cm"]))
+        except (TypeError, ValueError) as exc:
+            raise DamagedSession(session_id, f"its parts or height: {exc}") from None
         detail = self.session_detail(session_id)
         # The store keeps every session's parts, a whole one's too; the estimator lists them
         # only when there is more than the whole session (several, or lifts between).
         parts = detail.parts if len(detail.parts) > 1 or detail.lifts else []
-        return replace(detail.analysis(self._session_row(row)), parts=parts,
-                       pauses=_pauses(session_id, row.get("pauses")), track_t_s=t_s,
-                       track_s_cm=s_cm, track_s_sd_cm=s_sd_cm, switches=switches)
+        analysis = replace(detail.analysis(self._session_row(row)), parts=parts,
+                           pauses=_pauses(session_id, row.get("pauses")), track_t_s=t_s,
+                           track_s_cm=s_cm, track_s_sd_cm=s_sd_cm, switches=switches)
+        return analysis, body
 
     def program(self, session_id: int) -> tuple[str, list[StepOutcome]] | None:
         """The program the session followed (its title) and how far it got, if it followed
@@ -256,7 +260,7 @@ class Reads:
         for r in rows:
             try:
                 blocks.append(unpack(r["data"], float(r["t0_s"]), int(r["samples"])))
-            except (zlib.error, ValueError, TypeError) as exc:
+            except (zlib.error, ValueError, TypeError, OverflowError) as exc:
                 raise DamagedSession(session_id, f"raw block {r['seq']}: {exc}") from None
         return np.concatenate(blocks) if blocks else np.empty((0, 7))
 
@@ -267,14 +271,15 @@ class Reads:
 
     def check(self) -> tuple[int, dict[int, str]]:
         """How many sessions the file holds, and every one whose values cannot be read back
-        in full (its row, its detail, its raw samples), with what is damaged. The ids come
-        from every path that still reaches them, so a destroyed page of the table still
-        names the sessions it held when an index knows them."""
+        in full (its row, its detail, its track, its raw samples), with what is damaged. The
+        ids come from every path that still reaches them, so a destroyed page of the table
+        still names the sessions it held when an index knows them."""
         damaged: dict[int, str] = {}
         ids = rowids(self.db.conn, "sessions")
         for session_id in ids:
             try:
                 self.session_detail(session_id)
+                self.analysis(session_id)
                 self.recording(session_id)
             except DamagedSession as exc:
                 damaged[session_id] = exc.what

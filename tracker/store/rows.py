@@ -34,7 +34,6 @@ class SessionRow:
     person_id: int
     areas: tuple[str, ...]  # each part's, in order
     origin: str | None = None  # the gateway it came from (None: recorded in this store)
-    height_cm: float | None = None  # the person's, as the session was analysed with it
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SessionRow:
@@ -58,7 +57,6 @@ class SessionRow:
             glutes_active_s=_number(row, "glutes_active_s"), override=bool(row["override"]),
             verdict=row["verdict"], person_id=int(_number(row, "person_id")),
             areas=_areas(row), origin=row.get("origin"),
-            height_cm=_number(row, "height_cm") or None,
         )
 
     def rolled(self) -> Rolled:

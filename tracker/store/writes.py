@@ -84,10 +84,11 @@ class Writes:
                       end_reason: str, digest: str | None = None) -> int:
         """A whole finished session (an import) in one transaction: all of it, or nothing."""
         end = start.started_at + timedelta(seconds=analysis.duration_s)
+        track = packed_track(analysis)
         with self.writing() as db:
             session_id = self._insert(db, start, "live", None, digest)
             self._checkpoint(db, session_id, analysis, raw, end, "complete", end_reason, None,
-                             moments, start.device)
+                             moments, start.device, track)
         self.outbox.ring()
         return session_id
 
@@ -144,9 +145,10 @@ class Writes:
         """Replace the session's summary, segments and events (and the program it follows,
         as far as it got); append raw sample blocks; queue the MQTT events this change
         causes, in the same transaction. A session that ends is no longer owned."""
+        track = packed_track(analysis) if status != "live" else None
         with self.writing(wait_s) as db:
             self._checkpoint(db, session_id, analysis, raw, at, status, end_reason, link_gaps,
-                             moments, device)
+                             moments, device, track)
             if program is not None:
                 db.table("sessions").update(session_id, {"program": json.dumps(program)})
         if status != "live" and session_id in self._owned:
@@ -158,14 +160,15 @@ class Writes:
                     raw: list[tuple[int, Array]], at: datetime, status: str,
                     end_reason: str | None,
                     link_gaps: list[tuple[datetime, datetime | None]] | None,
-                    moments: Sequence[Moment], device: str | None) -> None:
+                    moments: Sequence[Moment], device: str | None,
+                    track: tuple[int, bytes] | None) -> None:
         for m in moments:
             self.outbox.enqueue(db, m.event_type, session_id, iso(m.at), device, **m.details())
         if status != "live":
             self.outbox.enqueue(db, "session_ended", session_id, iso(at), device,
                                 end_reason=end_reason, summary=summary(analysis))
             self.outbox.enqueue_record(db, session_id, iso(at), device)
-        self._write_analysis(db, session_id, analysis, ended=status != "live")
+        self._write_analysis(db, session_id, analysis, track)
         db.table("raw_blocks").insert_all(
             {"session_id": session_id, "seq": seq, "t0_s": float(block[0, 0]),
              "samples": len(block), "data": pack(block)}
@@ -181,14 +184,20 @@ class Writes:
         db.table("sessions").update(session_id, update)
 
     def replace_analysis(self, session_id: int, analysis: Analysis) -> None:
+        """A re-analysis; its track too, unless the session is live (another process still
+        records it: its end writes the track)."""
+        track = packed_track(analysis)
         with self.writing() as db:
-            self._write_analysis(db, session_id, analysis, ended=True)
+            live = db.execute("SELECT status = 'live' FROM sessions WHERE id = ?",
+                              [session_id]).fetchone()
+            self._write_analysis(db, session_id, analysis,
+                                 None if live is None or live[0] else track)
 
     @staticmethod
     def _write_analysis(db: sqlite_utils.Database, session_id: int, a: Analysis,
-                        ended: bool) -> None:
-        """The summary and the timeline; and, once the session has ended, its track: a live
-        one's grows at every checkpoint, and ``session show`` analyses its samples."""
+                        track: tuple[int, bytes] | None) -> None:
+        """The summary and the timeline; and an ended session's ``track``
+        (:func:`packed_track`)."""
         origin = a.start_s
         db.table("sessions").update(session_id, {
             "duration_s": a.duration_s, "active_s": a.active_s, "paused_s": a.paused_s,
@@ -201,11 +210,9 @@ class Writes:
         })
         for table in DETAIL_TABLES:
             db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
-        if ended and a.track_t_s:
+        if track is not None:
             db.execute("INSERT INTO tracks (session_id, points, data) VALUES (?, ?, ?)",
-                       [session_id, len(a.track_t_s),
-                        pack_track([t - origin for t in a.track_t_s], a.track_s_cm,
-                                   a.track_s_sd_cm)])
+                       [session_id, *track])
         db.table("segments").insert_all(
             {"session_id": session_id, "region": s.region, "start_s": s.start_s - origin,
              "end_s": s.end_s - origin} for s in a.segments
@@ -313,3 +320,18 @@ class Writes:
             db.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
         db.execute("DELETE FROM outbox WHERE session_id = ? AND sent_at IS NULL", [session_id])
         db.execute("DELETE FROM sessions WHERE id = ?", [session_id])
+
+
+def packed_track(a: Analysis) -> tuple[int, bytes] | None:
+    """An ended session's track as the ``tracks`` table keeps it (points, blob), packed before
+    the transaction (an hour's takes milliseconds, kept off the write lock). None when it
+    has no points, or is not whole (a point without its uncertainty): that session's show
+    analyses its samples, as one stored before tracks were kept; its end is stored as ever."""
+    if not a.track_t_s:
+        return None
+    try:
+        return len(a.track_t_s), pack_track([t - a.start_s for t in a.track_t_s],
+                                            a.track_s_cm, a.track_s_sd_cm)
+    except ValueError as exc:
+        log.warning("session track not kept (%s): its show analyses its samples again", exc)
+        return None
