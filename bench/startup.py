@@ -147,7 +147,7 @@ def main() -> None:
             "libraries of analyze": ([sys.executable, "-c", LIBRARIES], numpy),
             "libraries of session show (no numpy)": (
                 [sys.executable, "-c", SHOW_LIBRARIES], numpy),
-            "analyze's and sqlite-utils (a store's writes)": (
+            "and sqlite-utils (a store's writes)": (
                 [sys.executable, "-c", LIBRARIES + ", sqlite_utils"], numpy),
         }
         long = recording(home, "long", long_s, 200.0, 2)
