@@ -75,8 +75,8 @@ def test_show_draws_the_stored_track_as_the_samples_analysed_again_would(
     roller: Run, tmp_path: Path, glutes_file: Path
 ) -> None:
     """A session stored before schema 17 has no track: its show analyses the samples again,
-    and says the same as one that draws the track stored at its end (float32 may move a dot
-    of the chart, never a figure); ``reanalyze`` stores the track."""
+    and prints exactly what the show of the track stored at its end prints; ``reanalyze``
+    stores the track."""
     db = tmp_path / "roller.db"
     roller("--db", str(db), "import", str(glutes_file))
     stored = roller("--db", str(db), "session", "show", "1", env={"COLUMNS": "100"}).stdout
@@ -84,9 +84,7 @@ def test_show_draws_the_stored_track_as_the_samples_analysed_again_would(
         assert conn.execute("SELECT points FROM tracks").fetchone()[0] > 100
         conn.execute("DELETE FROM tracks")
     again = roller("--db", str(db), "session", "show", "1", env={"COLUMNS": "100"}).stdout
-    table = stored.split("position along the back")[0]
-    assert table == again.split("position along the back")[0] and "bouts" in table
-    assert stored.count("\n") == again.count("\n")
+    assert stored == again and "bouts" in stored and "position along the back" in stored
     assert roller("--db", str(db), "reanalyze", "1").returncode == 0
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM tracks").fetchone()[0] == 1

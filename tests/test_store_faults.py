@@ -298,7 +298,7 @@ def test_damaged_pages_are_found_by_check(roller: Run, three_sessions: Path) -> 
     ("UPDATE tracks SET points = ? WHERE session_id = 2", [2**62]),
     ("UPDATE tracks SET points = ? WHERE session_id = 2", [float("inf")]),
     ("UPDATE tracks SET points = 1, data = ? WHERE session_id = 2",
-     [zlib.compress(array.array("f", [float("nan")] * 3).tobytes())]),
+     [zlib.compress(array.array("d", [float("nan")] * 3).tobytes())]),
     ("UPDATE sessions SET pauses = ? WHERE id = 2", ["[[1, 0]]"]),
 ])
 def test_a_damaged_track_is_named_by_show_and_the_samples_still_serve(

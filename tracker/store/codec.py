@@ -1,6 +1,6 @@
 """How values are kept in the store's columns: UTC ISO-8601 times, raw samples as
 zlib-compressed float32 blocks (time relative to the block's first sample), a session's
-track the same way.
+track as compressed float64.
 
 Every read of the store keeps its times here, most of them no raw samples: numpy is imported
 by :func:`unpack`, so that a command that reads no samples (``roller history``) starts
@@ -68,17 +68,19 @@ def unpack(data: bytes, t0_s: float, samples: int) -> Array:
 #: A track point: the time (s from the session's start), the position and its uncertainty.
 TRACK_POINT: Final = 3
 #: More than any blob the store writes inflates to (a track of 4 h at the estimator's
-#: fastest, 100 Hz, is 17 MB; a raw block of 600 s at 200 Hz, 3.4 MB): a stored size
+#: fastest, 100 Hz, is 35 MB; a raw block of 600 s at 200 Hz, 3.4 MB): a stored size
 #: beyond it is damage, refused before anything is inflated.
 MOST_INFLATED: Final = 64 * 2**20
 
 
 def pack_track(t_s: Sequence[float], s_cm: Sequence[float], s_sd_cm: Sequence[float]) -> bytes:
-    """A session's track as float32 triples, compressed: 12 bytes a point before zlib,
-    0.43 MB an hour at the estimator's 10 Hz; times from the session's start keep 1 ms at
-    4 h. Written with :mod:`array`, not numpy, so that reading it back needs no numpy
-    either (``roller session show``). :class:`ValueError` when the three differ in length."""
-    points = array("f", (v for point in zip(t_s, s_cm, s_sd_cm, strict=True) for v in point))
+    """A session's track as float64 triples, compressed: 24 bytes a point before zlib,
+    0.86 MB an hour at the estimator's 10 Hz. Exactly the estimator's values, so a show of
+    the stored track draws what analysing the samples again draws, to the dot (float32 moved
+    a point at a hold's end out of it). Written with :mod:`array`, not numpy, so that
+    reading it back needs no numpy either (``roller session show``). :class:`ValueError`
+    when the three differ in length."""
+    points = array("d", (v for point in zip(t_s, s_cm, s_sd_cm, strict=True) for v in point))
     if sys.byteorder == "big":
         points.byteswap()  # stored little-endian, as the raw blocks are
     return zlib.compress(points.tobytes(), 6)
@@ -87,12 +89,12 @@ def pack_track(t_s: Sequence[float], s_cm: Sequence[float], s_sd_cm: Sequence[fl
 def unpack_track(data: bytes, points: int) -> tuple[list[float], list[float], list[float]]:
     """A stored track (times, positions, uncertainties); :class:`ValueError` (or
     :class:`zlib.error`) when it is damaged, as :func:`unpack`."""
-    values = array("f")
+    values = array("d")
     values.frombytes(_inflate(data, points * TRACK_POINT * values.itemsize, f"{points} points"))
     if sys.byteorder == "big":
         values.byteswap()
-    if not math.isfinite(sum(values)):  # a NaN or an infinity carries through (float32
-        raise ValueError("a track point is not a finite number")  # values cannot overflow)
+    if not all(map(math.isfinite, values)):
+        raise ValueError("a track point is not a finite number")
     return values[0::3].tolist(), values[1::3].tolist(), values[2::3].tolist()
 
 

@@ -224,7 +224,7 @@ def _v16(db: sqlite_utils.Database) -> None:
 
 def _v17(db: sqlite_utils.Database) -> None:
     """Each ended session's track (position over time, as the estimator gave it: about
-    10 points a second), ``points`` float32 triples in ``data`` (see ``codec.pack_track``),
+    10 points a second), ``points`` float64 triples in ``data`` (see ``codec.pack_track``),
     so that ``roller session show`` draws what was stored without reading the samples or
     running the estimator again. Sessions stored before have none until ``roller
     reanalyze``; their show analyses their samples again, as it did."""
