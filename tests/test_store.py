@@ -174,13 +174,13 @@ def test_the_track_is_kept_when_the_session_ends_and_read_back_as_it_was(
         recorder.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
     recorder.checkpoint()
     (live,) = store.sessions()
-    assert live.status == "live" and store.analysis(live.id) is None
+    assert live.status == "live" and store.analysis(live.id, store.session_detail(live.id)) is None
     store.replace_analysis(live.id, analyze(Recording(stray_session.header, x[: len(x) // 2])))
-    assert store.analysis(live.id) is None
+    assert store.analysis(live.id, store.session_detail(live.id)) is None
     for chunk in np.array_split(x, 30)[15:]:
         recorder.feed(chunk[:, 0], chunk[:, 1:4], chunk[:, 4:7])
     analysis = recorder.finish()
-    kept = store.analysis(live.id)
+    kept = store.analysis(live.id, store.session_detail(live.id))
     assert kept is not None
     stored, body = kept
     assert body.height_cm == stray_session.header.user_height_cm

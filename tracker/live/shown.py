@@ -24,7 +24,7 @@ def shown(store: Store, row: SessionRow, detail: Detail, settings: Settings) -> 
     """``row``'s session (``detail`` its timeline) as analysed; ``settings`` are its person's,
     whose estimator analyses samples again and whose height a session without them is drawn
     for."""
-    kept = store.analysis(row.id)
+    kept = store.analysis(row.id, detail)
     if kept is not None:
         return Shown(*kept, tracked=True)
     recording = store.recording(row.id)

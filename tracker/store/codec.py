@@ -95,7 +95,8 @@ def unpack_track(data: bytes, points: int) -> tuple[list[float], list[float], li
         values.byteswap()
     if not all(map(math.isfinite, values)):
         raise ValueError("a track point is not a finite number")
-    return values[0::3].tolist(), values[1::3].tolist(), values[2::3].tolist()
+    t_s, s_cm, s_sd_cm = (values[i::TRACK_POINT].tolist() for i in range(TRACK_POINT))
+    return t_s, s_cm, s_sd_cm
 
 
 def _inflate(data: bytes, size: int, what: str) -> bytes:

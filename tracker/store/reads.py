@@ -33,6 +33,7 @@ from tracker.core.formats.roller_analysis import (
     LumbarEvent,
     Part,
     Segment,
+    listed_parts,
 )
 from tracker.core.limits import quote
 from tracker.store.codec import STARTED, iso, local_day, unpack, unpack_track
@@ -175,12 +176,12 @@ class Reads:
                                      for r in rows("lifts"))],
             )
 
-    def analysis(self, session_id: int) -> tuple[Analysis, Body] | None:
+    def analysis(self, session_id: int, detail: Detail) -> tuple[Analysis, Body] | None:
         """The session's analysis as it was stored when it ended, its track with it, and the
         body it was analysed for: what ``roller session show`` draws, without the samples,
-        numpy or the estimator. None when no track was stored: a session still live, one
-        stored before schema 17 (``roller reanalyze`` stores it), closed as interrupted, or
-        brought in by an ingest."""
+        numpy or the estimator. ``detail`` is its timeline, as the caller read it. None when
+        no track was stored: a session still live, one stored before schema 17 (``roller
+        reanalyze`` stores it), closed as interrupted, or brought in by an ingest."""
         row = self._row(session_id)
         with self._reading(session_id):
             track = self.db.execute("SELECT points, data FROM tracks WHERE session_id = ?",
@@ -196,11 +197,9 @@ class Reads:
             body = Body(float(row["height_cm"]))
         except (TypeError, ValueError) as exc:
             raise DamagedSession(session_id, f"its parts or height: {exc}") from None
-        detail = self.session_detail(session_id)
-        # The store keeps every session's parts, a whole one's too; the estimator lists them
-        # only when there is more than the whole session (several, or lifts between).
-        parts = detail.parts if len(detail.parts) > 1 or detail.lifts else []
-        analysis = replace(detail.analysis(self._session_row(row)), parts=parts,
+        # The store keeps every session's parts, a whole one's too.
+        analysis = replace(detail.analysis(self._session_row(row)),
+                           parts=listed_parts(detail.parts, detail.lifts),
                            pauses=_pauses(session_id, row.get("pauses")), track_t_s=t_s,
                            track_s_cm=s_cm, track_s_sd_cm=s_sd_cm, switches=switches)
         return analysis, body
@@ -278,8 +277,7 @@ class Reads:
         ids = rowids(self.db.conn, "sessions")
         for session_id in ids:
             try:
-                self.session_detail(session_id)
-                self.analysis(session_id)
+                self.analysis(session_id, self.session_detail(session_id))
                 self.recording(session_id)
             except DamagedSession as exc:
                 damaged[session_id] = exc.what

@@ -33,7 +33,7 @@ from tracker.core.estimate.area import AreaEstimator, LiveState
 from tracker.core.estimate.carry import CarryTurn, Orientation, orientation_of
 from tracker.core.estimate.rolling import REST_DPS, RollingStart
 from tracker.core.formats.parts import Switch
-from tracker.core.formats.roller_analysis import Analysis, Part
+from tracker.core.formats.roller_analysis import Analysis, Part, listed_parts
 from tracker.core.formats.roller_imu import Header, Recording
 from tracker.core.tuning import EstimatorConfig
 
@@ -377,7 +377,7 @@ class SessionEstimator:
             track_s_cm=[s for a in analyses for s in a.track_s_cm],
             track_s_sd_cm=[s for a in analyses for s in a.track_s_sd_cm],
             caution_events=[e for a in analyses for e in a.caution_events],
-            parts=[p for p, _ in parts] if len(parts) > 1 or lifts else [],
+            parts=listed_parts([p for p, _ in parts], lifts),
             lifts=lifts, switches=list(self._asked),
         )
 

@@ -12,6 +12,7 @@ its landmark); a reader that does not know them reads every part as before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -59,6 +60,12 @@ class Part:
     strokes: int
     end_for_end: bool = False  # read end for end to how the session began
     orientation_unsure: bool = False  # which way round it lay could not be told
+
+
+def listed_parts(parts: Sequence[Part], lifts: Sequence[tuple[float, float]]) -> list[Part]:
+    """The parts an analysis lists: none when the whole session is its only one and it was
+    never lifted (:attr:`Analysis.areas` then gives it), as a one-area session reads."""
+    return list(parts) if len(parts) > 1 or lifts else []
 
 
 @dataclass(frozen=True)
